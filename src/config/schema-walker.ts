@@ -1,0 +1,103 @@
+import { z } from 'zod';
+import type { KeyMeta } from './config-types';
+
+/**
+ * Reads the zod configuration schema as data: which keys exist (for relaxed binding and unknown-key warnings),
+ * which are maps of user-chosen keys, their metadata (docs, secrets, environment aliases).
+ */
+
+type Node =
+  | { kind: 'object'; shape: Record<string, z.ZodType>; loose: boolean }
+  | { kind: 'record'; value: z.ZodType }
+  | { kind: 'leaf' };
+
+interface ZodInternals {
+  _zod: { def: { type: string; innerType?: z.ZodType; out?: z.ZodType; in?: z.ZodType; catchall?: z.ZodType; valueType?: z.ZodType; shape?: Record<string, z.ZodType> } };
+}
+
+const internals = (schema: z.ZodType) => (schema as unknown as ZodInternals)._zod.def;
+
+/** Strips optional/default/prefault/nullable/pipe wrappers to the schema that gives a key its shape. */
+export function unwrap(schema: z.ZodType): z.ZodType {
+  let current = schema;
+  for (let i = 0; i < 20; i += 1) {
+    const def = internals(current);
+    if (def.innerType) current = def.innerType;
+    else if (def.type === 'pipe' && def.out) current = internals(def.in!).type === 'transform' ? def.out : def.in!;
+    else return current;
+  }
+  return current;
+}
+
+export function nodeOf(schema: z.ZodType): Node {
+  const inner = unwrap(schema);
+  const def = internals(inner);
+  if (def.type === 'object' && def.shape) {
+    return { kind: 'object', shape: def.shape, loose: def.catchall !== undefined && internals(def.catchall).type === 'unknown' };
+  }
+  if (def.type === 'record' && def.valueType) return { kind: 'record', value: def.valueType };
+  return { kind: 'leaf' };
+}
+
+/** The metadata declared with `meta()`, looking through wrappers. */
+export function metaOf(schema: z.ZodType): KeyMeta | undefined {
+  let current: z.ZodType | undefined = schema;
+  for (let i = 0; i < 20 && current; i += 1) {
+    const found = z.globalRegistry.get(current) as KeyMeta | undefined;
+    if (found?.description) return found;
+    const def = internals(current);
+    current = def.innerType ?? (def.type === 'pipe' ? (internals(def.in!).type === 'transform' ? def.out : def.in) : undefined);
+  }
+  return undefined;
+}
+
+export const toCamel = (key: string): string => key.replace(/[-_]+([a-zA-Z0-9])/g, (_, c: string) => c.toUpperCase());
+export const toKebab = (key: string): string => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
+/** Finds the schema key that a file's key means under Spring's relaxed binding (kebab, camel, snake, any case). */
+export function matchKey(shape: Record<string, z.ZodType>, key: string): string | undefined {
+  if (key in shape) return key;
+  const camel = toCamel(key);
+  if (camel in shape) return camel;
+  const folded = key.replace(/[-_]/g, '').toLowerCase();
+  return Object.keys(shape).find((candidate) => candidate.toLowerCase() === folded);
+}
+
+/** Converts a zod issue path (camelCase schema keys, raw map keys) into the kebab-case path users write. */
+export function displayPath(schema: z.ZodType, path: readonly PropertyKey[]): string {
+  const parts: string[] = [];
+  let current: z.ZodType | undefined = schema;
+  for (const segment of path) {
+    const key = String(segment);
+    const node: Node | undefined = current ? nodeOf(current) : undefined;
+    if (node?.kind === 'object') {
+      parts.push(toKebab(key));
+      current = node.shape[key];
+    } else if (node?.kind === 'record') {
+      parts.push(key);
+      current = node.value;
+    } else {
+      parts.push(typeof segment === 'number' ? `[${key}]` : key);
+      current = undefined;
+    }
+  }
+  return parts.join('.').replace(/\.\[/g, '[');
+}
+
+export interface LeafKey {
+  /** Schema path (camelCase). */
+  path: string[];
+  /** Path as users write it (kebab-case). */
+  display: string;
+  schema: z.ZodType;
+  meta: KeyMeta | undefined;
+}
+
+/** Every key that holds a value (leaves and maps), with its metadata, in declaration order. */
+export function listKeys(schema: z.ZodType, prefix: string[] = []): LeafKey[] {
+  const node = nodeOf(schema);
+  if (node.kind === 'object' && !(prefix.length > 0 && metaOf(schema)?.ignored)) {
+    return Object.entries(node.shape).flatMap(([key, child]) => listKeys(child, [...prefix, key]));
+  }
+  return [{ path: prefix, display: prefix.map(toKebab).join('.'), schema, meta: metaOf(schema) }];
+}
