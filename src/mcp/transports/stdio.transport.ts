@@ -1,0 +1,73 @@
+import type { ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { StdioClientTransport, getDefaultEnvironment } from '@modelcontextprotocol/sdk/client/stdio.js';
+import type { ServerEntry } from 'src/config/config.schema';
+import type { EngineLogger } from '../engine-logger';
+
+const MAX_STDERR_LINE = 4_096;
+const STDERR_TAIL_LINES = 20;
+
+export interface StdioTransportOptions {
+  logger: EngineLogger;
+  /** Largest single JSON-RPC line accepted from the child; beyond it the SDK drops the connection. */
+  maxBufferSize: number;
+}
+
+/**
+ * The environment of a child: the SDK's short list of harmless variables (PATH, HOME, USER, ...) plus the server's
+ * configured `environment`. The gateway's own `process.env` (database password, JWT secret) never reaches it.
+ */
+export function childEnvironment(entry: Pick<ServerEntry, 'environment'>): Record<string, string> {
+  return { ...getDefaultEnvironment(), ...entry.environment };
+}
+
+/** A stdio transport plus what the engine needs around it: stderr tail, the child handle. */
+export class StdioTransportHandle {
+  readonly transport: StdioClientTransport;
+  private readonly stderrTail: string[] = [];
+
+  constructor(
+    readonly serverId: string,
+    entry: ServerEntry,
+    options: StdioTransportOptions,
+  ) {
+    if (!entry.command) throw new Error(`stdio server '${serverId}' has no command`);
+    this.transport = new StdioClientTransport({
+      command: entry.command,
+      args: entry.args,
+      env: childEnvironment(entry),
+      cwd: entry.workingDirectory,
+      stderr: 'pipe',
+      maxBufferSize: options.maxBufferSize,
+    });
+    // The PassThrough exists before start(), so no early line is lost.
+    const stderr = this.transport.stderr;
+    if (stderr) {
+      const lines = createInterface({ input: stderr as NodeJS.ReadableStream, crlfDelay: Infinity });
+      lines.on('line', (raw) => {
+        const line = raw.length > MAX_STDERR_LINE ? `${raw.slice(0, MAX_STDERR_LINE)}…` : raw;
+        this.stderrTail.push(line);
+        if (this.stderrTail.length > STDERR_TAIL_LINES) this.stderrTail.shift();
+        options.logger.log(`[${serverId}] ${line}`, `mcp:${serverId}`);
+      });
+    }
+  }
+
+  get pid(): number | null {
+    return this.transport.pid;
+  }
+
+  /**
+   * The SDK keeps the ChildProcess private; we read it (when present) only to observe its exit precisely. Without
+   * it the reaper falls back to polling the PID.
+   */
+  get child(): ChildProcess | undefined {
+    const candidate = (this.transport as unknown as { _process?: ChildProcess })._process;
+    return candidate && typeof candidate.once === 'function' ? candidate : undefined;
+  }
+
+  /** The last stderr lines, to explain a crash. */
+  lastStderr(lines = 3): string {
+    return this.stderrTail.slice(-lines).join(' | ');
+  }
+}
