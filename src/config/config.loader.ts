@@ -1,9 +1,9 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { parseDocument } from 'yaml';
+import { parseAllDocuments } from 'yaml';
 import type { z } from 'zod';
 import { appConfigSchema, type AppConfig } from './config.schema';
-import { displayPath, listKeys, matchKey, metaOf, nodeOf, toCamel } from './schema-walker';
+import { displayPath, envForm, envNamesOf, listKeys, matchKey, metaOf, nodeOf, toCamel } from './schema-walker';
 
 /**
  * Builds the one validated, frozen configuration from, lowest to highest precedence: the schema's defaults, the
@@ -50,7 +50,27 @@ type Tree = Record<string, unknown>;
 
 const isTree = (value: unknown): value is Tree => typeof value === 'object' && value !== null && !Array.isArray(value);
 
-export const DEFAULT_APP_ROOT = path.resolve(__dirname, '..', '..', '..');
+/**
+ * The project root (where `config/application.yml` lives): the nearest ancestor with a package.json, skipping the
+ * build output (`dist/`), so it is the same from `src/` (tests) and `dist/src/` (the built service).
+ */
+export const DEFAULT_APP_ROOT = findAppRoot(__dirname);
+
+function findAppRoot(start: string): string {
+  for (let dir = start; ; dir = path.dirname(dir)) {
+    if (path.basename(dir) !== 'dist' && existsSync(path.join(dir, 'package.json'))) return dir;
+    if (path.dirname(dir) === dir) return path.resolve(start, '..', '..');
+  }
+}
+
+/** One YAML document of a file, keys normalised; `onProfile` set when it has `spring.config.activate.on-profile`. */
+interface Layer {
+  file: string;
+  tree: Tree;
+  onProfile?: string[];
+}
+
+const PROFILE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
 export function loadConfig(options: LoadOptions = {}): LoadedConfig {
   const env = options.env ?? process.env;
@@ -60,21 +80,32 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
   const unresolved = new Set<string>();
   const sources: string[] = [];
 
-  const readLayer = (file: string): Tree => {
+  const readLayers = (file: string): Layer[] => {
     sources.push(file);
-    const raw = parseYamlFile(file);
-    return normalize(appConfigSchema, interpolate(raw, env, unresolved) as Tree, [], unknownKeys, file);
+    return parseYamlFile(file).map((raw) => {
+      const tree = normalize(appConfigSchema, raw, [], unknownKeys, env, unresolved);
+      const onProfile = getPath(tree, ['spring', 'config', 'activate', 'onProfile']);
+      return { file, tree, onProfile: onProfile === undefined ? undefined : asList(onProfile) };
+    });
   };
 
   const baseFiles = resolveBaseFiles(options.configFiles, env, appRoot);
+  const baseLayers = baseFiles.flatMap(readLayers);
   let merged: Tree = {};
-  for (const file of baseFiles) merged = deepMerge(merged, readLayer(file));
+  for (const layer of baseLayers) if (!layer.onProfile) merged = deepMerge(merged, layer.tree);
 
   const profiles = resolveProfiles(env, merged);
+  const matches = (layer: Layer) => !layer.onProfile || profileMatches(layer.onProfile, profiles);
+  // Documents of the base files activated by a profile (`---` + `spring.config.activate.on-profile`).
+  for (const layer of baseLayers) if (layer.onProfile && matches(layer)) merged = deepMerge(merged, layer.tree);
+  // Then `application-{profile}.yml` next to each base file (or in `<appRoot>/config` when none was found), in
+  // profile order so that later profiles win.
+  const profileBases = baseFiles.length > 0 ? baseFiles : [path.join(appRoot, 'config', 'application.yml')];
   for (const profile of profiles) {
-    for (const base of baseFiles) {
+    for (const base of profileBases) {
       const profileFile = profileFileFor(base, profile);
-      if (profileFile && !sources.includes(profileFile)) merged = deepMerge(merged, readLayer(profileFile));
+      if (!profileFile || sources.includes(profileFile)) continue;
+      for (const layer of readLayers(profileFile)) if (matches(layer)) merged = deepMerge(merged, layer.tree);
     }
   }
 
@@ -85,7 +116,7 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
   if (!parsed.success) {
     const issues = parsed.error.issues.map((issue) => ({
       path: displayPath(appConfigSchema, issue.path) || '(root)',
-      message: issue.message,
+      message: issueMessage(issue),
     }));
     throw new ConfigError(issues, sources);
   }
@@ -109,10 +140,26 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
   };
 }
 
+/** zod reports a bad map key (a server id) as `Invalid key in record`; the nested issue says what is wrong. */
+function issueMessage(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'invalid_key' && issue.issues.length > 0) {
+    return `invalid key: ${issue.issues.map((nested) => nested.message).join('; ')}`;
+  }
+  return issue.message;
+}
+
+const asList = (v: unknown): string[] =>
+  (Array.isArray(v) ? v.map(String) : typeof v === 'string' ? v.split(',') : []).map((s) => s.trim()).filter(Boolean);
+
+/** Spring's `on-profile`: a list of names, any of which may be negated with `!`; matches when any entry does. */
+function profileMatches(expression: string[], active: string[]): boolean {
+  return expression.some((entry) => (entry.startsWith('!') ? !active.includes(entry.slice(1).trim()) : active.includes(entry)));
+}
+
 // ---------------------------------------------------------------------------------------------------- files
 
 function resolveBaseFiles(cliValue: string | undefined, env: NodeJS.ProcessEnv, appRoot: string): string[] {
-  const named = cliValue ?? env.GLOBALMCP_CONFIG ?? env.SPRING_CONFIG_LOCATION;
+  const named = [cliValue, env.GLOBALMCP_CONFIG, env.SPRING_CONFIG_LOCATION].find((v) => v !== undefined && v.trim() !== '');
   if (named === undefined || named.trim() === '') {
     const fallback = path.join(appRoot, 'config', 'application.yml');
     return existsSync(fallback) ? [fallback] : [];
@@ -144,39 +191,66 @@ function profileFileFor(base: string, profile: string): string | undefined {
 }
 
 function resolveProfiles(env: NodeJS.ProcessEnv, merged: Tree): string[] {
-  const fromEnv = env.GLOBALMCP_PROFILES ?? env.SPRING_PROFILES_ACTIVE;
+  const fromEnv = [env.GLOBALMCP_PROFILES, env.SPRING_PROFILES_ACTIVE].find((v) => v !== undefined && v.trim() !== '');
   const spring = isTree(merged.spring) && isTree(merged.spring.profiles) ? merged.spring.profiles : {};
-  const asList = (v: unknown): string[] =>
-    (Array.isArray(v) ? v.map(String) : typeof v === 'string' ? v.split(',') : []).map((s) => s.trim()).filter(Boolean);
-  const active = fromEnv !== undefined && fromEnv.trim() !== '' ? asList(fromEnv) : asList(spring.active);
-  return [...new Set([...asList(spring.include), ...active])];
+  const active = fromEnv !== undefined ? asList(fromEnv) : asList(spring.active);
+  const profiles = [...new Set([...asList(spring.include), ...active])];
+  // A profile names a file next to the config: refuse anything that could point elsewhere.
+  const bad = profiles.filter((p) => !PROFILE_NAME.test(p));
+  if (bad.length > 0) {
+    throw new ConfigError(
+      bad.map((p) => ({ path: 'spring.profiles.active', message: `invalid profile name "${p}": letters, digits, \`_\`, \`.\` and \`-\` only` })),
+      [],
+    );
+  }
+  return profiles;
 }
 
-function parseYamlFile(file: string): Tree {
+/** Reads a YAML file into its documents (Spring allows several, separated by `---`); refuses bad YAML with file:line. */
+function parseYamlFile(file: string): Tree[] {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
     throw new ConfigError([{ path: '(file)', message: `cannot read ${file}: ${(error as Error).message}` }], [file]);
   }
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  if (doc.errors.length > 0) {
+  const docs = parseAllDocuments(text, { prettyErrors: true, uniqueKeys: true });
+  // `parseAllDocuments` returns an EmptyStream (an array with an `empty` flag) for a file holding nothing.
+  const list = Array.isArray(docs) ? docs : [docs];
+  const errors = list.flatMap((doc) => doc.errors);
+  if (errors.length > 0) {
     throw new ConfigError(
-      doc.errors.map((e) => ({ path: `(yaml ${path.basename(file)}:${e.linePos?.[0]?.line ?? '?'})`, message: e.message.split('\n')[0] ?? e.message })),
+      errors.map((e) => {
+        const pos = e.linePos?.[0];
+        return {
+          path: `(yaml ${file}:${pos ? `${pos.line}:${pos.col}` : '?'})`,
+          // The first line only: the rest quotes the source, which may hold a secret.
+          message: e.message.split('\n')[0] ?? e.message,
+        };
+      }),
       [file],
     );
   }
-  const value: unknown = doc.toJS({ maxAliasCount: 100 });
-  if (value === null || value === undefined) return {};
-  if (!isTree(value)) throw new ConfigError([{ path: '(root)', message: `${file} must hold a mapping of keys` }], [file]);
-  return value;
+  const trees: Tree[] = [];
+  for (const [index, doc] of list.entries()) {
+    const value: unknown = doc.toJS({ maxAliasCount: 100 });
+    if (value === null || value === undefined) continue;
+    if (!isTree(value)) {
+      throw new ConfigError([{ path: '(root)', message: `${file}${list.length > 1 ? ` (document ${index + 1})` : ''} must hold a mapping of keys` }], [file]);
+    }
+    trees.push(value);
+  }
+  return trees;
 }
 
 // ------------------------------------------------------------------------------------------- interpolation
 
 const PLACEHOLDER = /\$\{([A-Za-z_][A-Za-z0-9_.-]*)(?::([^}]*))?\}/g;
 
-/** Expands `${VAR}` and `${VAR:default}` in string values. A lone unresolved placeholder leaves the key unset. */
+/**
+ * Expands `${VAR}` and `${VAR:default}` in string values. A lone unresolved placeholder leaves the key unset (so
+ * the default applies); inside a list it becomes an empty string, so the positions of the others stay put.
+ */
 function interpolate(value: unknown, env: NodeJS.ProcessEnv, unresolved: Set<string>): unknown {
   if (typeof value === 'string') {
     let missing = false;
@@ -190,7 +264,7 @@ function interpolate(value: unknown, env: NodeJS.ProcessEnv, unresolved: Set<str
     });
     return missing && expanded.trim() === '' ? undefined : expanded;
   }
-  if (Array.isArray(value)) return value.map((v) => interpolate(v, env, unresolved));
+  if (Array.isArray(value)) return value.map((v) => interpolate(v, env, unresolved) ?? '');
   if (isTree(value)) {
     const out: Tree = {};
     for (const [k, v] of Object.entries(value)) {
@@ -206,36 +280,51 @@ function interpolate(value: unknown, env: NodeJS.ProcessEnv, unresolved: Set<str
 
 /**
  * Rewrites a file's keys into the schema's camelCase keys (relaxed binding), keeps user-chosen map keys as
- * written, and collects keys the schema does not know.
+ * written, expands placeholders (not inside ignored keys: they are never read) and collects keys the schema does
+ * not know. An empty value (`port:`) means "not set" and is dropped, so it neither overrides an earlier file nor
+ * fails validation; this is also what lets the guide's ConfigMap say `servers:` with nothing under it.
  */
-function normalize(schema: z.ZodType, value: Tree, prefix: string[], unknown: string[], file: string): Tree {
+function normalize(
+  schema: z.ZodType,
+  value: Tree,
+  prefix: string[],
+  unknown: string[],
+  env: NodeJS.ProcessEnv,
+  unresolved: Set<string>,
+): Tree {
   const node = nodeOf(schema);
   const out: Tree = {};
+  const expand = (v: unknown) => interpolate(v, env, unresolved);
+  const assign = (key: string, v: unknown) => {
+    if (v !== undefined) out[key] = v;
+  };
   for (const [key, child] of Object.entries(value)) {
     if (node.kind === 'object') {
+      if (child === null) continue;
       const match = matchKey(node.shape, key);
       if (match === undefined) {
-        if (!node.loose) unknown.push([...prefix, key].join('.'));
-        if (node.loose) out[key] = child;
+        if (node.loose) assign(key, expand(child));
+        else unknown.push([...prefix, key].join('.'));
         continue;
       }
       const childSchema = node.shape[match]!;
       const childNode = nodeOf(childSchema);
-      out[match] = isTree(child) && childNode.kind !== 'leaf' && !metaOf(childSchema)?.ignored
-        ? normalize(childSchema, child, [...prefix, key], unknown, file)
-        : child;
+      if (metaOf(childSchema)?.ignored) out[match] = child;
+      else if (isTree(child) && childNode.kind !== 'leaf') assign(match, normalize(childSchema, child, [...prefix, key], unknown, env, unresolved));
+      else assign(match, expand(child));
     } else if (node.kind === 'record') {
       const valueNode = nodeOf(node.value);
-      out[key] = isTree(child) && valueNode.kind !== 'leaf' ? normalize(node.value, child, [...prefix, key], unknown, file) : child;
+      if (isTree(child) && valueNode.kind !== 'leaf') out[key] = normalize(node.value, child, [...prefix, key], unknown, env, unresolved);
+      else assign(key, expand(child));
     } else {
-      out[key] = child;
+      assign(key, expand(child));
     }
   }
   // Aliases Spring users reach for on stdio servers.
   if (prefix.length === 3 && prefix[0] === 'mcp' && prefix[1] === 'servers') {
     for (const alias of ['workingDir', 'working_dir', 'working-dir', 'cwd']) {
       if (alias in value && out.workingDirectory === undefined) {
-        out.workingDirectory = value[alias];
+        out.workingDirectory = expand(value[alias]);
         const index = unknown.lastIndexOf([...prefix, alias].join('.'));
         if (index >= 0) unknown.splice(index, 1);
       }
@@ -245,9 +334,6 @@ function normalize(schema: z.ZodType, value: Tree, prefix: string[], unknown: st
 }
 
 // ---------------------------------------------------------------------------------------- environment binding
-
-const envForm = (segments: string[], dashless: boolean) =>
-  segments.map((s) => (dashless ? s.toUpperCase() : s.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase())).join('_');
 
 interface EnvBinding {
   tree: Tree;
@@ -263,17 +349,15 @@ interface EnvBinding {
 function bindEnvironment(env: NodeJS.ProcessEnv, fileTree: Tree): EnvBinding {
   const tree: Tree = {};
   const used: string[] = [];
-  const keys = listKeys(appConfigSchema);
 
-  for (const key of keys) {
+  for (const key of listKeys(appConfigSchema)) {
     if (key.meta?.ignored) continue;
     const node = nodeOf(key.schema);
-    const names = [envForm(key.path, false), envForm(key.path, true), ...(key.meta?.envAliases ?? [])];
     if (node.kind === 'record') {
-      bindMap(env, key.path, names[0]!, key.schema, fileTree, tree, used);
+      bindMap(env, key.path, key.schema, fileTree, tree, used);
       continue;
     }
-    const name = names.find((n) => env[n] !== undefined && env[n] !== '');
+    const name = envNamesOf(key).find((n) => env[n] !== undefined && env[n] !== '');
     if (name) {
       setPath(tree, key.path, env[name]);
       used.push(name);
@@ -282,49 +366,60 @@ function bindEnvironment(env: NodeJS.ProcessEnv, fileTree: Tree): EnvBinding {
   return { tree, used };
 }
 
-function bindMap(env: NodeJS.ProcessEnv, mapPath: string[], envPrefix: string, mapSchema: z.ZodType, fileTree: Tree, tree: Tree, used: string[]) {
+/** Finds the key of an existing map entry that an environment variable's upper-case segment means. */
+const existingKey = (keys: string[], envSegment: string) => keys.find((k) => envForm([k], false) === envSegment || envForm([k], true) === envSegment);
+
+function bindMap(env: NodeJS.ProcessEnv, mapPath: string[], mapSchema: z.ZodType, fileTree: Tree, tree: Tree, used: string[]) {
   const node = nodeOf(mapSchema);
   if (node.kind !== 'record') return;
-  const prefix = `${envPrefix}_`;
+  const prefixes = [...new Set([envForm(mapPath, false), envForm(mapPath, true)])].map((p) => `${p}_`);
   const existing = getPath(fileTree, mapPath);
   const existingKeys = isTree(existing) ? Object.keys(existing) : [];
   const valueNode = nodeOf(node.value);
+  const fields = valueNode.kind === 'object' ? listKeys(node.value) : [];
 
-  for (const [name, raw] of Object.entries(env)) {
-    if (!name.startsWith(prefix) || raw === undefined || raw === '') continue;
+  for (const [name, raw] of Object.entries(env).sort(([a], [b]) => a.localeCompare(b))) {
+    const prefix = prefixes.find((p) => name.startsWith(p));
+    if (!prefix || raw === undefined || raw === '') continue;
     const rest = name.slice(prefix.length);
     if (valueNode.kind !== 'object') {
       // Map of scalars (logging.level.root): the rest names the key; Spring lower-cases it.
-      const mapKey = existingKeys.find((k) => envForm([k.replace(/[.-]/g, '_')], true) === rest) ?? rest.toLowerCase();
+      const mapKey = existingKey(existingKeys, rest) ?? rest.toLowerCase();
       setPath(tree, [...mapPath, mapKey], raw);
       used.push(name);
       continue;
     }
-    // Map of objects (mcp.servers.<id>.<field>): find the longest field suffix the entry schema knows.
-    const fields = listKeys(node.value);
-    for (const field of fields.sort((a, b) => b.path.length - a.path.length)) {
-      const fieldNode = nodeOf(field.schema);
-      for (const form of [envForm(field.path, false), envForm(field.path, true)]) {
+    // Map of objects (mcp.servers.<id>.<field>[.<map key>]): every way of splitting the name into id and field.
+    const candidates: { idPart: string; field: (typeof fields)[number]; subKey?: string }[] = [];
+    for (const field of fields) {
+      const isMap = nodeOf(field.schema).kind === 'record';
+      for (const form of new Set([envForm(field.path, false), envForm(field.path, true)])) {
         const marker = `_${form}`;
-        let idPart: string | undefined;
-        let subKey: string | undefined;
-        if (fieldNode.kind === 'record') {
-          const at = rest.indexOf(`${marker}_`);
-          if (at > 0) {
-            idPart = rest.slice(0, at);
-            subKey = rest.slice(at + marker.length + 1);
+        if (isMap) {
+          for (let at = rest.indexOf(`${marker}_`); at > 0; at = rest.indexOf(`${marker}_`, at + 1)) {
+            candidates.push({ idPart: rest.slice(0, at), field, subKey: rest.slice(at + marker.length + 1) });
           }
         } else if (rest.endsWith(marker) && rest.length > marker.length) {
-          idPart = rest.slice(0, rest.length - marker.length);
+          candidates.push({ idPart: rest.slice(0, rest.length - marker.length), field });
         }
-        if (idPart === undefined) continue;
-        const id = existingKeys.find((k) => k.replace(/[.-]/g, '_').toUpperCase() === idPart) ?? idPart.toLowerCase().replace(/_/g, '-');
-        setPath(tree, subKey ? [...mapPath, id, ...field.path, subKey] : [...mapPath, id, ...field.path], raw);
-        used.push(name);
-        break;
       }
-      if (used[used.length - 1] === name) break;
     }
+    // An id the files already use wins; otherwise the shortest id, so `MCP_SERVERS_API_HEADERS_CONTENT_TYPE` is the
+    // header `Content-Type` of server `api`, not the type of a server `api-headers-content`.
+    candidates.sort((a, b) => Number(!existingKey(existingKeys, a.idPart)) - Number(!existingKey(existingKeys, b.idPart)) || a.idPart.length - b.idPart.length);
+    const best = candidates[0];
+    if (!best) continue;
+    const id = existingKey(existingKeys, best.idPart) ?? best.idPart.toLowerCase().replace(/_/g, '-');
+    let target = [...mapPath, id, ...best.field.path];
+    if (best.subKey !== undefined) {
+      const current = getPath(fileTree, target);
+      const subKeys = isTree(current) ? Object.keys(current) : [];
+      // Header names cannot contain `-` in a variable name: `X_API_KEY` means `X-API-KEY`. Environment keys stay as written.
+      const subKey = existingKey(subKeys, best.subKey) ?? (best.field.path.at(-1) === 'headers' ? best.subKey.replace(/_/g, '-') : best.subKey);
+      target = [...target, subKey];
+    }
+    setPath(tree, target, raw);
+    used.push(name);
   }
 }
 

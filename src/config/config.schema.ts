@@ -328,6 +328,18 @@ const springSchema = z
         include: meta(stringList().optional(), { description: 'Profiles always added.' }),
       })
       .prefault({}),
+    config: z
+      .object({
+        activate: z
+          .object({
+            onProfile: meta(stringList().optional(), {
+              description: 'In one document of a multi-document file (`---`): the profiles that activate it; `!name` negates.',
+            }),
+          })
+          .prefault({}),
+        import: ignoredWithWarning('Spring config imports (`configtree:`, `vault://`, ...) are not read: list the files in `--config` or `GLOBALMCP_CONFIG`.'),
+      })
+      .prefault({}),
     application: z.object({ name: meta(z.string().default('globalmcp'), { description: 'Service name in logs and /actuator/info.' }) }).prefault({}),
     datasource: z
       .object({

@@ -56,9 +56,10 @@ export const toKebab = (key: string): string => key.replace(/[A-Z]/g, (c) => `-$
 
 /** Finds the schema key that a file's key means under Spring's relaxed binding (kebab, camel, snake, any case). */
 export function matchKey(shape: Record<string, z.ZodType>, key: string): string | undefined {
-  if (key in shape) return key;
+  // Own keys only: a file key such as `toString` or `constructor` must not match Object.prototype.
+  if (Object.hasOwn(shape, key)) return key;
   const camel = toCamel(key);
-  if (camel in shape) return camel;
+  if (Object.hasOwn(shape, camel)) return camel;
   const folded = key.replace(/[-_]/g, '').toLowerCase();
   return Object.keys(shape).find((candidate) => candidate.toLowerCase() === folded);
 }
@@ -82,6 +83,20 @@ export function displayPath(schema: z.ZodType, path: readonly PropertyKey[]): st
     }
   }
   return parts.join('.').replace(/\.\[/g, '[');
+}
+
+/**
+ * The environment variable spelling of a schema path: `['mcp','client','defaultTimeout']` is
+ * `MCP_CLIENT_DEFAULT_TIMEOUT`, or with `dashless` (Spring's canonical form) `MCP_CLIENT_DEFAULTTIMEOUT`.
+ */
+export const envForm = (segments: readonly string[], dashless: boolean): string =>
+  segments
+    .map((s) => (dashless ? s.replace(/[-_.]/g, '') : s.replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/[-.]/g, '_')).toUpperCase())
+    .join('_');
+
+/** Every environment variable name bound to a key, highest precedence first: relaxed, dashless, then declared aliases. */
+export function envNamesOf(key: Pick<LeafKey, 'path' | 'meta'>): string[] {
+  return [...new Set([envForm(key.path, false), envForm(key.path, true), ...(key.meta?.envAliases ?? [])])];
 }
 
 export interface LeafKey {
