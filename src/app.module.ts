@@ -1,0 +1,19 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { CacheModule } from './cache/cache.module';
+import { ConfigModule } from './config/config.module';
+import type { LoadedConfig } from './config/config.loader';
+import { DatabaseModule } from './database/database.module';
+import { HealthModule } from './health/health.module';
+import { LoggingModule } from './logging/logging.module';
+import { MetricsModule } from './metrics/metrics.module';
+
+/** The API application: every capability module, wired to the configuration loaded once in main.ts. */
+@Module({})
+export class AppModule {
+  static forRoot(loaded: LoadedConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [ConfigModule.forRoot(loaded), LoggingModule, MetricsModule, DatabaseModule, CacheModule, HealthModule],
+    };
+  }
+}

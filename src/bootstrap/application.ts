@@ -1,0 +1,134 @@
+import type { INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Logger as PinoLogger } from 'nestjs-pino';
+import type { AddressInfo } from 'node:net';
+import { AppModule } from 'src/app.module';
+import { AllExceptionsFilter } from 'src/common/errors/all-exceptions.filter';
+import { createValidationPipe } from 'src/common/errors/validation.pipe';
+import type { LoadedConfig } from 'src/config/config.loader';
+import { ApplicationState } from 'src/health/application-state';
+import { readBuildInfo } from 'src/management/build-info';
+import { ManagementAppModule, MetricsScrapeAppModule } from 'src/management/management-app.module';
+import { HttpMetricsRecorder } from 'src/metrics/http-metrics.recorder';
+import { createFastifyAdapter } from './fastify-adapter';
+import { buildOpenApiDocument, mountOpenApi } from './openapi';
+import { tlsOptionsFrom } from './tls-options';
+
+export interface ListenerAddresses {
+  api: string;
+  management: string;
+  metrics: string | null;
+}
+
+export interface RunningGateway {
+  api: NestFastifyApplication;
+  management: NestFastifyApplication;
+  metrics: NestFastifyApplication | null;
+  addresses: ListenerAddresses;
+  /** Stops accepting, lets in-flight requests finish (bounded), then closes every resource. Idempotent. */
+  shutdown(reason: string): Promise<void>;
+}
+
+/**
+ * Starts the three listeners: API (`server.port`), management (`management.server.port`) and Prometheus
+ * (`management.prometheus.port`, 0 = management port only).
+ */
+export async function startGateway(loaded: LoadedConfig): Promise<RunningGateway> {
+  const { config } = loaded;
+  const version = readBuildInfo().version;
+
+  const api = await NestFactory.create<NestFastifyApplication>(
+    AppModule.forRoot(loaded),
+    createFastifyAdapter({ bodyLimit: config.server.maxRequestSize, https: tlsOptionsFrom(config, loaded.configDir) }),
+    { bufferLogs: true, abortOnError: false },
+  );
+  const logger = api.get(PinoLogger);
+  api.useLogger(logger);
+  api.useGlobalFilters(new AllExceptionsFilter());
+  api.useGlobalPipes(createValidationPipe());
+  const httpMetrics = api.get(HttpMetricsRecorder);
+  httpMetrics.attach(api.getHttpAdapter().getInstance());
+  await api.init();
+  mountOpenApi(api, buildOpenApiDocument(api, version));
+
+  const management = await NestFactory.create<NestFastifyApplication>(
+    ManagementAppModule.forRoot(api),
+    createFastifyAdapter({ bodyLimit: 64 * 1024 }),
+    { logger },
+  );
+  management.setGlobalPrefix(config.management.endpoints.web.basePath);
+  management.useGlobalFilters(new AllExceptionsFilter());
+  httpMetrics.attach(management.getHttpAdapter().getInstance());
+
+  let metrics: NestFastifyApplication | null = null;
+  if (config.management.prometheus.port !== 0) {
+    metrics = await NestFactory.create<NestFastifyApplication>(MetricsScrapeAppModule, createFastifyAdapter({ bodyLimit: 1024 }), { logger });
+    metrics.setGlobalPrefix(config.management.endpoints.web.basePath);
+    metrics.useGlobalFilters(new AllExceptionsFilter());
+  }
+
+  await api.listen(config.server.port, config.server.address);
+  await management.listen(config.management.server.port, config.management.server.address ?? config.server.address);
+  if (metrics) await metrics.listen(config.management.prometheus.port, config.management.server.address ?? config.server.address);
+
+  const addresses: ListenerAddresses = {
+    api: urlOf(api, config.server.ssl.enabled),
+    management: urlOf(management, false),
+    metrics: metrics ? urlOf(metrics, false) : null,
+  };
+  const state = api.get(ApplicationState);
+  state.markStarted();
+  logger.log(`globalmcp ${version} ready: api ${addresses.api}, management ${addresses.management}${addresses.metrics ? `, metrics ${addresses.metrics}` : ''}`, 'Bootstrap');
+
+  let stopping: Promise<void> | undefined;
+  const shutdown = (reason: string) => {
+    stopping ??= stopAll({ api, management, metrics, state, logger, reason, graceMs: config.spring.lifecycle.timeoutPerShutdownPhase });
+    return stopping;
+  };
+  return { api, management, metrics, addresses, shutdown };
+}
+
+interface StopContext {
+  api: NestFastifyApplication;
+  management: NestFastifyApplication;
+  metrics: NestFastifyApplication | null;
+  state: ApplicationState;
+  logger: PinoLogger;
+  reason: string;
+  graceMs: number;
+}
+
+async function stopAll({ api, management, metrics, state, logger, reason, graceMs }: StopContext): Promise<void> {
+  const started = Date.now();
+  logger.log(`Shutting down (${reason}): no new requests, up to ${Math.round(graceMs / 1000)} s for those in flight`, 'Bootstrap');
+  state.markShuttingDown();
+  const apps = [api, management, ...(metrics ? [metrics] : [])];
+
+  // 1. Stop accepting and let in-flight requests finish, bounded by the grace period.
+  const drained = Promise.all(apps.map((app) => app.getHttpAdapter().getInstance().close()));
+  const timedOut = await Promise.race([drained.then(() => false), delay(graceMs).then(() => true)]);
+  if (timedOut) {
+    logger.warn(`Requests still in flight after ${graceMs} ms: closing their connections`, 'Bootstrap');
+    for (const app of apps) app.getHttpServer().closeAllConnections();
+  }
+  // 2. Close what the modules hold (MCP connections and child processes, database, embedded PostgreSQL, Redis).
+  for (const app of [...apps].reverse()) await closeQuietly(app, logger);
+  logger.log(`Stopped in ${Date.now() - started} ms`, 'Bootstrap');
+}
+
+async function closeQuietly(app: INestApplication, logger: PinoLogger): Promise<void> {
+  try {
+    await app.close();
+  } catch (error) {
+    logger.error({ err: error }, 'Error while closing', 'Bootstrap');
+  }
+}
+
+function urlOf(app: NestFastifyApplication, tls: boolean): string {
+  const address = app.getHttpServer().address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return `${tls ? 'https' : 'http'}://${host === '0.0.0.0' ? '127.0.0.1' : host}:${address.port}`;
+}
+
+const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());

@@ -1,0 +1,12 @@
+import { Global, Module } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
+import { ApplicationState } from './application-state';
+import { HealthService } from './health.service';
+
+@Global()
+@Module({
+  imports: [TerminusModule.forRoot({ logger: false })],
+  providers: [ApplicationState, HealthService],
+  exports: [ApplicationState, HealthService],
+})
+export class HealthModule {}

@@ -1,0 +1,60 @@
+import 'reflect-metadata';
+import { parseCliArgs, USAGE } from './bootstrap/cli-args';
+import { startGateway, type RunningGateway } from './bootstrap/application';
+import { ConfigError, loadConfig } from './config/config.loader';
+import { runValidateConfig } from './config/validate-config';
+
+async function main(): Promise<void> {
+  let args;
+  try {
+    args = parseCliArgs(process.argv.slice(2));
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n\n${USAGE}`);
+    process.exit(2);
+  }
+  if (args.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  if (args.validateConfig) {
+    process.exitCode = runValidateConfig({ configFiles: args.configFiles });
+    return;
+  }
+
+  let loaded;
+  try {
+    loaded = loadConfig({ configFiles: args.configFiles });
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    process.exit(1);
+  }
+  for (const warning of loaded.warnings) process.stderr.write(`WARN ${warning}\n`);
+
+  const starting: Promise<RunningGateway> = startGateway(loaded);
+  const stop = (reason: string) => {
+    // A signal during start-up waits for it, so nothing it launched (embedded PostgreSQL, MCP children) is orphaned.
+    starting
+      .then((gateway) => gateway.shutdown(reason))
+      .then(
+        () => process.exit(0),
+        (error: unknown) => {
+          process.stderr.write(`Shutdown failed: ${String(error)}\n`);
+          process.exit(1);
+        },
+      );
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+  // SIGHUP would terminate the process by default; it is reserved for configuration reload (the systemd ExecReload).
+  process.on('SIGHUP', () => process.stderr.write('SIGHUP received: configuration reload is not available in this version\n'));
+
+  try {
+    await starting;
+  } catch (error) {
+    process.stderr.write(`globalmcp failed to start: ${(error as Error).stack ?? String(error)}\n`);
+    process.exit(1);
+  }
+}
+
+void main();
