@@ -92,6 +92,22 @@ export const stringList = () =>
     z.array(z.string({ error: 'expected a string' })),
   );
 
+/**
+ * A list of strings whose items may be unquoted YAML numbers or booleans (command arguments), also accepted as the
+ * comma-separated string an environment variable gives (`MCP_SERVERS_X_ARGS=server.js,--port,3000`).
+ */
+export const scalarStringList = () =>
+  z.preprocess(
+    (v) =>
+      typeof v === 'string'
+        ? v
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean)
+        : v,
+    z.array(scalarString()),
+  );
+
 /** YAML scalars under string maps (environment, headers) may be written unquoted as numbers or booleans. */
 export const scalarString = () =>
   z.preprocess(

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { bool, duration, int, meta, num, port, scalarString, size, stringList } from './config-types';
+import { bool, duration, int, meta, num, port, scalarString, scalarStringList, size, stringList } from './config-types';
 
 /**
  * The one declaration of every configuration key: type, default, description and sensitivity. The loader, the
@@ -29,7 +29,9 @@ export const serverEntrySchema = z
     name: meta(z.string().max(200).optional(), { description: 'Display name; defaults to the id.' }),
     description: meta(z.string().max(2000).optional(), { description: 'Free text shown in the API.' }),
     command: meta(z.string().min(1).optional(), { description: 'stdio: the program to run.' }),
-    args: meta(z.array(scalarString()).default([]), { description: 'stdio: its arguments.' }),
+    args: meta(scalarStringList().default([]), {
+      description: 'stdio: its arguments (a list; from an environment variable, comma-separated).',
+    }),
     workingDirectory: meta(z.string().optional(), {
       description: 'stdio: the working directory of the process (also accepted as `working-dir`, `cwd`).',
     }),

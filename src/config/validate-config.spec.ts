@@ -1,0 +1,109 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { DEFAULT_APP_ROOT } from 'src/config/config.loader';
+import { runValidateConfig } from 'src/config/validate-config';
+
+const GUIDE_DIR = path.join(DEFAULT_APP_ROOT, 'test', 'fixtures', 'guide');
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'globalmcp-validate-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+function run(configFiles: string | undefined, env: NodeJS.ProcessEnv = {}) {
+  const lines: string[] = [];
+  const code = runValidateConfig({ configFiles, env, appRoot: dir, write: (line) => lines.push(line) });
+  return { code, lines, text: lines.join('\n') };
+}
+
+function file(name: string, text: string) {
+  const full = path.join(dir, name);
+  writeFileSync(full, text);
+  return full;
+}
+
+describe('runValidateConfig', () => {
+  it('prints a summary and returns 0 for the guide ConfigMap files, without any secret', () => {
+    const files = ['configmap-application.yml', 'configmap-servers.yml'].map((n) => path.join(GUIDE_DIR, n)).join(',');
+    const { code, lines, text } = run(files, {
+      POSTGRES_PASSWORD: 'pg-secret',
+      REDIS_PASSWORD: 'redis-secret',
+      MONGODB_PROD_URI: 'mongodb://admin:mongo-secret@mongo/prod',
+      JWT_SECRET: 'jwt-secret-jwt-secret-jwt-secret-123',
+      SERVER_PORT: '8088',
+    });
+    expect(code).toBe(0);
+    expect(lines).toContain(`files: ${files.split(',').join(', ')}`);
+    expect(lines).toContain('profiles: kubernetes, production');
+    expect(lines).toContain('environment: SERVER_PORT, JWT_SECRET');
+    expect(lines).toContain('ports: api 8088 (http), management 8081, prometheus 9090');
+    expect(lines).toContain('database: jdbc:postgresql://postgres-service:5432/globalmcp (user globalmcp), pool 10');
+    expect(lines).toContain('redis: redis-service:6379/0 (password ***)');
+    expect(lines).toContain('servers: 1');
+    expect(lines).toContain('  mongodb-production: stdio, enabled, java -Xmx512m -jar /opt/servers/mongo-mcp-server.jar, environment MONGODB_URI=*** LOG_LEVEL=***');
+    expect(lines).toContain('secrets: spring.datasource.password=***, spring.data.redis.password=***, mcp.security.jwt.secret=***');
+    expect(lines.at(-1)).toBe('configuration is valid');
+    for (const secret of ['pg-secret', 'redis-secret', 'mongo-secret', 'jwt-secret']) expect(text).not.toContain(secret);
+  });
+
+  it('summarises the built-in defaults', () => {
+    const { code, lines } = run(undefined);
+    expect(code).toBe(0);
+    expect(lines).toEqual([
+      'files: none (built-in defaults)',
+      'profiles: none',
+      'ports: api 8080 (http), management 8081, prometheus 9090',
+      'database: embedded PostgreSQL under ./data/postgres, pool 10',
+      'redis: none (in-memory cache)',
+      'servers: none',
+      'secrets: none set',
+      'configuration is valid',
+    ]);
+  });
+
+  it('masks passwords in database and Redis URLs', () => {
+    const { code, text } = run(undefined, { DATABASE_URL: 'postgres://app:db-pw@db:5432/x', REDIS_URL: 'redis://:redis-pw@cache:6379/2' });
+    expect(code).toBe(0);
+    expect(text).toContain('database: postgres://app:***@db:5432/x, pool 10');
+    expect(text).toContain('redis: redis://:***@cache:6379/2');
+    expect(text).not.toMatch(/db-pw|redis-pw/);
+  });
+
+  it('prints warnings as WARN lines', () => {
+    const { code, lines } = run(path.join(GUIDE_DIR, 'vault-config.yml'));
+    expect(code).toBe(0);
+    expect(lines.filter((l) => l.startsWith('WARN '))).toEqual([expect.stringContaining('spring.cloud.vault.enabled=true has no effect')]);
+  });
+
+  it('prints every problem with its key path and returns 1', () => {
+    const f = file('bad.yml', 'server:\n  port: abc\nmcp:\n  servers:\n    foo:\n      type: grpc\n    bar:\n      type: stdio\n');
+    const { code, lines } = run(f);
+    expect(code).toBe(1);
+    expect(lines.filter((l) => l.startsWith('ERROR ')).sort()).toEqual([
+      'ERROR mcp.servers.bar.command: a stdio server needs a command',
+      'ERROR mcp.servers.foo.type: expected one of stdio, http, sse',
+      'ERROR server.port: expected a whole number',
+    ]);
+    expect(lines.at(-1)).toBe('configuration is invalid: 3 problems');
+  });
+
+  it('refuses a missing file and a YAML error', () => {
+    expect(run(path.join(dir, 'nope.yml')).lines[0]).toMatch(/^ERROR \(config location\): config file not found/);
+    const f = file('dup.yml', 'server:\n  port: 1\n  port: 2\n');
+    const { code, lines } = run(f);
+    expect(code).toBe(1);
+    expect(lines).toContain(`files: ${f}`);
+    expect(lines[1]).toMatch(new RegExp(`^ERROR \\(yaml ${f}:3:3\\): Map keys must be unique`));
+  });
+
+  it.each(['application-production.yml', 'application-development.yml', 'ssl.yml', 'oauth2.yml', 'cache.yml', 'hikari.yml', 'debug-logging.yml'])(
+    'accepts the guide file %s',
+    (name) => {
+      const { code, text } = run(path.join(GUIDE_DIR, name), { JWT_SECRET: 'top-secret-value-0123456789abcdef', KEYSTORE_PASSWORD: 'ks-secret' });
+      expect(code).toBe(0);
+      expect(text).not.toMatch(/top-secret|ks-secret/);
+    },
+  );
+});
