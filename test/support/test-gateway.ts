@@ -1,0 +1,48 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { startGateway, type RunningGateway } from 'src/bootstrap/application';
+import { loadConfig } from 'src/config/config.loader';
+import { freePort } from './ports';
+
+export interface TestGateway extends RunningGateway {
+  dir: string;
+  stop(): Promise<void>;
+}
+
+export interface TestGatewayOptions {
+  /** YAML appended to the test configuration. */
+  yaml?: string;
+  /** Environment seen by the configuration loader (DATABASE_URL and REDIS_URL are filled in unless given). */
+  env?: Record<string, string | undefined>;
+  databaseUrl?: string;
+}
+
+/** Starts the real gateway in this process on free loopback ports, against the given database. */
+export async function startTestGateway(options: TestGatewayOptions = {}): Promise<TestGateway> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'globalmcp-e2e-'));
+  const file = path.join(dir, 'application.yml');
+  writeFileSync(
+    file,
+    `server:\n  port: 0\n  address: 127.0.0.1\nmanagement:\n  server:\n    port: 0\n  prometheus:\n    port: ${await freePort()}\n` +
+      `logging:\n  level:\n    root: WARN\nmcp:\n  data-dir: ${dir}/data\n` +
+      (options.yaml ?? ''),
+  );
+  const env: Record<string, string | undefined> = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    DATABASE_URL: options.databaseUrl,
+    REDIS_URL: process.env.TEST_REDIS_URL,
+    ...options.env,
+  };
+  const loaded = loadConfig({ configFiles: file, env: env as NodeJS.ProcessEnv });
+  const gateway = await startGateway(loaded);
+  return {
+    ...gateway,
+    dir,
+    stop: async () => {
+      await gateway.shutdown('test finished');
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
