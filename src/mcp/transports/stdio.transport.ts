@@ -43,7 +43,7 @@ export class StdioTransportHandle {
     // The PassThrough exists before start(), so no early line is lost.
     const stderr = this.transport.stderr;
     if (stderr) {
-      const lines = createInterface({ input: stderr as NodeJS.ReadableStream, crlfDelay: Infinity });
+      const lines = createInterface({ input: stderr as unknown as NodeJS.ReadableStream, crlfDelay: Infinity });
       lines.on('line', (raw) => {
         const line = raw.length > MAX_STDERR_LINE ? `${raw.slice(0, MAX_STDERR_LINE)}…` : raw;
         this.stderrTail.push(line);

@@ -1,0 +1,329 @@
+import { EventEmitter } from 'node:events';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { Notification, Progress, ServerCapabilities, Implementation } from '@modelcontextprotocol/sdk/types.js';
+import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
+import type { ServerEntry } from 'src/config/config.schema';
+import type { ChildReaper, ReapOptions } from './child-reaper';
+import { EngineError, EngineErrorCode } from './engine-error';
+import type { EngineLogger } from './engine-logger';
+import { createSseTransport, createStreamableHttpTransport } from './transports/http.transport';
+import { StdioTransportHandle } from './transports/stdio.transport';
+
+/** A zod-like schema: anything with `parse` works for the SDK's `request`. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type ResultSchema = Parameters<Client['request']>[1];
+
+export interface ConnectionOptions {
+  logger: EngineLogger;
+  reaper: ChildReaper;
+  reap: ReapOptions;
+  /** Bound on the whole connect (spawn + initialize). */
+  connectTimeoutMs: number;
+  /** Results above this serialized size are refused (bytes). */
+  maxResultSize: number;
+  clientInfo: Implementation;
+}
+
+export interface CallOptions {
+  timeoutMs: number;
+  signal?: AbortSignal;
+  onProgress?: (progress: Progress) => void;
+}
+
+const TIMED_OUT = Symbol('timed out');
+/** setTimeout overflows above 2^31-1 ms. */
+const MAX_TIMER = 2_147_000_000;
+
+/** Transport errors after which an HTTP/SSE session is dead (stdio deaths show as process exit instead). */
+const FATAL_NETWORK_ERROR = /fetch failed|ECONNREFUSED|ECONNRESET|EPIPE|socket hang up|other side closed|terminated|SSE error|Maximum reconnection attempts/i;
+
+let connectionSeq = 0;
+
+/**
+ * One live MCP session to one upstream (one child process for stdio). Multiplexes JSON-RPC requests, forwards
+ * notifications, and dies loudly: when the transport closes or fails fatally, every in-flight call is rejected at once
+ * (the SDK's Protocol rejects pending requests on close) and `'closed'` is emitted with the reason.
+ *
+ * Events: `'notification'` (Notification), `'closed'` (reason: string), `'protocol-error'` (Error).
+ */
+export class McpConnection extends EventEmitter {
+  readonly seq = ++connectionSeq;
+  private readonly client: Client;
+  private transport: Transport | undefined;
+  private stdio: StdioTransportHandle | undefined;
+  private state: 'new' | 'opening' | 'open' | 'closing' | 'closed' = 'new';
+  private closeReason: string | undefined;
+  private _inFlight = 0;
+  private readonly gone: Promise<void>;
+  private resolveGone!: () => void;
+  private childPid: number | null = null;
+
+  constructor(
+    readonly serverId: string,
+    private readonly entry: ServerEntry,
+    private readonly options: ConnectionOptions,
+  ) {
+    super();
+    this.gone = new Promise((resolve) => (this.resolveGone = resolve));
+    this.client = new Client(options.clientInfo, { capabilities: {} });
+    this.client.fallbackNotificationHandler = async (notification) => {
+      this.emit('notification', notification);
+    };
+    this.client.onclose = () => this.markClosed(this.closeReason ?? this.describeUnexpectedClose());
+    this.client.onerror = (error) => this.onTransportError(error);
+  }
+
+  /** Requests in flight on this session; the pool picks the member with the fewest. */
+  get inFlight(): number {
+    return this._inFlight;
+  }
+
+  get isOpen(): boolean {
+    return this.state === 'open';
+  }
+
+  /** PID of the child process (stdio only, while it lives). */
+  get pid(): number | null {
+    return this.childPid;
+  }
+
+  get serverCapabilities(): ServerCapabilities | undefined {
+    return this.client.getServerCapabilities();
+  }
+
+  get serverVersion(): Implementation | undefined {
+    return this.client.getServerVersion();
+  }
+
+  get instructions(): string | undefined {
+    return this.client.getInstructions();
+  }
+
+  get protocolVersion(): string | undefined {
+    return (this.transport as { protocolVersion?: string } | undefined)?.protocolVersion;
+  }
+
+  /**
+   * Spawns/connects and runs `initialize` (version and capabilities negotiated by the SDK). Rejects at once if the
+   * child exits meanwhile, and after `connectTimeoutMs` at most; on failure everything is torn down (child reaped).
+   */
+  async open(): Promise<void> {
+    if (this.state !== 'new') throw new Error('connection already opened');
+    this.state = 'opening';
+    try {
+      this.transport = this.createTransport();
+      await this.client.connect(this.transport, { timeout: this.options.connectTimeoutMs });
+    } catch (e) {
+      const reason = this.closeReason ?? `connect failed: ${errorMessage(e)}${this.stderrHint()}`;
+      await this.close(reason);
+      throw EngineError.unavailable(this.serverId, reason, { cause: errorMessage(e) });
+    }
+    if (this.state !== 'opening') {
+      // Closed between the initialize response and here.
+      throw EngineError.unavailable(this.serverId, this.closeReason ?? 'connection closed during initialize');
+    }
+    this.state = 'open';
+  }
+
+  /**
+   * Sends one request. Times out after `timeoutMs` (TIMEOUT), follows the caller's `signal` (CANCELLED); in both
+   * cases the SDK sends `notifications/cancelled` upstream. Results above `maxResultSize` fail RESULT_TOO_LARGE.
+   */
+  async request<T>(method: string, params: Record<string, unknown> | undefined, schema: ResultSchema, call: CallOptions): Promise<T> {
+    if (this.state !== 'open') throw EngineError.unavailable(this.serverId, this.closeReason ?? 'connection not open');
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(TIMED_OUT), Math.min(Math.max(call.timeoutMs, 1), MAX_TIMER));
+    const callerSignal = call.signal;
+    const onCallerAbort = () => abort.abort(callerSignal?.reason);
+    if (callerSignal) {
+      if (callerSignal.aborted) onCallerAbort();
+      else callerSignal.addEventListener('abort', onCallerAbort, { once: true });
+    }
+    this._inFlight++;
+    try {
+      if (abort.signal.aborted) throw new Error('aborted before sending');
+      const result = await this.client.request({ method, params } as never, schema, {
+        signal: abort.signal,
+        // Our timer decides; the SDK's own timer is only a backstop.
+        timeout: Math.min(call.timeoutMs + 60_000, MAX_TIMER),
+        onprogress: call.onProgress,
+      });
+      this.checkSize(result);
+      return result as T;
+    } catch (e) {
+      throw this.toEngineError(e, abort.signal, method, call.timeoutMs);
+    } finally {
+      this._inFlight--;
+      clearTimeout(timer);
+      callerSignal?.removeEventListener('abort', onCallerAbort);
+    }
+  }
+
+  /** Sends a notification upstream (e.g. `notifications/roots/list_changed`). */
+  async notify(notification: Notification): Promise<void> {
+    if (this.state !== 'open') throw EngineError.unavailable(this.serverId, this.closeReason ?? 'connection not open');
+    await this.client.notification(notification as never);
+  }
+
+  /**
+   * Closes the session and, for stdio, reaps the child (stdin EOF, then SIGTERM, then SIGKILL). Resolves when the
+   * child is gone. Idempotent.
+   */
+  async close(reason = 'closed by the gateway'): Promise<void> {
+    if (this.state === 'closing' || this.state === 'closed') return this.gone;
+    this.closeReason ??= reason;
+    this.state = 'closing';
+    const pid = this.childPid;
+    await Promise.allSettled([
+      this.client.close(),
+      pid !== null ? this.options.reaper.reap(pid, this.options.reap) : Promise.resolve(),
+    ]);
+    this.markClosed(this.closeReason);
+    return this.gone;
+  }
+
+  /** Resolves once the session is closed and its child (if any) has exited. */
+  whenGone(): Promise<void> {
+    return this.gone;
+  }
+
+  private createTransport(): Transport {
+    switch (this.entry.type) {
+      case 'stdio': {
+        const handle = new StdioTransportHandle(this.serverId, this.entry, {
+          logger: this.options.logger,
+          // A line beyond this would be refused anyway; the margin covers JSON-RPC framing around the result.
+          maxBufferSize: this.options.maxResultSize + 1024 * 1024,
+        });
+        this.stdio = handle;
+        const transport = handle.transport;
+        const start = transport.start.bind(transport);
+        // Track the PID the moment the child exists, before initialize, so that no path can leak it.
+        transport.start = async () => {
+          await start();
+          const pid = handle.pid;
+          if (pid !== null) {
+            this.childPid = pid;
+            const child = handle.child;
+            this.options.reaper.track(pid, this.serverId, child);
+            // A child that exits while a grandchild keeps its stdout open never fires 'close': force it.
+            child?.once('exit', (code, signal) => {
+              this.closeReason ??= `process exited (${signal ?? `code ${code}`})${this.stderrHint()}`;
+              setTimeout(() => {
+                if (this.state !== 'closed') void this.close(this.closeReason);
+              }, 1_000).unref();
+            });
+          }
+        };
+        return transport;
+      }
+      case 'http':
+        return createStreamableHttpTransport(this.serverId, this.entry);
+      case 'sse':
+        return createSseTransport(this.serverId, this.entry);
+    }
+  }
+
+  private onTransportError(error: Error): void {
+    if (/ReadBuffer exceeded/.test(error.message)) {
+      this.closeReason ??= `upstream sent a message larger than ${this.options.maxResultSize} bytes`;
+      this.emit('protocol-error', error);
+      return; // the SDK closes the transport itself
+    }
+    if (this.entry.type !== 'stdio' && FATAL_NETWORK_ERROR.test(`${error.name} ${error.message}`) && this.state === 'open') {
+      this.closeReason ??= `transport failed: ${error.message}`;
+      this.options.logger.warn(`[${this.serverId}] ${this.closeReason}`, 'McpConnection');
+      void this.close(this.closeReason);
+      return;
+    }
+    // Garbage on stdout, unknown messages: the session survives; count and log.
+    this.emit('protocol-error', error);
+    this.options.logger.debug(`[${this.serverId}] transport error: ${error.message}`, 'McpConnection');
+  }
+
+  private markClosed(reason: string): void {
+    if (this.state === 'closed') return;
+    const wasOpening = this.state === 'opening';
+    this.state = 'closed';
+    this.closeReason ??= reason;
+    const pid = this.childPid;
+    const reaped = pid !== null ? this.options.reaper.reap(pid, this.options.reap) : Promise.resolve();
+    void reaped.then(() => {
+      this.childPid = null;
+      this.resolveGone();
+    });
+    if (!wasOpening) this.emit('closed', this.closeReason);
+  }
+
+  private describeUnexpectedClose(): string {
+    return this.entry.type === 'stdio' ? `process exited${this.stderrHint()}` : 'connection closed by the upstream';
+  }
+
+  private stderrHint(): string {
+    const tail = this.stdio?.lastStderr();
+    return tail ? ` (stderr: ${tail})` : '';
+  }
+
+  private checkSize(result: unknown): void {
+    const limit = this.options.maxResultSize;
+    // Cheap pre-check on string length (UTF-16 units <= UTF-8 bytes * 1) before counting bytes.
+    const json = JSON.stringify(result);
+    if (json.length > limit || Buffer.byteLength(json) > limit) {
+      throw new EngineError(
+        EngineErrorCode.RESULT_TOO_LARGE,
+        `Result from '${this.serverId}' exceeds the limit of ${limit} bytes`,
+        { serverId: this.serverId, limit, size: Buffer.byteLength(json) },
+      );
+    }
+  }
+
+  private toEngineError(e: unknown, signal: AbortSignal, method: string, timeoutMs: number): EngineError {
+    if (e instanceof EngineError) return e;
+    if (signal.aborted) {
+      if (signal.reason === TIMED_OUT) {
+        return new EngineError(EngineErrorCode.TIMEOUT, `'${method}' on '${this.serverId}' timed out after ${timeoutMs} ms`, {
+          serverId: this.serverId,
+          timeoutMs,
+        });
+      }
+      return new EngineError(EngineErrorCode.CANCELLED, `'${method}' on '${this.serverId}' was cancelled by the caller`, {
+        serverId: this.serverId,
+      });
+    }
+    if (e instanceof McpError) {
+      if (e.code === (ErrorCode.ConnectionClosed as number) || this.state !== 'open') {
+        return new EngineError(
+          EngineErrorCode.CONNECTION_LOST,
+          `Connection to '${this.serverId}' was lost during '${method}': ${this.closeReason ?? e.message}`,
+          { serverId: this.serverId, reason: this.closeReason ?? e.message },
+          { cause: e },
+        );
+      }
+      return EngineError.upstream(this.serverId, {
+        rpcCode: e.code,
+        rpcMessage: e.message.replace(/^MCP error -?\d+: /, ''),
+        data: e.data,
+      });
+    }
+    if (this.state !== 'open') {
+      return new EngineError(EngineErrorCode.CONNECTION_LOST, `Connection to '${this.serverId}' was lost during '${method}'`, {
+        serverId: this.serverId,
+        reason: this.closeReason ?? errorMessage(e),
+      });
+    }
+    if (e instanceof Error && /Not connected/.test(e.message)) {
+      return EngineError.unavailable(this.serverId, 'not connected');
+    }
+    return new EngineError(
+      EngineErrorCode.PROTOCOL_ERROR,
+      `Invalid response from '${this.serverId}' to '${method}': ${errorMessage(e).slice(0, 500)}`,
+      { serverId: this.serverId },
+      { cause: e },
+    );
+  }
+}
+
+export function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

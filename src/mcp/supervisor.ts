@@ -1,0 +1,299 @@
+import { EventEmitter } from 'node:events';
+import type { ServerEntry } from 'src/config/config.schema';
+import type { McpConnection } from './connection';
+import { errorMessage } from './connection';
+import { EngineError } from './engine-error';
+import type { EngineLogger } from './engine-logger';
+import { ConnectionPool } from './pool';
+
+export type ServerStatus = 'active' | 'inactive' | 'error';
+
+export interface RetryPolicy {
+  maxAttempts: number;
+  backoffMultiplier: number;
+  initialInterval: number;
+  maxInterval: number;
+}
+
+export interface CrashLoopPolicy {
+  /** This many crashes (unexpected closes or failed connects)... */
+  maxCrashes: number;
+  /** ...within this window park the server in `error`. */
+  windowMs: number;
+}
+
+export interface ServerState {
+  id: string;
+  type: ServerEntry['type'];
+  enabled: boolean;
+  status: ServerStatus;
+  /** The server crash-looped and waits for `restartServer` / `upsertServer`. */
+  parked: boolean;
+  lastError: string | undefined;
+  lastErrorAt: Date | undefined;
+  /** Respawns/reconnects since the server was (re)started. */
+  restarts: number;
+  /** When the current stint of availability began (first member up), undefined while down. */
+  connectedAt: Date | undefined;
+  poolSize: number;
+  connected: number;
+  inFlight: number;
+  /** PIDs of the live children (stdio). */
+  pids: number[];
+  serverInfo: { name: string; version: string } | undefined;
+  protocolVersion: string | undefined;
+}
+
+interface Slot {
+  connection: McpConnection | undefined;
+  attempts: number;
+  timer: NodeJS.Timeout | undefined;
+}
+
+export interface SupervisorEvents {
+  status: [status: ServerStatus, previous: ServerStatus, lastError: string | undefined];
+  restart: [info: { slot: number; attempt: number; delayMs: number; reason: string }];
+  'member-up': [connection: McpConnection];
+  'member-down': [connection: McpConnection, reason: string];
+}
+
+/**
+ * Keeps one server's pool alive. Each slot runs: connect -> (closed | failed) -> wait for the child to be gone ->
+ * backoff -> connect. Backoff: `initialInterval * multiplier^n` for the first `maxAttempts` attempts, then every
+ * `maxInterval` forever. `maxCrashes` crashes within `windowMs` park the server in `error` until a manual restart.
+ *
+ * Circuit breaker: while no member is open, `acquire()` fails fast with SERVER_UNAVAILABLE (the circuit is open); it
+ * closes again by itself when a member reconnects (a reconnect is the half-open probe). Only the first start waits
+ * (bounded by the call's timeout) for the first member.
+ *
+ * Why not cockatiel's breaker: it infers health from call outcomes; here the connection state says it directly and
+ * at once, and timeouts of one slow tool must not black out a healthy server.
+ */
+export class ServerSupervisor extends EventEmitter<SupervisorEvents> {
+  readonly pool: ConnectionPool;
+  private readonly slots: Slot[];
+  private generation = 0;
+  private running = false;
+  private parked = false;
+  private everFailed = false;
+  private crashes: number[] = [];
+  private lastError: string | undefined;
+  private lastErrorAt: Date | undefined;
+  private restarts = 0;
+  private connectedAt: Date | undefined;
+  private lastStatus: ServerStatus = 'inactive';
+  private readyWaiters = new Set<() => void>();
+
+  constructor(
+    readonly id: string,
+    readonly entry: ServerEntry,
+    poolSize: number,
+    private readonly createConnection: () => McpConnection,
+    private readonly retry: RetryPolicy,
+    private readonly crashLoop: CrashLoopPolicy,
+    private readonly logger: EngineLogger,
+  ) {
+    super();
+    this.pool = new ConnectionPool(poolSize);
+    this.slots = Array.from({ length: poolSize }, () => ({ connection: undefined, attempts: 0, timer: undefined }));
+  }
+
+  get status(): ServerStatus {
+    if (!this.running || !this.entry.enabled) return this.parked ? 'error' : 'inactive';
+    if (this.pool.openCount > 0) return 'active';
+    return this.parked || this.everFailed ? 'error' : 'inactive';
+  }
+
+  /** Starts every slot (no-op for a disabled server). */
+  start(): void {
+    if (this.running || !this.entry.enabled) return;
+    this.running = true;
+    this.parked = false;
+    this.everFailed = false;
+    this.crashes = [];
+    const gen = ++this.generation;
+    this.slots.forEach((_, i) => void this.runSlot(i, gen));
+    this.publishStatus();
+  }
+
+  /** Stops every slot and resolves when every child is gone. */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.generation++;
+    for (const slot of this.slots) {
+      clearTimeout(slot.timer);
+      slot.timer = undefined;
+    }
+    const closing = this.slots.map((s) => s.connection?.close('server stopped'));
+    await Promise.allSettled(closing);
+    await Promise.allSettled(this.slots.map((s) => s.connection?.whenGone()));
+    this.slots.forEach((s, i) => {
+      s.connection = undefined;
+      this.pool.set(i, undefined);
+    });
+    this.connectedAt = undefined;
+    this.publishStatus();
+    this.wakeWaiters();
+  }
+
+  /** Manual restart: clears the parked state and crash history, keeps the restart count. */
+  async restart(): Promise<void> {
+    await this.stop();
+    this.parked = false;
+    this.lastError = undefined;
+    this.start();
+  }
+
+  /**
+   * The least busy open member, or SERVER_UNAVAILABLE at once while the server is down (circuit open). During the very
+   * first start, waits up to `timeoutMs` for the first member.
+   */
+  async acquire(timeoutMs: number, signal?: AbortSignal): Promise<McpConnection> {
+    const member = this.pool.pick();
+    if (member) return member;
+    if (this.running && !this.everFailed && !this.parked) {
+      await this.waitReady(timeoutMs, signal);
+      const late = this.pool.pick();
+      if (late) return late;
+    }
+    throw this.unavailableError();
+  }
+
+  /** Resolves when a member is open, or when the server is stopped/parked/failed, or after `timeoutMs`. */
+  waitReady(timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    if (this.pool.openCount > 0 || !this.running) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', done);
+        this.readyWaiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, Math.max(timeoutMs, 1));
+      signal?.addEventListener('abort', done, { once: true });
+      this.readyWaiters.add(done);
+    });
+  }
+
+  unavailableError(): EngineError {
+    if (!this.entry.enabled) return EngineError.unavailable(this.id, 'server is disabled', { status: 'inactive' });
+    if (this.parked) return EngineError.unavailable(this.id, `parked after a crash loop: ${this.lastError ?? ''}`, { status: 'error' });
+    if (!this.running) return EngineError.unavailable(this.id, 'server is stopped', { status: 'inactive' });
+    return EngineError.unavailable(this.id, `no live connection (${this.lastError ?? 'connecting'})`, {
+      status: this.status,
+      lastError: this.lastError,
+    });
+  }
+
+  state(): ServerState {
+    const open = this.pool.all().find((c) => c.isOpen);
+    const info = open?.serverVersion;
+    const pids: number[] = [];
+    for (const c of this.pool.all()) if (c.pid !== null) pids.push(c.pid);
+    for (const s of this.slots) if (s.connection && !this.pool.all().includes(s.connection) && s.connection.pid !== null) pids.push(s.connection.pid);
+    return {
+      id: this.id,
+      type: this.entry.type,
+      enabled: this.entry.enabled,
+      status: this.status,
+      parked: this.parked,
+      lastError: this.lastError,
+      lastErrorAt: this.lastErrorAt,
+      restarts: this.restarts,
+      connectedAt: this.connectedAt,
+      poolSize: this.pool.size,
+      connected: this.pool.openCount,
+      inFlight: this.pool.inFlight,
+      pids,
+      serverInfo: info ? { name: info.name, version: info.version } : undefined,
+      protocolVersion: open?.protocolVersion,
+    };
+  }
+
+  private async runSlot(i: number, gen: number): Promise<void> {
+    const slot = this.slots[i]!;
+    slot.timer = undefined;
+    if (gen !== this.generation || !this.running || this.parked) return;
+    const connection = this.createConnection();
+    slot.connection = connection;
+    try {
+      await connection.open();
+    } catch (e) {
+      await connection.whenGone();
+      if (slot.connection === connection) slot.connection = undefined;
+      if (gen === this.generation) this.onFailure(i, gen, errorMessage(e));
+      return;
+    }
+    if (gen !== this.generation || !this.running) {
+      await connection.close('server stopped');
+      return;
+    }
+    slot.attempts = 0;
+    this.pool.set(i, connection);
+    this.connectedAt ??= new Date();
+    connection.once('closed', (reason: string) => {
+      this.pool.set(i, undefined);
+      if (this.pool.openCount === 0) this.connectedAt = undefined;
+      this.emit('member-down', connection, reason);
+      this.publishStatus();
+      // Respawn only once the old child is gone: the slot never holds two processes.
+      void connection.whenGone().then(() => {
+        if (slot.connection === connection) slot.connection = undefined;
+        if (gen === this.generation && this.running) this.onFailure(i, gen, reason);
+      });
+    });
+    this.publishStatus();
+    this.wakeWaiters();
+    this.emit('member-up', connection);
+  }
+
+  private onFailure(i: number, gen: number, reason: string): void {
+    const slot = this.slots[i]!;
+    const now = Date.now();
+    this.everFailed = true;
+    this.lastError = reason;
+    this.lastErrorAt = new Date(now);
+    this.crashes.push(now);
+    this.crashes = this.crashes.filter((t) => now - t <= this.crashLoop.windowMs);
+    if (this.crashes.length >= this.crashLoop.maxCrashes) {
+      this.park(`crash loop: ${this.crashes.length} failures in ${this.crashLoop.windowMs} ms; last: ${reason}`);
+      return;
+    }
+    const { initialInterval, backoffMultiplier, maxAttempts, maxInterval } = this.retry;
+    const delayMs =
+      slot.attempts < maxAttempts ? Math.min(initialInterval * backoffMultiplier ** slot.attempts, maxInterval) : maxInterval;
+    slot.attempts++;
+    this.restarts++;
+    this.logger.warn(`[${this.id}] member ${i} down (${reason}); reconnecting in ${delayMs} ms`, 'McpSupervisor');
+    this.emit('restart', { slot: i, attempt: slot.attempts, delayMs, reason });
+    slot.timer = setTimeout(() => void this.runSlot(i, gen), delayMs);
+    this.publishStatus();
+    this.wakeWaiters();
+  }
+
+  private park(reason: string): void {
+    this.parked = true;
+    this.lastError = reason;
+    this.logger.error(`[${this.id}] parked in error: ${reason}`, 'McpSupervisor');
+    this.generation++;
+    for (const slot of this.slots) {
+      clearTimeout(slot.timer);
+      slot.timer = undefined;
+      void slot.connection?.close('server parked after a crash loop');
+    }
+    this.publishStatus();
+    this.wakeWaiters();
+  }
+
+  private publishStatus(): void {
+    const status = this.status;
+    if (status === this.lastStatus) return;
+    const previous = this.lastStatus;
+    this.lastStatus = status;
+    this.emit('status', status, previous, this.lastError);
+  }
+
+  private wakeWaiters(): void {
+    for (const w of [...this.readyWaiters]) w();
+  }
+}
