@@ -16,7 +16,26 @@ export interface KeyMeta {
   envAliases?: string[];
 }
 
-const DURATION_UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const typeLabels = new WeakMap<z.ZodType, string>();
+
+/** Names a value type for the generated docs (`duration`, `size`, ...), which zod's structure alone cannot tell apart. */
+function labelled<T extends z.ZodType>(schema: T, label: string): T {
+  typeLabels.set(schema, label);
+  return schema;
+}
+
+/** The label given by one of the parsers below, if `schema` is one (wrappers such as `.default()` are not). */
+export const typeLabelOf = (schema: z.ZodType): string | undefined => typeLabels.get(schema);
+
+const DURATION_UNITS: Record<string, number> = {
+  ns: 1e-6,
+  us: 1e-3,
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+};
 const SIZE_UNITS: Record<string, number> = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3, tb: 1024 ** 4 };
 
 /** Parses `1500`, `"1500"`, `"60s"`, `"5m"`, `"PT1M30S"` into milliseconds; returns undefined when it cannot. */
@@ -45,51 +64,72 @@ export function parseSizeBytes(value: unknown): number | undefined {
 }
 
 export const duration = () =>
-  z.preprocess(
-    (v) => parseDurationMs(v) ?? v,
-    z.number({ error: 'expected a duration such as 15000 (ms), "60s", "5m" or "PT1M"' }).nonnegative(),
+  labelled(
+    z.preprocess(
+      (v) => parseDurationMs(v) ?? v,
+      z.number({ error: 'expected a duration such as 15000 (ms), "60s", "5m" or "PT1M"' }).nonnegative(),
+    ),
+    'duration',
   );
 
 export const size = () =>
-  z.preprocess(
-    (v) => parseSizeBytes(v) ?? v,
-    z.number({ error: 'expected a size such as 1048576 (bytes), "512KB", "100MB" or "3GB"' }).int().nonnegative(),
+  labelled(
+    z.preprocess(
+      (v) => parseSizeBytes(v) ?? v,
+      z.number({ error: 'expected a size such as 1048576 (bytes), "512KB", "100MB" or "3GB"' }).int().nonnegative(),
+    ),
+    'size',
   );
 
 export const int = (min = 0, max = Number.MAX_SAFE_INTEGER) =>
-  z.preprocess(
-    (v) => (typeof v === 'string' && /^-?\d+$/.test(v.trim()) ? Number(v) : v),
-    z.number({ error: 'expected a whole number' }).int('expected a whole number').min(min).max(max),
+  labelled(
+    z.preprocess(
+      (v) => (typeof v === 'string' && /^-?\d+$/.test(v.trim()) ? Number(v) : v),
+      z.number({ error: 'expected a whole number' }).int('expected a whole number').min(min).max(max),
+    ),
+    max === Number.MAX_SAFE_INTEGER ? `integer ≥ ${min}` : `integer ${min}–${max}`,
   );
 
 export const num = (min = 0) =>
-  z.preprocess(
-    (v) => (typeof v === 'string' && /^-?\d+(\.\d+)?$/.test(v.trim()) ? Number(v) : v),
-    z.number({ error: 'expected a number' }).min(min),
+  labelled(
+    z.preprocess(
+      (v) => (typeof v === 'string' && /^-?\d+(\.\d+)?$/.test(v.trim()) ? Number(v) : v),
+      z.number({ error: 'expected a number' }).min(min),
+    ),
+    `number ≥ ${min}`,
   );
 
-export const port = () => int(0, 65535);
+export const port = () => labelled(int(0, 65535), 'port');
 
 export const bool = () =>
-  z.preprocess((v) => {
-    if (typeof v !== 'string') return v;
-    const text = v.trim().toLowerCase();
-    if (['true', 'yes', 'on', '1'].includes(text)) return true;
-    if (['false', 'no', 'off', '0'].includes(text)) return false;
-    return v;
-  }, z.boolean({ error: 'expected true or false' }));
+  labelled(
+    z.preprocess(
+      (v) => {
+        if (typeof v !== 'string') return v;
+        const text = v.trim().toLowerCase();
+        if (['true', 'yes', 'on', '1'].includes(text)) return true;
+        if (['false', 'no', 'off', '0'].includes(text)) return false;
+        return v;
+      },
+      z.boolean({ error: 'expected true or false' }),
+    ),
+    'boolean',
+  );
 
 /** A list that also accepts the comma-separated string form environment variables and Spring use. */
 export const stringList = () =>
-  z.preprocess(
-    (v) =>
-      typeof v === 'string'
-        ? v
-            .split(',')
-            .map((s) => s.trim())
-            .filter(Boolean)
-        : v,
-    z.array(z.string({ error: 'expected a string' })),
+  labelled(
+    z.preprocess(
+      (v) =>
+        typeof v === 'string'
+          ? v
+              .split(',')
+              .map((s) => s.trim())
+              .filter(Boolean)
+          : v,
+      z.array(z.string({ error: 'expected a string' })),
+    ),
+    'list of strings',
   );
 
 /**
@@ -97,22 +137,29 @@ export const stringList = () =>
  * comma-separated string an environment variable gives (`MCP_SERVERS_X_ARGS=server.js,--port,3000`).
  */
 export const scalarStringList = () =>
-  z.preprocess(
-    (v) =>
-      typeof v === 'string'
-        ? v
-            .split(',')
-            .map((s) => s.trim())
-            .filter(Boolean)
-        : v,
-    z.array(scalarString()),
+  labelled(
+    z.preprocess(
+      (v) =>
+        typeof v === 'string'
+          ? v
+              .split(',')
+              .map((s) => s.trim())
+              .filter(Boolean)
+          : v,
+      z.array(scalarString()),
+    ),
+    'list of strings',
   );
 
 /** YAML scalars under string maps (environment, headers) may be written unquoted as numbers or booleans. */
 export const scalarString = () =>
-  z.preprocess(
-    (v) => (typeof v === 'number' || typeof v === 'boolean' ? String(v) : v),
-    z.string({ error: 'expected a string' }),
+  labelled(
+    z.preprocess(
+      (v) => (typeof v === 'number' || typeof v === 'boolean' ? String(v) : v),
+      z.string({ error: 'expected a string' }),
+    ),
+    'string',
   );
 
-export const meta = <T extends z.ZodType>(schema: T, info: KeyMeta): T => schema.meta(info as unknown as Record<string, unknown>);
+export const meta = <T extends z.ZodType>(schema: T, info: KeyMeta): T =>
+  schema.meta(info as unknown as Record<string, unknown>);

@@ -1,7 +1,13 @@
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ConfigError, DEFAULT_APP_ROOT, loadConfig, type LoadedConfig, type LoadOptions } from 'src/config/config.loader';
+import {
+  ConfigError,
+  DEFAULT_APP_ROOT,
+  loadConfig,
+  type LoadedConfig,
+  type LoadOptions,
+} from 'src/config/config.loader';
 
 const GUIDE_DIR = path.join(DEFAULT_APP_ROOT, 'test', 'fixtures', 'guide');
 const FIXTURE_DIR = path.join(DEFAULT_APP_ROOT, 'test', 'fixtures', 'config');
@@ -204,7 +210,9 @@ describe('loadConfig: profiles', () => {
 
   it('refuses a profile name that could point outside the config directory', () => {
     const base = file('application.yml', '{}\n');
-    expect(loadError({ configFiles: base, env: { SPRING_PROFILES_ACTIVE: '../../etc/x' } }).issues[0]?.path).toBe('spring.profiles.active');
+    expect(loadError({ configFiles: base, env: { SPRING_PROFILES_ACTIVE: '../../etc/x' } }).issues[0]?.path).toBe(
+      'spring.profiles.active',
+    );
   });
 
   it('applies `---` documents activated by spring.config.activate.on-profile', () => {
@@ -231,12 +239,19 @@ describe('loadConfig: profiles', () => {
       ].join('\n'),
     );
     expect(load({ configFiles: base }).config.server).toMatchObject({ port: 1000, address: '127.0.0.1' });
-    expect(load({ configFiles: base, env: { SPRING_PROFILES_ACTIVE: 'prod' } }).config.server).toMatchObject({ port: 2000, address: '0.0.0.0' });
+    expect(load({ configFiles: base, env: { SPRING_PROFILES_ACTIVE: 'prod' } }).config.server).toMatchObject({
+      port: 2000,
+      address: '0.0.0.0',
+    });
   });
 });
 
 describe('loadConfig: environment variables', () => {
-  const base = () => file('application.yml', 'server:\n  port: 1000\nmanagement:\n  server:\n    port: 1001\n  prometheus:\n    port: 1002\n');
+  const base = () =>
+    file(
+      'application.yml',
+      'server:\n  port: 1000\nmanagement:\n  server:\n    port: 1001\n  prometheus:\n    port: 1002\n',
+    );
 
   it('lets relaxed variables override the files', () => {
     const { config, environmentKeys } = load({
@@ -252,8 +267,12 @@ describe('loadConfig: environment variables', () => {
   it('binds multi-word keys in the underscore and the dashless form', () => {
     expect(load({ env: { MCP_CLIENT_DEFAULT_TIMEOUT: '60s' } }).config.mcp.client.defaultTimeout).toBe(60_000);
     expect(load({ env: { MCP_CLIENT_DEFAULTTIMEOUT: 'PT2M' } }).config.mcp.client.defaultTimeout).toBe(120_000);
-    expect(load({ env: { SPRING_DATASOURCE_HIKARI_MAXIMUMPOOLSIZE: '42' } }).config.spring.datasource.hikari.maximumPoolSize).toBe(42);
-    expect(load({ env: { MCP_SECURITY_RATE_LIMITING_ENABLED: 'false' } }).config.mcp.security.rateLimiting.enabled).toBe(false);
+    expect(
+      load({ env: { SPRING_DATASOURCE_HIKARI_MAXIMUMPOOLSIZE: '42' } }).config.spring.datasource.hikari.maximumPoolSize,
+    ).toBe(42);
+    expect(
+      load({ env: { MCP_SECURITY_RATE_LIMITING_ENABLED: 'false' } }).config.mcp.security.rateLimiting.enabled,
+    ).toBe(false);
   });
 
   it('binds SPRING_DATASOURCE_URL and the DATABASE_URL shorthand, the canonical name winning', () => {
@@ -266,7 +285,12 @@ describe('loadConfig: environment variables', () => {
 
   it('binds REDIS_URL, JWT_SECRET and the other declared aliases', () => {
     const { config } = load({
-      env: { REDIS_URL: 'redis://:pw@cache:6379/1', JWT_SECRET: 's'.repeat(40), GLOBALMCP_DATA_DIR: '/var/lib/globalmcp', PORT: '3000' },
+      env: {
+        REDIS_URL: 'redis://:pw@cache:6379/1',
+        JWT_SECRET: 's'.repeat(40),
+        GLOBALMCP_DATA_DIR: '/var/lib/globalmcp',
+        PORT: '3000',
+      },
     });
     expect(config.spring.data.redis.url).toBe('redis://:pw@cache:6379/1');
     expect(config.mcp.security.jwt.secret).toBe('s'.repeat(40));
@@ -281,12 +305,22 @@ describe('loadConfig: environment variables', () => {
 
   it('sets logging levels with LOGGING_LEVEL_<NAME>, matching names the files use', () => {
     const f = file('log.yml', 'logging:\n  level:\n    root: INFO\n    com.deepai.mcpclient: INFO\n');
-    const { config } = load({ configFiles: f, env: { LOGGING_LEVEL_ROOT: 'DEBUG', LOGGING_LEVEL_COM_DEEPAI_MCPCLIENT: 'WARN', LOGGING_LEVEL_MCPENGINE: 'TRACE' } });
+    const { config } = load({
+      configFiles: f,
+      env: {
+        LOGGING_LEVEL_ROOT: 'DEBUG',
+        LOGGING_LEVEL_COM_DEEPAI_MCPCLIENT: 'WARN',
+        LOGGING_LEVEL_MCPENGINE: 'TRACE',
+      },
+    });
     expect(config.logging.level).toEqual({ root: 'DEBUG', 'com.deepai.mcpclient': 'WARN', mcpengine: 'TRACE' });
   });
 
   it('configures servers with MCP_SERVERS_<ID>_<FIELD>', () => {
-    const f = file('servers.yml', 'mcp:\n  servers:\n    mongodb-production:\n      type: stdio\n      command: java\n      environment:\n        MONGODB_URI: x\n');
+    const f = file(
+      'servers.yml',
+      'mcp:\n  servers:\n    mongodb-production:\n      type: stdio\n      command: java\n      environment:\n        MONGODB_URI: x\n',
+    );
     const { config } = load({
       configFiles: f,
       env: {
@@ -351,21 +385,34 @@ describe('loadConfig: interpolation', () => {
   });
 
   it('leaves a key with an unresolved placeholder unset and warns, naming it once', () => {
-    const f = file('a.yml', 'spring:\n  datasource:\n    password: ${POSTGRES_PASSWORD}\n    url: jdbc:postgresql://${DB_HOST}/x\n');
+    const f = file(
+      'a.yml',
+      'spring:\n  datasource:\n    password: ${POSTGRES_PASSWORD}\n    url: jdbc:postgresql://${DB_HOST}/x\n',
+    );
     const { config, warnings } = load({ configFiles: f });
     expect(config.spring.datasource.password).toBeUndefined();
     expect(config.spring.datasource.url).toBe('jdbc:postgresql:///x');
-    expect(warnings).toEqual(['Placeholders with no environment variable and no default were left unset: ${POSTGRES_PASSWORD}, ${DB_HOST}']);
+    expect(warnings).toEqual([
+      'Placeholders with no environment variable and no default were left unset: ${POSTGRES_PASSWORD}, ${DB_HOST}',
+    ]);
   });
 
   it('keeps list positions when an element is unresolved', () => {
-    const f = file('a.yml', 'mcp:\n  servers:\n    s:\n      type: stdio\n      command: node\n      args: ["${A}", "b"]\n');
+    const f = file(
+      'a.yml',
+      'mcp:\n  servers:\n    s:\n      type: stdio\n      command: node\n      args: ["${A}", "b"]\n',
+    );
     expect(load({ configFiles: f }).config.mcp.servers.s?.args).toEqual(['', 'b']);
   });
 
   it('expands placeholders in server environment and header values', () => {
-    const f = file('guide-servers.yml', 'mcp:\n  servers:\n    m:\n      type: stdio\n      command: java\n      environment:\n        MONGODB_URI: "${MONGODB_PROD_URI}"\n');
-    expect(load({ configFiles: f, env: { MONGODB_PROD_URI: 'mongodb://m' } }).config.mcp.servers.m?.environment).toEqual({ MONGODB_URI: 'mongodb://m' });
+    const f = file(
+      'guide-servers.yml',
+      'mcp:\n  servers:\n    m:\n      type: stdio\n      command: java\n      environment:\n        MONGODB_URI: "${MONGODB_PROD_URI}"\n',
+    );
+    expect(
+      load({ configFiles: f, env: { MONGODB_PROD_URI: 'mongodb://m' } }).config.mcp.servers.m?.environment,
+    ).toEqual({ MONGODB_URI: 'mongodb://m' });
   });
 
   it('does not warn about placeholders inside keys that are ignored anyway', () => {
@@ -398,14 +445,20 @@ describe('loadConfig: relaxed keys and value forms', () => {
   });
 
   it('parses sizes such as 100MB and 3GB', () => {
-    const f = file('s.yml', 'logging:\n  logback:\n    rollingpolicy:\n      max-file-size: 100MB\n      total-size-cap: 3GB\n');
+    const f = file(
+      's.yml',
+      'logging:\n  logback:\n    rollingpolicy:\n      max-file-size: 100MB\n      total-size-cap: 3GB\n',
+    );
     const { rollingpolicy } = load({ configFiles: f }).config.logging.logback;
     expect(rollingpolicy.maxFileSize).toBe(100 * 1024 * 1024);
     expect(rollingpolicy.totalSizeCap).toBe(3 * 1024 ** 3);
   });
 
   it('accepts streamable-http as the http type and cwd as the working directory', () => {
-    const f = file('s.yml', 'mcp:\n  servers:\n    a:\n      type: streamable-http\n      url: http://x/mcp\n    b:\n      type: stdio\n      command: node\n      cwd: /tmp\n');
+    const f = file(
+      's.yml',
+      'mcp:\n  servers:\n    a:\n      type: streamable-http\n      url: http://x/mcp\n    b:\n      type: stdio\n      command: node\n      cwd: /tmp\n',
+    );
     const { config, warnings } = load({ configFiles: f });
     expect(config.mcp.servers.a?.type).toBe('http');
     expect(config.mcp.servers.b?.workingDirectory).toBe('/tmp');
@@ -414,7 +467,8 @@ describe('loadConfig: relaxed keys and value forms', () => {
 });
 
 describe('loadConfig: errors', () => {
-  const issuesFor = (yaml: string, env: NodeJS.ProcessEnv = {}) => loadError({ configFiles: file('bad.yml', yaml), env }).issues;
+  const issuesFor = (yaml: string, env: NodeJS.ProcessEnv = {}) =>
+    loadError({ configFiles: file('bad.yml', yaml), env }).issues;
 
   it('names the full kebab-case path and the reason of a wrong type', () => {
     expect(issuesFor('mcp:\n  client:\n    default-timeout: soon\n')).toEqual([
@@ -422,17 +476,27 @@ describe('loadConfig: errors', () => {
     ]);
     expect(issuesFor('server:\n  port: abc\n')).toEqual([{ path: 'server.port', message: 'expected a whole number' }]);
     expect(issuesFor('server:\n  port: 70000\n')[0]?.path).toBe('server.port');
-    expect(issuesFor('{}\n', { SERVER_PORT: 'abc' })).toEqual([{ path: 'server.port', message: 'expected a whole number' }]);
-    expect(issuesFor('spring:\n  datasource:\n    hikari:\n      maximumPoolSize: lots\n')[0]?.path).toBe('spring.datasource.hikari.maximum-pool-size');
+    expect(issuesFor('{}\n', { SERVER_PORT: 'abc' })).toEqual([
+      { path: 'server.port', message: 'expected a whole number' },
+    ]);
+    expect(issuesFor('spring:\n  datasource:\n    hikari:\n      maximumPoolSize: lots\n')[0]?.path).toBe(
+      'spring.datasource.hikari.maximum-pool-size',
+    );
   });
 
   it('refuses an unknown server type at mcp.servers.<id>.type', () => {
-    expect(issuesFor('mcp:\n  servers:\n    foo:\n      type: grpc\n')).toEqual([{ path: 'mcp.servers.foo.type', message: 'expected one of stdio, http, sse' }]);
+    expect(issuesFor('mcp:\n  servers:\n    foo:\n      type: grpc\n')).toEqual([
+      { path: 'mcp.servers.foo.type', message: 'expected one of stdio, http, sse' },
+    ]);
   });
 
   it('refuses a stdio server without a command and an http server without a url', () => {
-    expect(issuesFor('mcp:\n  servers:\n    foo:\n      type: stdio\n')).toEqual([{ path: 'mcp.servers.foo.command', message: 'a stdio server needs a command' }]);
-    expect(issuesFor('mcp:\n  servers:\n    web:\n      type: sse\n')).toEqual([{ path: 'mcp.servers.web.url', message: 'an sse server needs a url' }]);
+    expect(issuesFor('mcp:\n  servers:\n    foo:\n      type: stdio\n')).toEqual([
+      { path: 'mcp.servers.foo.command', message: 'a stdio server needs a command' },
+    ]);
+    expect(issuesFor('mcp:\n  servers:\n    web:\n      type: sse\n')).toEqual([
+      { path: 'mcp.servers.web.url', message: 'an sse server needs a url' },
+    ]);
   });
 
   it('says why a server id is refused', () => {
@@ -442,12 +506,15 @@ describe('loadConfig: errors', () => {
   });
 
   it('reports every problem at once', () => {
-    const issues = issuesFor('server:\n  port: abc\nmanagement:\n  server:\n    port: -1\nmcp:\n  servers:\n    x:\n      type: nope\n');
+    const issues = issuesFor(
+      'server:\n  port: abc\nmanagement:\n  server:\n    port: -1\nmcp:\n  servers:\n    x:\n      type: nope\n',
+    );
     expect(issues.map((i) => i.path).sort()).toEqual(['management.server.port', 'mcp.servers.x.type', 'server.port']);
   });
 
   it('refuses YAML syntax errors with the file and line', () => {
-    const f = path.join(FIXTURE_DIR, 'broken-syntax.yml');
+    // A mapping written as the value of a one-line mapping (line 4, column 12).
+    const f = file('broken-syntax.yml', 'server:\n  port: 8080\n\n  address: a: b\n');
     const error = loadError({ configFiles: f });
     expect(error.issues[0]?.path).toBe(`(yaml ${f}:4:12)`);
     expect(error.issues[0]?.message).toMatch(/line 4/);
@@ -478,9 +545,14 @@ describe('loadConfig: errors', () => {
 
 describe('loadConfig: warnings', () => {
   it('gives one warning listing every unknown key', () => {
-    const f = file('a.yml', 'server:\n  prot: 1\nmcp:\n  clinet: {}\n  servers:\n    s:\n      type: stdio\n      command: x\n      commnad: y\ntoString: 1\n');
+    const f = file(
+      'a.yml',
+      'server:\n  prot: 1\nmcp:\n  clinet: {}\n  servers:\n    s:\n      type: stdio\n      command: x\n      commnad: y\ntoString: 1\n',
+    );
     const { warnings } = load({ configFiles: f });
-    expect(warnings).toEqual(['Unknown configuration keys ignored: server.prot, mcp.clinet, mcp.servers.s.commnad, toString']);
+    expect(warnings).toEqual([
+      'Unknown configuration keys ignored: server.prot, mcp.clinet, mcp.servers.s.commnad, toString',
+    ]);
   });
 
   it('warns about ignored keys only where the user would assume an effect', () => {
@@ -533,17 +605,30 @@ describe('loadConfig: the deployment guide', () => {
   });
 
   it('reads the production profile values', () => {
-    const { config } = load({ configFiles: path.join(GUIDE_DIR, 'application-production.yml'), env: { JWT_SECRET: 'x'.repeat(40) } });
+    const { config } = load({
+      configFiles: path.join(GUIDE_DIR, 'application-production.yml'),
+      env: { JWT_SECRET: 'x'.repeat(40) },
+    });
     expect(config.mcp.client).toMatchObject({ defaultTimeout: 15_000, maxConcurrentConnections: 100 });
     expect(config.mcp.client.pool).toEqual({ coreSize: 20, maxSize: 200, keepAlive: 60_000, queueCapacity: 10_000 });
     expect(config.mcp.client.retry).toMatchObject({ maxAttempts: 3, backoffMultiplier: 2 });
-    expect(config.logging.logback.rollingpolicy).toMatchObject({ maxFileSize: 100 * 1024 ** 2, maxHistory: 30, totalSizeCap: 3 * 1024 ** 3 });
-    expect(config.spring.datasource.hikari).toMatchObject({ maximumPoolSize: 20, minimumIdle: 5, idleTimeout: 300_000 });
+    expect(config.logging.logback.rollingpolicy).toMatchObject({
+      maxFileSize: 100 * 1024 ** 2,
+      maxHistory: 30,
+      totalSizeCap: 3 * 1024 ** 3,
+    });
+    expect(config.spring.datasource.hikari).toMatchObject({
+      maximumPoolSize: 20,
+      minimumIdle: 5,
+      idleTimeout: 300_000,
+    });
     expect(config.mcp.security.jwt.secret).toBe('x'.repeat(40));
   });
 
   it('warns about the Vault and ddl-auto settings that have no effect here', () => {
-    expect(load({ configFiles: path.join(GUIDE_DIR, 'vault-config.yml') }).warnings).toEqual([expect.stringContaining('spring.cloud.vault.enabled=true has no effect')]);
+    expect(load({ configFiles: path.join(GUIDE_DIR, 'vault-config.yml') }).warnings).toEqual([
+      expect.stringContaining('spring.cloud.vault.enabled=true has no effect'),
+    ]);
     expect(load({ configFiles: path.join(GUIDE_DIR, 'application-development.yml') }).warnings).toEqual([
       expect.stringContaining('spring.jpa.hibernate.ddl-auto=create-drop has no effect'),
     ]);

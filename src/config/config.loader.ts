@@ -125,11 +125,14 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
     warnings.push(`Unknown configuration keys ignored: ${[...new Set(unknownKeys)].join(', ')}`);
   }
   if (unresolved.size > 0) {
-    warnings.push(`Placeholders with no environment variable and no default were left unset: ${[...unresolved].map((v) => `\${${v}}`).join(', ')}`);
+    warnings.push(
+      `Placeholders with no environment variable and no default were left unset: ${[...unresolved].map((v) => `\${${v}}`).join(', ')}`,
+    );
   }
   warnings.push(...semanticWarnings(merged, parsed.data));
 
-  const configDir = baseFiles.length > 0 ? path.dirname(baseFiles[baseFiles.length - 1]!) : path.join(appRoot, 'config');
+  const configDir =
+    baseFiles.length > 0 ? path.dirname(baseFiles[baseFiles.length - 1]!) : path.join(appRoot, 'config');
   return {
     config: deepFreeze(parsed.data),
     sources,
@@ -153,28 +156,41 @@ const asList = (v: unknown): string[] =>
 
 /** Spring's `on-profile`: a list of names, any of which may be negated with `!`; matches when any entry does. */
 function profileMatches(expression: string[], active: string[]): boolean {
-  return expression.some((entry) => (entry.startsWith('!') ? !active.includes(entry.slice(1).trim()) : active.includes(entry)));
+  return expression.some((entry) =>
+    entry.startsWith('!') ? !active.includes(entry.slice(1).trim()) : active.includes(entry),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------- files
 
 function resolveBaseFiles(cliValue: string | undefined, env: NodeJS.ProcessEnv, appRoot: string): string[] {
-  const named = [cliValue, env.GLOBALMCP_CONFIG, env.SPRING_CONFIG_LOCATION].find((v) => v !== undefined && v.trim() !== '');
+  const named = [cliValue, env.GLOBALMCP_CONFIG, env.SPRING_CONFIG_LOCATION].find(
+    (v) => v !== undefined && v.trim() !== '',
+  );
   if (named === undefined || named.trim() === '') {
     const fallback = path.join(appRoot, 'config', 'application.yml');
     return existsSync(fallback) ? [fallback] : [];
   }
   const files: string[] = [];
-  for (let entry of named.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (let entry of named
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const optional = entry.startsWith('optional:');
     if (optional) entry = entry.slice('optional:'.length);
     entry = entry.replace(/^(file|classpath):/, '');
     const absolute = path.resolve(entry);
     if (existsSync(absolute) && statSync(absolute).isDirectory()) {
       // Spring's directory locations: application.yml (or .yaml) inside it.
-      const inDir = ['application.yml', 'application.yaml'].map((n) => path.join(absolute, n)).find((f) => existsSync(f));
+      const inDir = ['application.yml', 'application.yaml']
+        .map((n) => path.join(absolute, n))
+        .find((f) => existsSync(f));
       if (inDir) files.push(inDir);
-      else if (!optional) throw new ConfigError([{ path: '(config location)', message: `no application.yml in directory ${absolute}` }], []);
+      else if (!optional)
+        throw new ConfigError(
+          [{ path: '(config location)', message: `no application.yml in directory ${absolute}` }],
+          [],
+        );
     } else if (existsSync(absolute)) {
       files.push(absolute);
     } else if (!optional) {
@@ -199,7 +215,10 @@ function resolveProfiles(env: NodeJS.ProcessEnv, merged: Tree): string[] {
   const bad = profiles.filter((p) => !PROFILE_NAME.test(p));
   if (bad.length > 0) {
     throw new ConfigError(
-      bad.map((p) => ({ path: 'spring.profiles.active', message: `invalid profile name "${p}": letters, digits, \`_\`, \`.\` and \`-\` only` })),
+      bad.map((p) => ({
+        path: 'spring.profiles.active',
+        message: `invalid profile name "${p}": letters, digits, \`_\`, \`.\` and \`-\` only`,
+      })),
       [],
     );
   }
@@ -236,7 +255,15 @@ function parseYamlFile(file: string): Tree[] {
     const value: unknown = doc.toJS({ maxAliasCount: 100 });
     if (value === null || value === undefined) continue;
     if (!isTree(value)) {
-      throw new ConfigError([{ path: '(root)', message: `${file}${list.length > 1 ? ` (document ${index + 1})` : ''} must hold a mapping of keys` }], [file]);
+      throw new ConfigError(
+        [
+          {
+            path: '(root)',
+            message: `${file}${list.length > 1 ? ` (document ${index + 1})` : ''} must hold a mapping of keys`,
+          },
+        ],
+        [file],
+      );
     }
     trees.push(value);
   }
@@ -310,11 +337,13 @@ function normalize(
       const childSchema = node.shape[match]!;
       const childNode = nodeOf(childSchema);
       if (metaOf(childSchema)?.ignored) out[match] = child;
-      else if (isTree(child) && childNode.kind !== 'leaf') assign(match, normalize(childSchema, child, [...prefix, key], unknown, env, unresolved));
+      else if (isTree(child) && childNode.kind !== 'leaf')
+        assign(match, normalize(childSchema, child, [...prefix, key], unknown, env, unresolved));
       else assign(match, expand(child));
     } else if (node.kind === 'record') {
       const valueNode = nodeOf(node.value);
-      if (isTree(child) && valueNode.kind !== 'leaf') out[key] = normalize(node.value, child, [...prefix, key], unknown, env, unresolved);
+      if (isTree(child) && valueNode.kind !== 'leaf')
+        out[key] = normalize(node.value, child, [...prefix, key], unknown, env, unresolved);
       else assign(key, expand(child));
     } else {
       assign(key, expand(child));
@@ -353,6 +382,8 @@ function bindEnvironment(env: NodeJS.ProcessEnv, fileTree: Tree): EnvBinding {
   for (const key of listKeys(appConfigSchema)) {
     if (key.meta?.ignored) continue;
     const node = nodeOf(key.schema);
+    // A free-form object (`info`) has no single value a variable could give.
+    if (node.kind === 'object') continue;
     if (node.kind === 'record') {
       bindMap(env, key.path, key.schema, fileTree, tree, used);
       continue;
@@ -367,9 +398,17 @@ function bindEnvironment(env: NodeJS.ProcessEnv, fileTree: Tree): EnvBinding {
 }
 
 /** Finds the key of an existing map entry that an environment variable's upper-case segment means. */
-const existingKey = (keys: string[], envSegment: string) => keys.find((k) => envForm([k], false) === envSegment || envForm([k], true) === envSegment);
+const existingKey = (keys: string[], envSegment: string) =>
+  keys.find((k) => envForm([k], false) === envSegment || envForm([k], true) === envSegment);
 
-function bindMap(env: NodeJS.ProcessEnv, mapPath: string[], mapSchema: z.ZodType, fileTree: Tree, tree: Tree, used: string[]) {
+function bindMap(
+  env: NodeJS.ProcessEnv,
+  mapPath: string[],
+  mapSchema: z.ZodType,
+  fileTree: Tree,
+  tree: Tree,
+  used: string[],
+) {
   const node = nodeOf(mapSchema);
   if (node.kind !== 'record') return;
   const prefixes = [...new Set([envForm(mapPath, false), envForm(mapPath, true)])].map((p) => `${p}_`);
@@ -406,7 +445,11 @@ function bindMap(env: NodeJS.ProcessEnv, mapPath: string[], mapSchema: z.ZodType
     }
     // An id the files already use wins; otherwise the shortest id, so `MCP_SERVERS_API_HEADERS_CONTENT_TYPE` is the
     // header `Content-Type` of server `api`, not the type of a server `api-headers-content`.
-    candidates.sort((a, b) => Number(!existingKey(existingKeys, a.idPart)) - Number(!existingKey(existingKeys, b.idPart)) || a.idPart.length - b.idPart.length);
+    candidates.sort(
+      (a, b) =>
+        Number(!existingKey(existingKeys, a.idPart)) - Number(!existingKey(existingKeys, b.idPart)) ||
+        a.idPart.length - b.idPart.length,
+    );
     const best = candidates[0];
     if (!best) continue;
     const id = existingKey(existingKeys, best.idPart) ?? best.idPart.toLowerCase().replace(/_/g, '-');
@@ -415,7 +458,9 @@ function bindMap(env: NodeJS.ProcessEnv, mapPath: string[], mapSchema: z.ZodType
       const current = getPath(fileTree, target);
       const subKeys = isTree(current) ? Object.keys(current) : [];
       // Header names cannot contain `-` in a variable name: `X_API_KEY` means `X-API-KEY`. Environment keys stay as written.
-      const subKey = existingKey(subKeys, best.subKey) ?? (best.field.path.at(-1) === 'headers' ? best.subKey.replace(/_/g, '-') : best.subKey);
+      const subKey =
+        existingKey(subKeys, best.subKey) ??
+        (best.field.path.at(-1) === 'headers' ? best.subKey.replace(/_/g, '-') : best.subKey);
       target = [...target, subKey];
     }
     setPath(tree, target, raw);
@@ -436,15 +481,21 @@ function semanticWarnings(merged: Tree, config: AppConfig): string[] {
   }
   const ddl = get(['spring', 'jpa', 'hibernate', 'ddl-auto']) ?? get(['spring', 'jpa', 'hibernate', 'ddlAuto']);
   if (typeof ddl === 'string' && !['validate', 'none'].includes(ddl)) {
-    warnings.push(`spring.jpa.hibernate.ddl-auto=${ddl} has no effect: the schema is changed only by migrations (it is never dropped or created from entities)`);
+    warnings.push(
+      `spring.jpa.hibernate.ddl-auto=${ddl} has no effect: the schema is changed only by migrations (it is never dropped or created from entities)`,
+    );
   }
   const vault = get(['spring', 'cloud', 'vault', 'enabled']);
   if (vault === true || vault === 'true') {
-    warnings.push('spring.cloud.vault.enabled=true has no effect: Vault is not read directly; inject secrets as environment variables (e.g. Vault Agent) and reference them with ${VAR}');
+    warnings.push(
+      'spring.cloud.vault.enabled=true has no effect: Vault is not read directly; inject secrets as environment variables (e.g. Vault Agent) and reference them with ${VAR}',
+    );
   }
   const cacheType = config.spring.cache.type?.toLowerCase();
   if (cacheType === 'redis' && !config.spring.data.redis.host && !config.spring.data.redis.url) {
-    warnings.push('spring.cache.type=redis but no Redis is configured (spring.data.redis.host or REDIS_URL): caching in memory');
+    warnings.push(
+      'spring.cache.type=redis but no Redis is configured (spring.data.redis.host or REDIS_URL): caching in memory',
+    );
   }
   return warnings;
 }

@@ -69,7 +69,8 @@ export const serverEntrySchema = z
 const jwtResourceServerSchema = z
   .object({
     issuerUri: meta(z.url().optional(), {
-      description: 'OAuth2 issuer; tokens must carry it as `iss`. Its JWKS is discovered from its metadata unless `jwk-set-uri` is set.',
+      description:
+        'OAuth2 issuer; tokens must carry it as `iss`. Its JWKS is discovered from its metadata unless `jwk-set-uri` is set.',
     }),
     jwkSetUri: meta(z.url().optional(), { description: 'OAuth2 JWKS URL used to verify RS256/ES256 tokens.' }),
     audiences: meta(stringList().default([]), { description: 'Accepted `aud` values; empty accepts any.' }),
@@ -82,11 +83,15 @@ const hikariSchema = z
     maximumPoolSize: meta(int(1, 1000).default(10), { description: 'Maximum PostgreSQL connections in the pool.' }),
     minimumIdle: meta(int(0, 1000).optional(), { description: 'Connections kept open while idle.' }),
     idleTimeout: meta(duration().default(600_000), { description: 'Idle connections are closed after this (ms).' }),
-    connectionTimeout: meta(duration().default(30_000), { description: 'Waiting for a free connection fails after this (ms).' }),
+    connectionTimeout: meta(duration().default(30_000), {
+      description: 'Waiting for a free connection fails after this (ms).',
+    }),
     maxLifetime: meta(duration().default(1_800_000), { description: 'A connection is replaced after this age (ms).' }),
     poolName: meta(z.string().default('globalmcp'), { description: 'Label of the pool in metrics.' }),
     leakDetectionThreshold: ignoredSilently('JVM connection-leak detector; node-postgres has no equivalent.'),
-    dataSourceProperties: ignoredSilently('JDBC driver flags (statement caches and the like); meaningless for node-postgres.'),
+    dataSourceProperties: ignoredSilently(
+      'JDBC driver flags (statement caches and the like); meaningless for node-postgres.',
+    ),
     autoCommit: ignoredSilently('JDBC flag; node-postgres commits per statement outside transactions anyway.'),
   })
   .prefault({});
@@ -98,14 +103,18 @@ const loggingSchema = z
         'Log levels by logger name (`root`, or a module name such as `McpEngine`); TRACE, DEBUG, INFO, WARN, ERROR, OFF. Java package names are accepted and apply to nothing.',
     }),
     format: meta(z.enum(['json', 'text']).default('json'), {
-      description: '`json` (one object per line) or `text` (the `logging.pattern.console` layout, parseable by the guide\'s Logstash grok).',
+      description:
+        "`json` (one object per line) or `text` (the `logging.pattern.console` layout, parseable by the guide's Logstash grok).",
     }),
     pattern: z
       .object({
         console: meta(z.string().optional(), {
-          description: 'Setting it switches console output to text. Honoured parts: %d{...}, %thread, %level/%-5level, %logger{n}, %msg, %n.',
+          description:
+            'Setting it switches console output to text. Honoured parts: %d{...}, %thread, %level/%-5level, %logger{n}, %msg, %n.',
         }),
-        file: meta(z.string().optional(), { description: 'Layout of file lines; defaults to the console pattern or JSON.' }),
+        file: meta(z.string().optional(), {
+          description: 'Layout of file lines; defaults to the console pattern or JSON.',
+        }),
       })
       .prefault({}),
     file: z
@@ -121,7 +130,8 @@ const loggingSchema = z
             maxFileSize: meta(size().default(10 * 1024 * 1024), { description: 'Rotate the file at this size.' }),
             maxHistory: meta(int(0).default(7), { description: 'Rotated files kept.' }),
             totalSizeCap: meta(size().optional(), {
-              description: 'Upper bound of all log files; lowers the files kept so that history × file size stays under it.',
+              description:
+                'Upper bound of all log files; lowers the files kept so that history × file size stays under it.',
             }),
             fileNamePattern: ignoredSilently('Logback file-name pattern; rotated files are named `<name>.<n>`.'),
             cleanHistoryOnStart: ignoredSilently('Logback flag.'),
@@ -141,13 +151,16 @@ const managementSchema = z
           description: 'Management listener (health, info, metrics, prometheus).',
           envAliases: ['MANAGEMENT_PORT'],
         }),
-        address: meta(z.string().optional(), { description: 'Bind address of the management listener; defaults to `server.address`.' }),
+        address: meta(z.string().optional(), {
+          description: 'Bind address of the management listener; defaults to `server.address`.',
+        }),
       })
       .prefault({}),
     prometheus: z
       .object({
         port: meta(port().default(9090), {
-          description: 'Prometheus scrape listener serving /actuator/prometheus; 0 serves it on the management port only.',
+          description:
+            'Prometheus scrape listener serving /actuator/prometheus; 0 serves it on the management port only.',
           envAliases: ['METRICS_PORT'],
         }),
       })
@@ -159,7 +172,8 @@ const managementSchema = z
             exposure: z
               .object({
                 include: meta(stringList().default(['health', 'info', 'metrics', 'prometheus']), {
-                  description: 'Actuator endpoints served: health, info, metrics, prometheus (`*` for all). Health probes are always served.',
+                  description:
+                    'Actuator endpoints served: health, info, metrics, prometheus (`*` for all). Health probes are always served.',
                 }),
                 exclude: meta(stringList().default([]), { description: 'Endpoints removed from `include`.' }),
               })
@@ -179,21 +193,34 @@ const managementSchema = z
             showComponents: meta(z.enum(['never', 'when-authorized', 'always']).optional(), {
               description: 'Whether component names and statuses are shown; defaults to show-details.',
             }),
-            probes: z.object({ enabled: meta(bool().default(true), { description: 'Liveness/readiness/startup groups.' }) }).prefault({}),
+            probes: z
+              .object({ enabled: meta(bool().default(true), { description: 'Liveness/readiness/startup groups.' }) })
+              .prefault({}),
           })
           .prefault({}),
-        configprops: z.looseObject({}).optional(),
-        info: z.looseObject({}).optional(),
-        prometheus: z.looseObject({}).optional(),
-        metrics: z.looseObject({}).optional(),
+        configprops: ignoredSilently(
+          'Spring `/actuator/configprops` settings; that endpoint is not offered (use `--validate-config`).',
+        ),
+        info: ignoredSilently('Per-endpoint switch of the Java edition; use `management.endpoints.web.exposure`.'),
+        prometheus: ignoredSilently(
+          'Per-endpoint switch of the Java edition; use `management.endpoints.web.exposure`.',
+        ),
+        metrics: ignoredSilently('Per-endpoint switch of the Java edition; use `management.endpoints.web.exposure`.'),
       })
       .prefault({}),
     metrics: meta(z.looseObject({}).optional(), {
-      description: 'Micrometer settings of the Java edition (export, meter binders); Prometheus export is always on here.',
+      description:
+        'Micrometer settings of the Java edition (export, meter binders); Prometheus export is always on here.',
       ignored: 'silent',
     }),
-    health: meta(z.looseObject({}).optional(), { description: 'Per-indicator switches of the Java edition.', ignored: 'silent' }),
-    info: meta(z.looseObject({}).optional(), { description: 'Info contributors of the Java edition.', ignored: 'silent' }),
+    health: meta(z.looseObject({}).optional(), {
+      description: 'Per-indicator switches of the Java edition.',
+      ignored: 'silent',
+    }),
+    info: meta(z.looseObject({}).optional(), {
+      description: 'Info contributors of the Java edition.',
+      ignored: 'silent',
+    }),
   })
   .prefault({});
 
@@ -220,16 +247,14 @@ const securitySchema = z
     rateLimiting: z
       .object({
         enabled: meta(bool().default(true), { description: 'Token-bucket rate limiting per principal.' }),
-        requestsPerMinute: meta(int(1).default(1000), { description: 'Refill rate of a principal\'s bucket.' }),
+        requestsPerMinute: meta(int(1).default(1000), { description: "Refill rate of a principal's bucket." }),
         burstCapacity: meta(int(1).default(2000), { description: 'Bucket size (requests allowed at once).' }),
         tiers: meta(
-          z
-            .record(z.string(), tierSchema)
-            .default({
-              free: { requestsPerMinute: 100, burstCapacity: 20 },
-              pro: { requestsPerMinute: 500, burstCapacity: 100 },
-              enterprise: { requestsPerMinute: 2000, burstCapacity: 500 },
-            }),
+          z.record(z.string(), tierSchema).default({
+            free: { requestsPerMinute: 100, burstCapacity: 20 },
+            pro: { requestsPerMinute: 500, burstCapacity: 100 },
+            enterprise: { requestsPerMinute: 2000, burstCapacity: 500 },
+          }),
           { description: 'Limits by API-key tier (`requests-per-minute`, `burst-capacity`).' },
         ),
       })
@@ -237,12 +262,14 @@ const securitySchema = z
     stdio: z
       .object({
         allowedCommands: meta(stringList().default([]), {
-          description: 'Commands a `stdio` server registered through the API may run; empty disables stdio registration through the API.',
+          description:
+            'Commands a `stdio` server registered through the API may run; empty disables stdio registration through the API.',
         }),
       })
       .prefault({}),
     allowedUpstreamHosts: meta(stringList().default([]), {
-      description: 'Hosts or CIDRs that http/sse servers registered through the API may point at; empty allows any but link-local/metadata addresses.',
+      description:
+        'Hosts or CIDRs that http/sse servers registered through the API may point at; empty allows any but link-local/metadata addresses.',
     }),
     adminApiKey: meta(z.string().optional(), {
       description: 'Bootstrap admin API key; when unset one is generated on first start and printed once.',
@@ -264,8 +291,12 @@ const securitySchema = z
 
 const clientSchema = z
   .object({
-    defaultTimeout: meta(duration().default(30_000), { description: 'Timeout of an upstream call (ms) when neither the call nor its server sets one.' }),
-    maxConcurrentConnections: meta(int(1).default(100), { description: 'Upstream calls in flight at once, gateway-wide.' }),
+    defaultTimeout: meta(duration().default(30_000), {
+      description: 'Timeout of an upstream call (ms) when neither the call nor its server sets one.',
+    }),
+    maxConcurrentConnections: meta(int(1).default(100), {
+      description: 'Upstream calls in flight at once, gateway-wide.',
+    }),
     maxResultSize: meta(size().default(10 * 1024 * 1024), { description: 'Largest upstream result accepted (bytes).' }),
     retry: z
       .object({
@@ -277,8 +308,10 @@ const clientSchema = z
       .prefault({}),
     pool: z
       .object({
-        coreSize: meta(int(1).default(1), { description: 'Connections per server unless the server sets `pool-size`.' }),
-        maxSize: meta(int(1).default(16), { description: 'Upper bound of any server\'s pool.' }),
+        coreSize: meta(int(1).default(1), {
+          description: 'Connections per server unless the server sets `pool-size`.',
+        }),
+        maxSize: meta(int(1).default(16), { description: "Upper bound of any server's pool." }),
         keepAlive: meta(duration().default(60_000), { description: 'Idle HTTP sessions are closed after this.' }),
         queueCapacity: meta(int(0).default(10_000), { description: 'Calls waiting for a free slot; beyond it 503.' }),
       })
@@ -293,12 +326,20 @@ const mcpSchema = z
     servers: meta(
       z
         .record(
-          z.string().regex(SERVER_ID_PATTERN, 'a server id is 1-64 letters, digits, `_`, `.` or `-`, starting with a letter or digit'),
+          z
+            .string()
+            .regex(
+              SERVER_ID_PATTERN,
+              'a server id is 1-64 letters, digits, `_`, `.` or `-`, starting with a letter or digit',
+            ),
           serverEntrySchema,
         )
         .nullish()
         .transform((v) => v ?? {}),
-      { description: 'MCP servers by id. Each entry: type, command, args, url, headers, timeout, enabled, environment, ...' },
+      {
+        description:
+          'MCP servers by id. Each entry: type, command, args, url, headers, timeout, enabled, environment, ...',
+      },
     ),
     dataDir: meta(z.string().default('./data'), {
       description: 'Where the default start keeps its embedded PostgreSQL, generated keys and similar state.',
@@ -326,7 +367,9 @@ const springSchema = z
   .object({
     profiles: z
       .object({
-        active: meta(stringList().optional(), { description: 'Profiles to load (`application-{profile}.yml`) when no environment variable names any.' }),
+        active: meta(stringList().optional(), {
+          description: 'Profiles to load (`application-{profile}.yml`) when no environment variable names any.',
+        }),
         include: meta(stringList().optional(), { description: 'Profiles always added.' }),
       })
       .prefault({}),
@@ -335,18 +378,26 @@ const springSchema = z
         activate: z
           .object({
             onProfile: meta(stringList().optional(), {
-              description: 'In one document of a multi-document file (`---`): the profiles that activate it; `!name` negates.',
+              description:
+                'In one document of a multi-document file (`---`): the profiles that activate it; `!name` negates.',
             }),
           })
           .prefault({}),
-        import: ignoredWithWarning('Spring config imports (`configtree:`, `vault://`, ...) are not read: list the files in `--config` or `GLOBALMCP_CONFIG`.'),
+        import: ignoredWithWarning(
+          'Spring config imports (`configtree:`, `vault://`, ...) are not read: list the files in `--config` or `GLOBALMCP_CONFIG`.',
+        ),
       })
       .prefault({}),
-    application: z.object({ name: meta(z.string().default('globalmcp'), { description: 'Service name in logs and /actuator/info.' }) }).prefault({}),
+    application: z
+      .object({
+        name: meta(z.string().default('globalmcp'), { description: 'Service name in logs and /actuator/info.' }),
+      })
+      .prefault({}),
     datasource: z
       .object({
         url: meta(z.string().optional(), {
-          description: 'PostgreSQL URL: `jdbc:postgresql://host:5432/db` or `postgres://user:pass@host/db`. Unset: the embedded PostgreSQL.',
+          description:
+            'PostgreSQL URL: `jdbc:postgresql://host:5432/db` or `postgres://user:pass@host/db`. Unset: the embedded PostgreSQL.',
           envAliases: ['DATABASE_URL'],
         }),
         username: meta(z.string().optional(), { description: 'Database user.' }),
@@ -364,7 +415,9 @@ const springSchema = z
               envAliases: ['REDIS_URL'],
               sensitive: true,
             }),
-            host: meta(z.string().optional(), { description: 'Redis host; unset (and no url): in-memory cache and buckets.' }),
+            host: meta(z.string().optional(), {
+              description: 'Redis host; unset (and no url): in-memory cache and buckets.',
+            }),
             port: meta(port().default(6379), { description: 'Redis port.' }),
             username: meta(z.string().optional(), { description: 'Redis ACL user.' }),
             password: meta(scalarString().optional(), { description: 'Redis password.', sensitive: true }),
@@ -376,7 +429,10 @@ const springSchema = z
       .prefault({}),
     cache: z
       .object({
-        type: meta(z.string().optional(), { description: '`redis` or `simple`/`none`; Redis is used whenever it is configured unless this says otherwise.' }),
+        type: meta(z.string().optional(), {
+          description:
+            '`redis` or `simple`/`none`; Redis is used whenever it is configured unless this says otherwise.',
+        }),
         redis: z
           .object({
             timeToLive: meta(duration().default(3_600_000), { description: 'Lifetime of cached entries (ms).' }),
@@ -384,7 +440,10 @@ const springSchema = z
             keyPrefix: meta(z.string().default('globalmcp:'), { description: 'Prefix of cache keys in Redis.' }),
           })
           .prefault({}),
-        cacheNames: meta(stringList().default([]), { description: 'Accepted for compatibility; caches are created as used.', ignored: 'silent' }),
+        cacheNames: meta(stringList().default([]), {
+          description: 'Accepted for compatibility; caches are created as used.',
+          ignored: 'silent',
+        }),
       })
       .prefault({}),
     security: z
@@ -392,18 +451,26 @@ const springSchema = z
         oauth2: z
           .object({
             resourceserver: z.object({ jwt: jwtResourceServerSchema }).prefault({}),
-            client: ignoredWithWarning('OAuth2 login (client registration) is not offered: the gateway is a resource server and only verifies tokens.'),
+            client: ignoredWithWarning(
+              'OAuth2 login (client registration) is not offered: the gateway is a resource server and only verifies tokens.',
+            ),
           })
           .prefault({}),
       })
       .prefault({}),
     lifecycle: z
       .object({
-        timeoutPerShutdownPhase: meta(duration().default(25_000), { description: 'Time in-flight requests get to finish on SIGTERM.' }),
+        timeoutPerShutdownPhase: meta(duration().default(25_000), {
+          description: 'Time in-flight requests get to finish on SIGTERM.',
+        }),
       })
       .prefault({}),
-    jpa: ignoredSilently('Hibernate settings; the schema is managed by migrations (`ddl-auto` other than validate/none is warned about).'),
-    cloud: ignoredSilently('Spring Cloud (Vault, Config); use ${VAR} interpolation fed by your secret manager instead. Warned about when Vault is enabled.'),
+    jpa: ignoredSilently(
+      'Hibernate settings; the schema is managed by migrations (`ddl-auto` other than validate/none is warned about).',
+    ),
+    cloud: ignoredSilently(
+      'Spring Cloud (Vault, Config); use ${VAR} interpolation fed by your secret manager instead. Warned about when Vault is enabled.',
+    ),
     main: ignoredSilently('Spring application flags.'),
     jackson: ignoredSilently('JSON mapper flags.'),
     flyway: ignoredSilently('Use `mcp.database.migrate-on-start`.'),
@@ -414,16 +481,26 @@ const springSchema = z
 const sslSchema = z
   .object({
     enabled: meta(bool().default(false), { description: 'Serve the API over TLS.' }),
-    keyStore: meta(z.string().optional(), { description: 'PKCS12 key store path (`classpath:` and `file:` prefixes are resolved against the config directory).' }),
+    keyStore: meta(z.string().optional(), {
+      description:
+        'PKCS12 key store path (`classpath:` and `file:` prefixes are resolved against the config directory).',
+    }),
     keyStorePassword: meta(scalarString().optional(), { description: 'Password of the key store.', sensitive: true }),
-    keyStoreType: meta(z.string().default('PKCS12'), { description: 'PKCS12 (PEM via certificate/certificate-private-key).' }),
+    keyStoreType: meta(z.string().default('PKCS12'), {
+      description: 'PKCS12 (PEM via certificate/certificate-private-key).',
+    }),
     keyAlias: meta(z.string().optional(), { description: 'Accepted; a PKCS12 file with one key needs no alias.' }),
-    keyPassword: meta(scalarString().optional(), { description: 'Password of the private key, when different.', sensitive: true }),
+    keyPassword: meta(scalarString().optional(), {
+      description: 'Password of the private key, when different.',
+      sensitive: true,
+    }),
     certificate: meta(z.string().optional(), { description: 'PEM certificate (chain) path.' }),
     certificatePrivateKey: meta(z.string().optional(), { description: 'PEM private key path.' }),
     protocol: meta(z.string().default('TLS'), { description: 'Accepted; use enabled-protocols.' }),
     enabledProtocols: meta(stringList().default(['TLSv1.3', 'TLSv1.2']), { description: 'TLS versions offered.' }),
-    ciphers: meta(stringList().default([]), { description: 'Cipher suites (IANA or OpenSSL names); empty: Node defaults.' }),
+    ciphers: meta(stringList().default([]), {
+      description: 'Cipher suites (IANA or OpenSSL names); empty: Node defaults.',
+    }),
     clientAuth: meta(z.enum(['none', 'want', 'need']).default('none'), { description: 'Client certificates.' }),
     trustStore: ignoredWithWarning('Java trust store; client certificate CAs are not configured this way here.'),
     trustStorePassword: ignoredSilently('Java trust store password.'),
@@ -433,7 +510,10 @@ const sslSchema = z
 export const appConfigSchema = z.object({
   server: z
     .object({
-      port: meta(port().default(8080), { description: 'API listener (REST, Swagger UI, OpenAPI, MCP).', envAliases: ['PORT'] }),
+      port: meta(port().default(8080), {
+        description: 'API listener (REST, Swagger UI, OpenAPI, MCP).',
+        envAliases: ['PORT'],
+      }),
       address: meta(z.string().default('0.0.0.0'), { description: 'Bind address of the API listener.' }),
       ssl: sslSchema,
       maxRequestSize: meta(size().default(1024 * 1024), { description: 'Largest request body accepted (413 beyond).' }),

@@ -7,14 +7,22 @@ describe('maskUrl', () => {
     ['postgres://app:s3cret@db:5432/x', 'postgres://app:***@db:5432/x'],
     ['jdbc:postgresql://app:s3cret@db/x', 'jdbc:postgresql://app:***@db/x'],
     ['redis://:s3cret@cache:6379/0', 'redis://:***@cache:6379/0'],
-    ['jdbc:postgresql://db/x?user=app&password=s3cret&ssl=true', 'jdbc:postgresql://db/x?user=app&password=***&ssl=true'],
+    [
+      'jdbc:postgresql://db/x?user=app&password=s3cret&ssl=true',
+      'jdbc:postgresql://db/x?user=app&password=***&ssl=true',
+    ],
     ['see https://u:p@a.example and https://v:q@b.example', 'see https://u:***@a.example and https://v:***@b.example'],
   ])('masks %s', (input, expected) => {
     expect(maskUrl(input)).toBe(expected);
   });
 
   it('leaves URLs without a password alone', () => {
-    for (const text of ['postgres://app@db/x', 'https://example.com/a:b', 'redis-service', 'jdbc:postgresql://postgres-service:5432/globalmcp']) {
+    for (const text of [
+      'postgres://app@db/x',
+      'https://example.com/a:b',
+      'redis-service',
+      'jdbc:postgresql://postgres-service:5432/globalmcp',
+    ]) {
       expect(maskUrl(text)).toBe(text);
     }
   });

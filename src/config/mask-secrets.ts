@@ -11,11 +11,14 @@ const SECRET_MAPS = new Set(['environment', 'headers']);
 // `scheme://user:password@` (also `jdbc:postgresql://` and `redis://:password@`).
 const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:(?:[a-z][a-z0-9+.-]*:)?\/\/)([^\s:@/?#]*):([^\s@/?#]+)@/gi;
 // `?password=...` and the like in JDBC and connection-string query parameters.
-const SECRET_PARAMS = /([?&;](?:password|passwd|pwd|secret|token|access[-_]?token|api[-_]?key|sslpassword)=)[^&;\s#]*/gi;
+const SECRET_PARAMS =
+  /([?&;](?:password|passwd|pwd|secret|token|access[-_]?token|api[-_]?key|sslpassword)=)[^&;\s#]*/gi;
 
 /** Masks the password of every URL in a string: `postgres://app:s3cret@db/x` becomes `postgres://app:***@db/x`. */
 export function maskUrl(text: string): string {
-  return text.replace(URL_CREDENTIALS, (_match, scheme: string, user: string) => `${scheme}${user}:${MASK}@`).replace(SECRET_PARAMS, `$1${MASK}`);
+  return text
+    .replace(URL_CREDENTIALS, (_match, scheme: string, user: string) => `${scheme}${user}:${MASK}@`)
+    .replace(SECRET_PARAMS, `$1${MASK}`);
 }
 
 type Tree = Record<string, unknown>;
@@ -48,7 +51,8 @@ function maskValue(value: unknown, schema: z.ZodType | undefined, sensitive: boo
     } else if (node?.kind === 'record') {
       childSchema = node.value;
     }
-    const childSensitive = Boolean(childSchema && metaOf(childSchema)?.sensitive) || (SECRET_MAPS.has(key) && isTree(child));
+    const childSensitive =
+      Boolean(childSchema && metaOf(childSchema)?.sensitive) || (SECRET_MAPS.has(key) && isTree(child));
     out[key] = maskValue(child, childSchema, childSensitive);
   }
   return out;

@@ -12,7 +12,17 @@ type Node =
   | { kind: 'leaf' };
 
 interface ZodInternals {
-  _zod: { def: { type: string; innerType?: z.ZodType; out?: z.ZodType; in?: z.ZodType; catchall?: z.ZodType; valueType?: z.ZodType; shape?: Record<string, z.ZodType> } };
+  _zod: {
+    def: {
+      type: string;
+      innerType?: z.ZodType;
+      out?: z.ZodType;
+      in?: z.ZodType;
+      catchall?: z.ZodType;
+      valueType?: z.ZodType;
+      shape?: Record<string, z.ZodType>;
+    };
+  };
 }
 
 const internals = (schema: z.ZodType) => (schema as unknown as ZodInternals)._zod.def;
@@ -33,7 +43,11 @@ export function nodeOf(schema: z.ZodType): Node {
   const inner = unwrap(schema);
   const def = internals(inner);
   if (def.type === 'object' && def.shape) {
-    return { kind: 'object', shape: def.shape, loose: def.catchall !== undefined && internals(def.catchall).type === 'unknown' };
+    return {
+      kind: 'object',
+      shape: def.shape,
+      loose: def.catchall !== undefined && internals(def.catchall).type === 'unknown',
+    };
   }
   if (def.type === 'record' && def.valueType) return { kind: 'record', value: def.valueType };
   return { kind: 'leaf' };
@@ -46,7 +60,8 @@ export function metaOf(schema: z.ZodType): KeyMeta | undefined {
     const found = z.globalRegistry.get(current) as KeyMeta | undefined;
     if (found?.description) return found;
     const def = internals(current);
-    current = def.innerType ?? (def.type === 'pipe' ? (internals(def.in!).type === 'transform' ? def.out : def.in) : undefined);
+    current =
+      def.innerType ?? (def.type === 'pipe' ? (internals(def.in!).type === 'transform' ? def.out : def.in) : undefined);
   }
   return undefined;
 }
@@ -91,7 +106,12 @@ export function displayPath(schema: z.ZodType, path: readonly PropertyKey[]): st
  */
 export const envForm = (segments: readonly string[], dashless: boolean): string =>
   segments
-    .map((s) => (dashless ? s.replace(/[-_.]/g, '') : s.replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/[-.]/g, '_')).toUpperCase())
+    .map((s) =>
+      (dashless
+        ? s.replace(/[-_.]/g, '')
+        : s.replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/[-.]/g, '_')
+      ).toUpperCase(),
+    )
     .join('_');
 
 /** Every environment variable name bound to a key, highest precedence first: relaxed, dashless, then declared aliases. */
@@ -111,7 +131,12 @@ export interface LeafKey {
 /** Every key that holds a value (leaves and maps), with its metadata, in declaration order. */
 export function listKeys(schema: z.ZodType, prefix: string[] = []): LeafKey[] {
   const node = nodeOf(schema);
-  if (node.kind === 'object' && !(prefix.length > 0 && metaOf(schema)?.ignored)) {
+  // An ignored object is one key (its insides are never read); so is a free-form object such as `info`.
+  if (
+    node.kind === 'object' &&
+    !(prefix.length > 0 && metaOf(schema)?.ignored) &&
+    !(node.loose && Object.keys(node.shape).length === 0)
+  ) {
     return Object.entries(node.shape).flatMap(([key, child]) => listKeys(child, [...prefix, key]));
   }
   return [{ path: prefix, display: prefix.map(toKebab).join('.'), schema, meta: metaOf(schema) }];

@@ -42,10 +42,15 @@ describe('runValidateConfig', () => {
     expect(lines).toContain('database: jdbc:postgresql://postgres-service:5432/globalmcp (user globalmcp), pool 10');
     expect(lines).toContain('redis: redis-service:6379/0 (password ***)');
     expect(lines).toContain('servers: 1');
-    expect(lines).toContain('  mongodb-production: stdio, enabled, java -Xmx512m -jar /opt/servers/mongo-mcp-server.jar, environment MONGODB_URI=*** LOG_LEVEL=***');
-    expect(lines).toContain('secrets: spring.datasource.password=***, spring.data.redis.password=***, mcp.security.jwt.secret=***');
+    expect(lines).toContain(
+      '  mongodb-production: stdio, enabled, java -Xmx512m -jar /opt/servers/mongo-mcp-server.jar, environment MONGODB_URI=*** LOG_LEVEL=***',
+    );
+    expect(lines).toContain(
+      'secrets: spring.datasource.password=***, spring.data.redis.password=***, mcp.security.jwt.secret=***',
+    );
     expect(lines.at(-1)).toBe('configuration is valid');
-    for (const secret of ['pg-secret', 'redis-secret', 'mongo-secret', 'jwt-secret']) expect(text).not.toContain(secret);
+    for (const secret of ['pg-secret', 'redis-secret', 'mongo-secret', 'jwt-secret'])
+      expect(text).not.toContain(secret);
   });
 
   it('summarises the built-in defaults', () => {
@@ -64,7 +69,10 @@ describe('runValidateConfig', () => {
   });
 
   it('masks passwords in database and Redis URLs', () => {
-    const { code, text } = run(undefined, { DATABASE_URL: 'postgres://app:db-pw@db:5432/x', REDIS_URL: 'redis://:redis-pw@cache:6379/2' });
+    const { code, text } = run(undefined, {
+      DATABASE_URL: 'postgres://app:db-pw@db:5432/x',
+      REDIS_URL: 'redis://:redis-pw@cache:6379/2',
+    });
     expect(code).toBe(0);
     expect(text).toContain('database: postgres://app:***@db:5432/x, pool 10');
     expect(text).toContain('redis: redis://:***@cache:6379/2');
@@ -74,11 +82,16 @@ describe('runValidateConfig', () => {
   it('prints warnings as WARN lines', () => {
     const { code, lines } = run(path.join(GUIDE_DIR, 'vault-config.yml'));
     expect(code).toBe(0);
-    expect(lines.filter((l) => l.startsWith('WARN '))).toEqual([expect.stringContaining('spring.cloud.vault.enabled=true has no effect')]);
+    expect(lines.filter((l) => l.startsWith('WARN '))).toEqual([
+      expect.stringContaining('spring.cloud.vault.enabled=true has no effect'),
+    ]);
   });
 
   it('prints every problem with its key path and returns 1', () => {
-    const f = file('bad.yml', 'server:\n  port: abc\nmcp:\n  servers:\n    foo:\n      type: grpc\n    bar:\n      type: stdio\n');
+    const f = file(
+      'bad.yml',
+      'server:\n  port: abc\nmcp:\n  servers:\n    foo:\n      type: grpc\n    bar:\n      type: stdio\n',
+    );
     const { code, lines } = run(f);
     expect(code).toBe(1);
     expect(lines.filter((l) => l.startsWith('ERROR ')).sort()).toEqual([
@@ -98,12 +111,20 @@ describe('runValidateConfig', () => {
     expect(lines[1]).toMatch(new RegExp(`^ERROR \\(yaml ${f}:3:3\\): Map keys must be unique`));
   });
 
-  it.each(['application-production.yml', 'application-development.yml', 'ssl.yml', 'oauth2.yml', 'cache.yml', 'hikari.yml', 'debug-logging.yml'])(
-    'accepts the guide file %s',
-    (name) => {
-      const { code, text } = run(path.join(GUIDE_DIR, name), { JWT_SECRET: 'top-secret-value-0123456789abcdef', KEYSTORE_PASSWORD: 'ks-secret' });
-      expect(code).toBe(0);
-      expect(text).not.toMatch(/top-secret|ks-secret/);
-    },
-  );
+  it.each([
+    'application-production.yml',
+    'application-development.yml',
+    'ssl.yml',
+    'oauth2.yml',
+    'cache.yml',
+    'hikari.yml',
+    'debug-logging.yml',
+  ])('accepts the guide file %s', (name) => {
+    const { code, text } = run(path.join(GUIDE_DIR, name), {
+      JWT_SECRET: 'top-secret-value-0123456789abcdef',
+      KEYSTORE_PASSWORD: 'ks-secret',
+    });
+    expect(code).toBe(0);
+    expect(text).not.toMatch(/top-secret|ks-secret/);
+  });
 });

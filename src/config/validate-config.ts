@@ -24,7 +24,11 @@ export function runValidateConfig(options: ValidateConfigOptions = {}): number {
   const write = options.write ?? ((line: string) => process.stdout.write(`${line}\n`));
   let loaded: LoadedConfig;
   try {
-    loaded = loadConfig({ configFiles: options.configFiles, env: options.env ?? process.env, appRoot: options.appRoot });
+    loaded = loadConfig({
+      configFiles: options.configFiles,
+      env: options.env ?? process.env,
+      appRoot: options.appRoot,
+    });
   } catch (error) {
     if (error instanceof ConfigError) {
       if (error.sources.length > 0) write(`files: ${error.sources.join(', ')}`);
@@ -50,7 +54,8 @@ export function summarize(loaded: LoadedConfig): string[] {
   lines.push(`profiles: ${loaded.profiles.length > 0 ? loaded.profiles.join(', ') : 'none'}`);
   if (loaded.environmentKeys.length > 0) lines.push(`environment: ${loaded.environmentKeys.join(', ')}`);
 
-  const prometheus = config.management.prometheus.port === 0 ? 'on the management port' : String(config.management.prometheus.port);
+  const prometheus =
+    config.management.prometheus.port === 0 ? 'on the management port' : String(config.management.prometheus.port);
   lines.push(
     `ports: api ${config.server.port} (${config.server.ssl.enabled ? 'https' : 'http'}), management ${config.management.server.port}, prometheus ${prometheus}`,
   );
@@ -95,7 +100,8 @@ function setSecrets(config: AppConfig): string[] {
     .filter((key) => key.meta?.sensitive)
     .filter((key) => {
       let node: unknown = config;
-      for (const segment of key.path) node = typeof node === 'object' && node !== null ? (node as Record<string, unknown>)[segment] : undefined;
+      for (const segment of key.path)
+        node = typeof node === 'object' && node !== null ? (node as Record<string, unknown>)[segment] : undefined;
       return node !== undefined && node !== '';
     })
     .map((key) => key.display);
