@@ -1,0 +1,67 @@
+import type { Notification } from '@modelcontextprotocol/sdk/types.js';
+import type { CatalogKind } from './catalog';
+import type { EngineErrorCode } from './engine-error';
+import type { ServerStatus } from './supervisor';
+
+/** `success`, `tool_error` (an `isError: true` result) or the EngineErrorCode that ended the call. */
+export type CallOutcome = 'success' | 'tool_error' | EngineErrorCode;
+
+export interface CallStartedEvent {
+  serverId: string;
+  /** JSON-RPC method (`tools/call`, `resources/read`, ...). */
+  method: string;
+  /** Tool name / resource uri / prompt name when there is one. */
+  target?: string;
+}
+
+export interface CallFinishedEvent extends CallStartedEvent {
+  outcome: CallOutcome;
+  durationMs: number;
+}
+
+export interface ServerStatusEvent {
+  serverId: string;
+  status: ServerStatus;
+  previous: ServerStatus;
+  lastError: string | undefined;
+}
+
+export interface ServerRestartEvent {
+  serverId: string;
+  slot: number;
+  attempt: number;
+  delayMs: number;
+  reason: string;
+}
+
+export interface QueueDepthEvent {
+  depth: number;
+  inFlight: number;
+}
+
+export interface ServerNotificationEvent {
+  serverId: string;
+  notification: Notification;
+}
+
+export interface CatalogChangedEvent {
+  serverId: string;
+  kinds: CatalogKind[];
+}
+
+/**
+ * Events of `McpEngine`, for metrics (`mcp_client_requests_total{server,method,outcome}` from `call.finished`,
+ * `mcp_client_request_duration_seconds{server,method}` from its `durationMs`, `mcp_server_status{server}` from
+ * `server.status`, restarts from `server.restart`, queue depth from `queue.depth`) and for the notifications stream.
+ */
+export interface McpEngineEvents {
+  'call.started': [CallStartedEvent];
+  'call.finished': [CallFinishedEvent];
+  'server.status': [ServerStatusEvent];
+  'server.restart': [ServerRestartEvent];
+  'server.removed': [{ serverId: string }];
+  'queue.depth': [QueueDepthEvent];
+  /** Every notification an upstream sends (logging, progress without a caller, list_changed, resources/updated...). */
+  'server.notification': [ServerNotificationEvent];
+  'catalog.changed': [CatalogChangedEvent];
+}
