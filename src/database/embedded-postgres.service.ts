@@ -269,7 +269,8 @@ export class EmbeddedPostgresService {
       for (const line of lines.filter(Boolean)) {
         recent.push(line);
         if (recent.length > 20) recent.shift();
-        if (/\b(FATAL|PANIC|ERROR):/.test(line)) this.logger.warn(line);
+        // Statement errors (constraint violations...) are the clients' business; FATAL/PANIC are the server's.
+        if (/\b(FATAL|PANIC):/.test(line)) this.logger.warn(line);
         else this.logger.debug?.(line);
       }
     });
