@@ -1,4 +1,11 @@
-import { Global, Inject, type INestApplication, Module, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  Global,
+  Inject,
+  type INestApplication,
+  Module,
+  type OnApplicationShutdown,
+  RequestMethod,
+} from '@nestjs/common';
 import { Logger, LoggerModule } from 'nestjs-pino';
 import type pino from 'pino';
 import { APP_CONFIG } from 'src/config/config.module';
@@ -19,7 +26,12 @@ export const ROOT_LOGGER = Symbol('ROOT_LOGGER');
   imports: [
     LoggerModule.forRootAsync({
       inject: [ROOT_LOGGER],
-      useFactory: (root: pino.Logger) => ({ pinoHttp: httpLoggingOptions(root) }),
+      useFactory: (root: pino.Logger) => ({
+        pinoHttp: httpLoggingOptions(root),
+        // nestjs-pino's default route, `{/*splat}`, matches nothing under @nestjs/platform-fastify 12.5 with
+        // @fastify/middie 9 (no request got an id or a line); this form matches every route.
+        forRoutes: [{ path: '{*splat}', method: RequestMethod.ALL }],
+      }),
     }),
   ],
   providers: [
