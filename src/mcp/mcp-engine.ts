@@ -39,7 +39,7 @@ export interface McpEngineOptions {
   crashLoop?: CrashLoopPolicy;
   /** Defaults: 2 s after stdin EOF before SIGTERM, 2 s more before SIGKILL. */
   reap?: ReapOptions;
-  /** Bound on spawn + initialize; defaults to `client.defaultTimeout`. */
+  /** Bound on spawn + initialize; defaults to the larger of the server's timeout and `client.defaultTimeout`. */
   connectTimeoutMs?: number;
   /** Shared catalog cache (Redis, later); memory only without it. */
   catalogCache?: CatalogCache;
@@ -321,11 +321,12 @@ export class McpEngine extends EventEmitter<McpEngineEvents> {
     this.emit('call.started', { serverId, method, target });
     let outcome: CallOutcome = 'success';
     let release: (() => void) | undefined;
+    let timeoutMs: number | undefined;
     try {
       this.assertOpen();
       const supervisor = this.record(serverId).supervisor;
       precheck?.();
-      const timeoutMs = options.timeoutMs ?? this.defaultTimeout(supervisor.entry);
+      timeoutMs = options.timeoutMs ?? this.defaultTimeout(supervisor.entry);
       if (options.signal?.aborted) throw new EngineError(EngineErrorCode.CANCELLED, `'${method}' on '${serverId}' was cancelled by the caller`);
       // Fail fast (circuit open) before queueing when the server is known to be down; waits only on first start.
       if (supervisor.pool.openCount === 0) await supervisor.acquire(timeoutMs, options.signal);
@@ -339,7 +340,15 @@ export class McpEngine extends EventEmitter<McpEngineEvents> {
       if ((result as { isError?: unknown }).isError === true) outcome = 'tool_error';
       return result;
     } catch (e) {
-      const error = e instanceof EngineError ? e : new EngineError(EngineErrorCode.PROTOCOL_ERROR, String(e), { serverId }, { cause: e });
+      let error = e instanceof EngineError ? e : new EngineError(EngineErrorCode.PROTOCOL_ERROR, String(e), { serverId }, { cause: e });
+      if (error.code === EngineErrorCode.TIMEOUT && timeoutMs !== undefined) {
+        // Report the timeout the caller chose, not what was left of it after queueing.
+        error = new EngineError(EngineErrorCode.TIMEOUT, `'${method}' on '${serverId}' timed out after ${timeoutMs} ms`, {
+          ...error.details,
+          serverId,
+          timeoutMs,
+        });
+      }
       outcome = error.code;
       throw error;
     } finally {
@@ -374,7 +383,8 @@ export class McpEngine extends EventEmitter<McpEngineEvents> {
       logger: this.logger,
       reaper: this.reaper,
       reap: this.reap,
-      connectTimeoutMs: this.options.connectTimeoutMs ?? this.defaultTimeout(entry),
+      // Spawn + initialize is not a tool call: a short per-call `timeout` must not make a server unable to start.
+      connectTimeoutMs: this.options.connectTimeoutMs ?? Math.max(this.defaultTimeout(entry), this.options.client.defaultTimeout),
       maxResultSize: this.options.client.maxResultSize,
       clientInfo: this.clientInfo,
     });

@@ -5,28 +5,50 @@ import type { ServerEntry } from 'src/config/config.schema';
 type FetchFn = (url: string | URL, init?: RequestInit) => Promise<Response>;
 
 /**
+ * Per shared signal: the live per-request controllers, and the one listener that aborts them all. One listener per
+ * shared signal, however many requests are in flight (a listener per request trips MaxListenersExceededWarning from
+ * 11 concurrent requests).
+ */
+const fanOut = new WeakMap<AbortSignal, Set<AbortController>>();
+
+function link(parent: AbortSignal, own: AbortController): () => void {
+  let children = fanOut.get(parent);
+  if (!children) {
+    const set = new Set<AbortController>();
+    children = set;
+    fanOut.set(parent, set);
+    parent.addEventListener(
+      'abort',
+      () => {
+        for (const c of set) c.abort(parent.reason);
+        set.clear();
+      },
+      { once: true },
+    );
+  }
+  children.add(own);
+  const set = children;
+  return () => set.delete(own);
+}
+
+/**
  * A fetch that gives every request its own AbortController, linked to the signal the SDK passes.
  *
  * Why: the SDK's Streamable HTTP transport passes one long-lived AbortSignal to every fetch; undici adds an abort
  * listener per request and only drops it when the request is garbage-collected, so a long-lived transport piles up
- * listeners (MaxListenersExceededWarning from ~1,500 calls). Here only our own listener sits on the shared signal,
- * and it is removed as soon as the response is done: at once for plain responses, at the end of the body for event
- * streams (which must stay abortable by `close()`).
+ * listeners (MaxListenersExceededWarning from ~1,500 calls). Here undici's listeners go on per-request signals that die
+ * with their request, and the shared signal carries exactly one listener of ours (see `link`). A request is unlinked
+ * as soon as it is done: at once for plain responses, at the end of the body for event streams (which must stay
+ * abortable by `close()`).
  */
 export function linkedAbortFetch(base: FetchFn = (url, init) => fetch(url, init)): FetchFn {
   return async (url, init) => {
     const parent = init?.signal ?? undefined;
     if (!parent) return base(url, init);
     const own = new AbortController();
-    const onAbort = () => own.abort(parent.reason);
+    let unlink: () => void = () => undefined;
     if (parent.aborted) own.abort(parent.reason);
-    else parent.addEventListener('abort', onAbort, { once: true });
-    let linked = true;
-    const unlink = () => {
-      if (!linked) return;
-      linked = false;
-      parent.removeEventListener('abort', onAbort);
-    };
+    else unlink = link(parent, own);
     let response: Response;
     try {
       response = await base(url, { ...init, signal: own.signal });
