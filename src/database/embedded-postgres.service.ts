@@ -227,6 +227,10 @@ export class EmbeddedPostgresService {
     }
     const pid = Number(content.split('\n')[0]);
     if (Number.isInteger(pid) && pid > 0 && isAlive(pid) && isPostmasterFor(pid, this.pgdata)) {
+      const parent = liveNodeParent(pid);
+      if (parent !== undefined) {
+        throw new Error(`The embedded PostgreSQL in ${this.pgdata} is in use by another running process (pid ${parent}): stop it, or give this one another mcp.data-dir`);
+      }
       this.logger.warn(`A PostgreSQL left running by an earlier process (pid ${pid}) holds ${this.pgdata}: stopping it`);
       await stopPid(pid, 15_000);
     } else {
@@ -439,6 +443,22 @@ function isPostmasterFor(pid: number, pgdata: string): boolean {
   }
   const dIndex = argv.indexOf('-D');
   return path.basename(argv[0] ?? '') === 'postgres' && dIndex >= 0 && path.resolve(argv[dIndex + 1] ?? '') === pgdata;
+}
+
+/**
+ * The PID of the postmaster's parent when that parent is a live Node process (a gateway still owning it), else
+ * undefined: an orphan is re-parented to init or a subreaper.
+ */
+function liveNodeParent(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    if (!(ppid > 1)) return undefined;
+    const argv0 = readFileSync(`/proc/${ppid}/cmdline`, 'utf8').split('\0')[0] ?? '';
+    return /node/i.test(path.basename(argv0)) ? ppid : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 async function stopPid(pid: number, timeoutMs: number): Promise<void> {

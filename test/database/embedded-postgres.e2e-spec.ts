@@ -116,6 +116,17 @@ describe('EmbeddedPostgresService', () => {
     await service.stop();
   });
 
+  it('refuses a data directory whose PostgreSQL a live process still runs, and leaves that one serving', async () => {
+    const dataDir = path.join(tmp, 'shared');
+    const owner = new EmbeddedPostgresService({ dataDir, durable: false, logger: quiet });
+    started.push(owner);
+    const url = await owner.start();
+    const intruder = new EmbeddedPostgresService({ dataDir, durable: false, logger: quiet });
+    await expect(intruder.start()).rejects.toThrow(/in use by another running process/);
+    expect(await query(url, 'SELECT 1 AS ok')).toEqual([{ ok: 1 }]);
+    await owner.stop();
+  });
+
   it('starts over a stale postmaster.pid whose process is gone', async () => {
     const dataDir = path.join(tmp, 'stale');
     const service = new EmbeddedPostgresService({ dataDir, durable: false, logger: quiet });
