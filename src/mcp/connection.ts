@@ -23,6 +23,8 @@ export interface ConnectionOptions {
   /** Results above this serialized size are refused (bytes). */
   maxResultSize: number;
   clientInfo: Implementation;
+  /** Gateway-wide cap on requests in flight (bounds the listeners a session may legitimately hold). */
+  maxInFlight: number;
 }
 
 export interface CallOptions {
@@ -207,6 +209,8 @@ export class McpConnection extends EventEmitter {
             this.childPid = pid;
             const child = handle.child;
             this.options.reaper.track(pid, this.serverId, child);
+            // The SDK waits for 'drain' once per write under backpressure: one listener per concurrent request.
+            child?.stdin?.setMaxListeners(this.options.maxInFlight + 10);
             // A child that exits while a grandchild keeps its stdout open never fires 'close': force it.
             child?.once('exit', (code, signal) => {
               this.closeReason ??= `process exited (${signal ?? `code ${code}`})${this.stderrHint()}`;

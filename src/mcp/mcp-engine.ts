@@ -387,6 +387,7 @@ export class McpEngine extends EventEmitter<McpEngineEvents> {
       connectTimeoutMs: this.options.connectTimeoutMs ?? Math.max(this.defaultTimeout(entry), this.options.client.defaultTimeout),
       maxResultSize: this.options.client.maxResultSize,
       clientInfo: this.clientInfo,
+      maxInFlight: this.options.client.maxConcurrentConnections,
     });
     conn.on('notification', (notification: Notification) => {
       this.emit('server.notification', { serverId: id, notification });
