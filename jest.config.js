@@ -19,6 +19,7 @@ const esmPackages = [
   'uint8array-extras',
   '@modelcontextprotocol',
   'pkce-challenge',
+  'cookie',
 ];
 const swc = [
   '@swc/jest',

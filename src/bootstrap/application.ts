@@ -2,6 +2,7 @@ import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Logger as PinoLogger } from 'nestjs-pino';
+import type pino from 'pino';
 import type { AddressInfo } from 'node:net';
 import { AppModule } from 'src/app.module';
 import { AllExceptionsFilter } from 'src/common/errors/all-exceptions.filter';
@@ -10,7 +11,10 @@ import type { LoadedConfig } from 'src/config/config.loader';
 import { ApplicationState } from 'src/health/application-state';
 import { readBuildInfo } from 'src/management/build-info';
 import { ManagementAppModule, MetricsScrapeAppModule } from 'src/management/management-app.module';
+import { closeRootLogger } from 'src/logging/logger.factory';
+import { ROOT_LOGGER } from 'src/logging/logging.module';
 import { HttpMetricsRecorder } from 'src/metrics/http-metrics.recorder';
+import { translateEngineError } from './engine-error.translator';
 import { createFastifyAdapter } from './fastify-adapter';
 import { buildOpenApiDocument, mountOpenApi } from './openapi';
 import { tlsOptionsFrom } from './tls-options';
@@ -45,7 +49,7 @@ export async function startGateway(loaded: LoadedConfig): Promise<RunningGateway
   );
   const logger = api.get(PinoLogger);
   api.useLogger(logger);
-  api.useGlobalFilters(new AllExceptionsFilter());
+  api.useGlobalFilters(new AllExceptionsFilter([translateEngineError]));
   api.useGlobalPipes(createValidationPipe());
   const httpMetrics = api.get(HttpMetricsRecorder);
   httpMetrics.attach(api.getHttpAdapter().getInstance());
@@ -104,6 +108,7 @@ async function stopAll({ api, management, metrics, state, logger, reason, graceM
   logger.log(`Shutting down (${reason}): no new requests, up to ${Math.round(graceMs / 1000)} s for those in flight`, 'Bootstrap');
   state.markShuttingDown();
   const apps = [api, management, ...(metrics ? [metrics] : [])];
+  const rootLogger = api.get<pino.Logger>(ROOT_LOGGER);
 
   // 1. Stop accepting and let in-flight requests finish, bounded by the grace period.
   const drained = Promise.all(apps.map((app) => app.getHttpAdapter().getInstance().close()));
@@ -115,6 +120,7 @@ async function stopAll({ api, management, metrics, state, logger, reason, graceM
   // 2. Close what the modules hold (MCP connections and child processes, database, embedded PostgreSQL, Redis).
   for (const app of [...apps].reverse()) await closeQuietly(app, logger);
   logger.log(`Stopped in ${Date.now() - started} ms`, 'Bootstrap');
+  await closeRootLogger(rootLogger);
 }
 
 async function closeQuietly(app: INestApplication, logger: PinoLogger): Promise<void> {

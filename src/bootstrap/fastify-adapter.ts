@@ -15,7 +15,6 @@ export function createFastifyAdapter(options: AdapterOptions): FastifyAdapter {
   const adapter = new FastifyAdapter({
     bodyLimit: options.bodyLimit,
     genReqId: requestIdFor,
-    requestIdLogLabel: 'request_id',
     trustProxy: true,
     logger: false,
     return503OnClosing: true,

@@ -4,6 +4,7 @@ import type { HealthIndicatorResult } from '@nestjs/terminus';
 import { APP_CONFIG } from 'src/config/config.module';
 import type { AppConfig } from 'src/config/config.schema';
 import { RedisConnection } from 'src/cache/cache.module';
+import { DatabaseStatus } from 'src/database/database.module';
 import { ApplicationState } from './application-state';
 import type { ComponentHealth, HealthContributor, HealthReport, HealthStatus, HealthViewer } from './health.types';
 
@@ -26,11 +27,17 @@ export class HealthService {
     private readonly memory: MemoryHealthIndicator,
     private readonly disk: DiskHealthIndicator,
     private readonly redis: RedisConnection,
+    private readonly database: DatabaseStatus,
   ) {
     this.register({ name: 'db', readiness: true, check: () => this.checkDatabase() });
     if (redis.client) this.register({ name: 'redis', readiness: true, check: () => this.checkRedis() });
     this.register({ name: 'diskSpace', readiness: false, check: () => this.checkDisk() });
     this.register({ name: 'memory', readiness: false, check: () => this.checkMemory() });
+    this.addReadinessGate('migrations', () =>
+      this.database.migrationsPending
+        ? { status: 'DOWN', details: { reason: 'migrations pending: run `npm run migration:run` or enable mcp.database.migrate-on-start' } }
+        : { status: 'UP', details: { applied_at_start: this.database.appliedAtStart } },
+    );
   }
 
   register(contributor: HealthContributor): void {
@@ -106,7 +113,12 @@ export class HealthService {
   }
 
   private async checkDatabase(): Promise<ComponentHealth> {
-    return fromTerminus(await this.typeorm.pingCheck('db').withTimeout(CHECK_TIMEOUT_MS), 'db', { database: 'PostgreSQL', validationQuery: 'SELECT 1' });
+    return fromTerminus(await this.typeorm.pingCheck('db').withTimeout(CHECK_TIMEOUT_MS), 'db', {
+      database: 'PostgreSQL',
+      validationQuery: 'SELECT 1',
+      embedded: this.database.embedded,
+      url: this.database.url,
+    });
   }
 
   private async checkRedis(): Promise<ComponentHealth> {

@@ -24,9 +24,16 @@ export interface ErrorEnvelope {
   error: { code: ErrorCode; message: string; details: unknown; request_id: string; timestamp: string };
 }
 
+/** Maps an error family of a lower layer (e.g. the MCP engine's) to AppException, or returns undefined. */
+export type ErrorTranslator = (error: unknown) => AppException | undefined;
+
 /** Turns anything thrown into the public envelope; never leaks a stack trace. */
-export function toAppException(error: unknown): { exception: AppException; unexpected: boolean } {
+export function toAppException(error: unknown, translators: readonly ErrorTranslator[] = []): { exception: AppException; unexpected: boolean } {
   if (error instanceof AppException) return { exception: error, unexpected: false };
+  for (const translate of translators) {
+    const translated = translate(error);
+    if (translated) return { exception: translated, unexpected: false };
+  }
   if (isConvertible(error)) return { exception: error.toAppException(), unexpected: false };
   if (error instanceof HttpException) {
     const status = error.getStatus();
@@ -72,17 +79,19 @@ export function renderEnvelope(exception: AppException, requestId: string): Erro
 export class AllExceptionsFilter implements ExceptionFilter {
   private readonly logger = new Logger('ErrorFilter');
 
+  constructor(private readonly translators: readonly ErrorTranslator[] = []) {}
+
   catch(error: unknown, host: ArgumentsHost): void {
     if (host.getType() !== 'http') throw error;
     const http = host.switchToHttp();
     const request = http.getRequest<FastifyRequest>();
     const reply = http.getResponse<FastifyReply>();
-    const { exception, unexpected } = toAppException(error);
+    const { exception, unexpected } = toAppException(error, this.translators);
     const requestId = String(request.id);
 
     if (unexpected) {
       // The stack goes to the log, keyed by the request id the client got; never to the client.
-      this.logger.error({ err: error, request_id: requestId, method: request.method, url: request.url }, 'Unhandled error');
+      this.logger.error({ err: error, method: request.method, url: request.url }, 'Unhandled error');
     }
     if (reply.sent || reply.raw.headersSent) {
       // A streamed response failed midway: the status is gone, close the stream instead.

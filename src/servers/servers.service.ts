@@ -1,0 +1,232 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { paginate } from 'src/common/dto/pagination.dto';
+import { AppException } from 'src/common/errors/app.exception';
+import { APP_CONFIG } from 'src/config/config.module';
+import type { AppConfig, ServerEntry } from 'src/config/config.schema';
+import { MASK, maskUrl } from 'src/config/mask-secrets';
+import { McpEngine } from 'src/mcp/mcp-engine';
+import type { ServerState } from 'src/mcp/supervisor';
+import type {
+  HealthCheckDto,
+  ListServersQueryDto,
+  ServerActionDto,
+  ServerDetailsDto,
+  ServerHealthDto,
+  ServerInfoDto,
+  ServerListDto,
+  ServerSummaryDto,
+} from './dto/server.dto';
+import { ServerStats } from './server-stats';
+
+const PING_TIMEOUT_MS = 5000;
+
+interface RegisteredServer {
+  id: string;
+  entry: ServerEntry;
+  source: 'config' | 'api';
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** Servers as the REST API shows them: configuration (secrets masked), live state, catalog counts, call stats. */
+@Injectable()
+export class ServersService {
+  private readonly stats = new ServerStats();
+  private readonly lastHealth = new Map<string, { status: string; at: Date; responseTimeMs: number | null }>();
+  private readonly loadedAt = new Date();
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly engine: McpEngine,
+  ) {
+    engine.on('call.finished', (event) => this.stats.record(event));
+    engine.on('server.removed', ({ serverId }) => this.stats.forget(serverId));
+  }
+
+  list(query: ListServersQueryDto): ServerListDto {
+    const all = this.registered()
+      .map((server) => this.summary(server))
+      .filter((s) => (!query.status || s.status === query.status) && (!query.type || s.type === query.type));
+    const { items, pagination } = paginate(all, query);
+    return { servers: items, pagination };
+  }
+
+  details(id: string): ServerDetailsDto {
+    const server = this.find(id);
+    const state = this.state(id);
+    const summary = this.summary(server);
+    const catalog = this.counts(id);
+    return {
+      ...summary,
+      description: server.entry.description ?? null,
+      configuration: {
+        command: server.entry.command,
+        args: [...server.entry.args],
+        url: server.entry.url ? maskUrl(server.entry.url) : undefined,
+        headers: maskValues(server.entry.headers),
+        environment: maskValues(server.entry.environment),
+        working_directory: server.entry.workingDirectory,
+        timeout: server.entry.timeout ?? this.config.mcp.client.defaultTimeout,
+        pool_size: state?.poolSize ?? server.entry.poolSize ?? this.config.mcp.client.pool.coreSize,
+        enabled: server.entry.enabled,
+        required: server.entry.required,
+      },
+      capabilities: {
+        ...catalog,
+        resource_templates: this.safeList(() => this.engine.listResourceTemplates(id)).length,
+        protocol_version: state?.protocolVersion ?? null,
+        server_info: state?.serverInfo ?? null,
+      },
+      metrics: {
+        ...this.stats.of(id),
+        uptime_seconds: state?.connectedAt ? Math.round((Date.now() - state.connectedAt.getTime()) / 1000) : null,
+        restarts: state?.restarts ?? 0,
+        in_flight: state?.inFlight ?? 0,
+      },
+      last_error: state?.lastError ?? null,
+      last_error_at: state?.lastErrorAt?.toISOString() ?? null,
+    };
+  }
+
+  info(id: string): ServerInfoDto {
+    this.find(id);
+    const state = this.state(id);
+    return {
+      server_id: id,
+      server_info: state?.serverInfo ?? null,
+      protocol_version: state?.protocolVersion ?? null,
+      status: state?.status ?? 'inactive',
+      capabilities: this.counts(id),
+    };
+  }
+
+  /** Live checks: a `ping` round trip, the transport's authentication, and whether discovery succeeded. */
+  async health(id: string): Promise<ServerHealthDto> {
+    const server = this.find(id);
+    const state = this.state(id);
+    const now = new Date();
+    const checks: HealthCheckDto[] = [];
+    let pingMs: number | null = null;
+    let pingError: string | undefined;
+    if (state?.status === 'active') {
+      const started = performance.now();
+      try {
+        await this.engine.request(id, 'ping', undefined, { timeoutMs: PING_TIMEOUT_MS });
+        pingMs = round(performance.now() - started);
+      } catch (error) {
+        pingError = (error as Error).message;
+      }
+    } else {
+      pingError = state?.lastError ?? (server.entry.enabled ? 'not connected' : 'server is disabled');
+    }
+    checks.push({
+      name: 'connectivity',
+      status: pingMs !== null ? 'UP' : 'DOWN',
+      message: pingMs !== null ? 'ping answered' : pingError!,
+      response_time_ms: pingMs,
+      last_check: now.toISOString(),
+    });
+    checks.push({
+      name: 'authentication',
+      status: server.entry.type === 'stdio' ? 'SKIPPED' : state?.status === 'active' ? 'UP' : 'UNKNOWN',
+      message:
+        server.entry.type === 'stdio'
+          ? 'stdio servers are not authenticated'
+          : state?.status === 'active'
+            ? 'session established with the configured headers'
+            : 'no session',
+      response_time_ms: null,
+      last_check: now.toISOString(),
+    });
+    const counts = this.counts(id);
+    checks.push({
+      name: 'capability_discovery',
+      status: state?.status === 'active' ? 'UP' : 'UNKNOWN',
+      message: `${counts.tools} tools, ${counts.resources} resources, ${counts.prompts} prompts`,
+      response_time_ms: null,
+      last_check: now.toISOString(),
+    });
+    const status = pingMs !== null ? 'UP' : 'DOWN';
+    this.lastHealth.set(id, { status, at: now, responseTimeMs: pingMs });
+    return { server_id: id, status, checks };
+  }
+
+  async restart(id: string): Promise<ServerActionDto> {
+    this.find(id);
+    await this.engine.restartServer(id);
+    return { id, status: 'restarted', message: `Server ${id} restarted` };
+  }
+
+  /** Throws 404 unless a server with this id is registered. */
+  find(id: string): RegisteredServer {
+    const server = this.registered().find((s) => s.id === id);
+    if (!server) throw AppException.notFound(`Server '${id}'`, { server_id: id });
+    return server;
+  }
+
+  private registered(): RegisteredServer[] {
+    return Object.entries(this.config.mcp.servers).map(([id, entry]) => ({
+      id,
+      entry,
+      source: 'config' as const,
+      createdAt: this.loadedAt,
+      updatedAt: this.loadedAt,
+    }));
+  }
+
+  private summary(server: RegisteredServer): ServerSummaryDto {
+    const state = this.state(server.id);
+    const health = this.lastHealth.get(server.id);
+    return {
+      id: server.id,
+      name: server.entry.name ?? server.id,
+      type: server.entry.type,
+      status: state?.status ?? 'inactive',
+      endpoint: endpointOf(server.entry),
+      capabilities: this.counts(server.id),
+      health: {
+        status: health?.status ?? (state?.status === 'active' ? 'UP' : state?.status === 'error' ? 'DOWN' : 'UNKNOWN'),
+        last_check: health?.at.toISOString() ?? null,
+        response_time_ms: health?.responseTimeMs ?? null,
+      },
+      source: server.source,
+      created_at: server.createdAt.toISOString(),
+      updated_at: server.updatedAt.toISOString(),
+    };
+  }
+
+  private state(id: string): ServerState | undefined {
+    try {
+      return this.engine.getServerState(id);
+    } catch {
+      return undefined;
+    }
+  }
+
+  private counts(id: string) {
+    return {
+      tools: this.safeList(() => this.engine.listTools(id)).length,
+      resources: this.safeList(() => this.engine.listResources(id)).length,
+      prompts: this.safeList(() => this.engine.listPrompts(id)).length,
+    };
+  }
+
+  private safeList<T>(list: () => T[]): T[] {
+    try {
+      return list();
+    } catch {
+      return [];
+    }
+  }
+}
+
+function endpointOf(entry: ServerEntry): string {
+  if (entry.type === 'stdio') return `stdio://${[entry.command, ...entry.args].join(' ')}`;
+  return entry.url ? maskUrl(entry.url) : '';
+}
+
+function maskValues(values: Readonly<Record<string, string>>): Record<string, string> {
+  return Object.fromEntries(Object.keys(values).map((k) => [k, MASK]));
+}
+
+const round = (ms: number) => Math.round(ms * 100) / 100;

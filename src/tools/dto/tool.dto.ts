@@ -1,0 +1,123 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsInt, IsObject, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { SERVER_ID_PATTERN } from 'src/servers/dto/server-id.dto';
+
+export const TOOL_NAME_PATTERN = /^[A-Za-z0-9_.\-/]{1,128}$/;
+const MAX_TIMEOUT_MS = 3_600_000;
+
+export class ListToolsQueryDto {
+  @ApiPropertyOptional({ example: 'everything', description: 'Only the tools of this server' })
+  @IsOptional()
+  @Matches(SERVER_ID_PATTERN, { message: 'server_id is not a valid server id' })
+  server_id?: string;
+
+  @ApiPropertyOptional({ example: 'general', description: "A tool's category: `_meta.category` when the upstream sets one, else `general`" })
+  @IsOptional()
+  @IsString()
+  @MaxLength(100)
+  category?: string;
+
+  @ApiPropertyOptional({ example: 'echo', description: 'Case-insensitive text searched in names and descriptions' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  search?: string;
+}
+
+export class ToolQueryDto {
+  @ApiPropertyOptional({ example: 'everything', description: 'Required when the name exists on several servers' })
+  @IsOptional()
+  @Matches(SERVER_ID_PATTERN, { message: 'server_id is not a valid server id' })
+  server_id?: string;
+}
+
+export class ToolNameParamDto {
+  @ApiProperty({ example: 'echo', pattern: TOOL_NAME_PATTERN.source })
+  @Matches(TOOL_NAME_PATTERN, { message: 'name must be 1-128 letters, digits, `_`, `-`, `.` or `/`' })
+  name!: string;
+}
+
+export class ServerToolParamDto {
+  @ApiProperty({ example: 'everything', pattern: SERVER_ID_PATTERN.source })
+  @Matches(SERVER_ID_PATTERN, { message: 'id is not a valid server id' })
+  id!: string;
+
+  @ApiProperty({ example: 'echo', pattern: TOOL_NAME_PATTERN.source })
+  @Matches(TOOL_NAME_PATTERN, { message: 'tool must be 1-128 letters, digits, `_`, `-`, `.` or `/`' })
+  tool!: string;
+}
+
+export class ToolAnnotationsDto {
+  @ApiPropertyOptional() title?: string;
+  @ApiPropertyOptional() readOnlyHint?: boolean;
+  @ApiPropertyOptional() destructiveHint?: boolean;
+  @ApiPropertyOptional() idempotentHint?: boolean;
+  @ApiPropertyOptional() openWorldHint?: boolean;
+}
+
+export class ToolDto {
+  @ApiProperty({ example: 'echo' }) name!: string;
+  @ApiPropertyOptional({ example: 'Echo' }) title?: string;
+  @ApiProperty({ example: 'Echoes back the input', nullable: true, type: String }) description!: string | null;
+  @ApiProperty({ example: 'everything' }) server_id!: string;
+  @ApiProperty({ example: 'Everything (demo)' }) server_name!: string;
+  @ApiProperty({ example: 'general' }) category!: string;
+  @ApiProperty({ type: 'object', additionalProperties: true, example: { type: 'object', properties: { message: { type: 'string' } }, required: ['message'] } })
+  input_schema!: Record<string, unknown>;
+  @ApiPropertyOptional({ type: 'object', additionalProperties: true }) output_schema?: Record<string, unknown>;
+  @ApiPropertyOptional({ type: ToolAnnotationsDto }) annotations?: ToolAnnotationsDto;
+}
+
+export class ToolListDto {
+  @ApiProperty({ type: [ToolDto] }) tools!: ToolDto[];
+  @ApiProperty({ example: 11 }) total_count!: number;
+  @ApiProperty({ example: 1 }) servers_count!: number;
+  @ApiProperty({ type: [String], example: ['general'] }) categories!: string[];
+}
+
+export class ExecuteOnServerDto {
+  @ApiProperty({ type: 'object', additionalProperties: true, example: { message: 'hello' }, description: "Arguments, validated against the tool's input schema" })
+  @IsObject({ message: 'parameters must be a JSON object' })
+  parameters!: Record<string, unknown>;
+
+  @ApiPropertyOptional({ example: 30000, minimum: 1, maximum: MAX_TIMEOUT_MS, description: "Timeout in ms; default: the server's timeout, else mcp.client.default-timeout" })
+  @IsOptional()
+  @IsInt()
+  @Min(1)
+  @Max(MAX_TIMEOUT_MS)
+  timeout?: number;
+}
+
+export class ExecuteToolDto extends ExecuteOnServerDto {
+  @ApiPropertyOptional({ example: 'everything', description: 'Required when the tool name exists on several servers' })
+  @IsOptional()
+  @Matches(SERVER_ID_PATTERN, { message: 'server_id is not a valid server id' })
+  server_id?: string;
+}
+
+export class ToolResultDto {
+  @ApiProperty({
+    type: 'array',
+    items: { type: 'object', additionalProperties: true },
+    description: 'MCP content blocks as the upstream returned them: text, image, audio, resource_link, resource',
+    example: [{ type: 'text', text: 'Echo: hello' }],
+  })
+  content!: unknown[];
+
+  @ApiPropertyOptional({ type: 'object', additionalProperties: true, description: "Structured result, when the tool declares an output schema" })
+  structured_content?: Record<string, unknown>;
+
+  @ApiProperty({ description: 'True when the tool reported a failure in its result (the call itself completed)', example: false })
+  is_error!: boolean;
+}
+
+export class ExecutionResultDto {
+  @ApiProperty({ format: 'uuid' }) execution_id!: string;
+  @ApiProperty({ enum: ['completed', 'failed'], example: 'completed' }) status!: string;
+  @ApiProperty({ type: ToolResultDto }) result!: ToolResultDto;
+  @ApiProperty({ example: 'everything' }) server_id!: string;
+  @ApiProperty({ example: 'echo' }) tool_name!: string;
+  @ApiProperty({ format: 'date-time' }) started_at!: string;
+  @ApiProperty({ format: 'date-time' }) completed_at!: string;
+  @ApiProperty({ example: 1.4 }) duration_ms!: number;
+}

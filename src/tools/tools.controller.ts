@@ -1,0 +1,71 @@
+import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { ApiErrorResponses } from 'src/common/errors/api-error-responses.decorator';
+import { abortOnClientDisconnect } from 'src/common/http/client-disconnect';
+import { ServerIdParamDto } from 'src/servers/dto/server-id.dto';
+import {
+  ExecuteOnServerDto,
+  ExecuteToolDto,
+  ExecutionResultDto,
+  ListToolsQueryDto,
+  ServerToolParamDto,
+  ToolDto,
+  ToolListDto,
+  ToolNameParamDto,
+  ToolQueryDto,
+} from './dto/tool.dto';
+import { ToolsService } from './tools.service';
+
+@ApiTags('Tools')
+@Controller('api')
+export class ToolsController {
+  constructor(private readonly tools: ToolsService) {}
+
+  @Get('tools')
+  @ApiOperation({ summary: 'List tools across servers', description: 'Filter by server, category, or text in name/description.' })
+  @ApiOkResponse({ type: ToolListDto })
+  @ApiErrorResponses(400, 404)
+  listTools(@Query() query: ListToolsQueryDto): ToolListDto {
+    return this.tools.list(query);
+  }
+
+  @Get('tools/:name')
+  @ApiOperation({ summary: 'One tool', description: '409 CONFLICT when the name exists on several servers and `server_id` is missing.' })
+  @ApiOkResponse({ type: ToolDto })
+  @ApiErrorResponses(400, 404, 409)
+  getTool(@Param() { name }: ToolNameParamDto, @Query() { server_id }: ToolQueryDto): ToolDto {
+    return this.tools.get(name, server_id);
+  }
+
+  @Post('tools/:name/execute')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Execute a tool',
+    description:
+      "Parameters are validated against the tool's input schema before the upstream is called. A result with `is_error: true` " +
+      'is a completed call whose tool reported a failure. A client that disconnects cancels the upstream call.',
+  })
+  @ApiOkResponse({ type: ExecutionResultDto })
+  @ApiErrorResponses(400, 404, 409, 413, 502, 503, 504)
+  executeTool(@Param() { name }: ToolNameParamDto, @Body() body: ExecuteToolDto, @Res({ passthrough: true }) reply: FastifyReply): Promise<ExecutionResultDto> {
+    return this.tools.execute({ name, serverId: body.server_id, parameters: body.parameters, timeoutMs: body.timeout, signal: abortOnClientDisconnect(reply) });
+  }
+
+  @Get('servers/:id/tools')
+  @ApiOperation({ summary: "A server's tools (view kept from the earlier edition)" })
+  @ApiOkResponse({ type: ToolListDto })
+  @ApiErrorResponses(400, 404)
+  listServerTools(@Param() { id }: ServerIdParamDto): ToolListDto {
+    return this.tools.list({ server_id: id });
+  }
+
+  @Post('servers/:id/tools/:tool')
+  @HttpCode(200)
+  @ApiOperation({ summary: "Execute one server's tool", description: 'Same as POST /api/tools/{name}/execute with the server named in the path.' })
+  @ApiOkResponse({ type: ExecutionResultDto })
+  @ApiErrorResponses(400, 404, 413, 502, 503, 504)
+  executeServerTool(@Param() { id, tool }: ServerToolParamDto, @Body() body: ExecuteOnServerDto, @Res({ passthrough: true }) reply: FastifyReply): Promise<ExecutionResultDto> {
+    return this.tools.execute({ name: tool, serverId: id, parameters: body.parameters, timeoutMs: body.timeout, signal: abortOnClientDisconnect(reply) });
+  }
+}
