@@ -20,6 +20,7 @@ const esmPackages = [
   '@modelcontextprotocol',
   'pkce-challenge',
   'cookie',
+  'content-disposition',
 ];
 const swc = [
   '@swc/jest',

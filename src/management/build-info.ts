@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { DEFAULT_APP_ROOT } from 'src/config/config.loader';
 
 export interface BuildInfo {
   name: string;
@@ -8,7 +9,7 @@ export interface BuildInfo {
   buildTime: string | null;
 }
 
-const ROOT = path.resolve(__dirname, '..', '..', '..');
+const ROOT = DEFAULT_APP_ROOT;
 
 /** Written by `npm run build` (scripts/write-build-info.js) so a deployed artifact knows its commit without git. */
 export function readBuildInfo(): BuildInfo {
