@@ -5,7 +5,10 @@ import type { LoadedConfig } from './config/config.loader';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
 import { LoggingModule } from './logging/logging.module';
+import { McpModule } from './mcp/mcp.module';
 import { MetricsModule } from './metrics/metrics.module';
+import { ServersModule } from './servers/servers.module';
+import { ToolsModule } from './tools/tools.module';
 
 /** The API application: every capability module, wired to the configuration loaded once in main.ts. */
 @Module({})
@@ -13,7 +16,17 @@ export class AppModule {
   static forRoot(loaded: LoadedConfig): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(loaded), LoggingModule, MetricsModule, DatabaseModule, CacheModule, HealthModule],
+      imports: [
+        ConfigModule.forRoot(loaded),
+        LoggingModule,
+        MetricsModule,
+        DatabaseModule,
+        CacheModule,
+        McpModule,
+        HealthModule,
+        ServersModule,
+        ToolsModule,
+      ],
     };
   }
 }

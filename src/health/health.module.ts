@@ -3,12 +3,13 @@ import { TerminusModule } from '@nestjs/terminus';
 import { ApiHealthController } from './api-health.controller';
 import { ApplicationState } from './application-state';
 import { HealthService } from './health.service';
+import { McpServersHealth } from './mcp-servers.health';
 
 @Global()
 @Module({
   imports: [TerminusModule.forRoot({ logger: false })],
   controllers: [ApiHealthController],
-  providers: [ApplicationState, HealthService],
+  providers: [ApplicationState, HealthService, McpServersHealth],
   exports: [ApplicationState, HealthService],
 })
 export class HealthModule {}

@@ -1,0 +1,58 @@
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import { APP_CONFIG } from 'src/config/config.module';
+import type { AppConfig } from 'src/config/config.schema';
+import { McpEngine } from 'src/mcp/mcp-engine';
+import { HealthService } from './health.service';
+import type { ComponentHealth } from './health.types';
+
+/**
+ * `mcp-servers` in /actuator/health (each server's status, last error, uptime) and the readiness rule: every
+ * enabled server marked `required: true` is connected. Optional servers being down degrade nothing but their
+ * own routes.
+ */
+@Injectable()
+export class McpServersHealth implements OnModuleInit {
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly engine: McpEngine,
+    private readonly health: HealthService,
+  ) {}
+
+  onModuleInit(): void {
+    this.health.register({ name: 'mcp-servers', readiness: false, check: () => Promise.resolve(this.component()) });
+    this.health.addReadinessGate('required-mcp-servers', () => this.requiredServers());
+  }
+
+  component(): ComponentHealth {
+    const states = this.engine.listServerStates();
+    const servers = Object.fromEntries(
+      states.map((s) => [
+        s.id,
+        {
+          status: s.status,
+          type: s.type,
+          enabled: s.enabled,
+          connected: `${s.connected}/${s.poolSize}`,
+          restarts: s.restarts,
+          uptime_seconds: s.connectedAt ? Math.round((Date.now() - s.connectedAt.getTime()) / 1000) : null,
+          last_error: s.lastError ?? null,
+          last_error_at: s.lastErrorAt?.toISOString() ?? null,
+        },
+      ]),
+    );
+    const enabled = states.filter((s) => s.enabled);
+    const active = enabled.filter((s) => s.status === 'active').length;
+    const requiredDown = this.requiredServers().status !== 'UP';
+    return {
+      // Overall health degrades only when a required server is down; optional upstreams come and go.
+      status: requiredDown ? 'DOWN' : 'UP',
+      details: { active_count: active, total_count: states.length, enabled_count: enabled.length, servers },
+    };
+  }
+
+  private requiredServers(): ComponentHealth {
+    const required = Object.entries(this.config.mcp.servers).filter(([, entry]) => entry.enabled && entry.required);
+    const down = required.map(([id]) => id).filter((id) => this.engine.listServerStates().find((s) => s.id === id)?.status !== 'active');
+    return down.length === 0 ? { status: 'UP' } : { status: 'DOWN', details: { required_servers_down: down } };
+  }
+}
