@@ -23,6 +23,8 @@ export interface ConnectionOptions {
   /** Results above this serialized size are refused (bytes). */
   maxResultSize: number;
   clientInfo: Implementation;
+  /** Overrides transport creation (in-process servers over InMemoryTransport in tests, embedders). */
+  transportFactory?: (serverId: string, entry: ServerEntry) => Transport;
   /** Gateway-wide cap on requests in flight (bounds the listeners a session may legitimately hold). */
   maxInFlight: number;
 }
@@ -191,6 +193,7 @@ export class McpConnection extends EventEmitter {
   }
 
   private createTransport(): Transport {
+    if (this.options.transportFactory) return this.options.transportFactory(this.serverId, this.entry);
     switch (this.entry.type) {
       case 'stdio': {
         const handle = new StdioTransportHandle(this.serverId, this.entry, {

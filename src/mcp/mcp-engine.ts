@@ -18,6 +18,7 @@ import {
   ReadResourceResultSchema,
   ResultSchema,
 } from '@modelcontextprotocol/sdk/types.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { AppConfig, ServerEntry } from 'src/config/config.schema';
 import { type CatalogCache, type CatalogKind, ALL_CATALOG_KINDS, Catalog, LIST_CHANGED } from './catalog';
 import { ChildReaper, type ReapOptions } from './child-reaper';
@@ -44,6 +45,8 @@ export interface McpEngineOptions {
   /** Shared catalog cache (Redis, later); memory only without it. */
   catalogCache?: CatalogCache;
   clientInfo?: Implementation;
+  /** Overrides transport creation (InMemoryTransport in unit tests). */
+  transportFactory?: (serverId: string, entry: ServerEntry) => Transport;
   /** SIGKILL every tracked child from `process.on('exit')` (default true). */
   killChildrenOnExit?: boolean;
 }
@@ -198,7 +201,7 @@ export class McpEngine extends EventEmitter<McpEngineEvents> {
     if (hits.length > 1) {
       throw new EngineError(EngineErrorCode.AMBIGUOUS, `Tool '${name}' exists on several servers; name one`, {
         tool: name,
-        servers: hits.map((h) => h.serverId),
+        servers: hits.map((h) => h.serverId).sort(),
       });
     }
     return hits[0]!;
@@ -388,6 +391,7 @@ export class McpEngine extends EventEmitter<McpEngineEvents> {
       maxResultSize: this.options.client.maxResultSize,
       clientInfo: this.clientInfo,
       maxInFlight: this.options.client.maxConcurrentConnections,
+      transportFactory: this.options.transportFactory,
     });
     conn.on('notification', (notification: Notification) => {
       this.emit('server.notification', { serverId: id, notification });

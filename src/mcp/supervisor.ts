@@ -234,6 +234,10 @@ export class ServerSupervisor extends EventEmitter<SupervisorEvents> {
     connection.once('closed', (reason: string) => {
       this.pool.set(i, undefined);
       if (this.pool.openCount === 0) this.connectedAt = undefined;
+      if (gen === this.generation && this.running) {
+        this.everFailed = true;
+        this.lastError = reason;
+      }
       this.emit('member-down', connection, reason);
       this.publishStatus();
       // Respawn only once the old child is gone: the slot never holds two processes.

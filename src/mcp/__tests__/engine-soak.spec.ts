@@ -29,6 +29,8 @@ describe('McpEngine soak (real fixture server, random crashes)', () => {
     const outcomes = new Map<string, number>();
     const spawned = new Set<number>();
     let next = 0;
+    let unavailable = 0;
+    const MAX_UNAVAILABLE = 20_000; // keeps the loop bounded whatever happens
     // Deterministic pseudo-random crashes (~1%: a respawn costs ~200 ms of node start-up on a small machine).
     let seed = 42;
     const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
@@ -45,8 +47,11 @@ describe('McpEngine soak (real fixture server, random crashes)', () => {
             } catch (e) {
               const code = (e as { code?: string }).code ?? 'other';
               outcomes.set(code, (outcomes.get(code) ?? 0) + 1);
-              // A member may be restarting: give the pool a moment instead of spinning through fail-fast errors.
-              if (code === 'SERVER_UNAVAILABLE') await new Promise((r) => setTimeout(r, 20));
+              // Every member is restarting (fail fast): wait a moment and retry; such attempts do not use up the budget.
+              if (code === 'SERVER_UNAVAILABLE' && unavailable++ < MAX_UNAVAILABLE) {
+                next--;
+                await new Promise((r) => setTimeout(r, 20));
+              }
             }
             for (const pid of engine.childPids('soak')) spawned.add(pid);
           }
@@ -58,8 +63,8 @@ describe('McpEngine soak (real fixture server, random crashes)', () => {
     sample();
     expect(maxTracked).toBeLessThanOrEqual(POOL);
     expect(maxOs).toBeLessThanOrEqual(POOL);
-    // Calls fail only while members restart (CONNECTION_LOST in flight, SERVER_UNAVAILABLE while all are down).
-    expect(outcomes.get('success') ?? 0).toBeGreaterThan(CALLS * 0.5);
+    // Calls fail only while members restart: CONNECTION_LOST for those in flight on a crashing member.
+    expect(outcomes.get('success') ?? 0).toBeGreaterThan(CALLS * 0.8);
     expect([...outcomes.keys()].every((k) => ['success', 'CONNECTION_LOST', 'SERVER_UNAVAILABLE'].includes(k))).toBe(true);
     // Crashes really happened and were survived.
     expect(engine.getServerState('soak').restarts).toBeGreaterThan(5);
