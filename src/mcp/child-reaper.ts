@@ -37,10 +37,13 @@ function hasExited(child: ChildProcess): boolean {
  * - `killAllSync()` from a `process.on('exit')` hook (process.exit, uncaught exception): SIGKILL to whatever is left,
  *   synchronously, because nothing asynchronous runs after 'exit'.
  * A `kill -9` of the gateway runs no code at all: children then see EOF on stdin and well-behaved MCP servers exit
- * (the stdio transport of every SDK does); see `docs` in the engine README section of the report.
+ * (the stdio transport of every SDK does); the optional `OrphanWatchdog` kills the others.
  */
 export class ChildReaper {
   private readonly children = new Map<number, TrackedChild>();
+
+  /** @param watchdog optional companion process that kills the children if this process dies by `kill -9`. */
+  constructor(private readonly watchdog?: { track(pid: number): void; untrack(pid: number): void }) {}
 
   /** Starts tracking a spawned child. `child` is optional: without it, exit is detected by polling the PID. */
   track(pid: number, serverId: string, child?: ChildProcess): void {
@@ -49,6 +52,7 @@ export class ChildReaper {
       const finish = () => {
         entry.done = true;
         this.children.delete(pid);
+        this.watchdog?.untrack(pid);
         resolve();
       };
       if (child) {
@@ -66,6 +70,7 @@ export class ChildReaper {
       return undefined;
     });
     this.children.set(pid, entry);
+    if (!entry.done) this.watchdog?.track(pid);
   }
 
   /** PIDs of live children, optionally of one server. */

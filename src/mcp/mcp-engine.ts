@@ -23,6 +23,7 @@ import type { AppConfig, ServerEntry } from 'src/config/config.schema';
 import { type CatalogCache, type CatalogKind, ALL_CATALOG_KINDS, Catalog, LIST_CHANGED } from './catalog';
 import { ChildReaper, type ReapOptions } from './child-reaper';
 import { McpConnection } from './connection';
+import { OrphanWatchdog } from './orphan-watchdog';
 import { EngineError, EngineErrorCode } from './engine-error';
 import { type EngineLogger, silentLogger } from './engine-logger';
 import type { CallOutcome, McpEngineEvents } from './mcp-engine.events';
@@ -47,6 +48,11 @@ export interface McpEngineOptions {
   clientInfo?: Implementation;
   /** Overrides transport creation (InMemoryTransport in unit tests). */
   transportFactory?: (serverId: string, entry: ServerEntry) => Transport;
+  /**
+   * Start a companion process that kills the children if the gateway dies by `kill -9` (default false; the Nest
+   * module turns it on). Without it, stdin EOF still ends well-behaved servers.
+   */
+  orphanWatchdog?: boolean;
   /** SIGKILL every tracked child from `process.on('exit')` (default true). */
   killChildrenOnExit?: boolean;
 }
@@ -84,7 +90,8 @@ interface ServerRecord {
  */
 export class McpEngine extends EventEmitter<McpEngineEvents> {
   private readonly servers = new Map<string, ServerRecord>();
-  private readonly reaper = new ChildReaper();
+  private readonly reaper: ChildReaper;
+  private readonly watchdog: OrphanWatchdog | undefined;
   private readonly limiter: ConcurrencyLimiter;
   private readonly catalog: Catalog;
   private readonly validator: ToolValidator;
@@ -98,6 +105,8 @@ export class McpEngine extends EventEmitter<McpEngineEvents> {
   constructor(private readonly options: McpEngineOptions) {
     super();
     this.logger = options.logger ?? silentLogger;
+    this.watchdog = options.orphanWatchdog ? new OrphanWatchdog() : undefined;
+    this.reaper = new ChildReaper(this.watchdog);
     this.crashLoop = options.crashLoop ?? { maxCrashes: 5, windowMs: 60_000 };
     this.reap = options.reap ?? { graceMs: 2_000, killAfterMs: 2_000 };
     this.clientInfo = options.clientInfo ?? { name: 'globalmcp', version: '0.1.0' };
@@ -171,6 +180,11 @@ export class McpEngine extends EventEmitter<McpEngineEvents> {
 
   listServerStates(): ServerState[] {
     return [...this.servers.values()].map((r) => r.supervisor.state());
+  }
+
+  /** PID of the orphan watchdog, when enabled (it is a child of this process but not an MCP server). */
+  get watchdogPid(): number | undefined {
+    return this.watchdog?.pid;
   }
 
   /** PIDs of every live child process the engine spawned (optionally of one server). */
@@ -307,6 +321,7 @@ export class McpEngine extends EventEmitter<McpEngineEvents> {
     records.forEach((r) => r.supervisor.removeAllListeners());
     await this.reaper.waitAll(this.reap.graceMs + this.reap.killAfterMs + 5_000);
     this.reaper.killAllSync();
+    await this.watchdog?.stop();
     if (this.exitHook) process.off('exit', this.exitHook);
   }
 
