@@ -22,6 +22,8 @@ export function createFastifyAdapter(options: AdapterOptions): FastifyAdapter {
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
     ...(options.https ? { https: options.https } : {}),
   } as ConstructorParameters<typeof FastifyAdapter>[0]) as FastifyAdapter;
+  // The API speaks JSON only: a text/plain body gets 415 instead of reaching validation as a bare string.
+  adapter.getInstance().removeContentTypeParser('text/plain');
   adapter.getInstance().addHook('onSend', (request, reply, payload, done) => {
     void reply.header(REQUEST_ID_HEADER, request.id);
     done(null, payload);

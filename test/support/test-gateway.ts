@@ -11,7 +11,7 @@ export interface TestGateway extends RunningGateway {
 }
 
 export interface TestGatewayOptions {
-  /** YAML appended to the test configuration. */
+  /** YAML merged over the test configuration (a second config file). */
   yaml?: string;
   /** Environment seen by the configuration loader (DATABASE_URL and REDIS_URL are filled in unless given). */
   env?: Record<string, string | undefined>;
@@ -21,13 +21,15 @@ export interface TestGatewayOptions {
 /** Starts the real gateway in this process on free loopback ports, against the given database. */
 export async function startTestGateway(options: TestGatewayOptions = {}): Promise<TestGateway> {
   const dir = mkdtempSync(path.join(tmpdir(), 'globalmcp-e2e-'));
-  const file = path.join(dir, 'application.yml');
+  const base = path.join(dir, 'application.yml');
   writeFileSync(
-    file,
+    base,
     `server:\n  port: 0\n  address: 127.0.0.1\nmanagement:\n  server:\n    port: 0\n  prometheus:\n    port: ${await freePort()}\n` +
-      `logging:\n  level:\n    root: WARN\nmcp:\n  data-dir: ${dir}/data\n` +
-      (options.yaml ?? ''),
+      `logging:\n  level:\n    root: WARN\nmcp:\n  data-dir: ${dir}/data\n`,
   );
+  // The test's own YAML is a second file, merged over the first the way `--config a.yml,b.yml` does.
+  const extra = path.join(dir, 'test.yml');
+  writeFileSync(extra, options.yaml ?? '');
   const env: Record<string, string | undefined> = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
@@ -35,7 +37,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     REDIS_URL: process.env.TEST_REDIS_URL,
     ...options.env,
   };
-  const loaded = loadConfig({ configFiles: file, env: env as NodeJS.ProcessEnv });
+  const loaded = loadConfig({ configFiles: `${base},${extra}`, env: env as NodeJS.ProcessEnv });
   const gateway = await startGateway(loaded);
   return {
     ...gateway,

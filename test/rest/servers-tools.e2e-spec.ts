@@ -1,0 +1,279 @@
+import path from 'node:path';
+import { createTestDatabase, type TestDatabase } from '../support/test-database';
+import { startTestGateway, type TestGateway } from '../support/test-gateway';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const EVERYTHING = path.join(ROOT, 'node_modules/@modelcontextprotocol/server-everything/dist/index.js');
+const RECORDER = path.join(ROOT, 'test/fixtures/servers/cancel-recorder-server.js');
+
+const SERVERS_YAML = `
+  servers:
+    everything:
+      type: stdio
+      name: Everything
+      command: node
+      args: ["${EVERYTHING}", stdio]
+      environment:
+        SUPER_SECRET_TOKEN: s3cr3t-value-never-shown
+    everything-two:
+      type: stdio
+      command: node
+      args: ["${EVERYTHING}", stdio]
+    recorder:
+      type: stdio
+      command: node
+      args: ["${RECORDER}"]
+      timeout: 20000
+    remote:
+      type: http
+      url: http://user:hunter2@127.0.0.1:1/mcp
+      headers:
+        Authorization: Bearer very-secret-header
+      enabled: false
+`;
+
+interface Envelope {
+  error: { code: string; message: string; details: any; request_id: string };
+}
+
+describe('servers and tools REST over real MCP servers', () => {
+  let db: TestDatabase;
+  let gateway: TestGateway;
+  let api: string;
+
+  const get = async (p: string) => {
+    const res = await fetch(`${api}${p}`);
+    return { status: res.status, body: (await res.json()) as any };
+  };
+  const post = async (p: string, body: unknown, init: RequestInit = {}) => {
+    const res = await fetch(`${api}${p}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+      ...init,
+    });
+    return { status: res.status, body: (await res.json()) as any };
+  };
+  const waitActive = async (ids: string[]) => {
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
+      const { body } = await get('/api/servers?status=active');
+      const active = (body.servers as { id: string; capabilities: { tools: number } }[]).filter((s) => s.capabilities.tools > 0).map((s) => s.id);
+      if (ids.every((id) => active.includes(id))) return;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    throw new Error(`servers ${ids.join(', ')} did not become active`);
+  };
+
+  beforeAll(async () => {
+    db = await createTestDatabase('rest');
+    gateway = await startTestGateway({ databaseUrl: db.url, yaml: `mcp:\n  client:\n    default-timeout: 10000\n${SERVERS_YAML}` });
+    api = gateway.addresses.api;
+    await waitActive(['everything', 'everything-two', 'recorder']);
+  }, 60_000);
+
+  afterAll(async () => {
+    await gateway?.stop();
+    await db?.drop();
+  });
+
+  describe('servers', () => {
+    it('lists servers with status, type, capabilities and source, filtered and paginated', async () => {
+      const all = await get('/api/servers');
+      expect(all.status).toBe(200);
+      expect(all.body.pagination).toEqual({ page: 1, limit: 50, total: 4, has_next: false });
+      const everything = all.body.servers.find((s: any) => s.id === 'everything');
+      expect(everything).toMatchObject({ name: 'Everything', type: 'stdio', status: 'active', source: 'config' });
+      expect(everything.capabilities.tools).toBeGreaterThan(5);
+
+      expect((await get('/api/servers?type=http')).body.servers.map((s: any) => s.id)).toEqual(['remote']);
+      expect((await get('/api/servers?status=inactive')).body.servers.map((s: any) => s.id)).toEqual(['remote']);
+      const page = await get('/api/servers?limit=1&page=2');
+      expect(page.body.servers).toHaveLength(1);
+      expect(page.body.pagination).toMatchObject({ page: 2, limit: 1, total: 4, has_next: true });
+    });
+
+    it('refuses bad filters and page sizes with 400 naming the field', async () => {
+      const bad = await get('/api/servers?status=sleeping&limit=500');
+      expect(bad.status).toBe(400);
+      expect((bad.body as Envelope).error.code).toBe('INVALID_PARAMETERS');
+      const fields = (bad.body as Envelope).error.details.fields.map((f: any) => f.field);
+      expect(fields).toEqual(expect.arrayContaining(['status', 'limit']));
+      expect((await get('/api/servers?unknown_key=1')).status).toBe(400);
+    });
+
+    it('shows details with every secret masked', async () => {
+      const { status, body } = await get('/api/servers/everything');
+      expect(status).toBe(200);
+      expect(body.configuration.environment).toEqual({ SUPER_SECRET_TOKEN: '***' });
+      expect(body.capabilities.protocol_version).toMatch(/^\d{4}-\d\d-\d\d$/);
+      expect(body.capabilities.server_info.name).toBeTruthy();
+      const remote = await get('/api/servers/remote');
+      expect(remote.body.configuration.headers).toEqual({ Authorization: '***' });
+      const text = JSON.stringify([body, remote.body]);
+      expect(text).not.toContain('s3cr3t-value-never-shown');
+      expect(text).not.toContain('very-secret-header');
+      expect(text).not.toContain('hunter2');
+    });
+
+    it('answers unknown and malformed server ids with 404 and 400', async () => {
+      const missing = await get('/api/servers/nope');
+      expect(missing.status).toBe(404);
+      expect((missing.body as Envelope).error.code).toBe('RESOURCE_NOT_FOUND');
+      const malformed = await get(`/api/servers/${encodeURIComponent("x' OR 1=1 --")}`);
+      expect(malformed.status).toBe(400);
+    });
+
+    it('checks a server live and reports a disabled one as down', async () => {
+      const up = await get('/api/servers/everything/health');
+      expect(up.body.status).toBe('UP');
+      expect(up.body.checks.map((c: any) => c.name)).toEqual(['connectivity', 'authentication', 'capability_discovery']);
+      expect(up.body.checks[0].response_time_ms).toBeGreaterThan(0);
+      const down = await get('/api/servers/remote/health');
+      expect(down.body.status).toBe('DOWN');
+    });
+
+    it('restarts a server with new processes and it serves again', async () => {
+      const before = gateway.api.get((await import('src/mcp/mcp-engine')).McpEngine).childPids('everything-two');
+      const res = await post('/api/servers/everything-two/restart', {});
+      expect(res.status).toBe(200);
+      expect(res.body.status).toBe('restarted');
+      await waitActive(['everything-two']);
+      const after = gateway.api.get((await import('src/mcp/mcp-engine')).McpEngine).childPids('everything-two');
+      expect(after.some((pid) => before.includes(pid))).toBe(false);
+      const echo = await post('/api/servers/everything-two/tools/echo', { parameters: { message: 'again' } });
+      expect(echo.body.result.content[0].text).toContain('again');
+    });
+  });
+
+  describe('tools', () => {
+    it('lists, searches and filters tools across servers', async () => {
+      const all = await get('/api/tools');
+      expect(all.body.servers_count).toBe(3);
+      expect(all.body.total_count).toBe(all.body.tools.length);
+      const echo = await get('/api/tools?search=ECHO&server_id=everything');
+      expect(echo.body.tools.map((t: any) => t.name)).toEqual(['echo']);
+      expect(echo.body.tools[0]).toMatchObject({ server_id: 'everything', server_name: 'Everything', category: 'general' });
+      expect(echo.body.tools[0].input_schema.properties.message).toBeDefined();
+      expect((await get('/api/tools?category=nothing')).body.total_count).toBe(0);
+      expect((await get('/api/servers/recorder/tools')).body.tools.map((t: any) => t.name)).toContain('hang');
+    });
+
+    it('returns 409 for a name on several servers without server_id, and the tool with it', async () => {
+      const ambiguous = await get('/api/tools/echo');
+      expect(ambiguous.status).toBe(409);
+      expect((ambiguous.body as Envelope).error.code).toBe('CONFLICT');
+      expect(JSON.stringify(ambiguous.body.error.details)).toContain('everything-two');
+      const one = await get('/api/tools/echo?server_id=everything');
+      expect(one.status).toBe(200);
+      expect(one.body.name).toBe('echo');
+      expect((await get('/api/tools/no-such-tool')).status).toBe(404);
+    });
+
+    it('executes a tool through both routes', async () => {
+      const first = await post('/api/tools/echo/execute', { server_id: 'everything', parameters: { message: 'hello' } });
+      expect(first.status).toBe(200);
+      expect(first.body).toMatchObject({ status: 'completed', server_id: 'everything', tool_name: 'echo', result: { is_error: false } });
+      expect(first.body.result.content).toEqual([{ type: 'text', text: 'Echo: hello' }]);
+      expect(first.body.execution_id).toMatch(/^[0-9a-f-]{36}$/);
+      expect(first.body.duration_ms).toBeGreaterThan(0);
+      const second = await post('/api/servers/everything/tools/get-sum', { parameters: { a: 2, b: 40 } });
+      expect(second.status).toBe(200);
+      expect(JSON.stringify(second.body.result.content)).toContain('42');
+    });
+
+    it('passes results through faithfully: images and structured content', async () => {
+      const image = await post('/api/servers/everything/tools/get-tiny-image', { parameters: {} });
+      const kinds = image.body.result.content.map((c: any) => c.type);
+      expect(kinds).toContain('image');
+      const png = image.body.result.content.find((c: any) => c.type === 'image');
+      expect(png.mimeType).toBe('image/png');
+      expect(Buffer.from(png.data, 'base64').subarray(1, 4).toString()).toBe('PNG');
+      const tools = (await get('/api/tools?server_id=everything&search=structured')).body.tools;
+      const structured = await post(`/api/servers/everything/tools/${tools[0].name}`, { parameters: { location: 'New York' } });
+      expect(structured.status).toBe(200);
+      expect(structured.body.result.structured_content).toBeDefined();
+    });
+
+    it('validates parameters against the input schema before calling upstream', async () => {
+      const res = await post('/api/servers/everything/tools/echo', { parameters: { message: 42 } });
+      expect(res.status).toBe(400);
+      expect(res.body.error.code).toBe('INVALID_PARAMETERS');
+      expect(res.body.error.details.errors[0].path).toBe('/message');
+      const missing = await post('/api/tools/echo/execute', { server_id: 'everything' });
+      expect(missing.status).toBe(400);
+      expect(missing.body.error.details.fields[0].field).toBe('parameters');
+    });
+
+    it('maps an upstream JSON-RPC error to 502 with its code and message', async () => {
+      const res = await post('/api/servers/recorder/tools/fail', { parameters: {} });
+      expect(res.status).toBe(502);
+      expect(res.body.error.code).toBe('TOOL_EXECUTION_FAILED');
+      expect(res.body.error.details.rpc_code).toEqual(expect.any(Number));
+    });
+
+    it('times out with 504 and the upstream receives the cancellation', async () => {
+      const res = await post('/api/servers/recorder/tools/hang', { parameters: {}, timeout: 300 });
+      expect(res.status).toBe(504);
+      expect(res.body.error.code).toBe('TIMEOUT_EXCEEDED');
+      const deadline = Date.now() + 5000;
+      let cancelled: unknown[] = [];
+      while (Date.now() < deadline && cancelled.length === 0) {
+        const seen = await post('/api/servers/recorder/tools/cancellations', { parameters: {} });
+        cancelled = JSON.parse(seen.body.result.content[0].text) as unknown[];
+        if (cancelled.length === 0) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(cancelled.length).toBeGreaterThan(0);
+    });
+
+    it('cancels the upstream call when the HTTP client disconnects', async () => {
+      const count = async () =>
+        (JSON.parse((await post('/api/servers/recorder/tools/cancellations', { parameters: {} })).body.result.content[0].text) as unknown[]).length;
+      const before = await count();
+      const controller = new AbortController();
+      const pending = fetch(`${api}/api/servers/recorder/tools/hang`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ parameters: {} }),
+        signal: controller.signal,
+      }).catch((e: Error) => e);
+      await new Promise((r) => setTimeout(r, 300));
+      controller.abort();
+      expect(((await pending) as Error).name).toBe('AbortError');
+      const deadline = Date.now() + 5000;
+      let after = before;
+      while (Date.now() < deadline && after === before) {
+        await new Promise((r) => setTimeout(r, 100));
+        after = await count();
+      }
+      expect(after).toBe(before + 1);
+    });
+
+    it('refuses malformed JSON, wrong media types and oversized bodies in the envelope', async () => {
+      const malformed = await post('/api/tools/echo/execute', '{"parameters": {');
+      expect(malformed.status).toBe(400);
+      expect(malformed.body.error.code).toBe('INVALID_PARAMETERS');
+      const wrongType = await fetch(`${api}/api/tools/echo/execute`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'hello' });
+      expect(wrongType.status).toBe(415);
+      expect(((await wrongType.json()) as Envelope).error.code).toBe('UNSUPPORTED_MEDIA_TYPE');
+      const huge = await post('/api/tools/echo/execute', { server_id: 'everything', parameters: { message: 'x'.repeat(2 * 1024 * 1024) } });
+      expect(huge.status).toBe(413);
+      expect(huge.body.error.code).toBe('PAYLOAD_TOO_LARGE');
+    });
+
+    it('records upstream calls in Prometheus by server, method and outcome', async () => {
+      const text = await (await fetch(`${gateway.addresses.metrics}/actuator/prometheus`)).text();
+      expect(text).toMatch(/mcp_client_requests_total\{server="everything",method="tools\/call",outcome="success"\} \d+/);
+      expect(text).toMatch(/mcp_client_requests_total\{server="recorder",method="tools\/call",outcome="TIMEOUT"\} \d+/);
+      expect(text).toMatch(/mcp_client_request_duration_seconds_count\{server="everything",method="tools\/call"\} \d+/);
+      expect(text).toMatch(/mcp_server_status\{server="everything"\} 1/);
+      expect(text).toContain('http_server_requests_seconds_count{method="POST",uri="/api/servers/{id}/tools/{tool}"');
+    });
+
+    it('reports every server in /actuator/health/mcp-servers', async () => {
+      const res = await fetch(`${gateway.addresses.management}/actuator/health/mcp-servers`);
+      expect(res.status).toBe(200);
+      expect(await res.json()).toEqual({ status: 'UP' });
+    });
+  });
+});
