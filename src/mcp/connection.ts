@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { performance } from 'node:perf_hooks';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { Notification, Progress, ServerCapabilities, Implementation } from '@modelcontextprotocol/sdk/types.js';
@@ -59,6 +60,8 @@ export class McpConnection extends EventEmitter {
   private state: 'new' | 'opening' | 'open' | 'closing' | 'closed' = 'new';
   private closeReason: string | undefined;
   private _inFlight = 0;
+  /** performance.now() of the last request start or end: the pool closes idle HTTP sessions after keep-alive. */
+  lastUsedAt = performance.now();
   private readonly gone: Promise<void>;
   private resolveGone!: () => void;
   private childPid: number | null = null;
@@ -145,6 +148,7 @@ export class McpConnection extends EventEmitter {
       else callerSignal.addEventListener('abort', onCallerAbort, { once: true });
     }
     this._inFlight++;
+    this.lastUsedAt = performance.now();
     try {
       if (abort.signal.aborted) throw new Error('aborted before sending');
       const result = await this.client.request({ method, params } as never, schema, {
@@ -159,6 +163,7 @@ export class McpConnection extends EventEmitter {
       throw this.toEngineError(e, abort.signal, method, call.timeoutMs);
     } finally {
       this._inFlight--;
+      this.lastUsedAt = performance.now();
       clearTimeout(timer);
       callerSignal?.removeEventListener('abort', onCallerAbort);
     }

@@ -7,7 +7,7 @@ import { McpEngine } from './mcp-engine';
 import type { ServerStatusEvent } from './mcp-engine.events';
 
 /** In-process servers over InMemoryTransport: fast tests of the engine's logic, no processes. */
-function inMemoryEngine() {
+function inMemoryEngine(keepAlive = 60_000) {
   const servers: Server[] = [];
   const cancelled: unknown[] = [];
   const engine = new McpEngine({
@@ -16,7 +16,7 @@ function inMemoryEngine() {
       maxConcurrentConnections: 10,
       maxResultSize: 1_000_000,
       retry: { maxAttempts: 3, backoffMultiplier: 2, initialInterval: 10, maxInterval: 100 },
-      pool: { coreSize: 1, maxSize: 4, keepAlive: 60_000, queueCapacity: 10 },
+      pool: { coreSize: 1, maxSize: 4, keepAlive, queueCapacity: 10 },
     },
     crashLoop: { maxCrashes: 100, windowMs: 1_000 },
     killChildrenOnExit: false,
@@ -107,6 +107,26 @@ describe('McpEngine (InMemoryTransport)', () => {
       expect(engine.getServerState('m').poolSize).toBe(3);
       await engine.removeServer('m');
       expect(() => engine.getServerState('m')).toThrow(expect.objectContaining({ code: EngineErrorCode.SERVER_NOT_FOUND }));
+    } finally {
+      await engine.close();
+    }
+  });
+
+  it('closes idle HTTP sessions after keep-alive, keeps one, and reopens them under load', async () => {
+    const { engine } = inMemoryEngine(100);
+    try {
+      await engine.upsertServer('m', memEntry({ poolSize: 3 }));
+      await engine.waitUntilReady('m', 1_000);
+      for (let i = 0; i < 100 && engine.getServerState('m').connected < 3; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(engine.getServerState('m').connected).toBe(3);
+      for (let i = 0; i < 100 && engine.getServerState('m').connected > 1; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(engine.getServerState('m').connected).toBe(1);
+      expect(engine.getServerState('m').status).toBe('active');
+      expect(engine.getServerState('m').restarts).toBe(0);
+      // Concurrent load wakes the sleeping slots.
+      await Promise.all(Array.from({ length: 20 }, () => engine.callTool('m', 't0', {})));
+      for (let i = 0; i < 20 && engine.getServerState('m').connected < 2; i++) await engine.callTool('m', 't0', {});
+      expect(engine.getServerState('m').connected).toBeGreaterThanOrEqual(2);
     } finally {
       await engine.close();
     }

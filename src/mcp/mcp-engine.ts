@@ -353,7 +353,7 @@ export class McpEngine extends EventEmitter<McpEngineEvents> {
       const remaining = timeoutMs - (performance.now() - started);
       if (remaining <= 0) throw new EngineError(EngineErrorCode.TIMEOUT, `'${method}' on '${serverId}' timed out in the queue`, { timeoutMs });
       // Least busy member at the moment the permit is granted.
-      const member = supervisor.pool.pick() ?? (await supervisor.acquire(remaining, options.signal));
+      const member = supervisor.pick() ?? (await supervisor.acquire(remaining, options.signal));
       const result = await send(member, remaining);
       if ((result as { isError?: unknown }).isError === true) outcome = 'tool_error';
       return result;
@@ -386,6 +386,7 @@ export class McpEngine extends EventEmitter<McpEngineEvents> {
       client.retry,
       this.crashLoop,
       this.logger,
+      client.pool.keepAlive,
     );
     supervisor.on('status', (status, previous, lastError) => this.emit('server.status', { serverId: id, status, previous, lastError }));
     supervisor.on('restart', (info) => this.emit('server.restart', { serverId: id, ...info }));

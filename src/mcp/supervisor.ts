@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { performance } from 'node:perf_hooks';
 import type { ServerEntry } from 'src/config/config.schema';
 import type { McpConnection } from './connection';
 import { errorMessage } from './connection';
@@ -83,6 +84,9 @@ export class ServerSupervisor extends EventEmitter<SupervisorEvents> {
   private connectedAt: Date | undefined;
   private lastStatus: ServerStatus = 'inactive';
   private readyWaiters = new Set<() => void>();
+  /** Slots closed for idleness (HTTP/SSE only): not failures, reopened on demand. */
+  private readonly dormant = new Set<number>();
+  private idleTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly id: string,
@@ -92,6 +96,8 @@ export class ServerSupervisor extends EventEmitter<SupervisorEvents> {
     private readonly retry: RetryPolicy,
     private readonly crashLoop: CrashLoopPolicy,
     private readonly logger: EngineLogger,
+    /** HTTP/SSE members beyond the first are closed after this long idle, and reopened when load comes back. */
+    private readonly keepAliveMs = 0,
   ) {
     super();
     this.pool = new ConnectionPool(poolSize);
@@ -112,14 +118,52 @@ export class ServerSupervisor extends EventEmitter<SupervisorEvents> {
     this.everFailed = false;
     this.crashes = [];
     const gen = ++this.generation;
+    this.dormant.clear();
     this.slots.forEach((_, i) => void this.runSlot(i, gen));
+    if (this.entry.type !== 'stdio' && this.keepAliveMs > 0 && this.pool.size > 1) {
+      this.idleTimer = setInterval(() => this.closeIdle(), Math.max(Math.floor(this.keepAliveMs / 2), 50));
+      this.idleTimer.unref();
+    }
     this.publishStatus();
+  }
+
+  /**
+   * The least busy open member; when even that one is busy and some slots sleep after idling, wakes one of them for
+   * the next calls.
+   */
+  pick(): McpConnection | undefined {
+    const member = this.pool.pick();
+    if ((member === undefined || member.inFlight > 0) && this.dormant.size > 0 && this.running && !this.parked) {
+      // Only a slot whose idle session is fully gone: a slot never holds two sessions.
+      const slot = [...this.dormant].find((i) => this.slots[i]!.connection === undefined);
+      if (slot !== undefined) {
+        this.dormant.delete(slot);
+        void this.runSlot(slot, this.generation);
+      }
+    }
+    return member;
+  }
+
+  private closeIdle(): void {
+    const now = performance.now();
+    // Slot 0 always stays: the server keeps one warm session.
+    for (let i = 1; i < this.slots.length; i++) {
+      const conn = this.pool.get(i);
+      if (conn?.isOpen && conn.inFlight === 0 && now - conn.lastUsedAt > this.keepAliveMs) {
+        this.dormant.add(i);
+        this.pool.set(i, undefined);
+        void conn.close('idle for longer than keep-alive');
+      }
+    }
   }
 
   /** Stops every slot and resolves when every child is gone. */
   async stop(): Promise<void> {
     this.running = false;
     this.generation++;
+    clearInterval(this.idleTimer);
+    this.idleTimer = undefined;
+    this.dormant.clear();
     for (const slot of this.slots) {
       clearTimeout(slot.timer);
       slot.timer = undefined;
@@ -149,7 +193,7 @@ export class ServerSupervisor extends EventEmitter<SupervisorEvents> {
    * first start, waits up to `timeoutMs` for the first member.
    */
   async acquire(timeoutMs: number, signal?: AbortSignal): Promise<McpConnection> {
-    const member = this.pool.pick();
+    const member = this.pick();
     if (member) return member;
     if (this.running && !this.everFailed && !this.parked) {
       await this.waitReady(timeoutMs, signal);
@@ -232,6 +276,13 @@ export class ServerSupervisor extends EventEmitter<SupervisorEvents> {
     this.pool.set(i, connection);
     this.connectedAt ??= new Date();
     connection.once('closed', (reason: string) => {
+      if (this.dormant.has(i)) {
+        // Closed for idleness: not a failure; the slot sleeps until load wakes it.
+        void connection.whenGone().then(() => {
+          if (slot.connection === connection) slot.connection = undefined;
+        });
+        return;
+      }
       this.pool.set(i, undefined);
       if (this.pool.openCount === 0) this.connectedAt = undefined;
       if (gen === this.generation && this.running) {
