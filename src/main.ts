@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { parseCliArgs, USAGE } from './bootstrap/cli-args';
-import { startGateway, type RunningGateway } from './bootstrap/application';
+import type { RunningGateway } from './bootstrap/application';
 import { ConfigError, loadConfig } from './config/config.loader';
 import { runValidateConfig } from './config/validate-config';
 
@@ -31,7 +31,8 @@ async function main(): Promise<void> {
   }
   for (const warning of loaded.warnings) process.stderr.write(`WARN ${warning}\n`);
 
-  const starting: Promise<RunningGateway> = startGateway(loaded);
+  // Loaded only to start: --validate-config and --help stay fast and never load Nest, TypeORM or the engine.
+  const starting: Promise<RunningGateway> = import('./bootstrap/application').then(({ startGateway }) => startGateway(loaded));
   const stop = (reason: string) => {
     // A signal during start-up waits for it, so nothing it launched (embedded PostgreSQL, MCP children) is orphaned.
     starting

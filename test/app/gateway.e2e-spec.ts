@@ -1,3 +1,5 @@
+import { createClient } from '@keyv/redis';
+import { CACHE_MANAGER, type Cache } from '@nestjs/cache-manager';
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
 
@@ -33,6 +35,24 @@ describe('the gateway listeners (real PostgreSQL and Redis)', () => {
     const res = await mgmt('/actuator/health/redis');
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ status: 'UP' });
+  });
+
+  it('caches in the real Redis, with spring.cache.redis.time-to-live as the default TTL', async () => {
+    const cache = gateway.api.get<Cache>(CACHE_MANAGER);
+    const key = `probe-${Date.now()}`;
+    await cache.set(key, { hello: 'redis' });
+    expect(await cache.get(key)).toEqual({ hello: 'redis' });
+    const redis = createClient({ url: process.env.TEST_REDIS_URL });
+    await redis.connect();
+    try {
+      const keys = await redis.keys(`*${key}*`);
+      expect(keys).toHaveLength(1);
+      const ttl = await redis.pTTL(keys[0]!);
+      expect(ttl).toBeGreaterThan(3_500_000);
+      expect(ttl).toBeLessThanOrEqual(3_600_000);
+    } finally {
+      await redis.close();
+    }
   });
 
   it('hides component details from anonymous callers (show-details: when-authorized)', async () => {

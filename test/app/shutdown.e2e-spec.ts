@@ -22,15 +22,17 @@ describe('the default start and graceful shutdown (built gateway, embedded Postg
   let child: ChildProcess;
   let output = '';
   let mgmtPort: number;
+  let apiPort: number;
 
   beforeAll(async () => {
     if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build\` first (npm test does)`);
     dataDir = mkdtempSync(path.join(tmpdir(), 'globalmcp-shutdown-'));
     mgmtPort = await freePort();
+    apiPort = await freePort();
     const env = {
       PATH: process.env.PATH,
       HOME: process.env.HOME,
-      SERVER_PORT: String(await freePort()),
+      SERVER_PORT: String(apiPort),
       SERVER_ADDRESS: '127.0.0.1',
       MANAGEMENT_SERVER_PORT: String(mgmtPort),
       MANAGEMENT_PROMETHEUS_PORT: String(await freePort()),
@@ -61,12 +63,37 @@ describe('the default start and graceful shutdown (built gateway, embedded Postg
     expect(processesMentioning(path.join(dataDir, 'postgres')).length).toBeGreaterThan(0);
   });
 
-  it('exits 0 on SIGTERM within 30 s and leaves no process behind', async () => {
+  it('serves the demo server-everything tools on first start', async () => {
+    await waitFor(
+      async () => ((await (await fetch(`http://127.0.0.1:${apiPort}/api/tools?server_id=everything`)).json()) as { total_count: number }).total_count > 0,
+      30_000,
+      'the demo server to be discovered',
+    );
+    const res = await fetch(`http://127.0.0.1:${apiPort}/api/tools/echo/execute`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ parameters: { message: 'first start' } }),
+    });
+    expect(res.status).toBe(200);
+    expect(JSON.stringify(await res.json())).toContain('first start');
+  }, 40_000);
+
+  it('exits 0 on SIGTERM within 30 s, after letting an in-flight call finish, and leaves no process behind', async () => {
     const family = descendantsOf(child.pid!);
-    expect(family.length).toBeGreaterThan(0); // at least the embedded PostgreSQL
+    expect(family.length).toBeGreaterThan(1); // the embedded PostgreSQL and the server-everything child at least
+    // A 2-second upstream operation is in flight when SIGTERM arrives: it must complete, not be cut off.
+    const inFlight = fetch(`http://127.0.0.1:${apiPort}/api/tools/trigger-long-running-operation/execute`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ parameters: { duration: 2, steps: 2 } }),
+    });
+    await new Promise((r) => setTimeout(r, 300));
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     const started = Date.now();
     child.kill('SIGTERM');
+    const response = await inFlight;
+    expect(response.status).toBe(200);
+    expect(((await response.json()) as { status: string }).status).toBe('completed');
     const code = await exited;
     expect(code).toBe(0);
     expect(Date.now() - started).toBeLessThan(30_000);
