@@ -108,7 +108,12 @@ export class Catalog {
   }
 
   /** Refreshes the given kinds through `connection`; resolves when done (errors are logged, the old entry kept). */
-  refresh(serverId: string, connection: McpConnection, kinds: readonly CatalogKind[], timeoutMs: number): Promise<void> {
+  refresh(
+    serverId: string,
+    connection: McpConnection,
+    kinds: readonly CatalogKind[],
+    timeoutMs: number,
+  ): Promise<void> {
     const current = this.running.get(serverId);
     if (current) {
       const set = this.queued.get(serverId) ?? new Set<CatalogKind>();
@@ -128,7 +133,12 @@ export class Catalog {
     return run;
   }
 
-  private async doRefresh(serverId: string, connection: McpConnection, kinds: readonly CatalogKind[], timeoutMs: number): Promise<void> {
+  private async doRefresh(
+    serverId: string,
+    connection: McpConnection,
+    kinds: readonly CatalogKind[],
+    timeoutMs: number,
+  ): Promise<void> {
     const caps = connection.serverCapabilities ?? {};
     const base: ServerCatalog = this.servers.get(serverId) ?? {
       tools: [],
@@ -176,7 +186,12 @@ export class Catalog {
     const items: unknown[] = [];
     let cursor: string | undefined;
     for (let page = 0; page < MAX_PAGES; page++) {
-      const result = await connection.request<Record<string, unknown>>(method, cursor ? { cursor } : undefined, schema, { timeoutMs });
+      const result = await connection.request<Record<string, unknown>>(
+        method,
+        cursor ? { cursor } : undefined,
+        schema,
+        { timeoutMs },
+      );
       items.push(...((result[key] as unknown[] | undefined) ?? []));
       const nextCursor = result.nextCursor as string | undefined;
       if (!nextCursor || nextCursor === cursor) break;

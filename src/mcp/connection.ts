@@ -12,7 +12,6 @@ import { createSseTransport, createStreamableHttpTransport } from './transports/
 import { StdioTransportHandle } from './transports/stdio.transport';
 
 /** A zod-like schema: anything with `parse` works for the SDK's `request`. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 type ResultSchema = Parameters<Client['request']>[1];
 
 export interface ConnectionOptions {
@@ -41,7 +40,8 @@ const TIMED_OUT = Symbol('timed out');
 const MAX_TIMER = 2_147_000_000;
 
 /** Transport errors after which an HTTP/SSE session is dead (stdio deaths show as process exit instead). */
-const FATAL_NETWORK_ERROR = /fetch failed|ECONNREFUSED|ECONNRESET|EPIPE|socket hang up|other side closed|terminated|SSE error|Maximum reconnection attempts/i;
+const FATAL_NETWORK_ERROR =
+  /fetch failed|ECONNREFUSED|ECONNRESET|EPIPE|socket hang up|other side closed|terminated|SSE error|Maximum reconnection attempts/i;
 
 let connectionSeq = 0;
 
@@ -74,8 +74,9 @@ export class McpConnection extends EventEmitter {
     super();
     this.gone = new Promise((resolve) => (this.resolveGone = resolve));
     this.client = new Client(options.clientInfo, { capabilities: {} });
-    this.client.fallbackNotificationHandler = async (notification) => {
+    this.client.fallbackNotificationHandler = (notification) => {
       this.emit('notification', notification);
+      return Promise.resolve();
     };
     this.client.onclose = () => this.markClosed(this.closeReason ?? this.describeUnexpectedClose());
     this.client.onerror = (error) => this.onTransportError(error);
@@ -137,7 +138,12 @@ export class McpConnection extends EventEmitter {
    * Sends one request. Times out after `timeoutMs` (TIMEOUT), follows the caller's `signal` (CANCELLED); in both
    * cases the SDK sends `notifications/cancelled` upstream. Results above `maxResultSize` fail RESULT_TOO_LARGE.
    */
-  async request<T>(method: string, params: Record<string, unknown> | undefined, schema: ResultSchema, call: CallOptions): Promise<T> {
+  async request<T>(
+    method: string,
+    params: Record<string, unknown> | undefined,
+    schema: ResultSchema,
+    call: CallOptions,
+  ): Promise<T> {
     if (this.state !== 'open') throw EngineError.unavailable(this.serverId, this.closeReason ?? 'connection not open');
     const abort = new AbortController();
     const timer = setTimeout(() => abort.abort(TIMED_OUT), Math.min(Math.max(call.timeoutMs, 1), MAX_TIMER));
@@ -151,7 +157,7 @@ export class McpConnection extends EventEmitter {
     this.lastUsedAt = performance.now();
     try {
       if (abort.signal.aborted) throw new Error('aborted before sending');
-      const result = await this.client.request({ method, params } as never, schema, {
+      const result: unknown = await this.client.request({ method, params }, schema, {
         signal: abort.signal,
         // Our timer decides; the SDK's own timer is only a backstop.
         timeout: Math.min(call.timeoutMs + 60_000, MAX_TIMER),
@@ -172,7 +178,7 @@ export class McpConnection extends EventEmitter {
   /** Sends a notification upstream (e.g. `notifications/roots/list_changed`). */
   async notify(notification: Notification): Promise<void> {
     if (this.state !== 'open') throw EngineError.unavailable(this.serverId, this.closeReason ?? 'connection not open');
-    await this.client.notification(notification as never);
+    await this.client.notification(notification);
   }
 
   /**
@@ -243,7 +249,11 @@ export class McpConnection extends EventEmitter {
       this.emit('protocol-error', error);
       return; // the SDK closes the transport itself
     }
-    if (this.entry.type !== 'stdio' && FATAL_NETWORK_ERROR.test(`${error.name} ${error.message}`) && this.state === 'open') {
+    if (
+      this.entry.type !== 'stdio' &&
+      FATAL_NETWORK_ERROR.test(`${error.name} ${error.message}`) &&
+      this.state === 'open'
+    ) {
       this.closeReason ??= `transport failed: ${error.message}`;
       this.options.logger.warn(`[${this.serverId}] ${this.closeReason}`, 'McpConnection');
       void this.close(this.closeReason);
@@ -294,14 +304,22 @@ export class McpConnection extends EventEmitter {
     if (e instanceof EngineError) return e;
     if (signal.aborted) {
       if (signal.reason === TIMED_OUT) {
-        return new EngineError(EngineErrorCode.TIMEOUT, `'${method}' on '${this.serverId}' timed out after ${timeoutMs} ms`, {
-          serverId: this.serverId,
-          timeoutMs,
-        });
+        return new EngineError(
+          EngineErrorCode.TIMEOUT,
+          `'${method}' on '${this.serverId}' timed out after ${timeoutMs} ms`,
+          {
+            serverId: this.serverId,
+            timeoutMs,
+          },
+        );
       }
-      return new EngineError(EngineErrorCode.CANCELLED, `'${method}' on '${this.serverId}' was cancelled by the caller`, {
-        serverId: this.serverId,
-      });
+      return new EngineError(
+        EngineErrorCode.CANCELLED,
+        `'${method}' on '${this.serverId}' was cancelled by the caller`,
+        {
+          serverId: this.serverId,
+        },
+      );
     }
     if (e instanceof McpError) {
       if (e.code === (ErrorCode.ConnectionClosed as number) || this.state !== 'open') {
@@ -319,10 +337,14 @@ export class McpConnection extends EventEmitter {
       });
     }
     if (this.state !== 'open') {
-      return new EngineError(EngineErrorCode.CONNECTION_LOST, `Connection to '${this.serverId}' was lost during '${method}'`, {
-        serverId: this.serverId,
-        reason: this.closeReason ?? errorMessage(e),
-      });
+      return new EngineError(
+        EngineErrorCode.CONNECTION_LOST,
+        `Connection to '${this.serverId}' was lost during '${method}'`,
+        {
+          serverId: this.serverId,
+          reason: this.closeReason ?? errorMessage(e),
+        },
+      );
     }
     if (e instanceof Error && /Not connected/.test(e.message)) {
       return EngineError.unavailable(this.serverId, 'not connected');

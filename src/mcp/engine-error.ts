@@ -68,7 +68,9 @@ export class EngineError extends Error {
   }
 
   static serverNotFound(serverId: string): EngineError {
-    return new EngineError(EngineErrorCode.SERVER_NOT_FOUND, `MCP server '${serverId}' is not registered`, { serverId });
+    return new EngineError(EngineErrorCode.SERVER_NOT_FOUND, `MCP server '${serverId}' is not registered`, {
+      serverId,
+    });
   }
 
   static unavailable(serverId: string, reason: string, details?: Record<string, unknown>): EngineError {
@@ -79,10 +81,14 @@ export class EngineError extends Error {
   }
 
   static upstream(serverId: string, rpc: UpstreamErrorDetails): EngineError {
-    return new EngineError(EngineErrorCode.UPSTREAM_ERROR, `MCP server '${serverId}' returned an error: ${rpc.rpcMessage}`, {
-      serverId,
-      ...rpc,
-    });
+    return new EngineError(
+      EngineErrorCode.UPSTREAM_ERROR,
+      `MCP server '${serverId}' returned an error: ${rpc.rpcMessage}`,
+      {
+        serverId,
+        ...rpc,
+      },
+    );
   }
 
   static invalidParameters(toolName: string, errors: ParameterError[]): EngineError {

@@ -39,7 +39,8 @@ export class McpEngineService implements OnApplicationBootstrap, OnApplicationSh
         .filter(([, entry]) => entry.enabled && entry.required)
         .map(async ([id]) => {
           const state = await this.engine.waitUntilReady(id, bound);
-          if (state.status !== 'active') this.logger.warn(`required server '${id}' is ${state.status}: ${state.lastError ?? 'not connected yet'}`);
+          if (state.status !== 'active')
+            this.logger.warn(`required server '${id}' is ${state.status}: ${state.lastError ?? 'not connected yet'}`);
         }),
     )
       .catch((e: unknown) => this.logger.error(`waiting for required servers failed: ${errorMessage(e)}`))

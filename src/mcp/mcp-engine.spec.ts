@@ -24,17 +24,27 @@ function inMemoryEngine(keepAlive = 60_000) {
       const [client, serverSide] = InMemoryTransport.createLinkedPair();
       const server = new Server({ name: 'mem', version: '1' }, { capabilities: { tools: { listChanged: true } } });
       const tools = Array.from({ length: 7 }, (_, i) => ({ name: `t${i}`, inputSchema: { type: 'object' as const } }));
-      server.setRequestHandler(ListToolsRequestSchema, async (req) => {
+      server.setRequestHandler(ListToolsRequestSchema, (req) => {
         const start = Number(req.params?.cursor ?? 0);
-        return { tools: tools.slice(start, start + 2), ...(start + 2 < tools.length ? { nextCursor: String(start + 2) } : {}) };
+        return {
+          tools: tools.slice(start, start + 2),
+          ...(start + 2 < tools.length ? { nextCursor: String(start + 2) } : {}),
+        };
       });
       server.setRequestHandler(CallToolRequestSchema, async (req, extra) => {
+        await Promise.resolve();
         if (req.params.name === 't1') {
-          return new Promise((_r, reject) => extra.signal.addEventListener('abort', () => (cancelled.push(extra.requestId), reject(new Error('x')))));
+          return new Promise((_r, reject) =>
+            extra.signal.addEventListener('abort', () => (cancelled.push(extra.requestId), reject(new Error('x')))),
+          );
         }
         if (req.params.name === 't2') {
           const token = req.params._meta?.progressToken;
-          if (token !== undefined) await extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: 1, total: 2 } });
+          if (token !== undefined)
+            await extra.sendNotification({
+              method: 'notifications/progress',
+              params: { progressToken: token, progress: 1, total: 2 },
+            });
         }
         return { content: [{ type: 'text', text: `called ${req.params.name}` }] };
       });
@@ -46,7 +56,8 @@ function inMemoryEngine(keepAlive = 60_000) {
   return { engine, servers, cancelled };
 }
 
-const memEntry = (extra: Record<string, unknown> = {}) => serverEntrySchema.parse({ type: 'http', url: 'http://in-memory.invalid/mcp', ...extra });
+const memEntry = (extra: Record<string, unknown> = {}) =>
+  serverEntrySchema.parse({ type: 'http', url: 'http://in-memory.invalid/mcp', ...extra });
 
 describe('McpEngine (InMemoryTransport)', () => {
   it('follows nextCursor pagination and reports progress', async () => {
@@ -68,7 +79,9 @@ describe('McpEngine (InMemoryTransport)', () => {
     try {
       await engine.upsertServer('m', memEntry());
       await engine.waitUntilReady('m', 1_000);
-      await expect(engine.callTool('m', 't1', {}, { timeoutMs: 50 })).rejects.toMatchObject({ code: EngineErrorCode.TIMEOUT });
+      await expect(engine.callTool('m', 't1', {}, { timeoutMs: 50 })).rejects.toMatchObject({
+        code: EngineErrorCode.TIMEOUT,
+      });
       await new Promise((r) => setTimeout(r, 20));
       expect(cancelled).toHaveLength(1);
     } finally {
@@ -87,7 +100,8 @@ describe('McpEngine (InMemoryTransport)', () => {
       await new Promise((r) => setTimeout(r, 10));
       await Promise.all(servers.map((s) => s.close()));
       await expect(inFlight).rejects.toMatchObject({ code: EngineErrorCode.CONNECTION_LOST });
-      for (let i = 0; i < 100 && engine.getServerState('m').connected < 2; i++) await new Promise((r) => setTimeout(r, 10));
+      for (let i = 0; i < 100 && engine.getServerState('m').connected < 2; i++)
+        await new Promise((r) => setTimeout(r, 10));
       const state = engine.getServerState('m');
       expect(state.connected).toBe(2);
       expect(state.restarts).toBe(2);
@@ -103,10 +117,13 @@ describe('McpEngine (InMemoryTransport)', () => {
       await engine.upsertServer('m', memEntry());
       await engine.upsertServer('m', memEntry({ poolSize: 3 }));
       await engine.waitUntilReady('m', 1_000);
-      for (let i = 0; i < 100 && engine.getServerState('m').connected < 3; i++) await new Promise((r) => setTimeout(r, 10));
+      for (let i = 0; i < 100 && engine.getServerState('m').connected < 3; i++)
+        await new Promise((r) => setTimeout(r, 10));
       expect(engine.getServerState('m').poolSize).toBe(3);
       await engine.removeServer('m');
-      expect(() => engine.getServerState('m')).toThrow(expect.objectContaining({ code: EngineErrorCode.SERVER_NOT_FOUND }));
+      expect(() => engine.getServerState('m')).toThrow(
+        expect.objectContaining({ code: EngineErrorCode.SERVER_NOT_FOUND }),
+      );
     } finally {
       await engine.close();
     }
@@ -117,9 +134,11 @@ describe('McpEngine (InMemoryTransport)', () => {
     try {
       await engine.upsertServer('m', memEntry({ poolSize: 3 }));
       await engine.waitUntilReady('m', 1_000);
-      for (let i = 0; i < 100 && engine.getServerState('m').connected < 3; i++) await new Promise((r) => setTimeout(r, 10));
+      for (let i = 0; i < 100 && engine.getServerState('m').connected < 3; i++)
+        await new Promise((r) => setTimeout(r, 10));
       expect(engine.getServerState('m').connected).toBe(3);
-      for (let i = 0; i < 100 && engine.getServerState('m').connected > 1; i++) await new Promise((r) => setTimeout(r, 20));
+      for (let i = 0; i < 100 && engine.getServerState('m').connected > 1; i++)
+        await new Promise((r) => setTimeout(r, 20));
       expect(engine.getServerState('m').connected).toBe(1);
       expect(engine.getServerState('m').status).toBe('active');
       expect(engine.getServerState('m').restarts).toBe(0);

@@ -110,10 +110,16 @@ export class McpEngine extends EventEmitter<McpEngineEvents> {
     this.crashLoop = options.crashLoop ?? { maxCrashes: 5, windowMs: 60_000 };
     this.reap = options.reap ?? { graceMs: 2_000, killAfterMs: 2_000 };
     this.clientInfo = options.clientInfo ?? { name: 'globalmcp', version: '0.1.0' };
-    this.limiter = new ConcurrencyLimiter(options.client.maxConcurrentConnections, options.client.pool.queueCapacity, (depth, inFlight) =>
-      this.emit('queue.depth', { depth, inFlight }),
+    this.limiter = new ConcurrencyLimiter(
+      options.client.maxConcurrentConnections,
+      options.client.pool.queueCapacity,
+      (depth, inFlight) => this.emit('queue.depth', { depth, inFlight }),
     );
-    this.catalog = new Catalog(this.logger, (serverId, kinds) => this.emit('catalog.changed', { serverId, kinds }), options.catalogCache);
+    this.catalog = new Catalog(
+      this.logger,
+      (serverId, kinds) => this.emit('catalog.changed', { serverId, kinds }),
+      options.catalogCache,
+    );
     this.validator = new ToolValidator(this.logger);
     if (options.killChildrenOnExit !== false) {
       this.exitHook = () => this.reaper.killAllSync();
@@ -207,11 +213,16 @@ export class McpEngine extends EventEmitter<McpEngineEvents> {
     if (serverId !== undefined) {
       this.record(serverId);
       const tool = this.catalog.tool(serverId, name);
-      if (!tool) throw new EngineError(EngineErrorCode.NOT_FOUND, `Tool '${name}' not found on server '${serverId}'`, { serverId, tool: name });
+      if (!tool)
+        throw new EngineError(EngineErrorCode.NOT_FOUND, `Tool '${name}' not found on server '${serverId}'`, {
+          serverId,
+          tool: name,
+        });
       return { serverId, tool };
     }
     const hits = this.catalog.findTool(name).filter((h) => this.servers.has(h.serverId));
-    if (hits.length === 0) throw new EngineError(EngineErrorCode.NOT_FOUND, `Tool '${name}' not found on any server`, { tool: name });
+    if (hits.length === 0)
+      throw new EngineError(EngineErrorCode.NOT_FOUND, `Tool '${name}' not found on any server`, { tool: name });
     if (hits.length > 1) {
       throw new EngineError(EngineErrorCode.AMBIGUOUS, `Tool '${name}' exists on several servers; name one`, {
         tool: name,
@@ -249,20 +260,33 @@ export class McpEngine extends EventEmitter<McpEngineEvents> {
    * Calls a tool. Arguments are validated against its `inputSchema` first (INVALID_PARAMETERS). The result passes
    * through as the upstream sent it; `isError: true` is a normal result.
    */
-  async callTool(serverId: string, toolName: string, args: Record<string, unknown> = {}, options: ToolCallOptions = {}): Promise<CallToolResult> {
-    return this.run(serverId, 'tools/call', toolName, options, (conn, timeoutMs) =>
-      conn.request<CallToolResult>('tools/call', { name: toolName, arguments: args }, CallToolResultSchema, {
-        timeoutMs,
-        signal: options.signal,
-        onProgress: options.onProgress,
-      }),
+  async callTool(
+    serverId: string,
+    toolName: string,
+    args: Record<string, unknown> = {},
+    options: ToolCallOptions = {},
+  ): Promise<CallToolResult> {
+    return this.run(
+      serverId,
+      'tools/call',
+      toolName,
+      options,
+      (conn, timeoutMs) =>
+        conn.request<CallToolResult>('tools/call', { name: toolName, arguments: args }, CallToolResultSchema, {
+          timeoutMs,
+          signal: options.signal,
+          onProgress: options.onProgress,
+        }),
       () => {
         const record = this.record(serverId);
         const cat = this.catalog.get(serverId);
         if (!cat?.loaded.includes('tools')) return; // catalog not known yet: the upstream decides
         const tool = cat.tools.find((t) => t.name === toolName);
         if (!tool) {
-          throw new EngineError(EngineErrorCode.NOT_FOUND, `Tool '${toolName}' not found on server '${serverId}'`, { serverId, tool: toolName });
+          throw new EngineError(EngineErrorCode.NOT_FOUND, `Tool '${toolName}' not found on server '${serverId}'`, {
+            serverId,
+            tool: toolName,
+          });
         }
         if (!options.skipValidation) this.validator.validate(record.supervisor.id, tool, args);
       },
@@ -271,11 +295,20 @@ export class McpEngine extends EventEmitter<McpEngineEvents> {
 
   async readResource(serverId: string, uri: string, options: CallOptions = {}): Promise<ReadResourceResult> {
     return this.run(serverId, 'resources/read', uri, options, (conn, timeoutMs) =>
-      conn.request<ReadResourceResult>('resources/read', { uri }, ReadResourceResultSchema, { timeoutMs, signal: options.signal, onProgress: options.onProgress }),
+      conn.request<ReadResourceResult>('resources/read', { uri }, ReadResourceResultSchema, {
+        timeoutMs,
+        signal: options.signal,
+        onProgress: options.onProgress,
+      }),
     );
   }
 
-  async getPrompt(serverId: string, name: string, args: Record<string, string> = {}, options: CallOptions = {}): Promise<GetPromptResult> {
+  async getPrompt(
+    serverId: string,
+    name: string,
+    args: Record<string, string> = {},
+    options: CallOptions = {},
+  ): Promise<GetPromptResult> {
     return this.run(
       serverId,
       'prompts/get',
@@ -290,16 +323,28 @@ export class McpEngine extends EventEmitter<McpEngineEvents> {
       () => {
         const cat = this.catalog.get(serverId);
         if (cat?.loaded.includes('prompts') && !cat.prompts.some((p) => p.name === name)) {
-          throw new EngineError(EngineErrorCode.NOT_FOUND, `Prompt '${name}' not found on server '${serverId}'`, { serverId, prompt: name });
+          throw new EngineError(EngineErrorCode.NOT_FOUND, `Prompt '${name}' not found on server '${serverId}'`, {
+            serverId,
+            prompt: name,
+          });
         }
       },
     );
   }
 
   /** Raw JSON-RPC request passthrough (`POST /api/servers/{id}/messages`): the result object as the upstream sent it. */
-  async request(serverId: string, method: string, params?: Record<string, unknown>, options: CallOptions = {}): Promise<Record<string, unknown>> {
+  async request(
+    serverId: string,
+    method: string,
+    params?: Record<string, unknown>,
+    options: CallOptions = {},
+  ): Promise<Record<string, unknown>> {
     return this.run(serverId, method, undefined, options, (conn, timeoutMs) =>
-      conn.request<Record<string, unknown>>(method, params, ResultSchema, { timeoutMs, signal: options.signal, onProgress: options.onProgress }),
+      conn.request<Record<string, unknown>>(method, params, ResultSchema, {
+        timeoutMs,
+        signal: options.signal,
+        onProgress: options.onProgress,
+      }),
     );
   }
 
@@ -307,7 +352,7 @@ export class McpEngine extends EventEmitter<McpEngineEvents> {
   async notify(serverId: string, method: string, params?: Record<string, unknown>): Promise<void> {
     const supervisor = this.record(serverId).supervisor;
     const member = await supervisor.acquire(this.defaultTimeout(supervisor.entry));
-    await member.notify({ method, params } as Notification);
+    await member.notify({ method, params });
   }
 
   /** Stops every server, reaps every child, and refuses further work. Idempotent. */
@@ -345,27 +390,38 @@ export class McpEngine extends EventEmitter<McpEngineEvents> {
       const supervisor = this.record(serverId).supervisor;
       precheck?.();
       timeoutMs = options.timeoutMs ?? this.defaultTimeout(supervisor.entry);
-      if (options.signal?.aborted) throw new EngineError(EngineErrorCode.CANCELLED, `'${method}' on '${serverId}' was cancelled by the caller`);
+      if (options.signal?.aborted)
+        throw new EngineError(EngineErrorCode.CANCELLED, `'${method}' on '${serverId}' was cancelled by the caller`);
       // Fail fast (circuit open) before queueing when the server is known to be down; waits only on first start.
       if (supervisor.pool.openCount === 0) await supervisor.acquire(timeoutMs, options.signal);
       const permit = this.limiter.acquire(timeoutMs, options.signal, serverId);
       release = typeof permit === 'function' ? permit : await permit;
       const remaining = timeoutMs - (performance.now() - started);
-      if (remaining <= 0) throw new EngineError(EngineErrorCode.TIMEOUT, `'${method}' on '${serverId}' timed out in the queue`, { timeoutMs });
+      if (remaining <= 0)
+        throw new EngineError(EngineErrorCode.TIMEOUT, `'${method}' on '${serverId}' timed out in the queue`, {
+          timeoutMs,
+        });
       // Least busy member at the moment the permit is granted.
       const member = supervisor.pick() ?? (await supervisor.acquire(remaining, options.signal));
       const result = await send(member, remaining);
       if ((result as { isError?: unknown }).isError === true) outcome = 'tool_error';
       return result;
     } catch (e) {
-      let error = e instanceof EngineError ? e : new EngineError(EngineErrorCode.PROTOCOL_ERROR, String(e), { serverId }, { cause: e });
+      let error =
+        e instanceof EngineError
+          ? e
+          : new EngineError(EngineErrorCode.PROTOCOL_ERROR, String(e), { serverId }, { cause: e });
       if (error.code === EngineErrorCode.TIMEOUT && timeoutMs !== undefined) {
         // Report the timeout the caller chose, not what was left of it after queueing.
-        error = new EngineError(EngineErrorCode.TIMEOUT, `'${method}' on '${serverId}' timed out after ${timeoutMs} ms`, {
-          ...error.details,
-          serverId,
-          timeoutMs,
-        });
+        error = new EngineError(
+          EngineErrorCode.TIMEOUT,
+          `'${method}' on '${serverId}' timed out after ${timeoutMs} ms`,
+          {
+            ...error.details,
+            serverId,
+            timeoutMs,
+          },
+        );
       }
       outcome = error.code;
       throw error;
@@ -388,7 +444,9 @@ export class McpEngine extends EventEmitter<McpEngineEvents> {
       this.logger,
       client.pool.keepAlive,
     );
-    supervisor.on('status', (status, previous, lastError) => this.emit('server.status', { serverId: id, status, previous, lastError }));
+    supervisor.on('status', (status, previous, lastError) =>
+      this.emit('server.status', { serverId: id, status, previous, lastError }),
+    );
     supervisor.on('restart', (info) => this.emit('server.restart', { serverId: id, ...info }));
     supervisor.on('member-up', (conn) => {
       // Discovered on connect, refreshed on every reconnect.
@@ -403,7 +461,8 @@ export class McpEngine extends EventEmitter<McpEngineEvents> {
       reaper: this.reaper,
       reap: this.reap,
       // Spawn + initialize is not a tool call: a short per-call `timeout` must not make a server unable to start.
-      connectTimeoutMs: this.options.connectTimeoutMs ?? Math.max(this.defaultTimeout(entry), this.options.client.defaultTimeout),
+      connectTimeoutMs:
+        this.options.connectTimeoutMs ?? Math.max(this.defaultTimeout(entry), this.options.client.defaultTimeout),
       maxResultSize: this.options.client.maxResultSize,
       clientInfo: this.clientInfo,
       maxInFlight: this.options.client.maxConcurrentConnections,
@@ -414,7 +473,9 @@ export class McpEngine extends EventEmitter<McpEngineEvents> {
       const kinds = LIST_CHANGED[notification.method];
       if (kinds && conn.isOpen) void this.catalog.refresh(id, conn, kinds, this.defaultTimeout(entry));
     });
-    conn.on('protocol-error', (error: Error) => this.logger.debug(`[${id}] protocol error: ${error.message}`, 'McpEngine'));
+    conn.on('protocol-error', (error: Error) =>
+      this.logger.debug(`[${id}] protocol error: ${error.message}`, 'McpEngine'),
+    );
     return conn;
   }
 
@@ -425,7 +486,9 @@ export class McpEngine extends EventEmitter<McpEngineEvents> {
     if (!member) return;
     const cat = this.catalog.get(id);
     if (cat && ALL_CATALOG_KINDS.every((k) => cat.loaded.includes(k))) return;
-    await this.catalog.refresh(id, member, ALL_CATALOG_KINDS, this.defaultTimeout(supervisor!.entry)).catch(() => undefined);
+    await this.catalog
+      .refresh(id, member, ALL_CATALOG_KINDS, this.defaultTimeout(supervisor!.entry))
+      .catch(() => undefined);
   }
 
   private defaultTimeout(entry: ServerEntry): number {

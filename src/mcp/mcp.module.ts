@@ -12,7 +12,8 @@ import { McpEngineService } from './mcp-engine.service';
   providers: [
     {
       provide: McpEngine,
-      useFactory: (config: AppConfig) => new McpEngine({ client: config.mcp.client, logger: new Logger('McpEngine'), orphanWatchdog: true }),
+      useFactory: (config: AppConfig) =>
+        new McpEngine({ client: config.mcp.client, logger: new Logger('McpEngine'), orphanWatchdog: true }),
       inject: [APP_CONFIG],
     },
     McpEngineService,

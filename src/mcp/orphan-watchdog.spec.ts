@@ -13,9 +13,13 @@ const isAlive = (pid: number) => {
 
 describe('OrphanWatchdog', () => {
   it('kills listed children (SIGTERM, then SIGKILL) when its pipe from the gateway closes, as on kill -9', async () => {
-    const stubborn = spawn(process.execPath, [join(__dirname, '../../test/fixtures/servers/ignore-sigterm-server.js')], {
-      stdio: ['pipe', 'ignore', 'ignore'],
-    });
+    const stubborn = spawn(
+      process.execPath,
+      [join(__dirname, '../../test/fixtures/servers/ignore-sigterm-server.js')],
+      {
+        stdio: ['pipe', 'ignore', 'ignore'],
+      },
+    );
     const exited = new Promise<void>((r) => stubborn.once('exit', () => r()));
     const watchdog = new OrphanWatchdog();
     const pid = stubborn.pid!;

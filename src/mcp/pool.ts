@@ -94,14 +94,17 @@ export class ConcurrencyLimiter {
       return this.releaser();
     }
     if (this.waiting >= this.queueCapacity) {
-      throw new EngineError(EngineErrorCode.SERVER_UNAVAILABLE, `Too many upstream calls in flight; the queue is full (${this.queueCapacity})`, {
-        reason: 'queue-full',
-        server: label,
-      });
+      throw new EngineError(
+        EngineErrorCode.SERVER_UNAVAILABLE,
+        `Too many upstream calls in flight; the queue is full (${this.queueCapacity})`,
+        {
+          reason: 'queue-full',
+          server: label,
+        },
+      );
     }
     if (signal?.aborted) throw new EngineError(EngineErrorCode.CANCELLED, 'Cancelled by the caller while queued');
     return new Promise<() => void>((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
       const cleanup = () => {
         clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
@@ -125,8 +128,15 @@ export class ConcurrencyLimiter {
         waiter.reject(error);
       };
       const onAbort = () => giveUp(new EngineError(EngineErrorCode.CANCELLED, 'Cancelled by the caller while queued'));
-      timer = setTimeout(
-        () => giveUp(new EngineError(EngineErrorCode.TIMEOUT, `Timed out after ${timeoutMs} ms waiting for a free upstream slot`, { timeoutMs })),
+      const timer = setTimeout(
+        () =>
+          giveUp(
+            new EngineError(
+              EngineErrorCode.TIMEOUT,
+              `Timed out after ${timeoutMs} ms waiting for a free upstream slot`,
+              { timeoutMs },
+            ),
+          ),
         Math.max(timeoutMs, 1),
       );
       signal?.addEventListener('abort', onAbort, { once: true });

@@ -168,9 +168,9 @@ export class ServerSupervisor extends EventEmitter<SupervisorEvents> {
       clearTimeout(slot.timer);
       slot.timer = undefined;
     }
-    const closing = this.slots.map((s) => s.connection?.close('server stopped'));
-    await Promise.allSettled(closing);
-    await Promise.allSettled(this.slots.map((s) => s.connection?.whenGone()));
+    const members = this.slots.map((s) => s.connection).filter((c): c is McpConnection => c !== undefined);
+    await Promise.allSettled(members.map((c) => c.close('server stopped')));
+    await Promise.allSettled(members.map((c) => c.whenGone()));
     this.slots.forEach((s, i) => {
       s.connection = undefined;
       this.pool.set(i, undefined);
@@ -221,7 +221,10 @@ export class ServerSupervisor extends EventEmitter<SupervisorEvents> {
 
   unavailableError(): EngineError {
     if (!this.entry.enabled) return EngineError.unavailable(this.id, 'server is disabled', { status: 'inactive' });
-    if (this.parked) return EngineError.unavailable(this.id, `parked after a crash loop: ${this.lastError ?? ''}`, { status: 'error' });
+    if (this.parked)
+      return EngineError.unavailable(this.id, `parked after a crash loop: ${this.lastError ?? ''}`, {
+        status: 'error',
+      });
     if (!this.running) return EngineError.unavailable(this.id, 'server is stopped', { status: 'inactive' });
     return EngineError.unavailable(this.id, `no live connection (${this.lastError ?? 'connecting'})`, {
       status: this.status,
@@ -234,7 +237,9 @@ export class ServerSupervisor extends EventEmitter<SupervisorEvents> {
     const info = open?.serverVersion;
     const pids: number[] = [];
     for (const c of this.pool.all()) if (c.pid !== null) pids.push(c.pid);
-    for (const s of this.slots) if (s.connection && !this.pool.all().includes(s.connection) && s.connection.pid !== null) pids.push(s.connection.pid);
+    for (const s of this.slots)
+      if (s.connection && !this.pool.all().includes(s.connection) && s.connection.pid !== null)
+        pids.push(s.connection.pid);
     return {
       id: this.id,
       type: this.entry.type,
@@ -316,7 +321,9 @@ export class ServerSupervisor extends EventEmitter<SupervisorEvents> {
     }
     const { initialInterval, backoffMultiplier, maxAttempts, maxInterval } = this.retry;
     const delayMs =
-      slot.attempts < maxAttempts ? Math.min(initialInterval * backoffMultiplier ** slot.attempts, maxInterval) : maxInterval;
+      slot.attempts < maxAttempts
+        ? Math.min(initialInterval * backoffMultiplier ** slot.attempts, maxInterval)
+        : maxInterval;
     slot.attempts++;
     this.restarts++;
     this.logger.warn(`[${this.id}] member ${i} down (${reason}); reconnecting in ${delayMs} ms`, 'McpSupervisor');

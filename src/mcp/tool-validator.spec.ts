@@ -2,7 +2,10 @@ import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import { EngineErrorCode } from './engine-error';
 import { ToolValidator } from './tool-validator';
 
-const tool = (inputSchema: Record<string, unknown>, name = 't'): Tool => ({ name, inputSchema: inputSchema as Tool['inputSchema'] });
+const tool = (inputSchema: Record<string, unknown>, name = 't'): Tool => ({
+  name,
+  inputSchema: inputSchema as Tool['inputSchema'],
+});
 
 describe('ToolValidator', () => {
   it('compiles once per tool version', () => {
@@ -17,14 +20,22 @@ describe('ToolValidator', () => {
 
   it('names the missing field and the wrong one (draft-07 default)', () => {
     const v = new ToolValidator();
-    const t = tool({ type: 'object', properties: { user: { type: 'object', properties: { age: { type: 'integer' } }, required: ['name'] } } });
+    const t = tool({
+      type: 'object',
+      properties: { user: { type: 'object', properties: { age: { type: 'integer' } }, required: ['name'] } },
+    });
     try {
       v.validate('s', t, { user: { age: 'old' } });
       throw new Error('expected a failure');
     } catch (e) {
       expect(e).toMatchObject({
         code: EngineErrorCode.INVALID_PARAMETERS,
-        details: { errors: expect.arrayContaining([{ path: '/user/name', message: expect.any(String) }, { path: '/user/age', message: 'must be integer' }]) },
+        details: {
+          errors: expect.arrayContaining([
+            { path: '/user/name', message: expect.any(String) },
+            { path: '/user/age', message: 'must be integer' },
+          ]),
+        },
       });
     }
   });
@@ -34,15 +45,26 @@ describe('ToolValidator', () => {
     const t = tool({
       $schema: 'https://json-schema.org/draft/2020-12/schema',
       type: 'object',
-      properties: { pair: { type: 'array', prefixItems: [{ type: 'string' }, { type: 'number' }] }, at: { type: 'string', format: 'date-time' } },
+      properties: {
+        pair: { type: 'array', prefixItems: [{ type: 'string' }, { type: 'number' }] },
+        at: { type: 'string', format: 'date-time' },
+      },
     });
     expect(() => v.validate('s', t, { pair: ['a', 1], at: '2026-01-01T00:00:00Z' })).not.toThrow();
-    expect(() => v.validate('s', t, { pair: [1, 'a'] })).toThrow(expect.objectContaining({ code: EngineErrorCode.INVALID_PARAMETERS }));
-    expect(() => v.validate('s', t, { at: 'yesterday' })).toThrow(expect.objectContaining({ details: expect.objectContaining({ errors: [expect.objectContaining({ path: '/at' })] }) }));
+    expect(() => v.validate('s', t, { pair: [1, 'a'] })).toThrow(
+      expect.objectContaining({ code: EngineErrorCode.INVALID_PARAMETERS }),
+    );
+    expect(() => v.validate('s', t, { at: 'yesterday' })).toThrow(
+      expect.objectContaining({
+        details: expect.objectContaining({ errors: [expect.objectContaining({ path: '/at' })] }),
+      }),
+    );
   });
 
   it('lets arguments through when an upstream schema does not compile', () => {
     const v = new ToolValidator();
-    expect(() => v.validate('s', tool({ type: 'object', properties: { a: { type: 'no-such-type' } } }), { a: 1 })).not.toThrow();
+    expect(() =>
+      v.validate('s', tool({ type: 'object', properties: { a: { type: 'no-such-type' } } }), { a: 1 }),
+    ).not.toThrow();
   });
 });

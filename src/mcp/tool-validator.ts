@@ -73,7 +73,10 @@ export class ToolValidator {
       const { $schema: _ignored, ...rest } = schema;
       return this.ajv07.compile(DRAFT_07.test(declared) ? schema : rest);
     } catch (e) {
-      this.logger.warn(`[${serverId}] inputSchema of '${toolName}' does not compile; arguments go unchecked: ${String(e)}`, 'ToolValidator');
+      this.logger.warn(
+        `[${serverId}] inputSchema of '${toolName}' does not compile; arguments go unchecked: ${String(e)}`,
+        'ToolValidator',
+      );
       return ACCEPT_ALL;
     }
   }

@@ -49,9 +49,14 @@ describe('McpEngine catalog and validation (real servers)', () => {
 
   it('raises AMBIGUOUS for a tool on two servers unless a server is named', async () => {
     engine = newEngine();
-    await Promise.all([engine.upsertServer('a', nodeEntry('toolbox.js')), engine.upsertServer('b', nodeEntry('toolbox.js'))]);
+    await Promise.all([
+      engine.upsertServer('a', nodeEntry('toolbox.js')),
+      engine.upsertServer('b', nodeEntry('toolbox.js')),
+    ]);
     await Promise.all([engine.waitUntilReady('a', 10_000), engine.waitUntilReady('b', 10_000)]);
-    expect(() => engine.findTool('echo')).toThrow(expect.objectContaining({ code: EngineErrorCode.AMBIGUOUS, details: { tool: 'echo', servers: ['a', 'b'] } }));
+    expect(() => engine.findTool('echo')).toThrow(
+      expect.objectContaining({ code: EngineErrorCode.AMBIGUOUS, details: { tool: 'echo', servers: ['a', 'b'] } }),
+    );
     expect(engine.findTool('echo', 'b').serverId).toBe('b');
     expect(() => engine.findTool('nothing')).toThrow(expect.objectContaining({ code: EngineErrorCode.NOT_FOUND }));
   });
@@ -67,7 +72,9 @@ describe('McpEngine catalog and validation (real servers)', () => {
     await expect(engine.callTool('box', 'echo', { message: 42 })).rejects.toMatchObject({
       details: { errors: [{ path: '/message', message: 'must be string' }] },
     });
-    await expect(engine.callTool('box', 'strict', { name: 'x', count: 0, contact: { email: 'nope' }, extra: 1 })).rejects.toMatchObject({
+    await expect(
+      engine.callTool('box', 'strict', { name: 'x', count: 0, contact: { email: 'nope' }, extra: 1 }),
+    ).rejects.toMatchObject({
       code: EngineErrorCode.INVALID_PARAMETERS,
       details: {
         errors: expect.arrayContaining([
@@ -77,7 +84,9 @@ describe('McpEngine catalog and validation (real servers)', () => {
         ]),
       },
     });
-    expect(JSON.parse(text(await engine.callTool('box', 'strict', { name: 'x', count: 2, contact: { email: 'a@b.co' } })))).toEqual({
+    expect(
+      JSON.parse(text(await engine.callTool('box', 'strict', { name: 'x', count: 2, contact: { email: 'a@b.co' } }))),
+    ).toEqual({
       name: 'x',
       count: 2,
       contact: { email: 'a@b.co' },
@@ -90,11 +99,21 @@ describe('McpEngine catalog and validation (real servers)', () => {
     try {
       engine = newEngine();
       await engine.upsertServer('fs', entry({ type: 'stdio', command: process.execPath, args: [FILESYSTEM, dir] }));
-      await engine.upsertServer('mem', entry({ type: 'stdio', command: process.execPath, args: [MEMORY], environment: { MEMORY_FILE_PATH: join(dir, 'memory.jsonl') } }));
+      await engine.upsertServer(
+        'mem',
+        entry({
+          type: 'stdio',
+          command: process.execPath,
+          args: [MEMORY],
+          environment: { MEMORY_FILE_PATH: join(dir, 'memory.jsonl') },
+        }),
+      );
       await Promise.all([engine.waitUntilReady('fs', 15_000), engine.waitUntilReady('mem', 15_000)]);
       const read = await engine.callTool('fs', 'read_text_file', { path: join(dir, 'hello.txt') });
       expect(text(read)).toContain('hello from disk');
-      await engine.callTool('mem', 'create_entities', { entities: [{ name: 'Ada', entityType: 'person', observations: ['wrote programs'] }] });
+      await engine.callTool('mem', 'create_entities', {
+        entities: [{ name: 'Ada', entityType: 'person', observations: ['wrote programs'] }],
+      });
       const graph = await engine.callTool('mem', 'read_graph', {});
       expect(text(graph)).toContain('Ada');
     } finally {

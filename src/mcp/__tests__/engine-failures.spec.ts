@@ -17,7 +17,9 @@ describe('McpEngine failure handling (real fixture servers)', () => {
     await engine.upsertServer('crashy', nodeEntry('crash-server.js'));
     const before = await engine.waitUntilReady('crashy', 10_000);
     const started = Date.now();
-    await expect(engine.callTool('crashy', 'crash', {}, { timeoutMs: 30_000 })).rejects.toMatchObject({ code: EngineErrorCode.CONNECTION_LOST });
+    await expect(engine.callTool('crashy', 'crash', {}, { timeoutMs: 30_000 })).rejects.toMatchObject({
+      code: EngineErrorCode.CONNECTION_LOST,
+    });
     expect(Date.now() - started).toBeLessThan(2_000);
     expect(isAlive(before.pids[0]!)).toBe(false);
     // While down the circuit is open: fail fast, no hang.
@@ -35,16 +37,24 @@ describe('McpEngine failure handling (real fixture servers)', () => {
     await engine.upsertServer('hang', nodeEntry('hang-server.js'));
     await engine.waitUntilReady('hang', 10_000);
     const started = Date.now();
-    await expect(engine.callTool('hang', 'hang', {}, { timeoutMs: 300 })).rejects.toMatchObject({ code: EngineErrorCode.TIMEOUT });
+    await expect(engine.callTool('hang', 'hang', {}, { timeoutMs: 300 })).rejects.toMatchObject({
+      code: EngineErrorCode.TIMEOUT,
+    });
     expect(Date.now() - started).toBeLessThan(1_500);
-    await eventually(async () => JSON.parse(text(await engine.callTool('hang', 'cancellations', {}))).length === 1, 5_000);
+    await eventually(
+      async () => JSON.parse(text(await engine.callTool('hang', 'cancellations', {}))).length === 1,
+      5_000,
+    );
   });
 
   it('uses the server timeout when the call sets none', async () => {
     engine = newEngine();
     await engine.upsertServer('hang', nodeEntry('hang-server.js', { timeout: 200 }));
     await engine.waitUntilReady('hang', 10_000);
-    await expect(engine.callTool('hang', 'hang', {})).rejects.toMatchObject({ code: EngineErrorCode.TIMEOUT, details: { timeoutMs: 200 } });
+    await expect(engine.callTool('hang', 'hang', {})).rejects.toMatchObject({
+      code: EngineErrorCode.TIMEOUT,
+      details: { timeoutMs: 200 },
+    });
   });
 
   it('cancels the upstream call when the caller aborts', async () => {
@@ -55,7 +65,10 @@ describe('McpEngine failure handling (real fixture servers)', () => {
     const call = engine.callTool('rec', 'hang', {}, { signal: controller.signal, timeoutMs: 30_000 });
     setTimeout(() => controller.abort(), 100);
     await expect(call).rejects.toMatchObject({ code: EngineErrorCode.CANCELLED });
-    await eventually(async () => JSON.parse(text(await engine.callTool('rec', 'cancellations', {}))).length === 1, 5_000);
+    await eventually(
+      async () => JSON.parse(text(await engine.callTool('rec', 'cancellations', {}))).length === 1,
+      5_000,
+    );
   });
 
   it('fails the attempt at once when a child exits during initialize, and parks a crash loop in error', async () => {
@@ -69,14 +82,16 @@ describe('McpEngine failure handling (real fixture servers)', () => {
     expect(state.status).toBe('error');
     expect(state.lastError).toMatch(/crash loop/);
     expect(state.lastError).toMatch(/refusing to initialize/);
-    await expect(engine.callTool('dies', 'echo', {})).rejects.toMatchObject({ code: EngineErrorCode.SERVER_UNAVAILABLE });
+    await expect(engine.callTool('dies', 'echo', {})).rejects.toMatchObject({
+      code: EngineErrorCode.SERVER_UNAVAILABLE,
+    });
     // Parked: nothing respawns.
     await new Promise((r) => setTimeout(r, 300));
     expect(engine.childPids('dies')).toEqual([]);
     expect(engine.getServerState('dies').parked).toBe(true);
   });
 
-  it('reports TIMEOUT-free SERVER_UNAVAILABLE for a server that never answers initialize, and reaps it', async () => {
+  it('parks a server that never answers initialize after the connect timeout, and reaps its child', async () => {
     engine = newEngine({}, { connectTimeoutMs: 300, crashLoop: { maxCrashes: 1, windowMs: 10_000 } });
     await engine.upsertServer('mute', nodeEntry('hang-on-init-server.js'));
     await eventually(() => engine.getServerState('mute').parked, 10_000);
@@ -101,9 +116,13 @@ describe('McpEngine failure handling (real fixture servers)', () => {
     await engine.upsertServer('huge', nodeEntry('huge-server.js'));
     await engine.waitUntilReady('huge', 10_000);
     expect(text(await engine.callTool('huge', 'huge', { bytes: 50_000 }))).toHaveLength(50_000);
-    await expect(engine.callTool('huge', 'huge', { bytes: 200_000 })).rejects.toMatchObject({ code: EngineErrorCode.RESULT_TOO_LARGE });
+    await expect(engine.callTool('huge', 'huge', { bytes: 200_000 })).rejects.toMatchObject({
+      code: EngineErrorCode.RESULT_TOO_LARGE,
+    });
     // Beyond the stdio line buffer (limit + 1 MiB): the session is dropped (cannot be resynchronised), the call fails fast.
-    await expect(engine.callTool('huge', 'huge', { bytes: 3_000_000 })).rejects.toMatchObject({ code: EngineErrorCode.CONNECTION_LOST });
+    await expect(engine.callTool('huge', 'huge', { bytes: 3_000_000 })).rejects.toMatchObject({
+      code: EngineErrorCode.CONNECTION_LOST,
+    });
     await eventually(() => engine.getServerState('huge').status === 'active', 10_000);
     expect(text(await engine.callTool('huge', 'echo', { message: 'ok' }))).toBe('Echo: ok');
   });
@@ -112,7 +131,8 @@ describe('McpEngine failure handling (real fixture servers)', () => {
     engine = newEngine();
     await engine.upsertServer('garbage', nodeEntry('garbage-server.js'));
     await engine.waitUntilReady('garbage', 10_000);
-    for (let i = 0; i < 5; i++) expect(text(await engine.callTool('garbage', 'echo', { message: `m${i}` }))).toBe(`Echo: m${i}`);
+    for (let i = 0; i < 5; i++)
+      expect(text(await engine.callTool('garbage', 'echo', { message: `m${i}` }))).toBe(`Echo: m${i}`);
     expect(engine.getServerState('garbage').restarts).toBe(0);
   });
 

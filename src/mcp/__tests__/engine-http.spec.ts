@@ -1,6 +1,14 @@
 import { EngineErrorCode } from '../engine-error';
 import type { McpEngine } from '../mcp-engine';
-import { type HttpUpstream, closeAndAssertNoChildren, entry, eventually, newEngine, startEverythingHttp, text } from './helpers';
+import {
+  type HttpUpstream,
+  closeAndAssertNoChildren,
+  entry,
+  eventually,
+  newEngine,
+  startEverythingHttp,
+  text,
+} from './helpers';
 
 describe('McpEngine over HTTP transports (server-everything on loopback)', () => {
   let engine: McpEngine;
@@ -51,7 +59,9 @@ describe('McpEngine over HTTP transports (server-everything on loopback)', () =>
     await upstream.stop();
     const started = Date.now();
     await expect(engine.callTool('http', 'echo', { message: 'x' }, { timeoutMs: 20_000 })).rejects.toMatchObject({
-      code: expect.stringMatching(new RegExp(`${EngineErrorCode.CONNECTION_LOST}|${EngineErrorCode.SERVER_UNAVAILABLE}`)),
+      code: expect.stringMatching(
+        new RegExp(`${EngineErrorCode.CONNECTION_LOST}|${EngineErrorCode.SERVER_UNAVAILABLE}`),
+      ),
     });
     expect(Date.now() - started).toBeLessThan(5_000);
     await eventually(() => engine.getServerState('http').status === 'error', 5_000);

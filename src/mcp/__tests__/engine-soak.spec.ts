@@ -13,7 +13,11 @@ describe('McpEngine soak (real fixture server, random crashes)', () => {
     const CALLS = 2_000;
     const CONCURRENCY = 32;
     engine = newEngine(
-      { retry: { maxAttempts: 3, backoffMultiplier: 2, initialInterval: 20, maxInterval: 200 }, maxConcurrentConnections: 16, pool: { coreSize: 1, maxSize: 16, keepAlive: 60_000, queueCapacity: 10_000 } },
+      {
+        retry: { maxAttempts: 3, backoffMultiplier: 2, initialInterval: 20, maxInterval: 200 },
+        maxConcurrentConnections: 16,
+        pool: { coreSize: 1, maxSize: 16, keepAlive: 60_000, queueCapacity: 10_000 },
+      },
       { crashLoop: { maxCrashes: 100_000, windowMs: 1_000 } },
     );
     await engine.upsertServer('soak', nodeEntry('crash-server.js', { poolSize: POOL }));
@@ -33,7 +37,7 @@ describe('McpEngine soak (real fixture server, random crashes)', () => {
     const MAX_UNAVAILABLE = 20_000; // keeps the loop bounded whatever happens
     // Deterministic pseudo-random crashes (~1%: a respawn costs ~200 ms of node start-up on a small machine).
     let seed = 42;
-    const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+    const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
     const heapBefore = process.memoryUsage().heapUsed;
     try {
       await Promise.all(
@@ -42,7 +46,9 @@ describe('McpEngine soak (real fixture server, random crashes)', () => {
             next++;
             const crash = random() < 0.01;
             try {
-              await engine.callTool('soak', crash ? 'crash' : 'echo', crash ? {} : { message: 'soak' }, { timeoutMs: 5_000 });
+              await engine.callTool('soak', crash ? 'crash' : 'echo', crash ? {} : { message: 'soak' }, {
+                timeoutMs: 5_000,
+              });
               outcomes.set('success', (outcomes.get('success') ?? 0) + 1);
             } catch (e) {
               const code = (e as { code?: string }).code ?? 'other';
@@ -65,7 +71,9 @@ describe('McpEngine soak (real fixture server, random crashes)', () => {
     expect(maxOs).toBeLessThanOrEqual(POOL);
     // Calls fail only while members restart: CONNECTION_LOST for those in flight on a crashing member.
     expect(outcomes.get('success') ?? 0).toBeGreaterThan(CALLS * 0.8);
-    expect([...outcomes.keys()].every((k) => ['success', 'CONNECTION_LOST', 'SERVER_UNAVAILABLE'].includes(k))).toBe(true);
+    expect([...outcomes.keys()].every((k) => ['success', 'CONNECTION_LOST', 'SERVER_UNAVAILABLE'].includes(k))).toBe(
+      true,
+    );
     // Crashes really happened and were survived.
     expect(engine.getServerState('soak').restarts).toBeGreaterThan(5);
     expect(spawned.size).toBeGreaterThan(POOL);
@@ -76,7 +84,8 @@ describe('McpEngine soak (real fixture server, random crashes)', () => {
     // Nothing piles up per call (loose bound: 2,000 calls must not cost tens of MB).
     if (global.gc) global.gc();
     expect(process.memoryUsage().heapUsed - heapBefore).toBeLessThan(50 * 1024 * 1024);
-    // eslint-disable-next-line no-console
-    console.log(`soak outcomes: ${JSON.stringify(Object.fromEntries(outcomes))}; restarts ${engine.getServerState('soak').restarts}; max processes ${maxTracked}/${maxOs}`);
+    console.log(
+      `soak outcomes: ${JSON.stringify(Object.fromEntries(outcomes))}; restarts ${engine.getServerState('soak').restarts}; max processes ${maxTracked}/${maxOs}`,
+    );
   });
 });

@@ -11,7 +11,10 @@ describe('McpEngine over stdio (real servers)', () => {
 
   it('round-trips echo through server-everything over stdio', async () => {
     engine = newEngine();
-    await engine.upsertServer('everything', entry({ type: 'stdio', command: process.execPath, args: [EVERYTHING, 'stdio'] }));
+    await engine.upsertServer(
+      'everything',
+      entry({ type: 'stdio', command: process.execPath, args: [EVERYTHING, 'stdio'] }),
+    );
     const state = await engine.waitUntilReady('everything', 15_000);
     expect(state.status).toBe('active');
     expect(state.pids).toHaveLength(1);
@@ -27,13 +30,22 @@ describe('McpEngine over stdio (real servers)', () => {
       engine = newEngine();
       await engine.upsertServer(
         'everything',
-        entry({ type: 'stdio', command: process.execPath, args: [EVERYTHING, 'stdio'], environment: { CONFIGURED_VAR: 'visible' } }),
+        entry({
+          type: 'stdio',
+          command: process.execPath,
+          args: [EVERYTHING, 'stdio'],
+          environment: { CONFIGURED_VAR: 'visible' },
+        }),
       );
       await engine.waitUntilReady('everything', 15_000);
       const env = JSON.parse(text(await engine.callTool('everything', 'get-env', {}))) as Record<string, string>;
       expect(env.GLOBALMCP_TEST_SECRET).toBeUndefined();
       expect(env.CONFIGURED_VAR).toBe('visible');
-      expect(Object.keys(env).every((k) => ['HOME', 'LOGNAME', 'PATH', 'SHELL', 'TERM', 'USER', 'CONFIGURED_VAR'].includes(k))).toBe(true);
+      expect(
+        Object.keys(env).every((k) =>
+          ['HOME', 'LOGNAME', 'PATH', 'SHELL', 'TERM', 'USER', 'CONFIGURED_VAR'].includes(k),
+        ),
+      ).toBe(true);
     } finally {
       delete process.env.GLOBALMCP_TEST_SECRET;
     }
@@ -49,11 +61,19 @@ describe('McpEngine over stdio (real servers)', () => {
     expect(soft.isError).toBe(true);
     await expect(engine.callTool('box', 'fail', {})).rejects.toMatchObject({
       code: EngineErrorCode.UPSTREAM_ERROR,
-      details: { rpcCode: -32050, rpcMessage: expect.stringContaining('deliberate failure'), data: { hint: 'fixture' } },
+      details: {
+        rpcCode: -32050,
+        rpcMessage: expect.stringContaining('deliberate failure'),
+        data: { hint: 'fixture' },
+      },
     });
-    await expect(engine.callTool('box', 'bad_result', {})).rejects.toMatchObject({ code: EngineErrorCode.PROTOCOL_ERROR });
+    await expect(engine.callTool('box', 'bad_result', {})).rejects.toMatchObject({
+      code: EngineErrorCode.PROTOCOL_ERROR,
+    });
     await expect(engine.callTool('box', 'nope', {})).rejects.toMatchObject({ code: EngineErrorCode.NOT_FOUND });
-    await expect(engine.callTool('missing', 'echo', {})).rejects.toMatchObject({ code: EngineErrorCode.SERVER_NOT_FOUND });
+    await expect(engine.callTool('missing', 'echo', {})).rejects.toMatchObject({
+      code: EngineErrorCode.SERVER_NOT_FOUND,
+    });
     // The session survived all of that.
     expect(text(await engine.callTool('box', 'echo', { message: 'still here' }))).toBe('Echo: still here');
   });

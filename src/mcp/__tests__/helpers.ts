@@ -22,7 +22,10 @@ export function clientConfig(overrides: Partial<McpClientConfig> = {}): McpClien
   };
 }
 
-export function newEngine(overrides: Partial<McpClientConfig> = {}, options: Partial<McpEngineOptions> = {}): McpEngine {
+export function newEngine(
+  overrides: Partial<McpClientConfig> = {},
+  options: Partial<McpEngineOptions> = {},
+): McpEngine {
   return new McpEngine({
     client: clientConfig(overrides),
     reap: { graceMs: 500, killAfterMs: 1_000 },
@@ -67,7 +70,11 @@ export function isAlive(pid: number): boolean {
 }
 
 /** Waits (bounded) until `predicate` holds. */
-export async function eventually(predicate: () => boolean | Promise<boolean>, timeoutMs = 10_000, stepMs = 20): Promise<void> {
+export async function eventually(
+  predicate: () => boolean | Promise<boolean>,
+  timeoutMs = 10_000,
+  stepMs = 20,
+): Promise<void> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     if (await predicate()) return;
@@ -105,7 +112,7 @@ export interface HttpUpstream {
 /** Starts server-everything in `streamableHttp` or `sse` mode on a free loopback port (bound to 127.0.0.1 only). */
 export async function startEverythingHttp(mode: 'streamableHttp' | 'sse'): Promise<HttpUpstream> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['-r', join(FIXTURES, 'loopback-only.cjs'), EVERYTHING, mode], {
+  const child = spawn(process.execPath, ['-r', join(FIXTURES, 'loopback-only.js'), EVERYTHING, mode], {
     env: { PATH: process.env.PATH ?? '', PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -61,7 +61,7 @@ export function linkedAbortFetch(base: FetchFn = (url, init) => fetch(url, init)
       unlink();
       return response;
     }
-    const reader = response.body.getReader();
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
     const body = new ReadableStream<Uint8Array>({
       async pull(controller) {
         try {
