@@ -42,7 +42,8 @@ describe('ops/k8s', () => {
     for (const { file, doc } of manifests) {
       expect([file, typeof doc.apiVersion, typeof doc.kind]).toEqual([file, 'string', 'string']);
       if (doc.kind !== 'Kustomization') expect([file, doc.metadata?.name]).toEqual([file, expect.any(String)]);
-      if (!['Namespace', 'Kustomization'].includes(doc.kind)) expect([file, doc.metadata.namespace]).toEqual([file, 'globalmcp']);
+      if (!['Namespace', 'Kustomization'].includes(doc.kind))
+        expect([file, doc.metadata.namespace]).toEqual([file, 'globalmcp']);
     }
     const kinds = manifests.map((m) => m.doc.kind);
     expect(kinds).toEqual(
@@ -63,7 +64,9 @@ describe('ops/k8s', () => {
 
   it('kustomization.yaml lists every manifest except the secret template', () => {
     const k = byKind('Kustomization')[0]!;
-    const files = readdirSync(K8S).filter((f) => /\.ya?ml$/.test(f) && !['kustomization.yaml', 'secret.yaml'].includes(f));
+    const files = readdirSync(K8S).filter(
+      (f) => /\.ya?ml$/.test(f) && !['kustomization.yaml', 'secret.yaml'].includes(f),
+    );
     expect([...(k.resources as string[])].sort()).toEqual(files.sort());
   });
 
@@ -112,7 +115,9 @@ describe('ops/k8s', () => {
       expect(mounts['/app/config'].subPath).toBeUndefined();
       expect(mounts['/app/servers'].subPath).toBeUndefined();
       expect(mounts['/app/data']).toBeDefined();
-      const secretKeys = c.env.filter((e: any) => e.valueFrom?.secretKeyRef).map((e: any) => e.valueFrom.secretKeyRef.key);
+      const secretKeys = c.env
+        .filter((e: any) => e.valueFrom?.secretKeyRef)
+        .map((e: any) => e.valueFrom.secretKeyRef.key);
       const secret = byKind('Secret')[0]!;
       for (const key of secretKeys) expect(Object.keys(secret.stringData ?? secret.data)).toContain(key);
     });
@@ -164,7 +169,8 @@ describe('docker/', () => {
     expect(text).toMatch(/^CMD \["node", "dist\/src\/main.js"\]$/m);
     // Everything the build stage copies exists in the repository (the context is the repository root).
     for (const m of text.matchAll(/^COPY (?!--from)(.+) \S+$/gm)) {
-      for (const src of m[1]!.split(/\s+/)) expect(readdirSync(path.join(DOCKER, '..', path.dirname(src)))).toContain(path.basename(src));
+      for (const src of m[1]!.split(/\s+/))
+        expect(readdirSync(path.join(DOCKER, '..', path.dirname(src)))).toContain(path.basename(src));
     }
   });
 
@@ -187,7 +193,9 @@ describe('docker/', () => {
   });
 
   it("compose's config files pass the gateway's config validation with the environment compose sets", () => {
-    const compose = parse(readFileSync(path.join(DOCKER, 'docker-compose.yml'), 'utf8')) as { services: Record<string, any> };
+    const compose = parse(readFileSync(path.join(DOCKER, 'docker-compose.yml'), 'utf8')) as {
+      services: Record<string, any>;
+    };
     const env = Object.fromEntries(
       Object.entries(compose.services.globalmcp.environment as Record<string, string>).map(([k, v]) => [
         k,
@@ -195,7 +203,11 @@ describe('docker/', () => {
       ]),
     );
     const files = env.SPRING_CONFIG_LOCATION!.split(',').map((p) => path.join(DOCKER, 'config', path.basename(p)));
-    const loaded = loadConfig({ configFiles: files.join(','), env: { ...env, SPRING_CONFIG_LOCATION: '' }, appRoot: DOCKER });
+    const loaded = loadConfig({
+      configFiles: files.join(','),
+      env: { ...env, SPRING_CONFIG_LOCATION: '' },
+      appRoot: DOCKER,
+    });
     expect(loaded.config.spring.datasource.url).toBe('jdbc:postgresql://postgres:5432/globalmcp');
     expect(loaded.config.spring.data.redis.host).toBe('redis');
     expect(loaded.config.mcp.dataDir).toBe('/app/data');

@@ -15,9 +15,9 @@ interface Rule {
 }
 
 const rules = (): Rule[] =>
-  (parse(readFileSync(path.join(PROM, 'globalmcp_rules.yml'), 'utf8')) as { groups: { rules: Rule[] }[] }).groups.flatMap(
-    (g) => g.rules,
-  );
+  (
+    parse(readFileSync(path.join(PROM, 'globalmcp_rules.yml'), 'utf8')) as { groups: { rules: Rule[] }[] }
+  ).groups.flatMap((g) => g.rules);
 
 describe('Prometheus (promtool)', () => {
   it('promtool check config accepts prometheus.yml (and the rule file it names)', () => {
@@ -34,7 +34,9 @@ describe('Prometheus (promtool)', () => {
     let r = run(promtool, ['check', 'config', 'prometheus-kubernetes.yml'], { cwd: PROM });
     if (r.status !== 0 && /kubernetes_sd_configs not found/.test(r.output)) {
       // Debian builds promtool without Kubernetes discovery: check everything else with a static target instead.
-      console.log('NOTE: this promtool has no kubernetes_sd_configs; checking the job with static_configs in its place');
+      console.log(
+        'NOTE: this promtool has no kubernetes_sd_configs; checking the job with static_configs in its place',
+      );
       const dir = mkdtempSync(path.join(os.tmpdir(), 'globalmcp-prom-'));
       try {
         const doc = parse(readFileSync(path.join(PROM, 'prometheus-kubernetes.yml'), 'utf8')) as {
@@ -92,10 +94,9 @@ describe('Prometheus (promtool)', () => {
   });
 
   it('finds the series names of an expression (and so would catch an unknown one)', () => {
-    expect(seriesNamesIn('histogram_quantile(0.9, sum by (le) (rate(foo_bucket{a="x_y"}[5m]))) / on (i) bar > 2')).toEqual([
-      'foo_bucket',
-      'bar',
-    ]);
+    expect(
+      seriesNamesIn('histogram_quantile(0.9, sum by (le) (rate(foo_bucket{a="x_y"}[5m]))) / on (i) bar > 2'),
+    ).toEqual(['foo_bucket', 'bar']);
   });
 
   it('the rules read only metrics the gateway exports', async () => {
@@ -138,7 +139,13 @@ describe('Grafana dashboard', () => {
     const titles = d.panels.map((p) => p.title);
     expect(titles).toEqual(expect.arrayContaining(['Request Rate', 'Error Rate', 'Response Time']));
     const exprs = d.panels.flatMap((p) => p.targets ?? []).map((t) => t.expr);
-    for (const metric of ['mcp_server_status', 'mcp_client_requests_total', 'mcp_client_request_duration_seconds_bucket', 'mcp_pool_queue_depth', 'mcp_server_restarts_total']) {
+    for (const metric of [
+      'mcp_server_status',
+      'mcp_client_requests_total',
+      'mcp_client_request_duration_seconds_bucket',
+      'mcp_pool_queue_depth',
+      'mcp_server_restarts_total',
+    ]) {
       expect(exprs.some((e) => e.includes(metric))).toBe(true);
     }
     const ids = d.panels.map((p) => (p as unknown as { id: number }).id);

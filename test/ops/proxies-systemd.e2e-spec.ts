@@ -17,7 +17,21 @@ beforeAll(() => {
   key = path.join(tmp, 'key.pem');
   execFileSync(
     'openssl',
-    ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost'],
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-days',
+      '1',
+      '-subj',
+      '/CN=localhost',
+    ],
     { stdio: 'ignore', timeout: 30_000 },
   );
 });
@@ -119,14 +133,18 @@ describe('ops/systemd/globalmcp.service', () => {
     const unit = parseUnit(readFileSync(file, 'utf8'));
     const service = unit.get('Service')!;
     const one = (k: string) => service.get(k)?.at(-1);
-    expect(one('ExecStart')).toBe('/usr/bin/node /opt/globalmcp/dist/src/main.js --config /etc/globalmcp/application.yml');
+    expect(one('ExecStart')).toBe(
+      '/usr/bin/node /opt/globalmcp/dist/src/main.js --config /etc/globalmcp/application.yml',
+    );
     expect(one('ExecReload')).toBe('/bin/kill -HUP $MAINPID');
     expect(one('KillMode')).toBe('mixed');
     expect(one('KillSignal')).toBe('SIGTERM');
     expect(one('TimeoutStopSec')).toBe('30');
     expect(one('EnvironmentFile')).toBe('-/etc/globalmcp/globalmcp.env');
     expect(service.get('Environment')).toContain('NODE_ENV=production');
-    expect(one('ReadWritePaths')!.split(/\s+/)).toEqual(expect.arrayContaining(['/var/lib/globalmcp', '/var/log/globalmcp']));
+    expect(one('ReadWritePaths')!.split(/\s+/)).toEqual(
+      expect.arrayContaining(['/var/lib/globalmcp', '/var/log/globalmcp']),
+    );
     for (const k of ['NoNewPrivileges', 'PrivateTmp', 'RestrictRealtime']) expect(one(k)).toBe('yes');
     expect(one('ProtectSystem')).toBe('strict');
     expect(one('User')).toBe('globalmcp');
@@ -143,7 +161,10 @@ describe('ops/systemd/globalmcp.service', () => {
     const copy = path.join(dir, 'globalmcp.service');
     writeFileSync(copy, readFileSync(file, 'utf8').replaceAll('/usr/bin/node', process.execPath));
     const r = run(analyze, ['verify', copy], { timeoutMs: 60_000 });
-    if (r.status !== 0 && /Failed to (connect|initialize)|not been booted with systemd|Read-only file system/i.test(r.output)) {
+    if (
+      r.status !== 0 &&
+      /Failed to (connect|initialize)|not been booted with systemd|Read-only file system/i.test(r.output)
+    ) {
       // Cannot run here at all; the keys were checked by parsing above.
       console.log(`NOTE: systemd-analyze verify cannot run in this environment: ${r.output.trim().split('\n')[0]}`);
       return;
