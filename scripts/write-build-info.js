@@ -6,7 +6,9 @@ const path = require('node:path');
 let commit = process.env.GIT_COMMIT ?? null;
 if (!commit) {
   try {
-    commit = execSync('git rev-parse --short=12 HEAD', { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    commit = execSync('git rev-parse --short=12 HEAD', { stdio: ['ignore', 'pipe', 'ignore'] })
+      .toString()
+      .trim();
   } catch {
     commit = null;
   }

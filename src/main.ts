@@ -32,7 +32,9 @@ async function main(): Promise<void> {
   for (const warning of loaded.warnings) process.stderr.write(`WARN ${warning}\n`);
 
   // Loaded only to start: --validate-config and --help stay fast and never load Nest, TypeORM or the engine.
-  const starting: Promise<RunningGateway> = import('./bootstrap/application').then(({ startGateway }) => startGateway(loaded));
+  const starting: Promise<RunningGateway> = import('./bootstrap/application').then(({ startGateway }) =>
+    startGateway(loaded),
+  );
   const stop = (reason: string) => {
     // A signal during start-up waits for it, so nothing it launched (embedded PostgreSQL, MCP children) is orphaned.
     starting
@@ -48,7 +50,9 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
   // SIGHUP would terminate the process by default; it is reserved for configuration reload (the systemd ExecReload).
-  process.on('SIGHUP', () => process.stderr.write('SIGHUP received: configuration reload is not available in this version\n'));
+  process.on('SIGHUP', () =>
+    process.stderr.write('SIGHUP received: configuration reload is not available in this version\n'),
+  );
 
   try {
     await starting;

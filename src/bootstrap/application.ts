@@ -67,14 +67,19 @@ export async function startGateway(loaded: LoadedConfig): Promise<RunningGateway
 
   let metrics: NestFastifyApplication | null = null;
   if (config.management.prometheus.port !== 0) {
-    metrics = await NestFactory.create<NestFastifyApplication>(MetricsScrapeAppModule, createFastifyAdapter({ bodyLimit: 1024 }), { logger });
+    metrics = await NestFactory.create<NestFastifyApplication>(
+      MetricsScrapeAppModule,
+      createFastifyAdapter({ bodyLimit: 1024 }),
+      { logger },
+    );
     metrics.setGlobalPrefix(config.management.endpoints.web.basePath);
     metrics.useGlobalFilters(new AllExceptionsFilter());
   }
 
   await api.listen(config.server.port, config.server.address);
   await management.listen(config.management.server.port, config.management.server.address ?? config.server.address);
-  if (metrics) await metrics.listen(config.management.prometheus.port, config.management.server.address ?? config.server.address);
+  if (metrics)
+    await metrics.listen(config.management.prometheus.port, config.management.server.address ?? config.server.address);
 
   const addresses: ListenerAddresses = {
     api: urlOf(api, config.server.ssl.enabled),
@@ -83,11 +88,22 @@ export async function startGateway(loaded: LoadedConfig): Promise<RunningGateway
   };
   const state = api.get(ApplicationState);
   state.markStarted();
-  logger.log(`globalmcp ${version} ready: api ${addresses.api}, management ${addresses.management}${addresses.metrics ? `, metrics ${addresses.metrics}` : ''}`, 'Bootstrap');
+  logger.log(
+    `globalmcp ${version} ready: api ${addresses.api}, management ${addresses.management}${addresses.metrics ? `, metrics ${addresses.metrics}` : ''}`,
+    'Bootstrap',
+  );
 
   let stopping: Promise<void> | undefined;
   const shutdown = (reason: string) => {
-    stopping ??= stopAll({ api, management, metrics, state, logger, reason, graceMs: config.spring.lifecycle.timeoutPerShutdownPhase });
+    stopping ??= stopAll({
+      api,
+      management,
+      metrics,
+      state,
+      logger,
+      reason,
+      graceMs: config.spring.lifecycle.timeoutPerShutdownPhase,
+    });
     return stopping;
   };
   return { api, management, metrics, addresses, shutdown };
@@ -105,7 +121,10 @@ interface StopContext {
 
 async function stopAll({ api, management, metrics, state, logger, reason, graceMs }: StopContext): Promise<void> {
   const started = Date.now();
-  logger.log(`Shutting down (${reason}): no new requests, up to ${Math.round(graceMs / 1000)} s for those in flight`, 'Bootstrap');
+  logger.log(
+    `Shutting down (${reason}): no new requests, up to ${Math.round(graceMs / 1000)} s for those in flight`,
+    'Bootstrap',
+  );
   state.markShuttingDown();
   const apps = [api, management, ...(metrics ? [metrics] : [])];
   const rootLogger = api.get<pino.Logger>(ROOT_LOGGER);

@@ -14,7 +14,8 @@ export function parseCliArgs(argv: string[]): CliArgs {
     else if (arg === '--help' || arg === '-h') args.help = true;
     else if (arg === '--config' || arg === '-c') {
       const value = argv[i + 1];
-      if (value === undefined || value.startsWith('--')) throw new Error('--config needs a file (or a comma-separated list)');
+      if (value === undefined || value.startsWith('--'))
+        throw new Error('--config needs a file (or a comma-separated list)');
       files.push(value);
       i += 1;
     } else if (arg.startsWith('--config=')) files.push(arg.slice('--config='.length));

@@ -21,8 +21,6 @@ const snake = (key: string) => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}
 
 export function translateEngineError(error: unknown): AppException | undefined {
   if (!(error instanceof EngineError)) return undefined;
-  const details = error.details
-    ? Object.fromEntries(Object.entries(error.details).map(([k, v]) => [snake(k), v]))
-    : {};
+  const details = error.details ? Object.fromEntries(Object.entries(error.details).map(([k, v]) => [snake(k), v])) : {};
   return new AppException(CODE_FOR[error.code], error.message, { reason: error.code, ...details });
 }

@@ -18,7 +18,11 @@ const IANA_TO_OPENSSL: Record<string, string> = {
   TLS_DHE_RSA_WITH_AES_128_GCM_SHA256: 'DHE-RSA-AES128-GCM-SHA256',
 };
 
-export type HttpsOptions = SecureContextOptions & { minVersion?: TlsVersion; maxVersion?: TlsVersion; ciphers?: string };
+export type HttpsOptions = SecureContextOptions & {
+  minVersion?: TlsVersion;
+  maxVersion?: TlsVersion;
+  ciphers?: string;
+};
 
 /** Node TLS options from `server.ssl.*` (PKCS12 key store, or PEM certificate and key), or undefined when off. */
 export function tlsOptionsFrom(config: AppConfig, configDir: string): HttpsOptions | undefined {
@@ -34,9 +38,13 @@ export function tlsOptionsFrom(config: AppConfig, configDir: string): HttpsOptio
     options.key = readFileSync(resolve(ssl.certificatePrivateKey));
     if (ssl.keyPassword) options.passphrase = ssl.keyPassword;
   } else {
-    throw new Error('server.ssl.enabled is true but neither server.ssl.key-store nor server.ssl.certificate + certificate-private-key is set');
+    throw new Error(
+      'server.ssl.enabled is true but neither server.ssl.key-store nor server.ssl.certificate + certificate-private-key is set',
+    );
   }
-  const versions = ssl.enabledProtocols.filter((p): p is TlsVersion => (ORDER as string[]).includes(p)).sort((a, b) => ORDER.indexOf(a) - ORDER.indexOf(b));
+  const versions = ssl.enabledProtocols
+    .filter((p): p is TlsVersion => (ORDER as string[]).includes(p))
+    .sort((a, b) => ORDER.indexOf(a) - ORDER.indexOf(b));
   if (versions.length > 0) {
     options.minVersion = versions[0];
     options.maxVersion = versions[versions.length - 1];

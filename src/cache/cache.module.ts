@@ -26,7 +26,7 @@ export class RedisConnection implements OnApplicationShutdown {
       url: this.url,
       socket: { connectTimeout: timeout, reconnectStrategy: (retries: number) => Math.min(100 * 2 ** retries, 5000) },
       disableOfflineQueue: true,
-    }) as RedisClientType;
+    });
     let downLogged = false;
     this.client.on('error', (error: Error) => {
       if (!downLogged) this.logger.warn(`Redis at ${maskRedisUrl(this.url!)} unavailable: ${error.message}`);
@@ -64,7 +64,12 @@ export class RedisModule {}
       useFactory: (config: AppConfig, redis: RedisConnection) => ({
         ttl: config.spring.cache.redis.timeToLive,
         stores: redis.client
-          ? [new KeyvRedis(redis.client, { namespace: config.spring.cache.redis.keyPrefix.replace(/:$/, ''), throwOnErrors: false })]
+          ? [
+              new KeyvRedis(redis.client, {
+                namespace: config.spring.cache.redis.keyPrefix.replace(/:$/, ''),
+                throwOnErrors: false,
+              }),
+            ]
           : undefined,
       }),
     }),

@@ -7,7 +7,9 @@ export function redisUrlFrom(config: AppConfig): string | undefined {
   if (type === 'none' || type === 'simple') return undefined;
   if (redis.url) return redis.url;
   if (!redis.host) return undefined;
-  const auth = redis.password ? `${encodeURIComponent(redis.username ?? '')}:${encodeURIComponent(redis.password)}@` : '';
+  const auth = redis.password
+    ? `${encodeURIComponent(redis.username ?? '')}:${encodeURIComponent(redis.password)}@`
+    : '';
   return `redis://${auth}${redis.host}:${redis.port}/${redis.database}`;
 }
 

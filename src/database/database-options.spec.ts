@@ -22,11 +22,20 @@ describe('parseDatabaseUrl', () => {
 
   it('reads user and password from a postgres:// URL, percent-decoded, with default port 5432', () => {
     const parsed = parseDatabaseUrl('postgres://app%40corp:p%3Ass%2Fw@db/globalmcp');
-    expect(parsed).toMatchObject({ host: 'db', port: 5432, database: 'globalmcp', username: 'app@corp', password: 'p:ss/w', ssl: false });
+    expect(parsed).toMatchObject({
+      host: 'db',
+      port: 5432,
+      database: 'globalmcp',
+      username: 'app@corp',
+      password: 'p:ss/w',
+      ssl: false,
+    });
   });
 
   it('takes JDBC query parameters user, password, currentSchema and ApplicationName', () => {
-    const parsed = parseDatabaseUrl('jdbc:postgresql://h/db?user=u&password=secret&currentSchema=mcp&ApplicationName=gw');
+    const parsed = parseDatabaseUrl(
+      'jdbc:postgresql://h/db?user=u&password=secret&currentSchema=mcp&ApplicationName=gw',
+    );
     expect(parsed).toMatchObject({ username: 'u', password: 'secret', schema: 'mcp', applicationName: 'gw' });
   });
 
@@ -56,7 +65,14 @@ describe('buildDataSourceOptions', () => {
       configWith({ username: 'svc', password: 'from-config' }),
       'postgres://url-user:url-pass@db:5432/globalmcp',
     );
-    expect(options).toMatchObject({ type: 'postgres', host: 'db', port: 5432, database: 'globalmcp', username: 'svc', password: 'from-config' });
+    expect(options).toMatchObject({
+      type: 'postgres',
+      host: 'db',
+      port: 5432,
+      database: 'globalmcp',
+      username: 'svc',
+      password: 'from-config',
+    });
   });
 
   it('keeps the URL credentials when the config has none', () => {
@@ -67,7 +83,14 @@ describe('buildDataSourceOptions', () => {
   it('maps the Hikari pool settings onto node-postgres pool options', () => {
     const options = buildDataSourceOptions(
       configWith({
-        hikari: { maximumPoolSize: 20, minimumIdle: 5, idleTimeout: '5m', connectionTimeout: '10s', maxLifetime: '30m', poolName: 'gw-pool' },
+        hikari: {
+          maximumPoolSize: 20,
+          minimumIdle: 5,
+          idleTimeout: '5m',
+          connectionTimeout: '10s',
+          maxLifetime: '30m',
+          poolName: 'gw-pool',
+        },
       }),
       'postgres://db/globalmcp',
     );
@@ -103,7 +126,9 @@ describe('buildDataSourceOptions', () => {
 
 describe('describeDatabaseUrl', () => {
   it('masks the password of a postgres:// URL', () => {
-    expect(describeDatabaseUrl('postgres://app:s3cret@db:5432/globalmcp')).toBe('postgres://app:****@db:5432/globalmcp');
+    expect(describeDatabaseUrl('postgres://app:s3cret@db:5432/globalmcp')).toBe(
+      'postgres://app:****@db:5432/globalmcp',
+    );
   });
 
   it('masks a password query parameter of a JDBC URL and keeps the jdbc: prefix', () => {

@@ -39,7 +39,9 @@ export function parseDatabaseUrl(url: string): ParsedDatabaseUrl {
   const trimmed = url.trim();
   const withoutJdbc = trimmed.replace(/^jdbc:/i, '');
   if (!/^postgres(ql)?:\/\//i.test(withoutJdbc)) {
-    throw new Error(`Unsupported database URL ${describeDatabaseUrl(trimmed)}: expected jdbc:postgresql://, postgresql:// or postgres://`);
+    throw new Error(
+      `Unsupported database URL ${describeDatabaseUrl(trimmed)}: expected jdbc:postgresql://, postgresql:// or postgres://`,
+    );
   }
   let parsed: URL;
   try {

@@ -33,7 +33,12 @@ export class DatabaseStatus {
   appliedAtStart: string[] = [];
 
   snapshot(): DatabaseStatusSnapshot {
-    return { embedded: this.embedded, url: this.url, migrationsPending: this.migrationsPending, appliedAtStart: [...this.appliedAtStart] };
+    return {
+      embedded: this.embedded,
+      url: this.url,
+      migrationsPending: this.migrationsPending,
+      appliedAtStart: [...this.appliedAtStart],
+    };
   }
 }
 
@@ -70,7 +75,11 @@ const logger = new Logger('Database');
 })
 class DatabaseRuntimeModule {}
 
-async function createOptions(config: AppConfig, embedded: EmbeddedPostgresService | null, status: DatabaseStatus): Promise<TypeOrmModuleOptions> {
+async function createOptions(
+  config: AppConfig,
+  embedded: EmbeddedPostgresService | null,
+  status: DatabaseStatus,
+): Promise<TypeOrmModuleOptions> {
   const url = config.spring.datasource.url ?? (await embedded!.start());
   status.embedded = embedded !== null;
   status.url = describeDatabaseUrl(url);
@@ -89,7 +98,7 @@ async function createOptions(config: AppConfig, embedded: EmbeddedPostgresServic
 /** Initialises the DataSource, then applies pending migrations (when `mcp.database.migrate-on-start`). */
 async function createDataSource(options?: DataSourceOptions): Promise<DataSource> {
   const { [STARTUP]: startup, ...dataSourceOptions } = options as OptionsWithStartup;
-  const dataSource = new DataSource(dataSourceOptions as DataSourceOptions);
+  const dataSource = new DataSource(dataSourceOptions);
   await dataSource.initialize();
   if (!startup) return dataSource;
   try {

@@ -154,11 +154,14 @@ export class EmbeddedPostgresService {
         await this.ensureDatabase(port, password);
         const database = this.options.database ?? 'globalmcp';
         this.connectionUrl = `postgres://${SUPERUSER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${encodeURIComponent(database)}`;
-        this.logger.log(`PostgreSQL ready at ${describeDatabaseUrl(this.connectionUrl)} (data: ${this.pgdata}, pid ${this.child?.pid})`);
+        this.logger.log(
+          `PostgreSQL ready at ${describeDatabaseUrl(this.connectionUrl)} (data: ${this.pgdata}, pid ${this.child?.pid})`,
+        );
         return this.connectionUrl;
       } catch (error) {
         await this.halt();
-        const portTaken = error instanceof Error && /already in use|could not create any TCP\/IP sockets/i.test(error.message);
+        const portTaken =
+          error instanceof Error && /already in use|could not create any TCP\/IP sockets/i.test(error.message);
         if (fixedPort || !portTaken || attempt >= 3) throw error;
         this.logger.warn(`Port ${port} was taken before PostgreSQL could bind it; trying another`);
       }
@@ -229,12 +232,18 @@ export class EmbeddedPostgresService {
     if (Number.isInteger(pid) && pid > 0 && isAlive(pid) && isPostmasterFor(pid, this.pgdata)) {
       const parent = liveNodeParent(pid);
       if (parent !== undefined) {
-        throw new Error(`The embedded PostgreSQL in ${this.pgdata} is in use by another running process (pid ${parent}): stop it, or give this one another mcp.data-dir`);
+        throw new Error(
+          `The embedded PostgreSQL in ${this.pgdata} is in use by another running process (pid ${parent}): stop it, or give this one another mcp.data-dir`,
+        );
       }
-      this.logger.warn(`A PostgreSQL left running by an earlier process (pid ${pid}) holds ${this.pgdata}: stopping it`);
+      this.logger.warn(
+        `A PostgreSQL left running by an earlier process (pid ${pid}) holds ${this.pgdata}: stopping it`,
+      );
       await stopPid(pid, 15_000);
     } else {
-      this.logger.warn(`Removing a stale postmaster.pid from ${this.pgdata} (pid ${content.split('\n')[0]} is not running it)`);
+      this.logger.warn(
+        `Removing a stale postmaster.pid from ${this.pgdata} (pid ${content.split('\n')[0]} is not running it)`,
+      );
     }
     await unlink(lockFile).catch(() => undefined);
   }
@@ -321,11 +330,17 @@ export class EmbeddedPostgresService {
    */
   private armWatchdog(postgresPid: number): void {
     if (process.platform === 'win32') return;
-    const watchdog = spawn('/bin/sh', ['-c', 'read _ignored; kill -INT "$1" 2>/dev/null', 'globalmcp-pg-watchdog', String(postgresPid)], {
-      detached: true,
-      stdio: ['pipe', 'ignore', 'ignore'],
+    const watchdog = spawn(
+      '/bin/sh',
+      ['-c', 'read _ignored; kill -INT "$1" 2>/dev/null', 'globalmcp-pg-watchdog', String(postgresPid)],
+      {
+        detached: true,
+        stdio: ['pipe', 'ignore', 'ignore'],
+      },
+    );
+    watchdog.on('error', (error) => {
+      this.logger.warn(`PostgreSQL watchdog unavailable: ${error.message}`);
     });
-    watchdog.on('error', (error) => this.logger.warn(`PostgreSQL watchdog unavailable: ${error.message}`));
     watchdog.stdin?.on('error', () => undefined);
     watchdog.unref();
     (watchdog.stdin as Socket | null)?.unref();
@@ -353,7 +368,9 @@ function resolveBinaries(): Binaries {
     try {
       entry = require.resolve(platformPackage);
     } catch {
-      throw new Error(`No embedded PostgreSQL for ${process.platform}-${process.arch} (${platformPackage} is not installed): set spring.datasource.url (DATABASE_URL)`);
+      throw new Error(
+        `No embedded PostgreSQL for ${process.platform}-${process.arch} (${platformPackage} is not installed): set spring.datasource.url (DATABASE_URL)`,
+      );
     }
   }
   const bin = path.resolve(path.dirname(entry), '..', 'native', 'bin');
@@ -365,8 +382,12 @@ function ensurePostgresUser(logger: LoggerService): Owner | undefined {
   if (process.getuid?.() !== 0) return undefined;
   const lookup = (): Owner | undefined => {
     try {
-      const uid = Number(execFileSync('id', ['-u', SUPERUSER], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
-      const gid = Number(execFileSync('id', ['-g', SUPERUSER], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim());
+      const uid = Number(
+        execFileSync('id', ['-u', SUPERUSER], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim(),
+      );
+      const gid = Number(
+        execFileSync('id', ['-g', SUPERUSER], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim(),
+      );
       return { uid, gid };
     } catch {
       return undefined;
@@ -377,12 +398,20 @@ function ensurePostgresUser(logger: LoggerService): Owner | undefined {
   logger.log('Running as root: creating the system user "postgres" to run PostgreSQL');
   try {
     spawnSync('groupadd', ['--system', SUPERUSER], { stdio: 'ignore' });
-    execFileSync('useradd', ['--system', '-g', SUPERUSER, '--no-create-home', '--shell', '/usr/sbin/nologin', SUPERUSER], { stdio: 'ignore' });
+    execFileSync(
+      'useradd',
+      ['--system', '-g', SUPERUSER, '--no-create-home', '--shell', '/usr/sbin/nologin', SUPERUSER],
+      { stdio: 'ignore' },
+    );
   } catch (error) {
-    throw new Error(`PostgreSQL cannot run as root and the user "postgres" could not be created: ${(error as Error).message}`);
+    throw new Error(
+      `PostgreSQL cannot run as root and the user "postgres" could not be created: ${(error as Error).message}`,
+      { cause: error },
+    );
   }
   const created = lookup();
-  if (!created) throw new Error('PostgreSQL cannot run as root and the user "postgres" could not be found after creating it');
+  if (!created)
+    throw new Error('PostgreSQL cannot run as root and the user "postgres" could not be found after creating it');
   return created;
 }
 
@@ -499,7 +528,9 @@ export function freePort(): Promise<number> {
     server.on('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }

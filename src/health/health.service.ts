@@ -1,5 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { DiskHealthIndicator, HealthIndicatorService, MemoryHealthIndicator, TypeOrmHealthIndicator } from '@nestjs/terminus';
+import {
+  DiskHealthIndicator,
+  HealthIndicatorService,
+  MemoryHealthIndicator,
+  TypeOrmHealthIndicator,
+} from '@nestjs/terminus';
 import type { HealthIndicatorResult } from '@nestjs/terminus';
 import { APP_CONFIG } from 'src/config/config.module';
 import type { AppConfig } from 'src/config/config.schema';
@@ -35,7 +40,12 @@ export class HealthService {
     this.register({ name: 'memory', readiness: false, check: () => this.checkMemory() });
     this.addReadinessGate('migrations', () =>
       this.database.migrationsPending
-        ? { status: 'DOWN', details: { reason: 'migrations pending: run `npm run migration:run` or enable mcp.database.migrate-on-start' } }
+        ? {
+            status: 'DOWN',
+            details: {
+              reason: 'migrations pending: run `npm run migration:run` or enable mcp.database.migrate-on-start',
+            },
+          }
         : { status: 'UP', details: { applied_at_start: this.database.appliedAtStart } },
     );
   }
@@ -60,7 +70,12 @@ export class HealthService {
 
   async readiness(viewer: HealthViewer): Promise<HealthReport> {
     if (!this.state.isStarted || this.state.isShuttingDown) {
-      return { status: 'OUT_OF_SERVICE', ...(this.detailsAllowed(viewer) ? { details: { reason: this.state.isShuttingDown ? 'shutting down' : 'starting' } } : {}) };
+      return {
+        status: 'OUT_OF_SERVICE',
+        ...(this.detailsAllowed(viewer)
+          ? { details: { reason: this.state.isShuttingDown ? 'shutting down' : 'starting' } }
+          : {}),
+      };
     }
     const components = await this.checkAll([...this.contributors.values()].filter((c) => c.readiness));
     for (const [name, gate] of this.readinessGates) components[name] = gate();
@@ -95,7 +110,10 @@ export class HealthService {
   }
 
   private view(report: Required<Pick<HealthReport, 'status' | 'components'>>, viewer: HealthViewer): HealthReport {
-    const showComponents = this.allowed(this.config.management.endpoint.health.showComponents ?? this.config.management.endpoint.health.showDetails, viewer);
+    const showComponents = this.allowed(
+      this.config.management.endpoint.health.showComponents ?? this.config.management.endpoint.health.showDetails,
+      viewer,
+    );
     if (!showComponents) return { status: report.status };
     const withDetails = this.detailsAllowed(viewer);
     const components = Object.fromEntries(
@@ -150,7 +168,11 @@ export class HealthService {
   }
 }
 
-function fromTerminus(result: HealthIndicatorResult, key: string, extra: Record<string, unknown> = {}): ComponentHealth {
+function fromTerminus(
+  result: HealthIndicatorResult,
+  key: string,
+  extra: Record<string, unknown> = {},
+): ComponentHealth {
   const entry = (result[key] ?? {}) as Record<string, unknown>;
   const { status, ...details } = entry;
   return { status: status === 'up' || status === 'degraded' ? 'UP' : 'DOWN', details: { ...extra, ...details } };

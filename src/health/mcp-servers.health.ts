@@ -52,7 +52,9 @@ export class McpServersHealth implements OnModuleInit {
 
   private requiredServers(): ComponentHealth {
     const required = Object.entries(this.config.mcp.servers).filter(([, entry]) => entry.enabled && entry.required);
-    const down = required.map(([id]) => id).filter((id) => this.engine.listServerStates().find((s) => s.id === id)?.status !== 'active');
+    const down = required
+      .map(([id]) => id)
+      .filter((id) => this.engine.listServerStates().find((s) => s.id === id)?.status !== 'active');
     return down.length === 0 ? { status: 'UP' } : { status: 'DOWN', details: { required_servers_down: down } };
   }
 }

@@ -32,7 +32,10 @@ export class ActuatorHealthController {
   }
 
   @Get(':component')
-  async component(@Param('component') name: string, @Res({ passthrough: true }) reply: FastifyReply): Promise<HealthReport> {
+  async component(
+    @Param('component') name: string,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<HealthReport> {
     const report = await this.health.component(name, ANONYMOUS);
     if (!report) throw new NotFoundException(`No health component named '${name}'`);
     return respond(reply, report);

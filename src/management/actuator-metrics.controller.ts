@@ -17,13 +17,15 @@ export class ActuatorMetricsController {
   @Get(':name')
   async one(@Param('name') requested: string, @Query('tag') tag?: string | string[]) {
     const name = requested.replace(/\./g, '_');
-    const metric = (await register.getMetricsAsJSON()).find((m) => m.name === name) as MetricObjectWithValues<MetricValue<string>> | undefined;
+    const metrics: MetricObjectWithValues<MetricValue<string>>[] = await register.getMetricsAsJSON();
+    const metric = metrics.find((m) => m.name === name);
     if (!metric) throw new NotFoundException(`No metric named '${requested}'`);
     const filters = (Array.isArray(tag) ? tag : tag ? [tag] : []).map((t) => t.split(':', 2) as [string, string]);
     const values = metric.values.filter((v) => filters.every(([k, want]) => String(v.labels[k] ?? '') === want));
     const tags = new Map<string, Set<string>>();
     for (const v of metric.values) {
-      for (const [k, val] of Object.entries(v.labels)) if (val !== undefined) (tags.get(k) ?? tags.set(k, new Set()).get(k)!).add(String(val));
+      for (const [k, val] of Object.entries(v.labels))
+        if (val !== undefined) (tags.get(k) ?? tags.set(k, new Set()).get(k)!).add(String(val));
     }
     return {
       name: metric.name,
@@ -37,7 +39,9 @@ export class ActuatorMetricsController {
 
 function summarize(type: string, values: MetricValue<string>[]) {
   const sumOf = (suffix: string) =>
-    values.filter((v) => (v as { metricName?: string }).metricName?.endsWith(suffix)).reduce((acc, v) => acc + v.value, 0);
+    values
+      .filter((v) => (v as { metricName?: string }).metricName?.endsWith(suffix))
+      .reduce((acc, v) => acc + v.value, 0);
   if (type === 'histogram' || type === 'summary') {
     return [
       { statistic: 'COUNT', value: sumOf('_count') },

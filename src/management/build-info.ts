@@ -20,5 +20,10 @@ export function readBuildInfo(): BuildInfo {
   } catch {
     // Not built through npm (tests run from sources): commit and build time stay unknown.
   }
-  return { name: pkg.name, version: pkg.version, commit: process.env.GIT_COMMIT ?? stamped.commit ?? null, buildTime: stamped.buildTime ?? null };
+  return {
+    name: pkg.name,
+    version: pkg.version,
+    commit: process.env.GIT_COMMIT ?? stamped.commit ?? null,
+    buildTime: stamped.buildTime ?? null,
+  };
 }

@@ -34,8 +34,8 @@ export class ManagementAppModule {
       controllers: exposedActuatorControllers(config),
       providers: [
         { provide: APP_CONFIG, useValue: config },
-        { provide: HealthService, useValue: api.get(HealthService) },
-        { provide: ApplicationState, useValue: api.get(ApplicationState) },
+        { provide: HealthService, useValue: api.get<HealthService>(HealthService) },
+        { provide: ApplicationState, useValue: api.get<ApplicationState>(ApplicationState) },
       ],
     };
   }

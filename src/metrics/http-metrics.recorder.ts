@@ -11,13 +11,20 @@ import { HTTP_SERVER_REQUESTS } from './metric-names';
  */
 @Injectable()
 export class HttpMetricsRecorder {
-  constructor(@InjectMetric(HTTP_SERVER_REQUESTS) private readonly histogram: Histogram<'method' | 'uri' | 'status' | 'outcome'>) {}
+  constructor(
+    @InjectMetric(HTTP_SERVER_REQUESTS) private readonly histogram: Histogram<'method' | 'uri' | 'status' | 'outcome'>,
+  ) {}
 
   attach(fastify: FastifyInstance): void {
     fastify.addHook('onResponse', (request, reply, done) => {
       const status = reply.statusCode;
       this.histogram.observe(
-        { method: request.method, uri: routeTemplate(request, status), status: String(status), outcome: outcomeOf(status) },
+        {
+          method: request.method,
+          uri: routeTemplate(request, status),
+          status: String(status),
+          outcome: outcomeOf(status),
+        },
         reply.elapsedTime / 1000,
       );
       done();

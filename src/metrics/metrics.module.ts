@@ -34,9 +34,20 @@ import {
       labelNames: ['server', 'method'],
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
     }),
-    makeGaugeProvider({ name: MCP_SERVER_STATUS, help: 'Upstream MCP server status: 1 active, 0 inactive or error', labelNames: ['server'] }),
-    makeCounterProvider({ name: MCP_SERVER_RESTARTS, help: 'Reconnects/respawns of upstream MCP server connections', labelNames: ['server'] }),
-    makeGaugeProvider({ name: MCP_POOL_QUEUE_DEPTH, help: 'Upstream calls waiting for a slot (mcp.client.max-concurrent-connections)' }),
+    makeGaugeProvider({
+      name: MCP_SERVER_STATUS,
+      help: 'Upstream MCP server status: 1 active, 0 inactive or error',
+      labelNames: ['server'],
+    }),
+    makeCounterProvider({
+      name: MCP_SERVER_RESTARTS,
+      help: 'Reconnects/respawns of upstream MCP server connections',
+      labelNames: ['server'],
+    }),
+    makeGaugeProvider({
+      name: MCP_POOL_QUEUE_DEPTH,
+      help: 'Upstream calls waiting for a slot (mcp.client.max-concurrent-connections)',
+    }),
     makeGaugeProvider({ name: MCP_POOL_IN_FLIGHT, help: 'Upstream calls in flight, gateway-wide' }),
     HttpMetricsRecorder,
     McpMetrics,

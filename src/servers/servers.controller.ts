@@ -18,7 +18,10 @@ export class ServersController {
   constructor(private readonly servers: ServersService) {}
 
   @Get()
-  @ApiOperation({ summary: 'List MCP servers', description: 'Filter by status and type; paginated (limit at most 200).' })
+  @ApiOperation({
+    summary: 'List MCP servers',
+    description: 'Filter by status and type; paginated (limit at most 200).',
+  })
   @ApiOkResponse({ type: ServerListDto })
   @ApiErrorResponses(400)
   listServers(@Query() query: ListServersQueryDto): ServerListDto {
@@ -26,7 +29,10 @@ export class ServersController {
   }
 
   @Get(':id')
-  @ApiOperation({ summary: 'Server details', description: 'Configuration (environment and header values masked), capabilities, call metrics, last error.' })
+  @ApiOperation({
+    summary: 'Server details',
+    description: 'Configuration (environment and header values masked), capabilities, call metrics, last error.',
+  })
   @ApiOkResponse({ type: ServerDetailsDto })
   @ApiErrorResponses(404)
   getServer(@Param() { id }: ServerIdParamDto): ServerDetailsDto {
@@ -42,7 +48,10 @@ export class ServersController {
   }
 
   @Get(':id/health')
-  @ApiOperation({ summary: 'Check a server now', description: 'A live ping round trip plus authentication and discovery state.' })
+  @ApiOperation({
+    summary: 'Check a server now',
+    description: 'A live ping round trip plus authentication and discovery state.',
+  })
   @ApiOkResponse({ type: ServerHealthDto })
   @ApiErrorResponses(404)
   checkServerHealth(@Param() { id }: ServerIdParamDto): Promise<ServerHealthDto> {
@@ -51,7 +60,10 @@ export class ServersController {
 
   @Post(':id/restart')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Restart a server', description: 'Closes its connections (and processes) and connects again; clears a crash-loop park.' })
+  @ApiOperation({
+    summary: 'Restart a server',
+    description: 'Closes its connections (and processes) and connects again; clears a crash-loop park.',
+  })
   @ApiOkResponse({ type: ServerActionDto })
   @ApiErrorResponses(404, 503)
   restartServer(@Param() { id }: ServerIdParamDto): Promise<ServerActionDto> {

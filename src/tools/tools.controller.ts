@@ -23,7 +23,10 @@ export class ToolsController {
   constructor(private readonly tools: ToolsService) {}
 
   @Get('tools')
-  @ApiOperation({ summary: 'List tools across servers', description: 'Filter by server, category, or text in name/description.' })
+  @ApiOperation({
+    summary: 'List tools across servers',
+    description: 'Filter by server, category, or text in name/description.',
+  })
   @ApiOkResponse({ type: ToolListDto })
   @ApiErrorResponses(400, 404)
   listTools(@Query() query: ListToolsQueryDto): ToolListDto {
@@ -31,7 +34,10 @@ export class ToolsController {
   }
 
   @Get('tools/:name')
-  @ApiOperation({ summary: 'One tool', description: '409 CONFLICT when the name exists on several servers and `server_id` is missing.' })
+  @ApiOperation({
+    summary: 'One tool',
+    description: '409 CONFLICT when the name exists on several servers and `server_id` is missing.',
+  })
   @ApiOkResponse({ type: ToolDto })
   @ApiErrorResponses(400, 404, 409)
   getTool(@Param() { name }: ToolNameParamDto, @Query() { server_id }: ToolQueryDto): ToolDto {
@@ -48,8 +54,18 @@ export class ToolsController {
   })
   @ApiOkResponse({ type: ExecutionResultDto })
   @ApiErrorResponses(400, 404, 409, 413, 502, 503, 504)
-  executeTool(@Param() { name }: ToolNameParamDto, @Body() body: ExecuteToolDto, @Res({ passthrough: true }) reply: FastifyReply): Promise<ExecutionResultDto> {
-    return this.tools.execute({ name, serverId: body.server_id, parameters: body.parameters, timeoutMs: body.timeout, signal: abortOnClientDisconnect(reply) });
+  executeTool(
+    @Param() { name }: ToolNameParamDto,
+    @Body() body: ExecuteToolDto,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<ExecutionResultDto> {
+    return this.tools.execute({
+      name,
+      serverId: body.server_id,
+      parameters: body.parameters,
+      timeoutMs: body.timeout,
+      signal: abortOnClientDisconnect(reply),
+    });
   }
 
   @Get('servers/:id/tools')
@@ -62,10 +78,23 @@ export class ToolsController {
 
   @Post('servers/:id/tools/:tool')
   @HttpCode(200)
-  @ApiOperation({ summary: "Execute one server's tool", description: 'Same as POST /api/tools/{name}/execute with the server named in the path.' })
+  @ApiOperation({
+    summary: "Execute one server's tool",
+    description: 'Same as POST /api/tools/{name}/execute with the server named in the path.',
+  })
   @ApiOkResponse({ type: ExecutionResultDto })
   @ApiErrorResponses(400, 404, 413, 502, 503, 504)
-  executeServerTool(@Param() { id, tool }: ServerToolParamDto, @Body() body: ExecuteOnServerDto, @Res({ passthrough: true }) reply: FastifyReply): Promise<ExecutionResultDto> {
-    return this.tools.execute({ name: tool, serverId: id, parameters: body.parameters, timeoutMs: body.timeout, signal: abortOnClientDisconnect(reply) });
+  executeServerTool(
+    @Param() { id, tool }: ServerToolParamDto,
+    @Body() body: ExecuteOnServerDto,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<ExecutionResultDto> {
+    return this.tools.execute({
+      name: tool,
+      serverId: id,
+      parameters: body.parameters,
+      timeoutMs: body.timeout,
+      signal: abortOnClientDisconnect(reply),
+    });
   }
 }

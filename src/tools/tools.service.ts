@@ -29,7 +29,9 @@ export class ToolsService {
       .listTools(query.server_id)
       .map((ref) => this.toDto(ref))
       .filter((t) => !query.category || t.category === query.category)
-      .filter((t) => !needle || t.name.toLowerCase().includes(needle) || (t.description ?? '').toLowerCase().includes(needle))
+      .filter(
+        (t) => !needle || t.name.toLowerCase().includes(needle) || (t.description ?? '').toLowerCase().includes(needle),
+      )
       .sort((a, b) => a.server_id.localeCompare(b.server_id) || a.name.localeCompare(b.name));
     return {
       tools,
@@ -59,7 +61,7 @@ export class ToolsService {
       execution_id: randomUUID(),
       status: 'completed',
       result: {
-        content: (result.content ?? []) as unknown[],
+        content: result.content ?? [],
         ...(result.structuredContent !== undefined ? { structured_content: result.structuredContent } : {}),
         is_error: result.isError === true,
       },
@@ -80,14 +82,14 @@ export class ToolsService {
       server_id: serverId,
       server_name: server.entry.name ?? serverId,
       category: categoryOf(tool),
-      input_schema: tool.inputSchema as Record<string, unknown>,
-      ...(tool.outputSchema ? { output_schema: tool.outputSchema as Record<string, unknown> } : {}),
+      input_schema: tool.inputSchema,
+      ...(tool.outputSchema ? { output_schema: tool.outputSchema } : {}),
       ...(tool.annotations ? { annotations: tool.annotations } : {}),
     };
   }
 }
 
 function categoryOf(tool: Tool): string {
-  const category = (tool._meta as Record<string, unknown> | undefined)?.category;
+  const category = tool._meta?.category;
   return typeof category === 'string' && category.length > 0 ? category : 'general';
 }

@@ -25,11 +25,14 @@ describe('the command line (built gateway)', () => {
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it.each(readdirSync(GUIDE).filter((f) => f.endsWith('.yml')))('--validate-config accepts the guide block %s', (file) => {
-    const { code, out } = run(['--validate-config', '--config', path.join(GUIDE, file)]);
-    expect(out).toContain('configuration is valid');
-    expect(code).toBe(0);
-  });
+  it.each(readdirSync(GUIDE).filter((f) => f.endsWith('.yml')))(
+    '--validate-config accepts the guide block %s',
+    (file) => {
+      const { code, out } = run(['--validate-config', '--config', path.join(GUIDE, file)]);
+      expect(out).toContain('configuration is valid');
+      expect(code).toBe(0);
+    },
+  );
 
   it('--validate-config accepts the ConfigMap pair application.yml,servers.yml and the default config', () => {
     const pair = `${path.join(GUIDE, 'configmap-application.yml')},${path.join(GUIDE, 'configmap-servers.yml')}`;
@@ -49,8 +52,13 @@ describe('the command line (built gateway)', () => {
 
   it('never prints secrets in the validation summary', () => {
     const file = path.join(dir, 'secrets.yml');
-    writeFileSync(file, 'spring:\n  datasource:\n    url: postgres://app:pg-pass-123@db.internal/globalmcp\nmcp:\n  security:\n    jwt:\n      secret: ${JWT_SECRET}\n');
-    const { code, out } = run(['--validate-config', '--config', file], { JWT_SECRET: 'jwt-secret-that-is-long-enough-0123456789' });
+    writeFileSync(
+      file,
+      'spring:\n  datasource:\n    url: postgres://app:pg-pass-123@db.internal/globalmcp\nmcp:\n  security:\n    jwt:\n      secret: ${JWT_SECRET}\n',
+    );
+    const { code, out } = run(['--validate-config', '--config', file], {
+      JWT_SECRET: 'jwt-secret-that-is-long-enough-0123456789',
+    });
     expect(code).toBe(0);
     expect(out).not.toContain('pg-pass-123');
     expect(out).not.toContain('jwt-secret-that-is-long-enough');

@@ -121,16 +121,24 @@ describe('the gateway listeners (real PostgreSQL and Redis)', () => {
       expect(text).toMatch(/^process_cpu_user_seconds_total /m);
       expect(text).toMatch(/^nodejs_eventloop_lag_seconds /m);
       expect(text).toContain('http_server_requests_seconds_bucket{');
-      expect(text).toMatch(/http_server_requests_seconds_count\{method="GET",uri="\/actuator\/health\/liveness",status="200",outcome="SUCCESS"\} \d+/);
-      expect(text).toMatch(/http_server_requests_seconds_count\{method="GET",uri="NOT_FOUND",status="404",outcome="CLIENT_ERROR"\} \d+/);
+      expect(text).toMatch(
+        /http_server_requests_seconds_count\{method="GET",uri="\/actuator\/health\/liveness",status="200",outcome="SUCCESS"\} \d+/,
+      );
+      expect(text).toMatch(
+        /http_server_requests_seconds_count\{method="GET",uri="NOT_FOUND",status="404",outcome="CLIENT_ERROR"\} \d+/,
+      );
       expect(text).not.toContain('uri="/api/does-not-exist"');
     }
   });
 
   it('lists metric names and shows one metric by name, Spring style', async () => {
     const names = (await (await mgmt('/actuator/metrics')).json()) as { names: string[] };
-    expect(names.names).toEqual(expect.arrayContaining(['http_server_requests_seconds', 'process_resident_memory_bytes']));
-    const rss = (await (await mgmt('/actuator/metrics/process.resident.memory.bytes')).json()) as { measurements: { statistic: string; value: number }[] };
+    expect(names.names).toEqual(
+      expect.arrayContaining(['http_server_requests_seconds', 'process_resident_memory_bytes']),
+    );
+    const rss = (await (await mgmt('/actuator/metrics/process.resident.memory.bytes')).json()) as {
+      measurements: { statistic: string; value: number }[];
+    };
     expect(rss.measurements[0]!.statistic).toBe('VALUE');
     expect(rss.measurements[0]!.value).toBeGreaterThan(10 * 1024 * 1024);
     expect((await mgmt('/actuator/metrics/no_such_metric')).status).toBe(404);

@@ -65,7 +65,12 @@ describe('the default start and graceful shutdown (built gateway, embedded Postg
 
   it('serves the demo server-everything tools on first start', async () => {
     await waitFor(
-      async () => ((await (await fetch(`http://127.0.0.1:${apiPort}/api/tools?server_id=everything`)).json()) as { total_count: number }).total_count > 0,
+      async () =>
+        (
+          (await (await fetch(`http://127.0.0.1:${apiPort}/api/tools?server_id=everything`)).json()) as {
+            total_count: number;
+          }
+        ).total_count > 0,
       30_000,
       'the demo server to be discovered',
     );

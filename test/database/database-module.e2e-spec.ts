@@ -53,12 +53,18 @@ describe('DatabaseModule', () => {
     it('applies pending migrations at start and reports them done, with the password masked', async () => {
       app = await boot({ DATABASE_URL: db.url }, tmp);
       const status = app.get(DatabaseStatus).snapshot();
-      expect(status).toMatchObject({ embedded: false, migrationsPending: false, appliedAtStart: ['InitialSchema1795766196973'] });
+      expect(status).toMatchObject({
+        embedded: false,
+        migrationsPending: false,
+        appliedAtStart: ['InitialSchema1795766196973'],
+      });
       expect(status.url).toContain(':****@');
       expect(status.url).not.toContain(new URL(db.url).password);
       expect(app.get(EMBEDDED_POSTGRES)).toBeNull();
       const dataSource = app.get<DataSource>(getDataSourceToken());
-      expect(await dataSource.query(`SELECT to_regclass('public.mcp_servers') IS NOT NULL AS ok`)).toEqual([{ ok: true }]);
+      expect(await dataSource.query(`SELECT to_regclass('public.mcp_servers') IS NOT NULL AS ok`)).toEqual([
+        { ok: true },
+      ]);
       await app.close();
       app = undefined;
       expect(dataSource.isInitialized).toBe(false);

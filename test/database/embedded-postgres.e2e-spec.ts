@@ -91,7 +91,7 @@ describe('EmbeddedPostgresService', () => {
     const url = await service.start();
     expect(new URL(url).pathname).toBe('/globalmcp');
     expect(new URL(url).hostname).toBe('127.0.0.1');
-    await query(url, 'CREATE TABLE kept (v text); INSERT INTO kept VALUES (\'still here\')');
+    await query(url, "CREATE TABLE kept (v text); INSERT INTO kept VALUES ('still here')");
     const firstPid = service.pid!;
     expect(processesMentioning(dataDir)).toContain(firstPid);
 
@@ -134,7 +134,10 @@ describe('EmbeddedPostgresService', () => {
     await service.start();
     await service.stop();
     // What a crash leaves: a lock file naming a PID that is not a postgres (here: this test process, alive but no postgres).
-    writeFileSync(path.join(dataDir, 'postgres', 'postmaster.pid'), `${process.pid}\n${path.join(dataDir, 'postgres')}\n0\n5432\n\n127.0.0.1\n0 0\nready   \n`);
+    writeFileSync(
+      path.join(dataDir, 'postgres', 'postmaster.pid'),
+      `${process.pid}\n${path.join(dataDir, 'postgres')}\n0\n5432\n\n127.0.0.1\n0 0\nready   \n`,
+    );
     const url = await service.start();
     expect(await query(url, 'SELECT 1 AS ok')).toEqual([{ ok: 1 }]);
     await service.stop();
@@ -146,7 +149,10 @@ describe('EmbeddedPostgresService', () => {
       for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     });
 
-    async function startChild(dataDir: string, mode: 'graceful' | 'bare'): Promise<{ child: ChildProcess; postgresPid: number }> {
+    async function startChild(
+      dataDir: string,
+      mode: 'graceful' | 'bare',
+    ): Promise<{ child: ChildProcess; postgresPid: number }> {
       const child = spawn(process.execPath, [CHILD, dataDir, mode], { stdio: ['ignore', 'pipe', 'pipe'] });
       children.push(child);
       let stderr = '';
@@ -165,7 +171,9 @@ describe('EmbeddedPostgresService', () => {
     }
 
     const exited = (child: ChildProcess) =>
-      new Promise<void>((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve())));
+      new Promise<void>((resolve) =>
+        child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve()),
+      );
 
     it('stops PostgreSQL when the child handles SIGTERM by stopping the service', async () => {
       const dataDir = path.join(tmp, 'child');

@@ -24,11 +24,14 @@ describe('migrations', () => {
          FROM information_schema.columns WHERE table_schema = 'public' AND table_name = 'mcp_servers' ORDER BY ordinal_position`,
     ) as Promise<Array<Record<string, unknown>>>;
   const tableExists = async (name: string) =>
-    ((await dataSource.query(`SELECT to_regclass($1) AS t`, [`public.${name}`])) as Array<{ t: string | null }>)[0]!.t !== null;
+    ((await dataSource.query(`SELECT to_regclass($1) AS t`, [`public.${name}`])) as Array<{ t: string | null }>)[0]!
+      .t !== null;
 
   async function revertAll(): Promise<number> {
     let reverted = 0;
-    while (((await dataSource.query('SELECT count(*)::int AS n FROM schema_migrations')) as Array<{ n: number }>)[0]!.n > 0) {
+    while (
+      ((await dataSource.query('SELECT count(*)::int AS n FROM schema_migrations')) as Array<{ n: number }>)[0]!.n > 0
+    ) {
       await dataSource.undoLastMigration({ transaction: 'each' });
       reverted++;
     }
@@ -41,17 +44,73 @@ describe('migrations', () => {
     expect(await dataSource.showMigrations()).toBe(false);
 
     expect(await columns()).toEqual([
-      { column_name: 'id', data_type: 'character varying', character_maximum_length: 64, is_nullable: 'NO', column_default: null },
-      { column_name: 'name', data_type: 'character varying', character_maximum_length: 200, is_nullable: 'NO', column_default: null },
-      { column_name: 'description', data_type: 'text', character_maximum_length: null, is_nullable: 'YES', column_default: null },
-      { column_name: 'type', data_type: 'character varying', character_maximum_length: 16, is_nullable: 'NO', column_default: null },
-      { column_name: 'configuration', data_type: 'jsonb', character_maximum_length: null, is_nullable: 'NO', column_default: "'{}'::jsonb" },
-      { column_name: 'secrets', data_type: 'bytea', character_maximum_length: null, is_nullable: 'YES', column_default: null },
-      { column_name: 'enabled', data_type: 'boolean', character_maximum_length: null, is_nullable: 'NO', column_default: 'true' },
-      { column_name: 'created_at', data_type: 'timestamp with time zone', character_maximum_length: null, is_nullable: 'NO', column_default: 'now()' },
-      { column_name: 'updated_at', data_type: 'timestamp with time zone', character_maximum_length: null, is_nullable: 'NO', column_default: 'now()' },
+      {
+        column_name: 'id',
+        data_type: 'character varying',
+        character_maximum_length: 64,
+        is_nullable: 'NO',
+        column_default: null,
+      },
+      {
+        column_name: 'name',
+        data_type: 'character varying',
+        character_maximum_length: 200,
+        is_nullable: 'NO',
+        column_default: null,
+      },
+      {
+        column_name: 'description',
+        data_type: 'text',
+        character_maximum_length: null,
+        is_nullable: 'YES',
+        column_default: null,
+      },
+      {
+        column_name: 'type',
+        data_type: 'character varying',
+        character_maximum_length: 16,
+        is_nullable: 'NO',
+        column_default: null,
+      },
+      {
+        column_name: 'configuration',
+        data_type: 'jsonb',
+        character_maximum_length: null,
+        is_nullable: 'NO',
+        column_default: "'{}'::jsonb",
+      },
+      {
+        column_name: 'secrets',
+        data_type: 'bytea',
+        character_maximum_length: null,
+        is_nullable: 'YES',
+        column_default: null,
+      },
+      {
+        column_name: 'enabled',
+        data_type: 'boolean',
+        character_maximum_length: null,
+        is_nullable: 'NO',
+        column_default: 'true',
+      },
+      {
+        column_name: 'created_at',
+        data_type: 'timestamp with time zone',
+        character_maximum_length: null,
+        is_nullable: 'NO',
+        column_default: 'now()',
+      },
+      {
+        column_name: 'updated_at',
+        data_type: 'timestamp with time zone',
+        character_maximum_length: null,
+        is_nullable: 'NO',
+        column_default: 'now()',
+      },
     ]);
-    const indexes = (await dataSource.query(`SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'mcp_servers' ORDER BY indexname`)) as Array<{
+    const indexes = (await dataSource.query(
+      `SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'mcp_servers' ORDER BY indexname`,
+    )) as Array<{
       indexname: string;
       indexdef: string;
     }>;
@@ -61,10 +120,14 @@ describe('migrations', () => {
 
   it('fills defaults and rejects a type other than stdio, http or sse', async () => {
     await dataSource.query(`INSERT INTO mcp_servers (id, name, type) VALUES ('fs', 'Files', 'stdio')`);
-    const [row] = (await dataSource.query(`SELECT configuration, secrets, enabled, created_at FROM mcp_servers WHERE id = 'fs'`)) as Array<Record<string, unknown>>;
+    const [row] = (await dataSource.query(
+      `SELECT configuration, secrets, enabled, created_at FROM mcp_servers WHERE id = 'fs'`,
+    )) as Array<Record<string, unknown>>;
     expect(row).toMatchObject({ configuration: {}, secrets: null, enabled: true });
     expect(row!.created_at).toBeInstanceOf(Date);
-    await expect(dataSource.query(`INSERT INTO mcp_servers (id, name, type) VALUES ('x', 'X', 'websocket')`)).rejects.toThrow(/chk_mcp_servers_type/);
+    await expect(
+      dataSource.query(`INSERT INTO mcp_servers (id, name, type) VALUES ('x', 'X', 'websocket')`),
+    ).rejects.toThrow(/chk_mcp_servers_type/);
     await dataSource.query(`DELETE FROM mcp_servers`);
   });
 

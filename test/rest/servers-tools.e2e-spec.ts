@@ -58,7 +58,9 @@ describe('servers and tools REST over real MCP servers', () => {
     const deadline = Date.now() + 30_000;
     while (Date.now() < deadline) {
       const { body } = await get('/api/servers?status=active');
-      const active = (body.servers as { id: string; capabilities: { tools: number } }[]).filter((s) => s.capabilities.tools > 0).map((s) => s.id);
+      const active = (body.servers as { id: string; capabilities: { tools: number } }[])
+        .filter((s) => s.capabilities.tools > 0)
+        .map((s) => s.id);
       if (ids.every((id) => active.includes(id))) return;
       await new Promise((r) => setTimeout(r, 200));
     }
@@ -67,7 +69,10 @@ describe('servers and tools REST over real MCP servers', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase('rest');
-    gateway = await startTestGateway({ databaseUrl: db.url, yaml: `mcp:\n  client:\n    default-timeout: 10000\n${SERVERS_YAML}` });
+    gateway = await startTestGateway({
+      databaseUrl: db.url,
+      yaml: `mcp:\n  client:\n    default-timeout: 10000\n${SERVERS_YAML}`,
+    });
     api = gateway.addresses.api;
     await waitActive(['everything', 'everything-two', 'recorder']);
   }, 60_000);
@@ -127,7 +132,11 @@ describe('servers and tools REST over real MCP servers', () => {
     it('checks a server live and reports a disabled one as down', async () => {
       const up = await get('/api/servers/everything/health');
       expect(up.body.status).toBe('UP');
-      expect(up.body.checks.map((c: any) => c.name)).toEqual(['connectivity', 'authentication', 'capability_discovery']);
+      expect(up.body.checks.map((c: any) => c.name)).toEqual([
+        'connectivity',
+        'authentication',
+        'capability_discovery',
+      ]);
       expect(up.body.checks[0].response_time_ms).toBeGreaterThan(0);
       const down = await get('/api/servers/remote/health');
       expect(down.body.status).toBe('DOWN');
@@ -153,7 +162,11 @@ describe('servers and tools REST over real MCP servers', () => {
       expect(all.body.total_count).toBe(all.body.tools.length);
       const echo = await get('/api/tools?search=ECHO&server_id=everything');
       expect(echo.body.tools.map((t: any) => t.name)).toEqual(['echo']);
-      expect(echo.body.tools[0]).toMatchObject({ server_id: 'everything', server_name: 'Everything', category: 'general' });
+      expect(echo.body.tools[0]).toMatchObject({
+        server_id: 'everything',
+        server_name: 'Everything',
+        category: 'general',
+      });
       expect(echo.body.tools[0].input_schema.properties.message).toBeDefined();
       expect((await get('/api/tools?category=nothing')).body.total_count).toBe(0);
       expect((await get('/api/servers/recorder/tools')).body.tools.map((t: any) => t.name)).toContain('hang');
@@ -171,9 +184,17 @@ describe('servers and tools REST over real MCP servers', () => {
     });
 
     it('executes a tool through both routes', async () => {
-      const first = await post('/api/tools/echo/execute', { server_id: 'everything', parameters: { message: 'hello' } });
+      const first = await post('/api/tools/echo/execute', {
+        server_id: 'everything',
+        parameters: { message: 'hello' },
+      });
       expect(first.status).toBe(200);
-      expect(first.body).toMatchObject({ status: 'completed', server_id: 'everything', tool_name: 'echo', result: { is_error: false } });
+      expect(first.body).toMatchObject({
+        status: 'completed',
+        server_id: 'everything',
+        tool_name: 'echo',
+        result: { is_error: false },
+      });
       expect(first.body.result.content).toEqual([{ type: 'text', text: 'Echo: hello' }]);
       expect(first.body.execution_id).toMatch(/^[0-9a-f-]{36}$/);
       expect(first.body.duration_ms).toBeGreaterThan(0);
@@ -190,7 +211,9 @@ describe('servers and tools REST over real MCP servers', () => {
       expect(png.mimeType).toBe('image/png');
       expect(Buffer.from(png.data, 'base64').subarray(1, 4).toString()).toBe('PNG');
       const tools = (await get('/api/tools?server_id=everything&search=structured')).body.tools;
-      const structured = await post(`/api/servers/everything/tools/${tools[0].name}`, { parameters: { location: 'New York' } });
+      const structured = await post(`/api/servers/everything/tools/${tools[0].name}`, {
+        parameters: { location: 'New York' },
+      });
       expect(structured.status).toBe(200);
       expect(structured.body.result.structured_content).toBeDefined();
     });
@@ -228,7 +251,11 @@ describe('servers and tools REST over real MCP servers', () => {
 
     it('cancels the upstream call when the HTTP client disconnects', async () => {
       const count = async () =>
-        (JSON.parse((await post('/api/servers/recorder/tools/cancellations', { parameters: {} })).body.result.content[0].text) as unknown[]).length;
+        (
+          JSON.parse(
+            (await post('/api/servers/recorder/tools/cancellations', { parameters: {} })).body.result.content[0].text,
+          ) as unknown[]
+        ).length;
       const before = await count();
       const controller = new AbortController();
       const pending = fetch(`${api}/api/servers/recorder/tools/hang`, {
@@ -253,17 +280,26 @@ describe('servers and tools REST over real MCP servers', () => {
       const malformed = await post('/api/tools/echo/execute', '{"parameters": {');
       expect(malformed.status).toBe(400);
       expect(malformed.body.error.code).toBe('INVALID_PARAMETERS');
-      const wrongType = await fetch(`${api}/api/tools/echo/execute`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'hello' });
+      const wrongType = await fetch(`${api}/api/tools/echo/execute`, {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain' },
+        body: 'hello',
+      });
       expect(wrongType.status).toBe(415);
       expect(((await wrongType.json()) as Envelope).error.code).toBe('UNSUPPORTED_MEDIA_TYPE');
-      const huge = await post('/api/tools/echo/execute', { server_id: 'everything', parameters: { message: 'x'.repeat(2 * 1024 * 1024) } });
+      const huge = await post('/api/tools/echo/execute', {
+        server_id: 'everything',
+        parameters: { message: 'x'.repeat(2 * 1024 * 1024) },
+      });
       expect(huge.status).toBe(413);
       expect(huge.body.error.code).toBe('PAYLOAD_TOO_LARGE');
     });
 
     it('records upstream calls in Prometheus by server, method and outcome', async () => {
       const text = await (await fetch(`${gateway.addresses.metrics}/actuator/prometheus`)).text();
-      expect(text).toMatch(/mcp_client_requests_total\{server="everything",method="tools\/call",outcome="success"\} \d+/);
+      expect(text).toMatch(
+        /mcp_client_requests_total\{server="everything",method="tools\/call",outcome="success"\} \d+/,
+      );
       expect(text).toMatch(/mcp_client_requests_total\{server="recorder",method="tools\/call",outcome="TIMEOUT"\} \d+/);
       expect(text).toMatch(/mcp_client_request_duration_seconds_count\{server="everything",method="tools\/call"\} \d+/);
       expect(text).toMatch(/mcp_server_status\{server="everything"\} 1/);

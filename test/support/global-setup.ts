@@ -58,7 +58,12 @@ export default async function globalSetup(): Promise<void> {
 
   assertRedisInstalled();
 
-  const postgres = new EmbeddedPostgresService({ dataDir: tmpDir, database: 'postgres', durable: false, logger: quietLogger });
+  const postgres = new EmbeddedPostgresService({
+    dataDir: tmpDir,
+    database: 'postgres',
+    durable: false,
+    logger: quietLogger,
+  });
   running.postgres = postgres;
   const adminUrl = await postgres.start();
   state.postgres = { pid: postgres.pid!, dataDir: postgres.dataDirectory };
@@ -67,10 +72,14 @@ export default async function globalSetup(): Promise<void> {
   await buildTemplate(adminUrl);
 
   const redisPort = await freePort();
-  const redis = spawn('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'], {
-    stdio: 'ignore',
-    detached: true,
-  });
+  const redis = spawn(
+    'redis-server',
+    ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'],
+    {
+      stdio: 'ignore',
+      detached: true,
+    },
+  );
   running.redis = redis;
   redis.unref();
   state.redis = { pid: redis.pid!, port: redisPort };
@@ -82,14 +91,18 @@ export default async function globalSetup(): Promise<void> {
   process.env.TEST_PG_TEMPLATE = TEMPLATE_DATABASE;
   process.env.TEST_REDIS_URL = `redis://127.0.0.1:${redisPort}`;
   if (process.env.GLOBALMCP_TEST_VERBOSE) {
-    process.stderr.write(`\n[e2e setup] PostgreSQL pid ${state.postgres.pid}, Redis pid ${state.redis.pid} ready in ${Date.now() - started} ms\n`);
+    process.stderr.write(
+      `\n[e2e setup] PostgreSQL pid ${state.postgres.pid}, Redis pid ${state.redis.pid} ready in ${Date.now() - started} ms\n`,
+    );
   }
 }
 
 function assertRedisInstalled(): void {
   const probe = spawnSync('redis-server', ['--version'], { stdio: 'ignore' });
   if (probe.error || probe.status !== 0) {
-    throw new Error('redis-server is not installed (needed by the e2e tests): apt-get install -y redis-server (scripts/test.sh does it)');
+    throw new Error(
+      'redis-server is not installed (needed by the e2e tests): apt-get install -y redis-server (scripts/test.sh does it)',
+    );
   }
 }
 
@@ -130,10 +143,14 @@ async function buildTemplate(adminUrl: string): Promise<void> {
 
 /** A shell that signals `pid` once this process is gone (it reads a pipe only this process holds). */
 function watchdog(pid: number, signal: 'TERM' | 'INT'): number {
-  const shell = spawn('/bin/sh', ['-c', `read _ignored; kill -${signal} "$1" 2>/dev/null`, 'globalmcp-test-watchdog', String(pid)], {
-    stdio: ['pipe', 'ignore', 'ignore'],
-    detached: true,
-  });
+  const shell = spawn(
+    '/bin/sh',
+    ['-c', `read _ignored; kill -${signal} "$1" 2>/dev/null`, 'globalmcp-test-watchdog', String(pid)],
+    {
+      stdio: ['pipe', 'ignore', 'ignore'],
+      detached: true,
+    },
+  );
   shell.stdin?.on('error', () => undefined);
   shell.unref();
   (shell.stdin as Socket | null)?.unref();

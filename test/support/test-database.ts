@@ -14,7 +14,8 @@ let counter = 0;
 
 function requireEnv(name: string): string {
   const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set: run e2e tests through jest's e2e project (test/support/global-setup.ts)`);
+  if (!value)
+    throw new Error(`${name} is not set: run e2e tests through jest's e2e project (test/support/global-setup.ts)`);
   return value;
 }
 
@@ -29,7 +30,11 @@ async function withAdmin<T>(work: (client: Client) => Promise<T>): Promise<T> {
 }
 
 function uniqueName(prefix: string): string {
-  const clean = prefix.toLowerCase().replace(/[^a-z0-9_]/g, '_').slice(0, 30) || 'test';
+  const clean =
+    prefix
+      .toLowerCase()
+      .replace(/[^a-z0-9_]/g, '_')
+      .slice(0, 30) || 'test';
   return `t_${clean}_${process.pid}_${++counter}_${randomBytes(3).toString('hex')}`;
 }
 
@@ -58,7 +63,9 @@ export async function createTestDatabase(prefix: string): Promise<TestDatabase> 
   await withAdmin(async (client) => {
     for (let attempt = 1; ; attempt++) {
       try {
-        await client.query(`CREATE DATABASE ${client.escapeIdentifier(name)} TEMPLATE ${client.escapeIdentifier(template)}`);
+        await client.query(
+          `CREATE DATABASE ${client.escapeIdentifier(name)} TEMPLATE ${client.escapeIdentifier(template)}`,
+        );
         return;
       } catch (error) {
         // Only if something is connected to the template: nothing should be, but do not fail a run over it.

@@ -37,7 +37,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     REDIS_URL: process.env.TEST_REDIS_URL,
     ...options.env,
   };
-  const loaded = loadConfig({ configFiles: `${base},${extra}`, env: env as NodeJS.ProcessEnv });
+  const loaded = loadConfig({ configFiles: `${base},${extra}`, env: env });
   const gateway = await startGateway(loaded);
   return {
     ...gateway,

@@ -9,7 +9,9 @@ export interface ConvertibleToAppException {
 }
 
 const isConvertible = (error: unknown): error is ConvertibleToAppException =>
-  typeof error === 'object' && error !== null && typeof (error as Partial<ConvertibleToAppException>).toAppException === 'function';
+  typeof error === 'object' &&
+  error !== null &&
+  typeof (error as Partial<ConvertibleToAppException>).toAppException === 'function';
 
 /** Errors raised by Fastify itself (body parsing, limits) carry a status and a FST_* code. */
 interface PlatformError {
@@ -28,7 +30,10 @@ export interface ErrorEnvelope {
 export type ErrorTranslator = (error: unknown) => AppException | undefined;
 
 /** Turns anything thrown into the public envelope; never leaks a stack trace. */
-export function toAppException(error: unknown, translators: readonly ErrorTranslator[] = []): { exception: AppException; unexpected: boolean } {
+export function toAppException(
+  error: unknown,
+  translators: readonly ErrorTranslator[] = [],
+): { exception: AppException; unexpected: boolean } {
   if (error instanceof AppException) return { exception: error, unexpected: false };
   for (const translate of translators) {
     const translated = translate(error);
@@ -43,24 +48,25 @@ export function toAppException(error: unknown, translators: readonly ErrorTransl
     if (Array.isArray(message)) {
       return { exception: new AppException(code, 'Request validation failed', message), unexpected: false };
     }
-    return { exception: new AppException(code, humanMessage(code, String(message))), unexpected: status >= 500 };
+    const text = typeof message === 'string' ? message : JSON.stringify(message);
+    return { exception: new AppException(code, humanMessage(code, text)), unexpected: status >= 500 };
   }
   if (isPlatformError(error) && error.statusCode >= 400 && error.statusCode < 500) {
     const code = codeForStatus(error.statusCode);
-    return { exception: new AppException(code, humanMessage(code, error.message), error.code ? { reason: error.code } : null), unexpected: false };
+    return {
+      exception: new AppException(code, humanMessage(code, error.message), error.code ? { reason: error.code } : null),
+      unexpected: false,
+    };
   }
   return { exception: new AppException(ErrorCode.SERVER_ERROR, 'Internal server error'), unexpected: true };
 }
 
 function humanMessage(code: ErrorCode, message: string): string {
-  switch (code) {
-    case ErrorCode.PAYLOAD_TOO_LARGE:
-      return 'Request body is larger than the configured limit (server.max-request-size)';
-    case ErrorCode.RESOURCE_NOT_FOUND:
-      return message.startsWith('Cannot ') ? `No route for ${message.slice('Cannot '.length)}` : message;
-    default:
-      return message;
-  }
+  if (code === ErrorCode.PAYLOAD_TOO_LARGE)
+    return 'Request body is larger than the configured limit (server.max-request-size)';
+  if (code === ErrorCode.RESOURCE_NOT_FOUND && message.startsWith('Cannot '))
+    return `No route for ${message.slice('Cannot '.length)}`;
+  return message;
 }
 
 export function renderEnvelope(exception: AppException, requestId: string): ErrorEnvelope {
@@ -99,6 +105,9 @@ export class AllExceptionsFilter implements ExceptionFilter {
       return;
     }
     if (exception.headers) void reply.headers(exception.headers);
-    void reply.status(exception.status).type('application/json; charset=utf-8').send(renderEnvelope(exception, requestId));
+    void reply
+      .status(exception.status)
+      .type('application/json; charset=utf-8')
+      .send(renderEnvelope(exception, requestId));
   }
 }

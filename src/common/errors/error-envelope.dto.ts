@@ -8,7 +8,11 @@ export class ErrorBodyDto {
   @ApiProperty({ example: 'Server github not found' })
   message!: string;
 
-  @ApiPropertyOptional({ description: 'What exactly was wrong (fields, upstream error, ...)', nullable: true, example: null })
+  @ApiPropertyOptional({
+    description: 'What exactly was wrong (fields, upstream error, ...)',
+    nullable: true,
+    example: null,
+  })
   details!: unknown;
 
   @ApiProperty({ example: '3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11' })

@@ -35,7 +35,8 @@ export class ServerSummaryDto {
   @ApiProperty({ example: 'Everything (demo)' }) name!: string;
   @ApiProperty({ enum: SERVER_TYPES }) type!: string;
   @ApiProperty({ enum: SERVER_STATUSES }) status!: string;
-  @ApiProperty({ example: 'stdio://node node_modules/@modelcontextprotocol/server-everything/dist/index.js stdio' }) endpoint!: string;
+  @ApiProperty({ example: 'stdio://node node_modules/@modelcontextprotocol/server-everything/dist/index.js stdio' })
+  endpoint!: string;
   @ApiProperty({ type: CapabilityCountsDto }) capabilities!: CapabilityCountsDto;
   @ApiProperty({ type: ServerHealthSummaryDto }) health!: ServerHealthSummaryDto;
   @ApiProperty({ enum: ['config', 'api'] }) source!: string;
@@ -52,9 +53,19 @@ export class ServerConfigurationDto {
   @ApiPropertyOptional({ example: 'node' }) command?: string;
   @ApiProperty({ type: [String] }) args!: string[];
   @ApiPropertyOptional({ example: 'https://mcp.example.com/mcp' }) url?: string;
-  @ApiProperty({ type: 'object', additionalProperties: { type: 'string' }, description: 'Values masked as ***', example: { Authorization: '***' } })
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: { type: 'string' },
+    description: 'Values masked as ***',
+    example: { Authorization: '***' },
+  })
   headers!: Record<string, string>;
-  @ApiProperty({ type: 'object', additionalProperties: { type: 'string' }, description: 'Values masked as ***', example: { API_TOKEN: '***' } })
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: { type: 'string' },
+    description: 'Values masked as ***',
+    example: { API_TOKEN: '***' },
+  })
   environment!: Record<string, string>;
   @ApiPropertyOptional({ example: '/srv/mcp' }) working_directory?: string;
   @ApiProperty({ example: 30000, description: 'Per-call timeout (ms)' }) timeout!: number;
@@ -92,7 +103,8 @@ export class ServerDetailsDto extends ServerSummaryDto {
   @ApiProperty({ type: ServerConfigurationDto }) configuration!: ServerConfigurationDto;
   @ApiProperty({ type: ServerCapabilitiesDto }) declare capabilities: ServerCapabilitiesDto;
   @ApiProperty({ type: ServerMetricsDto }) metrics!: ServerMetricsDto;
-  @ApiProperty({ nullable: true, type: String, description: 'Why the server is not active, when it is not' }) last_error!: string | null;
+  @ApiProperty({ nullable: true, type: String, description: 'Why the server is not active, when it is not' })
+  last_error!: string | null;
   @ApiProperty({ nullable: true, format: 'date-time', type: String }) last_error_at!: string | null;
 }
 

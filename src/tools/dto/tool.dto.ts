@@ -11,7 +11,10 @@ export class ListToolsQueryDto {
   @Matches(SERVER_ID_PATTERN, { message: 'server_id is not a valid server id' })
   server_id?: string;
 
-  @ApiPropertyOptional({ example: 'general', description: "A tool's category: `_meta.category` when the upstream sets one, else `general`" })
+  @ApiPropertyOptional({
+    example: 'general',
+    description: "A tool's category: `_meta.category` when the upstream sets one, else `general`",
+  })
   @IsOptional()
   @IsString()
   @MaxLength(100)
@@ -62,7 +65,11 @@ export class ToolDto {
   @ApiProperty({ example: 'everything' }) server_id!: string;
   @ApiProperty({ example: 'Everything (demo)' }) server_name!: string;
   @ApiProperty({ example: 'general' }) category!: string;
-  @ApiProperty({ type: 'object', additionalProperties: true, example: { type: 'object', properties: { message: { type: 'string' } }, required: ['message'] } })
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: true,
+    example: { type: 'object', properties: { message: { type: 'string' } }, required: ['message'] },
+  })
   input_schema!: Record<string, unknown>;
   @ApiPropertyOptional({ type: 'object', additionalProperties: true }) output_schema?: Record<string, unknown>;
   @ApiPropertyOptional({ type: ToolAnnotationsDto }) annotations?: ToolAnnotationsDto;
@@ -76,11 +83,21 @@ export class ToolListDto {
 }
 
 export class ExecuteOnServerDto {
-  @ApiProperty({ type: 'object', additionalProperties: true, example: { message: 'hello' }, description: "Arguments, validated against the tool's input schema" })
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: true,
+    example: { message: 'hello' },
+    description: "Arguments, validated against the tool's input schema",
+  })
   @IsObject({ message: 'parameters must be a JSON object' })
   parameters!: Record<string, unknown>;
 
-  @ApiPropertyOptional({ example: 30000, minimum: 1, maximum: MAX_TIMEOUT_MS, description: "Timeout in ms; default: the server's timeout, else mcp.client.default-timeout" })
+  @ApiPropertyOptional({
+    example: 30000,
+    minimum: 1,
+    maximum: MAX_TIMEOUT_MS,
+    description: "Timeout in ms; default: the server's timeout, else mcp.client.default-timeout",
+  })
   @IsOptional()
   @IsInt()
   @Min(1)
@@ -104,10 +121,17 @@ export class ToolResultDto {
   })
   content!: unknown[];
 
-  @ApiPropertyOptional({ type: 'object', additionalProperties: true, description: "Structured result, when the tool declares an output schema" })
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: true,
+    description: 'Structured result, when the tool declares an output schema',
+  })
   structured_content?: Record<string, unknown>;
 
-  @ApiProperty({ description: 'True when the tool reported a failure in its result (the call itself completed)', example: false })
+  @ApiProperty({
+    description: 'True when the tool reported a failure in its result (the call itself completed)',
+    example: false,
+  })
   is_error!: boolean;
 }
 
