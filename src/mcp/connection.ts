@@ -56,6 +56,7 @@ export class McpConnection extends EventEmitter {
   readonly seq = ++connectionSeq;
   private readonly client: Client;
   private transport: Transport | undefined;
+  private negotiatedVersion: string | undefined;
   private stdio: StdioTransportHandle | undefined;
   private state: 'new' | 'opening' | 'open' | 'closing' | 'closed' = 'new';
   private closeReason: string | undefined;
@@ -109,7 +110,7 @@ export class McpConnection extends EventEmitter {
   }
 
   get protocolVersion(): string | undefined {
-    return (this.transport as { protocolVersion?: string } | undefined)?.protocolVersion;
+    return this.negotiatedVersion;
   }
 
   /**
@@ -121,6 +122,7 @@ export class McpConnection extends EventEmitter {
     this.state = 'opening';
     try {
       this.transport = this.createTransport();
+      this.captureProtocolVersion(this.transport);
       await this.client.connect(this.transport, { timeout: this.options.connectTimeoutMs });
     } catch (e) {
       const reason = this.closeReason ?? `connect failed: ${errorMessage(e)}${this.stderrHint()}`;
@@ -201,6 +203,18 @@ export class McpConnection extends EventEmitter {
   /** Resolves once the session is closed and its child (if any) has exited. */
   whenGone(): Promise<void> {
     return this.gone;
+  }
+
+  /**
+   * The SDK hands the negotiated protocol version to the transport (`setProtocolVersion`), which only the HTTP
+   * transports keep; recording it here gives every transport type the same answer.
+   */
+  private captureProtocolVersion(transport: Transport): void {
+    const original = transport.setProtocolVersion?.bind(transport);
+    transport.setProtocolVersion = (version: string) => {
+      this.negotiatedVersion = version;
+      original?.(version);
+    };
   }
 
   private createTransport(): Transport {
