@@ -57,9 +57,15 @@ export class MessagesController {
       'the gateway stops.',
   })
   @ApiProduces('text/event-stream')
-  @ApiOkResponse({ description: 'An event stream', content: { 'text/event-stream': { schema: { type: 'string' }, example: SSE_EXAMPLE } } })
+  @ApiOkResponse({
+    description: 'An event stream',
+    content: { 'text/event-stream': { schema: { type: 'string' }, example: SSE_EXAMPLE } },
+  })
   @ApiErrorResponses(400, 404)
-  streamNotifications(@Param() { id }: ServerIdParamDto, @Res({ passthrough: true }) reply: FastifyReply): Observable<MessageEvent> {
+  streamNotifications(
+    @Param() { id }: ServerIdParamDto,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Observable<MessageEvent> {
     // The stream's headers are written by Nest, not through Fastify's onSend hook that sets X-Request-Id elsewhere.
     void reply.header(REQUEST_ID_HEADER, reply.request.id);
     return this.streams.stream(id);

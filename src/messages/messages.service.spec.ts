@@ -30,7 +30,9 @@ describe('MessagesService', () => {
 
   it('passes an upstream JSON-RPC error through as a JSON-RPC error response', async () => {
     const { service, engine } = setup();
-    engine.request.mockRejectedValue(EngineError.upstream('a', { rpcCode: -32601, rpcMessage: 'Method not found', data: { m: 'x' } }));
+    engine.request.mockRejectedValue(
+      EngineError.upstream('a', { rpcCode: -32601, rpcMessage: 'Method not found', data: { m: 'x' } }),
+    );
     await expect(service.send('a', { jsonrpc: '2.0', id: 0, method: 'x' })).resolves.toEqual({
       jsonrpc: '2.0',
       id: 0,
@@ -47,9 +49,22 @@ describe('MessagesService', () => {
 
   it('sends a message without id as a notification and returns nothing', async () => {
     const { service, engine } = setup();
-    await expect(service.send('a', { jsonrpc: '2.0', method: 'notifications/roots/list_changed' })).resolves.toBeUndefined();
+    await expect(
+      service.send('a', { jsonrpc: '2.0', method: 'notifications/roots/list_changed' }),
+    ).resolves.toBeUndefined();
     expect(engine.notify).toHaveBeenCalledWith('a', 'notifications/roots/list_changed', undefined);
     expect(engine.request).not.toHaveBeenCalled();
+  });
+
+  it('answers 400 when the SDK client refuses a notification the session did not declare', async () => {
+    const { service, engine } = setup();
+    engine.notify.mockRejectedValue(new Error('Client does not support roots list changed notifications'));
+    await expect(
+      service.send('a', { jsonrpc: '2.0', method: 'notifications/roots/list_changed' }),
+    ).rejects.toMatchObject({
+      status: 400,
+      message: expect.stringContaining('does not support roots'),
+    });
   });
 
   it('404s an unknown server before touching the engine', async () => {

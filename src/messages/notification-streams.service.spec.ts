@@ -15,7 +15,11 @@ function setup() {
     }),
   };
   const hooks: Record<string, (done: () => void) => void> = {};
-  const adapterHost = { httpAdapter: { getInstance: () => ({ addHook: (name: string, fn: (done: () => void) => void) => (hooks[name] = fn) }) } };
+  const adapterHost = {
+    httpAdapter: {
+      getInstance: () => ({ addHook: (name: string, fn: (done: () => void) => void) => (hooks[name] = fn) }),
+    },
+  };
   const service = new NotificationStreamsService(
     engine as unknown as McpEngine,
     servers as unknown as ServersService,
@@ -35,11 +39,25 @@ describe('NotificationStreamsService', () => {
     const events: MessageEvent[] = [];
     const sub = service.stream('a').subscribe((e) => events.push(e));
     engine.emit('server.notification', { serverId: 'b', notification: notification('notifications/message') });
-    engine.emit('server.notification', { serverId: 'a', notification: notification('notifications/message', { level: 'info' }) });
-    engine.emit('server.notification', { serverId: 'a', notification: notification('notifications/resources/updated', { uri: 'x://1' }) });
+    engine.emit('server.notification', {
+      serverId: 'a',
+      notification: notification('notifications/message', { level: 'info' }),
+    });
+    engine.emit('server.notification', {
+      serverId: 'a',
+      notification: notification('notifications/resources/updated', { uri: 'x://1' }),
+    });
     expect(events).toEqual([
-      { type: 'notifications/message', id: '1', data: { jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info' } } },
-      { type: 'notifications/resources/updated', id: '2', data: { jsonrpc: '2.0', method: 'notifications/resources/updated', params: { uri: 'x://1' } } },
+      {
+        type: 'notifications/message',
+        id: '1',
+        data: { jsonrpc: '2.0', method: 'notifications/message', params: { level: 'info' } },
+      },
+      {
+        type: 'notifications/resources/updated',
+        id: '2',
+        data: { jsonrpc: '2.0', method: 'notifications/resources/updated', params: { uri: 'x://1' } },
+      },
     ]);
     sub.unsubscribe();
   });

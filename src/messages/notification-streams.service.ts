@@ -56,7 +56,11 @@ export class NotificationStreamsService implements OnModuleInit, OnApplicationSh
       let sequence = 0;
       const stream: StreamSubscriber = {
         deliver: (notification) =>
-          subscriber.next({ type: notification.method, id: String(++sequence), data: { jsonrpc: '2.0', ...notification } }),
+          subscriber.next({
+            type: notification.method,
+            id: String(++sequence),
+            data: { jsonrpc: '2.0', ...notification },
+          }),
         end: () => subscriber.complete(),
       };
       this.add(serverId, stream);

@@ -31,8 +31,17 @@ export class PromptsController {
   })
   @ApiOkResponse({ type: PromptResultDto })
   @ApiErrorResponses(400, 404, 409, 502, 503, 504)
-  getPrompt(@Param() { name }: PromptNameParamDto, @Body() body: GetPromptDto, @Res({ passthrough: true }) reply: FastifyReply): Promise<PromptResultDto> {
-    return this.prompts.get({ name, serverId: body.server_id, arguments: body.arguments, signal: abortOnClientDisconnect(reply) });
+  getPrompt(
+    @Param() { name }: PromptNameParamDto,
+    @Body() body: GetPromptDto,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<PromptResultDto> {
+    return this.prompts.get({
+      name,
+      serverId: body.server_id,
+      arguments: body.arguments,
+      signal: abortOnClientDisconnect(reply),
+    });
   }
 
   @Get('servers/:id/prompts')

@@ -43,7 +43,10 @@ describe('PromptsService', () => {
 
   it('returns 409 when the prompt name exists on two servers and no server_id is given', async () => {
     const { service } = setup();
-    await expect(service.get({ name: 'simple' })).rejects.toMatchObject({ code: ErrorCode.CONFLICT, details: { servers: ['a', 'b'] } });
+    await expect(service.get({ name: 'simple' })).rejects.toMatchObject({
+      code: ErrorCode.CONFLICT,
+      details: { servers: ['a', 'b'] },
+    });
     await expect(service.get({ name: 'simple', serverId: 'b' })).resolves.toMatchObject({ server_id: 'b' });
   });
 
@@ -61,6 +64,10 @@ describe('PromptsService', () => {
     expect(engine.getPrompt).not.toHaveBeenCalled();
     const result = await service.get({ name: 'args', arguments: { city: 'Lisbon' } });
     expect(engine.getPrompt).toHaveBeenCalledWith('a', 'args', { city: 'Lisbon' }, { signal: undefined });
-    expect(result).toEqual({ server_id: 'a', description: null, messages: [{ role: 'user', content: { type: 'text', text: 'hi' } }] });
+    expect(result).toEqual({
+      server_id: 'a',
+      description: null,
+      messages: [{ role: 'user', content: { type: 'text', text: 'hi' } }],
+    });
   });
 });

@@ -35,7 +35,9 @@ export class PromptsService {
   async get(request: GetPromptRequest): Promise<PromptResultDto> {
     const { serverId, prompt } = this.find(request.name, request.serverId);
     const args = request.arguments ?? {};
-    const missing = (prompt?.arguments ?? []).filter((a) => a.required === true && args[a.name] === undefined).map((a) => a.name);
+    const missing = (prompt?.arguments ?? [])
+      .filter((a) => a.required === true && args[a.name] === undefined)
+      .map((a) => a.name);
     if (missing.length > 0) {
       throw AppException.invalid(`Prompt '${request.name}' requires argument(s): ${missing.join(', ')}`, {
         fields: missing.map((field) => ({ field: `arguments.${field}`, problems: ['is required'] })),
@@ -56,10 +58,17 @@ export class PromptsService {
       const prompt = this.engine.listPrompts(serverId).find((p) => p.name === name);
       return { serverId, prompt };
     }
-    const hits = this.serverIds().flatMap((id) => this.safePrompts(id).filter((p) => p.name === name).map((prompt) => ({ serverId: id, prompt })));
+    const hits = this.serverIds().flatMap((id) =>
+      this.safePrompts(id)
+        .filter((p) => p.name === name)
+        .map((prompt) => ({ serverId: id, prompt })),
+    );
     if (hits.length === 0) throw AppException.notFound(`Prompt '${name}'`, { prompt: name });
     if (hits.length > 1) {
-      throw AppException.conflict(`Prompt '${name}' exists on several servers; pass server_id`, { prompt: name, servers: hits.map((h) => h.serverId) });
+      throw AppException.conflict(`Prompt '${name}' exists on several servers; pass server_id`, {
+        prompt: name,
+        servers: hits.map((h) => h.serverId),
+      });
     }
     return hits[0]!;
   }

@@ -39,9 +39,15 @@ describe('uriMatcher', () => {
 
 describe('uriTemplateMatches', () => {
   it('matches a simple variable to one path segment', () => {
-    expect(uriTemplateMatches('demo://resource/dynamic/text/{resourceId}', 'demo://resource/dynamic/text/42')).toBe(true);
-    expect(uriTemplateMatches('demo://resource/dynamic/text/{resourceId}', 'demo://resource/dynamic/text/4/2')).toBe(false);
-    expect(uriTemplateMatches('demo://resource/dynamic/text/{resourceId}', 'demo://resource/dynamic/blob/42')).toBe(false);
+    expect(uriTemplateMatches('demo://resource/dynamic/text/{resourceId}', 'demo://resource/dynamic/text/42')).toBe(
+      true,
+    );
+    expect(uriTemplateMatches('demo://resource/dynamic/text/{resourceId}', 'demo://resource/dynamic/text/4/2')).toBe(
+      false,
+    );
+    expect(uriTemplateMatches('demo://resource/dynamic/text/{resourceId}', 'demo://resource/dynamic/blob/42')).toBe(
+      false,
+    );
   });
 
   it('matches reserved expansion across slashes and an optional query', () => {

@@ -24,7 +24,8 @@ export class ResourcesController {
   @Get('resources')
   @ApiOperation({
     summary: 'List resources across servers',
-    description: 'Filter by server, MIME type prefix (`type=text`, `type=image/png`) and URI (`uri_pattern`: glob with `*`, else substring).',
+    description:
+      'Filter by server, MIME type prefix (`type=text`, `type=image/png`) and URI (`uri_pattern`: glob with `*`, else substring).',
   })
   @ApiOkResponse({ type: ResourceListDto })
   @ApiErrorResponses(400, 404)
@@ -33,7 +34,10 @@ export class ResourcesController {
   }
 
   @Get('resources/templates')
-  @ApiOperation({ summary: 'List resource templates across servers', description: 'RFC 6570 URI templates the servers can read concrete URIs of.' })
+  @ApiOperation({
+    summary: 'List resource templates across servers',
+    description: 'RFC 6570 URI templates the servers can read concrete URIs of.',
+  })
   @ApiOkResponse({ type: ResourceTemplateListDto })
   @ApiErrorResponses(400, 404)
   listResourceTemplates(@Query() { server_id }: ServerFilterQueryDto): ResourceTemplateListDto {
@@ -50,8 +54,16 @@ export class ResourcesController {
   })
   @ApiOkResponse({ type: ResourceContentDto })
   @ApiErrorResponses(400, 404, 409, 502, 503, 504)
-  getResourceContent(@Query() query: ResourceContentQueryDto, @Res({ passthrough: true }) reply: FastifyReply): Promise<ResourceContentDto> {
-    return this.resources.content({ uri: query.uri, serverId: query.server_id, format: query.format, signal: abortOnClientDisconnect(reply) });
+  getResourceContent(
+    @Query() query: ResourceContentQueryDto,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<ResourceContentDto> {
+    return this.resources.content({
+      uri: query.uri,
+      serverId: query.server_id,
+      format: query.format,
+      signal: abortOnClientDisconnect(reply),
+    });
   }
 
   @Get('servers/:id/resources')
@@ -65,7 +77,8 @@ export class ResourcesController {
   @Get('servers/:id/resources/read')
   @ApiOperation({
     summary: "Read one server's resource (view kept from the earlier edition)",
-    description: 'The upstream `resources/read` result passed through as it was sent (`contents` with `text` or base64 `blob` parts).',
+    description:
+      'The upstream `resources/read` result passed through as it was sent (`contents` with `text` or base64 `blob` parts).',
   })
   @ApiOkResponse({ type: ReadResourceResultDto })
   @ApiErrorResponses(400, 404, 502, 503, 504)

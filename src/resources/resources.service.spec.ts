@@ -40,7 +40,13 @@ describe('ResourcesService', () => {
     const { service } = setup();
     const list = service.list({});
     expect(list.total_count).toBe(4);
-    expect(list.resources[0]).toEqual({ uri: 'demo://doc/readme.md', name: 'readme.md', description: 'Readme', mime_type: 'text/markdown', server_id: 'a' });
+    expect(list.resources[0]).toEqual({
+      uri: 'demo://doc/readme.md',
+      name: 'readme.md',
+      description: 'Readme',
+      mime_type: 'text/markdown',
+      server_id: 'a',
+    });
     expect(list.resources.find((r) => r.uri === 'demo://img/logo.png')).toMatchObject({ size: 120, description: null });
   });
 
@@ -53,7 +59,9 @@ describe('ResourcesService', () => {
 
   it('404s an unknown server', () => {
     const { service } = setup();
-    expect(() => service.list({ server_id: 'nope' })).toThrow(expect.objectContaining({ code: ErrorCode.RESOURCE_NOT_FOUND }));
+    expect(() => service.list({ server_id: 'nope' })).toThrow(
+      expect.objectContaining({ code: ErrorCode.RESOURCE_NOT_FOUND }),
+    );
   });
 
   it('finds the one server listing a uri, then by template', async () => {
@@ -67,13 +75,18 @@ describe('ResourcesService', () => {
       metadata: { content_type: 'text/markdown', size_bytes: 4, encoding: 'text' },
       contents: [{ uri: 'demo://doc/readme.md', text: '# hi' }],
     });
-    engine.readResource.mockResolvedValue({ contents: [{ uri: 'demo://dynamic/7', blob: Buffer.from('x').toString('base64') }] });
+    engine.readResource.mockResolvedValue({
+      contents: [{ uri: 'demo://dynamic/7', blob: Buffer.from('x').toString('base64') }],
+    });
     expect((await service.content({ uri: 'demo://dynamic/7' })).server_id).toBe('a');
   });
 
   it('answers 409 listing the servers when several offer the uri, and 400 when none does', async () => {
     const { service } = setup();
-    await expect(service.content({ uri: 'demo://shared' })).rejects.toMatchObject({ code: ErrorCode.CONFLICT, details: { servers: ['a', 'b'] } });
+    await expect(service.content({ uri: 'demo://shared' })).rejects.toMatchObject({
+      code: ErrorCode.CONFLICT,
+      details: { servers: ['a', 'b'] },
+    });
     await expect(service.content({ uri: 'other://x' })).rejects.toMatchObject({ code: ErrorCode.INVALID_PARAMETERS });
   });
 
@@ -86,8 +99,12 @@ describe('ResourcesService', () => {
       metadata: { content_type: 'text/plain', size_bytes: 6, encoding: 'base64' },
     });
     expect((await service.content({ uri: 'demo://dynamic/1', serverId: 'a', format: 'text' })).content).toBe('héllo');
-    engine.readResource.mockResolvedValue({ contents: [{ uri: 'demo://dynamic/1', blob: Buffer.from([0xff, 0xfe, 0x00]).toString('base64') }] });
-    await expect(service.content({ uri: 'demo://dynamic/1', serverId: 'a', format: 'text' })).rejects.toMatchObject({ code: ErrorCode.INVALID_PARAMETERS });
+    engine.readResource.mockResolvedValue({
+      contents: [{ uri: 'demo://dynamic/1', blob: Buffer.from([0xff, 0xfe, 0x00]).toString('base64') }],
+    });
+    await expect(service.content({ uri: 'demo://dynamic/1', serverId: 'a', format: 'text' })).rejects.toMatchObject({
+      code: ErrorCode.INVALID_PARAMETERS,
+    });
   });
 
   it('parses JSON for format=json and answers 400 when the text is not JSON', async () => {
@@ -109,7 +126,9 @@ describe('ResourcesService', () => {
 
   it('turns an upstream "resource not found" into a 404 and lets other engine errors through', async () => {
     const { service, engine } = setup();
-    engine.readResource.mockRejectedValue(EngineError.upstream('a', { rpcCode: -32602, rpcMessage: 'Resource demo://x not found' }));
+    engine.readResource.mockRejectedValue(
+      EngineError.upstream('a', { rpcCode: -32602, rpcMessage: 'Resource demo://x not found' }),
+    );
     await expect(service.read('a', 'demo://x')).rejects.toMatchObject({ code: ErrorCode.RESOURCE_NOT_FOUND });
     engine.readResource.mockRejectedValue(EngineError.upstream('a', { rpcCode: -32002, rpcMessage: 'gone' }));
     await expect(service.read('a', 'demo://x')).rejects.toMatchObject({ code: ErrorCode.RESOURCE_NOT_FOUND });
@@ -121,7 +140,9 @@ describe('ResourcesService', () => {
   it('lists templates across servers', () => {
     const { service } = setup();
     expect(service.listTemplates()).toEqual({
-      resource_templates: [{ uri_template: 'demo://dynamic/{id}', name: 'dynamic', description: null, mime_type: null, server_id: 'a' }],
+      resource_templates: [
+        { uri_template: 'demo://dynamic/{id}', name: 'dynamic', description: null, mime_type: null, server_id: 'a' },
+      ],
       total_count: 1,
     });
   });

@@ -56,7 +56,11 @@ export class ResourcesService {
   }
 
   /** `resources/read` on one server, passed through as the upstream answered. */
-  async read(serverId: string, uri: string, options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<ReadResourceResult> {
+  async read(
+    serverId: string,
+    uri: string,
+    options: { timeoutMs?: number; signal?: AbortSignal } = {},
+  ): Promise<ReadResourceResult> {
     this.servers.find(serverId);
     try {
       return await this.engine.readResource(serverId, uri, options);
@@ -92,9 +96,14 @@ export class ResourcesService {
     }
     if (owners.length === 1) return owners[0]!;
     if (owners.length > 1) {
-      throw AppException.conflict(`Resource '${uri}' is offered by several servers; pass server_id`, { uri, servers: owners });
+      throw AppException.conflict(`Resource '${uri}' is offered by several servers; pass server_id`, {
+        uri,
+        servers: owners,
+      });
     }
-    throw AppException.invalid(`No server lists resource '${uri}'; pass server_id to read it from a given server`, { uri });
+    throw AppException.invalid(`No server lists resource '${uri}'; pass server_id to read it from a given server`, {
+      uri,
+    });
   }
 
   /** The given server (404 if unknown) or every registered one. */
@@ -155,7 +164,11 @@ function notFoundIfUnknownUri(error: unknown, serverId: string, uri: string): un
   const code = error.details?.rpcCode;
   const message = typeof error.details?.rpcMessage === 'string' ? error.details.rpcMessage : '';
   if (code === RESOURCE_NOT_FOUND_RPC || (code === RpcErrorCode.InvalidParams && /not found/i.test(message))) {
-    return AppException.notFound(`Resource '${uri}' on server '${serverId}'`, { server_id: serverId, uri, upstream_message: message });
+    return AppException.notFound(`Resource '${uri}' on server '${serverId}'`, {
+      server_id: serverId,
+      uri,
+      upstream_message: message,
+    });
   }
   return error;
 }
@@ -165,11 +178,16 @@ function render(
   format: ContentFormat | undefined,
   declaredMime: string | undefined,
 ): Pick<ResourceContentDto, 'content' | 'metadata'> {
-  if (!part) return { content: null, metadata: { content_type: declaredMime ?? null, size_bytes: 0, encoding: 'text' } };
+  if (!part)
+    return { content: null, metadata: { content_type: declaredMime ?? null, size_bytes: 0, encoding: 'text' } };
   const text = 'text' in part && typeof part.text === 'string' ? part.text : undefined;
   const blob = 'blob' in part && typeof part.blob === 'string' ? part.blob : '';
   const bytes = text !== undefined ? Buffer.from(text, 'utf8') : Buffer.from(blob, 'base64');
-  const metadata = (encoding: string) => ({ content_type: part.mimeType ?? declaredMime ?? null, size_bytes: bytes.length, encoding });
+  const metadata = (encoding: string) => ({
+    content_type: part.mimeType ?? declaredMime ?? null,
+    size_bytes: bytes.length,
+    encoding,
+  });
   switch (format) {
     case 'binary':
       return { content: text !== undefined ? bytes.toString('base64') : blob, metadata: metadata('base64') };
@@ -178,7 +196,9 @@ function render(
     case 'json':
       return { content: parseJson(text ?? asUtf8(bytes, part.uri), part.uri), metadata: metadata('json') };
     case undefined:
-      return text !== undefined ? { content: text, metadata: metadata('text') } : { content: blob, metadata: metadata('base64') };
+      return text !== undefined
+        ? { content: text, metadata: metadata('text') }
+        : { content: blob, metadata: metadata('base64') };
   }
 }
 

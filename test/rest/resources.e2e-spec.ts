@@ -50,7 +50,12 @@ interface Body {
   content: string;
   metadata: { content_type: string | null; size_bytes: number; encoding: string };
   contents: Record<string, unknown>[];
-  error: { code: string; message: string; request_id: string; details: { servers: string[]; fields: { field: string; problems: string[] }[] } };
+  error: {
+    code: string;
+    message: string;
+    request_id: string;
+    details: { servers: string[]; fields: { field: string; problems: string[] }[] };
+  };
 }
 
 const FEATURES = 'demo://resource/static/document/features.md';
@@ -67,7 +72,11 @@ describe('resources and prompts REST over real MCP servers', () => {
     return { status: res.status, headers: res.headers, body: (await res.json()) as Body };
   };
   const post = async (p: string, body: unknown) => {
-    const res = await fetch(`${api}${p}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const res = await fetch(`${api}${p}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
     return { status: res.status, body: (await res.json()) as Body };
   };
   const q = (params: Record<string, string>) => new URLSearchParams(params).toString();
@@ -116,7 +125,9 @@ describe('resources and prompts REST over real MCP servers', () => {
       const markdown = await get(`/api/resources?${q({ server_id: 'everything', type: 'text/markdown' })}`);
       expect(markdown.body.total_count).toBeGreaterThan(0);
       expect(markdown.body.resources.every((r) => r.mime_type === 'text/markdown')).toBe(true);
-      expect((await get(`/api/resources?${q({ server_id: 'everything', type: 'text' })}`)).body.total_count).toBe(one.body.total_count);
+      expect((await get(`/api/resources?${q({ server_id: 'everything', type: 'text' })}`)).body.total_count).toBe(
+        one.body.total_count,
+      );
       expect((await get(`/api/resources?${q({ type: 'image/png' })}`)).body).toEqual({ resources: [], total_count: 0 });
 
       const glob = await get(`/api/resources?${q({ server_id: 'everything', uri_pattern: 'demo://*/features.md' })}`);
@@ -129,7 +140,10 @@ describe('resources and prompts REST over real MCP servers', () => {
       const { status, body } = await get(`/api/resources/templates?${q({ server_id: 'everything' })}`);
       expect(status).toBe(200);
       expect(body.resource_templates.map((t) => t.uri_template).sort()).toEqual(
-        expect.arrayContaining(['demo://resource/dynamic/blob/{resourceId}', 'demo://resource/dynamic/text/{resourceId}']),
+        expect.arrayContaining([
+          'demo://resource/dynamic/blob/{resourceId}',
+          'demo://resource/dynamic/text/{resourceId}',
+        ]),
       );
       expect(body.resource_templates[0]).toMatchObject({ server_id: 'everything', name: expect.any(String) });
       expect((await get('/api/resources/templates')).body.total_count).toBe(body.total_count * 2);
@@ -142,7 +156,12 @@ describe('resources and prompts REST over real MCP servers', () => {
     });
 
     it('answers an unknown server with the 404 envelope', async () => {
-      for (const p of ['/api/resources?server_id=nope', '/api/servers/nope/resources', '/api/prompts?server_id=nope', `/api/servers/nope/resources/read?${q({ uri: FEATURES })}`]) {
+      for (const p of [
+        '/api/resources?server_id=nope',
+        '/api/servers/nope/resources',
+        '/api/prompts?server_id=nope',
+        `/api/servers/nope/resources/read?${q({ uri: FEATURES })}`,
+      ]) {
         const { status, headers, body } = await get(p);
         expect(status).toBe(404);
         expect(body.error).toMatchObject({ code: 'RESOURCE_NOT_FOUND', request_id: headers.get('x-request-id') });
@@ -157,7 +176,11 @@ describe('resources and prompts REST over real MCP servers', () => {
       expect(body.uri).toBe(FEATURES);
       expect(body.server_id).toBe('everything');
       expect(body.content).toContain('# Everything Server - Features');
-      expect(body.metadata).toEqual({ content_type: 'text/markdown', size_bytes: Buffer.byteLength(body.content, 'utf8'), encoding: 'text' });
+      expect(body.metadata).toEqual({
+        content_type: 'text/markdown',
+        size_bytes: Buffer.byteLength(body.content, 'utf8'),
+        encoding: 'text',
+      });
       expect(body.contents).toEqual([{ uri: FEATURES, mimeType: 'text/markdown', text: body.content }]);
     });
 
@@ -175,13 +198,17 @@ describe('resources and prompts REST over real MCP servers', () => {
     });
 
     it('returns base64 for format=binary even for text', async () => {
-      const { body } = await get(`/api/resources/content?${q({ uri: TEXT, server_id: 'everything', format: 'binary' })}`);
+      const { body } = await get(
+        `/api/resources/content?${q({ uri: TEXT, server_id: 'everything', format: 'binary' })}`,
+      );
       expect(body.metadata.encoding).toBe('base64');
       expect(Buffer.from(body.content, 'base64').toString('utf8')).toMatch(/^Resource 2: This is a plaintext resource/);
     });
 
     it('answers 400 INVALID_PARAMETERS for format=json on a resource that is not JSON', async () => {
-      const { status, body } = await get(`/api/resources/content?${q({ uri: FEATURES, server_id: 'everything', format: 'json' })}`);
+      const { status, body } = await get(
+        `/api/resources/content?${q({ uri: FEATURES, server_id: 'everything', format: 'json' })}`,
+      );
       expect(status).toBe(400);
       expect(body.error.code).toBe('INVALID_PARAMETERS');
       expect(body.error.message).toContain('is not JSON');
@@ -218,7 +245,9 @@ describe('resources and prompts REST over real MCP servers', () => {
     });
 
     it('answers an unknown uri on a named server with 404', async () => {
-      const { status, body } = await get(`/api/servers/everything/resources/read?${q({ uri: 'demo://resource/static/document/none.md' })}`);
+      const { status, body } = await get(
+        `/api/servers/everything/resources/read?${q({ uri: 'demo://resource/static/document/none.md' })}`,
+      );
       expect(status).toBe(404);
       expect(body.error.code).toBe('RESOURCE_NOT_FOUND');
     });
@@ -245,7 +274,10 @@ describe('resources and prompts REST over real MCP servers', () => {
     });
 
     it('gets a prompt with its arguments', async () => {
-      const { status, body } = await post('/api/prompts/args-prompt/get', { server_id: 'everything', arguments: { city: 'Lisbon', state: 'Lisboa' } });
+      const { status, body } = await post('/api/prompts/args-prompt/get', {
+        server_id: 'everything',
+        arguments: { city: 'Lisbon', state: 'Lisboa' },
+      });
       expect(status).toBe(200);
       expect(body).toEqual({
         server_id: 'everything',
@@ -261,7 +293,10 @@ describe('resources and prompts REST over real MCP servers', () => {
     });
 
     it('refuses a missing required argument, non-string arguments, and an unknown prompt', async () => {
-      const missing = await post('/api/prompts/args-prompt/get', { server_id: 'everything', arguments: { state: 'X' } });
+      const missing = await post('/api/prompts/args-prompt/get', {
+        server_id: 'everything',
+        arguments: { state: 'X' },
+      });
       expect(missing.status).toBe(400);
       expect(missing.body.error.details.fields).toEqual([{ field: 'arguments.city', problems: ['is required'] }]);
       const typed = await post('/api/prompts/args-prompt/get', { server_id: 'everything', arguments: { city: 42 } });

@@ -13,7 +13,8 @@ function IsJsonRpcId(): PropertyDecorator {
     name: 'isJsonRpcId',
     validator: {
       validate: (value: unknown) =>
-        (typeof value === 'string' && value.length <= MAX_ID_LENGTH) || (typeof value === 'number' && Number.isSafeInteger(value)),
+        (typeof value === 'string' && value.length <= MAX_ID_LENGTH) ||
+        (typeof value === 'number' && Number.isSafeInteger(value)),
       defaultMessage: () => `id must be a string of at most ${MAX_ID_LENGTH} characters or an integer`,
     },
   });
@@ -27,13 +28,18 @@ export class JsonRpcMessageDto {
   @ApiPropertyOptional({
     oneOf: [{ type: 'string', maxLength: MAX_ID_LENGTH }, { type: 'integer' }],
     example: 1,
-    description: 'With an id the message is a request and the answer carries the same id; without one it is a notification (202)',
+    description:
+      'With an id the message is a request and the answer carries the same id; without one it is a notification (202)',
   })
   @IsOptional()
   @IsJsonRpcId()
   id?: JsonRpcId;
 
-  @ApiProperty({ example: 'tools/list', maxLength: 200, description: '`initialize` and `notifications/initialized` are refused: the gateway owns the session' })
+  @ApiProperty({
+    example: 'tools/list',
+    maxLength: 200,
+    description: '`initialize` and `notifications/initialized` are refused: the gateway owns the session',
+  })
   @IsString()
   @MinLength(1)
   @MaxLength(200)
@@ -54,8 +60,14 @@ export class JsonRpcErrorDto {
 
 export class JsonRpcResponseDto {
   @ApiProperty({ enum: ['2.0'], example: '2.0' }) jsonrpc!: '2.0';
-  @ApiProperty({ oneOf: [{ type: 'string' }, { type: 'integer' }], example: 1, description: 'The id of the request' }) id!: JsonRpcId;
-  @ApiPropertyOptional({ type: 'object', additionalProperties: true, example: { tools: [{ name: 'echo' }] }, description: 'The upstream result, unchanged' })
+  @ApiProperty({ oneOf: [{ type: 'string' }, { type: 'integer' }], example: 1, description: 'The id of the request' })
+  id!: JsonRpcId;
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: true,
+    example: { tools: [{ name: 'echo' }] },
+    description: 'The upstream result, unchanged',
+  })
   result?: Record<string, unknown>;
   @ApiPropertyOptional({ type: JsonRpcErrorDto, description: "The upstream's JSON-RPC error, unchanged" })
   error?: JsonRpcErrorDto;

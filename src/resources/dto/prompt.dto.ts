@@ -35,7 +35,10 @@ export class PromptNameParamDto {
 }
 
 export class GetPromptDto {
-  @ApiPropertyOptional({ example: 'everything', description: 'Required when the prompt name exists on several servers' })
+  @ApiPropertyOptional({
+    example: 'everything',
+    description: 'Required when the prompt name exists on several servers',
+  })
   @IsOptional()
   @Matches(SERVER_ID_PATTERN, { message: 'server_id is not a valid server id' })
   server_id?: string;
@@ -60,7 +63,8 @@ export class PromptArgumentDto {
 export class PromptDto {
   @ApiProperty({ example: 'args-prompt' }) name!: string;
   @ApiPropertyOptional({ example: 'Arguments Prompt' }) title?: string;
-  @ApiProperty({ nullable: true, type: String, example: 'A prompt with two arguments, one required and one optional' }) description!: string | null;
+  @ApiProperty({ nullable: true, type: String, example: 'A prompt with two arguments, one required and one optional' })
+  description!: string | null;
   @ApiProperty({ type: [PromptArgumentDto] }) arguments!: PromptArgumentDto[];
   @ApiProperty({ example: 'everything' }) server_id!: string;
 }

@@ -15,7 +15,10 @@ export class ServerFilterQueryDto {
 }
 
 export class ListResourcesQueryDto extends ServerFilterQueryDto {
-  @ApiPropertyOptional({ example: 'text', description: 'MIME type prefix: `text` matches every `text/*`, `image/png` only that type' })
+  @ApiPropertyOptional({
+    example: 'text',
+    description: 'MIME type prefix: `text` matches every `text/*`, `image/png` only that type',
+  })
   @IsOptional()
   @IsString()
   @MaxLength(255)
@@ -23,7 +26,8 @@ export class ListResourcesQueryDto extends ServerFilterQueryDto {
 
   @ApiPropertyOptional({
     example: 'demo://resource/static/*.md',
-    description: 'A glob when it contains `*` (any characters, `/` included; whole URI), otherwise a substring of the URI',
+    description:
+      'A glob when it contains `*` (any characters, `/` included; whole URI), otherwise a substring of the URI',
     maxLength: MAX_URI_LENGTH,
   })
   @IsOptional()
@@ -49,7 +53,7 @@ export class ResourceContentQueryDto extends ServerFilterQueryDto {
   @ApiPropertyOptional({
     example: 'everything',
     description:
-      "Optional: without it, the server whose resource list holds the URI (else whose resource template matches it) is used; " +
+      'Optional: without it, the server whose resource list holds the URI (else whose resource template matches it) is used; ' +
       '409 when several do, 400 when none does',
   })
   declare server_id?: string;
@@ -64,7 +68,8 @@ export class ResourceDto {
   @ApiProperty({ example: 'demo://resource/static/document/features.md' }) uri!: string;
   @ApiProperty({ example: 'features.md' }) name!: string;
   @ApiPropertyOptional({ example: 'Features' }) title?: string;
-  @ApiProperty({ nullable: true, type: String, example: 'Static document file exposed from /docs: features.md' }) description!: string | null;
+  @ApiProperty({ nullable: true, type: String, example: 'Static document file exposed from /docs: features.md' })
+  description!: string | null;
   @ApiProperty({ nullable: true, type: String, example: 'text/markdown' }) mime_type!: string | null;
   @ApiProperty({ example: 'everything' }) server_id!: string;
   @ApiPropertyOptional({ example: 5120, description: 'Size in bytes, when the upstream declares it' }) size?: number;
@@ -76,7 +81,8 @@ export class ResourceListDto {
 }
 
 export class ResourceTemplateDto {
-  @ApiProperty({ example: 'demo://resource/dynamic/text/{resourceId}', description: 'RFC 6570 URI template' }) uri_template!: string;
+  @ApiProperty({ example: 'demo://resource/dynamic/text/{resourceId}', description: 'RFC 6570 URI template' })
+  uri_template!: string;
   @ApiProperty({ example: 'Dynamic Text Resource' }) name!: string;
   @ApiPropertyOptional({ example: 'Dynamic Text Resource' }) title?: string;
   @ApiProperty({ nullable: true, type: String }) description!: string | null;
@@ -90,17 +96,24 @@ export class ResourceTemplateListDto {
 }
 
 export class ContentMetadataDto {
-  @ApiProperty({ nullable: true, type: String, example: 'text/markdown', description: 'MIME type of the part in `content`' })
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    example: 'text/markdown',
+    description: 'MIME type of the part in `content`',
+  })
   content_type!: string | null;
   @ApiProperty({ example: 1234, description: 'Size of that part in bytes (decoded, for a blob)' }) size_bytes!: number;
-  @ApiProperty({ enum: ['text', 'base64', 'json'], example: 'text', description: 'What `content` holds' }) encoding!: string;
+  @ApiProperty({ enum: ['text', 'base64', 'json'], example: 'text', description: 'What `content` holds' })
+  encoding!: string;
 }
 
 export class ResourceContentDto {
   @ApiProperty({ example: 'demo://resource/static/document/features.md' }) uri!: string;
   @ApiProperty({ example: 'everything' }) server_id!: string;
   @ApiProperty({
-    description: 'The first part: text, a base64 string, or (format=json) the parsed JSON value; null when the upstream sent no part',
+    description:
+      'The first part: text, a base64 string, or (format=json) the parsed JSON value; null when the upstream sent no part',
     nullable: true,
     oneOf: [{ type: 'string' }, { type: 'object' }, { type: 'array' }, { type: 'number' }, { type: 'boolean' }],
     example: '# Everything Server - Features\n...',
@@ -111,7 +124,13 @@ export class ResourceContentDto {
     type: 'array',
     items: { type: 'object', additionalProperties: true },
     description: 'Every part as the upstream sent it (`{uri, mimeType?, text}` or `{uri, mimeType?, blob}`)',
-    example: [{ uri: 'demo://resource/static/document/features.md', mimeType: 'text/markdown', text: '# Everything Server - Features\n...' }],
+    example: [
+      {
+        uri: 'demo://resource/static/document/features.md',
+        mimeType: 'text/markdown',
+        text: '# Everything Server - Features\n...',
+      },
+    ],
   })
   contents!: Record<string, unknown>[];
 }
