@@ -260,6 +260,22 @@ describe('raw JSON-RPC messages and the notification stream over a real MCP serv
     });
   });
 
+  it('documents both routes in the OpenAPI document, saying upstream errors are JSON-RPC responses', async () => {
+    const doc = (await (await fetch(`${api}/v3/api-docs`)).json()) as {
+      paths: Record<
+        string,
+        Record<string, { description: string; responses: Record<string, { content?: Record<string, unknown> }> }>
+      >;
+    };
+    const messages = doc.paths['/api/servers/{id}/messages']!.post!;
+    expect(messages.description).toContain('HTTP 200');
+    expect(Object.keys(messages.responses)).toEqual(
+      expect.arrayContaining(['200', '202', '400', '404', '502', '503', '504']),
+    );
+    const sse = doc.paths['/api/servers/{id}/notifications']!.get!;
+    expect(Object.keys(sse.responses['200']!.content!)).toEqual(['text/event-stream']);
+  });
+
   describe('GET /api/servers/{id}/notifications', () => {
     it('streams the upstream notifications as SSE and removes its listener when the client disconnects', async () => {
       const baseline = listeners();

@@ -253,6 +253,44 @@ describe('resources and prompts REST over real MCP servers', () => {
     });
   });
 
+  it('documents every route in the OpenAPI document with its schemas', async () => {
+    const doc = (await (await fetch(`${api}/v3/api-docs`)).json()) as {
+      paths: Record<
+        string,
+        Record<
+          string,
+          { tags: string[]; responses: Record<string, unknown>; parameters?: { name: string }[]; requestBody?: unknown }
+        >
+      >;
+      components: { schemas: Record<string, unknown> };
+    };
+    const routes: [string, string, string][] = [
+      ['/api/resources', 'get', 'Resources'],
+      ['/api/resources/templates', 'get', 'Resources'],
+      ['/api/resources/content', 'get', 'Resources'],
+      ['/api/servers/{id}/resources', 'get', 'Resources'],
+      ['/api/servers/{id}/resources/read', 'get', 'Resources'],
+      ['/api/prompts', 'get', 'Prompts'],
+      ['/api/prompts/{name}/get', 'post', 'Prompts'],
+      ['/api/servers/{id}/prompts', 'get', 'Prompts'],
+    ];
+    for (const [route, method, tag] of routes) {
+      const op = doc.paths[route]?.[method];
+      expect(op).toBeDefined();
+      expect(op!.tags).toEqual([tag]);
+      expect(Object.keys(op!.responses)).toEqual(expect.arrayContaining(['200', '500']));
+    }
+    expect(doc.paths['/api/resources/content']!.get!.parameters!.map((p) => p.name).sort()).toEqual([
+      'format',
+      'server_id',
+      'uri',
+    ]);
+    expect(doc.paths['/api/prompts/{name}/get']!.post!.requestBody).toBeDefined();
+    expect(Object.keys(doc.components.schemas)).toEqual(
+      expect.arrayContaining(['ResourceListDto', 'ResourceContentDto', 'PromptResultDto', 'GetPromptDto']),
+    );
+  });
+
   describe('prompts', () => {
     it('lists prompts with their arguments', async () => {
       const { status, body } = await get(`/api/prompts?${q({ server_id: 'everything' })}`);
