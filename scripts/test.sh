@@ -4,19 +4,28 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-ensure_redis() {
-  command -v redis-server >/dev/null 2>&1 && return 0
+# Programs the tests run for real: Redis (end-to-end), and the operations kit's checkers (promtool, nginx -t,
+# haproxy -c, shellcheck, systemd-analyze verify). Installed with apt when missing and possible.
+REQUIRED=(redis-server:redis-server promtool:prometheus nginx:nginx haproxy:haproxy shellcheck:shellcheck systemd-analyze:systemd openssl:openssl curl:curl)
+
+ensure_tools() {
+  local missing=() entry
+  for entry in "${REQUIRED[@]}"; do
+    command -v "${entry%%:*}" >/dev/null 2>&1 || missing+=("${entry##*:}")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "== redis-server is missing: installing it with apt-get"
+    echo "== installing with apt-get: ${missing[*]}"
     DEBIAN_FRONTEND=noninteractive apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
   else
-    echo "The end-to-end tests need a real Redis: install redis-server (Debian/Ubuntu: sudo apt-get install -y redis-server; macOS: brew install redis)" >&2
-    exit 1
+    echo "The tests need these packages: ${missing[*]} (Debian/Ubuntu: sudo apt-get install -y ${missing[*]})." >&2
+    echo "redis-server is required; for the operations-kit checks only, GLOBALMCP_SKIP_MISSING_TOOLS=1 skips what is missing." >&2
+    command -v redis-server >/dev/null 2>&1 || exit 1
   fi
 }
 
-ensure_redis
+ensure_tools
 mkdir -p test-output
 echo "== build";      npm run build --silent
 echo "== typecheck";  npx tsc -p tsconfig.json --noEmit

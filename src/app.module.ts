@@ -6,7 +6,9 @@ import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
 import { LoggingModule } from './logging/logging.module';
 import { McpModule } from './mcp/mcp.module';
+import { MessagesModule } from './messages/messages.module';
 import { MetricsModule } from './metrics/metrics.module';
+import { ResourcesModule } from './resources/resources.module';
 import { ServersModule } from './servers/servers.module';
 import { ToolsModule } from './tools/tools.module';
 
@@ -26,6 +28,8 @@ export class AppModule {
         HealthModule,
         ServersModule,
         ToolsModule,
+        ResourcesModule,
+        MessagesModule,
       ],
     };
   }

@@ -1,7 +1,5 @@
 import path from 'node:path';
-import { AppModule } from 'src/app.module';
 import { McpEngine } from 'src/mcp/mcp-engine';
-import { MessagesModule } from 'src/messages/messages.module';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
 
@@ -17,13 +15,6 @@ const SERVERS_YAML = `mcp:
       command: node
       args: ["${EVERYTHING}", stdio]
 `;
-
-// Until src/app.module.ts imports MessagesModule, this file adds it to the real AppModule (a no-op once it does).
-const realForRoot = AppModule.forRoot.bind(AppModule);
-jest.spyOn(AppModule, 'forRoot').mockImplementation((loaded) => {
-  const mod = realForRoot(loaded);
-  return mod.imports?.includes(MessagesModule) ? mod : { ...mod, imports: [...(mod.imports ?? []), MessagesModule] };
-});
 
 interface RpcBody {
   jsonrpc: string;

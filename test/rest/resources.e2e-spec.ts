@@ -1,6 +1,4 @@
 import path from 'node:path';
-import { AppModule } from 'src/app.module';
-import { ResourcesModule } from 'src/resources/resources.module';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
 
@@ -20,13 +18,6 @@ const SERVERS_YAML = `mcp:
       command: node
       args: ["${EVERYTHING}", stdio]
 `;
-
-// Until src/app.module.ts imports ResourcesModule, this file adds it to the real AppModule (a no-op once it does).
-const realForRoot = AppModule.forRoot.bind(AppModule);
-jest.spyOn(AppModule, 'forRoot').mockImplementation((loaded) => {
-  const mod = realForRoot(loaded);
-  return mod.imports?.includes(ResourcesModule) ? mod : { ...mod, imports: [...(mod.imports ?? []), ResourcesModule] };
-});
 
 interface ResourceJson {
   uri: string;
