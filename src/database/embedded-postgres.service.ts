@@ -58,6 +58,11 @@ interface Binaries {
 interface Owner {
   uid: number;
   gid: number;
+  /**
+   * Run with the ambient capability CAP_DAC_READ_SEARCH (through util-linux `setpriv`): set only when the gateway
+   * runs as root from a directory the postgres user cannot traverse (a 0700 home or temp dir).
+   */
+  traverseAnyDirectory?: boolean;
 }
 
 const SUPERUSER = 'postgres';
@@ -138,7 +143,10 @@ export class EmbeddedPostgresService {
     const owner = ensurePostgresUser(this.logger);
     const dataDir = path.dirname(this.pgdata);
     await mkdir(dataDir, { recursive: true, mode: 0o700 });
-    if (owner) await makeTraversable(dataDir);
+    if (owner) {
+      await makeTraversable(dataDir);
+      grantTraversalIfNeeded(dataDir, owner, this.logger);
+    }
     await this.removeAbandonedInitDirs(dataDir);
 
     if (!existsSync(path.join(this.pgdata, 'PG_VERSION'))) await this.initialise(binaries, owner);
@@ -192,7 +200,12 @@ export class EmbeddedPostgresService {
         '--no-instructions',
         ...(this.options.durable === false ? ['--no-sync'] : []),
       ];
-      const result = spawnSync(binaries.initdb, args, { ...ownerOptions(owner), env: postgresEnv(), encoding: 'utf8' });
+      const command = asOwner(owner, binaries.initdb, args);
+      const result = spawnSync(command.file, command.args, {
+        ...command.options,
+        env: postgresEnv(),
+        encoding: 'utf8',
+      });
       if (result.error || result.status !== 0) {
         const output = `${result.stderr ?? ''}${result.stdout ?? ''}`.trim().split('\n').slice(-15).join('\n');
         throw new Error(`initdb failed (${result.error?.message ?? `exit ${result.status}`}): ${output}`);
@@ -262,8 +275,9 @@ export class EmbeddedPostgresService {
         ? ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off']
         : []),
     ];
-    const child = spawn(binaries.postgres, args, {
-      ...ownerOptions(owner),
+    const command = asOwner(owner, binaries.postgres, args);
+    const child = spawn(command.file, command.args, {
+      ...command.options,
       env: postgresEnv(),
       // Own process group: a terminal's Ctrl+C reaches Node, which closes its pool before stopping PostgreSQL.
       detached: true,
@@ -421,9 +435,58 @@ async function makeTraversable(dir: string): Promise<void> {
   if ((mode & 0o001) === 0) await chmod(dir, (mode & 0o7777) | 0o001);
 }
 
+/**
+ * Whether the postgres user can write in (`-w`, the cluster dir) or traverse (`-x`, its parents) `dir`, found by
+ * doing it: `access(2)` (what `test` uses) ignores capabilities for non-root users.
+ */
+function canReach(dir: string, owner: Owner, access: '-w' | '-x' = '-w'): boolean {
+  const script = access === '-x' ? 'cd -- "$1"' : 'probe="$1/.globalmcp-probe-$$" && : > "$probe" && rm -f -- "$probe"';
+  const command = asOwner(owner, '/bin/sh', ['-c', script, 'globalmcp-probe', dir]);
+  return spawnSync(command.file, command.args, { ...command.options, stdio: 'ignore' }).status === 0;
+}
+
+/**
+ * As root, PostgreSQL runs as the `postgres` user, which must traverse every parent of the data dir. When one is
+ * private (mode 0700, e.g. a mktemp dir or /root), the server gets CAP_DAC_READ_SEARCH instead of the gateway
+ * loosening permissions on directories it does not own. Only the embedded, loopback-only, development database
+ * is ever started this way; a warning says how to avoid it.
+ */
+function grantTraversalIfNeeded(dataDir: string, owner: Owner, logger: LoggerService): void {
+  if (canReach(dataDir, owner, '-x')) return;
+  const elevated: Owner = { ...owner, traverseAnyDirectory: true };
+  if (!canReach(dataDir, elevated, '-x')) return; // assertReachable explains what to do
+  owner.traverseAnyDirectory = true;
+  logger.warn(
+    `The postgres user cannot traverse the parents of ${dataDir}: running the embedded PostgreSQL with CAP_DAC_READ_SEARCH. ` +
+      'Run the gateway as a non-root user, or put mcp.data-dir under a traversable directory, to avoid this.',
+  );
+}
+
+/** The command that runs `file` as the postgres user (or as the current user when not root). */
+function asOwner(
+  owner: Owner | undefined,
+  file: string,
+  args: string[],
+): { file: string; args: string[]; options: { uid?: number; gid?: number } } {
+  if (!owner?.traverseAnyDirectory) return { file, args, options: ownerOptions(owner) };
+  return {
+    file: 'setpriv',
+    args: [
+      `--reuid=${owner.uid}`,
+      `--regid=${owner.gid}`,
+      '--clear-groups',
+      '--inh-caps=+dac_read_search',
+      '--ambient-caps=+dac_read_search',
+      '--',
+      file,
+      ...args,
+    ],
+    options: {},
+  };
+}
+
 function assertReachable(dir: string, owner: Owner): void {
-  const result = spawnSync('test', ['-w', dir], { uid: owner.uid, gid: owner.gid, stdio: 'ignore' });
-  if (result.status !== 0) {
+  if (!canReach(dir, owner)) {
     throw new Error(
       `The postgres user (uid ${owner.uid}) cannot reach ${dir}: make its parent directories traversable (chmod o+x) or set mcp.data-dir elsewhere`,
     );

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
@@ -105,6 +105,28 @@ describe('EmbeddedPostgresService', () => {
     await service.stop();
     expect(processesMentioning(dataDir)).toEqual([]);
   });
+
+  const asRoot = process.getuid?.() === 0;
+  (asRoot ? it : it.skip)(
+    'as root, starts under a private (0700) parent the postgres user cannot traverse',
+    async () => {
+      const privateParent = path.join(tmp, 'private');
+      await mkdir(privateParent, { mode: 0o700 });
+      await chmod(privateParent, 0o700);
+      const warnings: string[] = [];
+      const service = new EmbeddedPostgresService({
+        dataDir: path.join(privateParent, 'data'),
+        durable: false,
+        logger: { ...quiet, warn: (message: string) => warnings.push(message) },
+      });
+      started.push(service);
+      const url = await service.start();
+      expect(await query(url, 'SELECT 1 AS one')).toEqual([{ one: 1 }]);
+      expect(warnings.join('\n')).toContain('CAP_DAC_READ_SEARCH');
+      await service.stop();
+      expect(processesMentioning(privateParent)).toEqual([]);
+    },
+  );
 
   it('returns the same URL when start() is called while running, and stop() twice is harmless', async () => {
     const service = new EmbeddedPostgresService({ dataDir: path.join(tmp, 'twice'), durable: false, logger: quiet });
