@@ -1,0 +1,174 @@
+// Shared helpers of the benchmark scripts: statistics, free ports, waiting, and process bookkeeping through /proc.
+import { readdirSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const BENCH_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const ROOT = path.resolve(BENCH_DIR, '..');
+export const EVERYTHING = path.join(ROOT, 'node_modules/@modelcontextprotocol/server-everything/dist/index.js');
+
+export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+/** A sleep that does not keep the process alive (for timeouts raced against something else). */
+export const sleepUnref = (ms) => new Promise((resolve) => setTimeout(resolve, ms).unref());
+
+/** Nearest-rank percentile of an unsorted array of numbers. */
+export function percentile(values, p) {
+  if (values.length === 0) return null;
+  const sorted = Float64Array.from(values).sort();
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[rank];
+}
+
+/** p50/p90/p99/max/mean of latencies in ms, rounded to µs. */
+export function summarize(latencies) {
+  if (latencies.length === 0) return { count: 0 };
+  const round = (v) => (v === null ? null : Math.round(v * 1000) / 1000);
+  let sum = 0;
+  let max = 0;
+  for (const v of latencies) {
+    sum += v;
+    if (v > max) max = v;
+  }
+  return {
+    count: latencies.length,
+    p50: round(percentile(latencies, 50)),
+    p90: round(percentile(latencies, 90)),
+    p99: round(percentile(latencies, 99)),
+    max: round(max),
+    mean: round(sum / latencies.length),
+  };
+}
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Polls `probe` (async, truthy = done) every `intervalMs` until `timeoutMs`. */
+export async function waitFor(probe, { timeoutMs = 60_000, intervalMs = 20, what = 'condition' } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value) return value;
+    } catch {
+      // not yet
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(intervalMs);
+  }
+}
+
+export async function getJson(url, timeoutMs = 2000) {
+  const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+  return { status: response.status, body: await response.json().catch(() => null) };
+}
+
+// ------------------------------------------------------------------------------------------- /proc helpers
+
+/** `{ pid, ppid, pgid, start }` of a process, or null when gone (`start` tells a reused PID apart). */
+export function procStat(pid) {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may hold spaces and parentheses: parse after the last ')'.
+    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    return { pid, state: fields[0], ppid: Number(fields[1]), pgid: Number(fields[2]), start: fields[19] };
+  } catch {
+    return null;
+  }
+}
+
+function allPids() {
+  return readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .map(Number);
+}
+
+/** Every live descendant of `root` (children, grandchildren, ...), found through the ppid links in /proc. */
+export function descendants(root) {
+  const byParent = new Map();
+  for (const pid of allPids()) {
+    const stat = procStat(pid);
+    if (!stat) continue;
+    if (!byParent.has(stat.ppid)) byParent.set(stat.ppid, []);
+    byParent.get(stat.ppid).push(stat);
+  }
+  const out = [];
+  const queue = [root];
+  while (queue.length > 0) {
+    for (const child of byParent.get(queue.shift()) ?? []) {
+      out.push(child);
+      queue.push(child.pid);
+    }
+  }
+  return out;
+}
+
+export function cmdline(pid) {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
+  } catch {
+    return '';
+  }
+}
+
+function environHas(pid, needle) {
+  try {
+    return readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(needle);
+  } catch {
+    return false;
+  }
+}
+
+/** Processes that belong to this benchmark run: the run's marker in their environment or its temp dir in argv. */
+export function processesOfRun(marker, tempRoot) {
+  const found = [];
+  for (const pid of allPids()) {
+    if (pid === process.pid) continue;
+    const stat = procStat(pid);
+    if (!stat || stat.state === 'Z') continue;
+    if (environHas(pid, marker) || (tempRoot && cmdline(pid).includes(tempRoot))) {
+      found.push({ ...stat, cmd: cmdline(pid).slice(0, 160) });
+    }
+  }
+  return found;
+}
+
+/** A field of /proc/<pid>/status in MB (VmRSS, VmHWM); this process only, children excluded. */
+export function statusMb(pid, field = 'VmRSS') {
+  const text = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text);
+  return match ? Math.round((Number(match[1]) / 1024) * 10) / 10 : null;
+}
+
+/** SIGKILL `stat.pid` if it is still the same process (same start time). */
+export function killIfSame(stat, signal = 'SIGKILL') {
+  const now = procStat(stat.pid);
+  if (!now || now.start !== stat.start || now.state === 'Z') return false;
+  try {
+    process.kill(stat.pid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function killGroup(pgid, signal = 'SIGKILL') {
+  try {
+    process.kill(-pgid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export const round1 = (v) => (v === null || v === undefined ? v : Math.round(v * 10) / 10);
+export const round3 = (v) => (v === null || v === undefined ? v : Math.round(v * 1000) / 1000);
