@@ -1,6 +1,6 @@
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { chmod, chown, mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { createServer, type Socket } from 'node:net';
 import path from 'node:path';
@@ -59,10 +59,12 @@ interface Owner {
   uid: number;
   gid: number;
   /**
-   * Run with the ambient capability CAP_DAC_READ_SEARCH (through util-linux `setpriv`): set only when the gateway
-   * runs as root from a directory the postgres user cannot traverse (a 0700 home or temp dir).
+   * `setuid`: the processes run as the postgres user and own the cluster's files (needs every parent of the data
+   * dir and of the binaries to be traversable by that user). `userns`: they run in a user namespace where root is
+   * mapped to the postgres user (util-linux `unshare`), so root's private directories (a 0700 home or temp dir)
+   * work and the files stay root's. Chosen once per cluster: an existing cluster keeps the mode of its files.
    */
-  traverseAnyDirectory?: boolean;
+  mode: 'setuid' | 'userns';
 }
 
 const SUPERUSER = 'postgres';
@@ -144,13 +146,13 @@ export class EmbeddedPostgresService {
     const dataDir = path.dirname(this.pgdata);
     await mkdir(dataDir, { recursive: true, mode: 0o700 });
     if (owner) {
-      await makeTraversable(dataDir);
-      grantTraversalIfNeeded(dataDir, owner, this.logger);
+      owner.mode = chooseRootMode(this.pgdata, binaries, owner, this.logger);
+      if (owner.mode === 'setuid') await makeTraversable(dataDir);
     }
     await this.removeAbandonedInitDirs(dataDir);
 
     if (!existsSync(path.join(this.pgdata, 'PG_VERSION'))) await this.initialise(binaries, owner);
-    if (owner) assertReachable(this.pgdata, owner);
+    if (owner?.mode === 'setuid') assertReachable(this.pgdata, owner);
     const password = (await readFile(path.join(this.pgdata, PASSWORD_FILE), 'utf8')).trim();
     await this.clearStaleLock();
 
@@ -184,7 +186,7 @@ export class EmbeddedPostgresService {
     this.logger.log(`Initialising a new PostgreSQL cluster in ${this.pgdata}`);
     await mkdir(initDir, { mode: 0o700 });
     await writeFile(passwordFile, `${password}\n`, { mode: 0o600 });
-    if (owner) {
+    if (owner?.mode === 'setuid') {
       await chown(initDir, owner.uid, owner.gid);
       await chown(passwordFile, owner.uid, owner.gid);
       assertReachable(initDir, owner);
@@ -402,7 +404,7 @@ function ensurePostgresUser(logger: LoggerService): Owner | undefined {
       const gid = Number(
         execFileSync('id', ['-g', SUPERUSER], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim(),
       );
-      return { uid, gid };
+      return { uid, gid, mode: 'setuid' };
     } catch {
       return undefined;
     }
@@ -436,30 +438,39 @@ async function makeTraversable(dir: string): Promise<void> {
 }
 
 /**
- * Whether the postgres user can write in (`-w`, the cluster dir) or traverse (`-x`, its parents) `dir`, found by
- * doing it: `access(2)` (what `test` uses) ignores capabilities for non-root users.
+ * Whether the postgres user can write in (`-w`, the cluster dir) or traverse (`-x`, a parent) `dir`, found by
+ * doing it as that user.
  */
 function canReach(dir: string, owner: Owner, access: '-w' | '-x' = '-w'): boolean {
   const script = access === '-x' ? 'cd -- "$1"' : 'probe="$1/.globalmcp-probe-$$" && : > "$probe" && rm -f -- "$probe"';
-  const command = asOwner(owner, '/bin/sh', ['-c', script, 'globalmcp-probe', dir]);
-  return spawnSync(command.file, command.args, { ...command.options, stdio: 'ignore' }).status === 0;
+  return (
+    spawnSync('/bin/sh', ['-c', script, 'globalmcp-probe', dir], { uid: owner.uid, gid: owner.gid, stdio: 'ignore' })
+      .status === 0
+  );
+}
+
+let usernsWorks: boolean | undefined;
+function userNamespacesWork(owner: Owner): boolean {
+  usernsWorks ??=
+    spawnSync('unshare', [`--map-user=${owner.uid}`, `--map-group=${owner.gid}`, '--user', '--', 'true'], {
+      stdio: 'ignore',
+    }).status === 0;
+  return usernsWorks;
 }
 
 /**
- * As root, PostgreSQL runs as the `postgres` user, which must traverse every parent of the data dir. When one is
- * private (mode 0700, e.g. a mktemp dir or /root), the server gets CAP_DAC_READ_SEARCH instead of the gateway
- * loosening permissions on directories it does not own. Only the embedded, loopback-only, development database
- * is ever started this way; a warning says how to avoid it.
+ * How root runs PostgreSQL (which refuses to run as root): an existing cluster keeps its mode (root-owned files:
+ * user namespace; postgres-owned: setuid); a new one runs setuid when the postgres user can reach the data dir
+ * and the binaries, else in a user namespace when the kernel allows one.
  */
-function grantTraversalIfNeeded(dataDir: string, owner: Owner, logger: LoggerService): void {
-  if (canReach(dataDir, owner, '-x')) return;
-  const elevated: Owner = { ...owner, traverseAnyDirectory: true };
-  if (!canReach(dataDir, elevated, '-x')) return; // assertReachable explains what to do
-  owner.traverseAnyDirectory = true;
-  logger.warn(
-    `The postgres user cannot traverse the parents of ${dataDir}: running the embedded PostgreSQL with CAP_DAC_READ_SEARCH. ` +
-      'Run the gateway as a non-root user, or put mcp.data-dir under a traversable directory, to avoid this.',
+function chooseRootMode(pgdata: string, binaries: Binaries, owner: Owner, logger: LoggerService): Owner['mode'] {
+  if (existsSync(path.join(pgdata, 'PG_VERSION'))) return statSync(pgdata).uid === 0 ? 'userns' : 'setuid';
+  const reachable = [path.dirname(pgdata), path.dirname(binaries.postgres)].every((dir) => canReach(dir, owner, '-x'));
+  if (reachable || !userNamespacesWork(owner)) return 'setuid';
+  logger.log(
+    'The postgres user cannot traverse the data or binary directories: running PostgreSQL in a user namespace',
   );
+  return 'userns';
 }
 
 /** The command that runs `file` as the postgres user (or as the current user when not root). */
@@ -468,19 +479,10 @@ function asOwner(
   file: string,
   args: string[],
 ): { file: string; args: string[]; options: { uid?: number; gid?: number } } {
-  if (!owner?.traverseAnyDirectory) return { file, args, options: ownerOptions(owner) };
+  if (owner?.mode !== 'userns') return { file, args, options: ownerOptions(owner) };
   return {
-    file: 'setpriv',
-    args: [
-      `--reuid=${owner.uid}`,
-      `--regid=${owner.gid}`,
-      '--clear-groups',
-      '--inh-caps=+dac_read_search',
-      '--ambient-caps=+dac_read_search',
-      '--',
-      file,
-      ...args,
-    ],
+    file: 'unshare',
+    args: ['--user', `--map-user=${owner.uid}`, `--map-group=${owner.gid}`, '--', file, ...args],
     options: {},
   };
 }
