@@ -55,6 +55,7 @@ const OPTS = {
   sequential: QUICK ? 500 : 2000,
   concurrency: [1, 16, 64],
   rssServers: 10,
+  heapCapMb: flags.has('--no-heap-cap') ? 0 : Number(argValue('--heap-cap', '128')),
   profileSeconds: QUICK ? 4 : 10,
 };
 const RESULTS_DIR = path.join(BENCH_DIR, 'results');
@@ -148,7 +149,7 @@ function gatewayYaml({ apiPort, mgmtPort, dataDir, servers }) {
  * Starts the built gateway as a child process (its own process group) and waits for readiness, then for every
  * server to be active with tools. Returns timings from spawn.
  */
-async function startGateway({ name, dataDir, servers, cpuProfDir }) {
+async function startGateway({ name, dataDir, servers, cpuProfDir, heapCapMb }) {
   const apiPort = await freePort();
   const mgmtPort = await freePort();
   const configFile = path.join(TEMP, `${name}.yml`);
@@ -163,7 +164,10 @@ async function startGateway({ name, dataDir, servers, cpuProfDir }) {
     GLOBALMCP_DATA_DIR: dataDir,
     [MARKER.split('=')[0]]: MARKER.split('=')[1],
   };
-  const nodeArgs = cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : [];
+  const nodeArgs = [
+    ...(cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : []),
+    ...(heapCapMb ? [`--max-old-space-size=${heapCapMb}`] : []),
+  ];
   const spawnedAt = performance.now();
   const spawnedUs = process.hrtime.bigint() / 1000n;
   const child = spawnTracked(process.execPath, [...nodeArgs, path.join(SNAPSHOT_DIR, 'dist/src/main.js'), '--config', configFile], {
@@ -344,15 +348,15 @@ async function measureGateway(gw, connectionsList) {
   };
 }
 
-async function measureRss(dataDir) {
+async function measureRss(dataDir, heapCapMb) {
   const servers = Array.from({ length: OPTS.rssServers }, (_, i) => ({ id: `everything-${i + 1}`, poolSize: 1 }));
-  log(`RSS: gateway with ${servers.length} stdio servers`);
-  const gw = await startGateway({ name: 'rss10', dataDir, servers });
+  log(`RSS: gateway with ${servers.length} stdio servers${heapCapMb ? `, node --max-old-space-size=${heapCapMb}` : ''}`);
+  const gw = await startGateway({ name: heapCapMb ? 'rss10-capped' : 'rss10', dataDir, servers, heapCapMb });
   try {
     await sleep(2000);
     const childRss = () =>
       Math.round(descendants(gw.pid).reduce((sum, d) => sum + (safeStatus(d.pid) ?? 0), 0));
-    const idle = { rss_mb: statusMb(gw.pid), children_rss_mb: childRss() };
+    const idle = { rss_mb: statusMb(gw.pid), children_rss_mb: childRss(), ...(await heapOf(gw)) };
     const load = await runWorker('gateway-load.mjs', {
       url: gw.api,
       paths: servers.map((s) => `/api/servers/${s.id}/tools/echo`),
@@ -363,9 +367,15 @@ async function measureRss(dataDir) {
       ],
     });
     await sleep(1000);
-    const afterLoad = { rss_mb: statusMb(gw.pid), hwm_mb: statusMb(gw.pid, 'VmHWM'), children_rss_mb: childRss() };
+    const afterLoad = {
+      rss_mb: statusMb(gw.pid),
+      hwm_mb: statusMb(gw.pid, 'VmHWM'),
+      children_rss_mb: childRss(),
+      ...(await heapOf(gw)),
+    };
     return {
       servers: servers.length,
+      node_args: heapCapMb ? [`--max-old-space-size=${heapCapMb}`] : [],
       active_ms: Math.round(gw.activeMs),
       idle,
       after_load: afterLoad,
@@ -381,6 +391,24 @@ async function measureRss(dataDir) {
     };
   } finally {
     await stopGateway(gw);
+  }
+}
+
+/** V8 heap and external memory of the gateway, from its own Prometheus endpoint (prom-client default metrics). */
+async function heapOf(gw) {
+  try {
+    const text = await (await fetch(`${gw.mgmt}/actuator/prometheus`, { signal: AbortSignal.timeout(3000) })).text();
+    const metric = (name) => {
+      const m = new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+]+)$`, 'm').exec(text);
+      return m ? Math.round((Number(m[1]) / 2 ** 20) * 10) / 10 : null;
+    };
+    return {
+      heap_used_mb: metric('nodejs_heap_size_used_bytes'),
+      heap_total_mb: metric('nodejs_heap_size_total_bytes'),
+      external_mb: metric('nodejs_external_memory_bytes'),
+    };
+  } catch {
+    return {};
   }
 }
 
@@ -421,6 +449,7 @@ async function measureProfile(dataDir) {
   if (!file) throw new Error(`no .cpuprofile for pid ${gw.pid} in ${profDir} (exit ${JSON.stringify(gw.exit)})`);
   const summary = summarizeProfile(path.join(profDir, file), { window, top: 15 });
   summary.load = load.steps.find((s) => s.name === 'profiled-c16');
+  summary.date = new Date().toISOString();
   return summary;
 }
 
@@ -532,9 +561,19 @@ function renderMarkdown(r) {
     const x = r.rss_10_servers;
     lines.push(
       `RSS (gateway process only, VmRSS; the ${x.servers} server-everything children, PostgreSQL and watchdogs excluded): ` +
-        `${x.idle.rss_mb} MB when all ${x.servers} were active, ${x.after_load.rss_mb} MB after load ` +
+        `${x.idle.rss_mb} MB when all ${x.servers} were active (V8 heap used ${x.idle.heap_used_mb ?? '?'} MB of ${x.idle.heap_total_mb ?? '?'} MB), ` +
+        `${x.after_load.rss_mb} MB after load (heap used ${x.after_load.heap_used_mb ?? '?'} of ${x.after_load.heap_total_mb ?? '?'} MB) ` +
         `(${x.load.map((l) => `${l.name}: ${l.rps} req/s`).join(', ')}); peak VmHWM ${x.after_load.hwm_mb} MB. ` +
         `Its descendants together: ${x.after_load.children_rss_mb} MB.`,
+      '',
+    );
+  }
+  if (r.rss_10_servers_heap_capped) {
+    const x = r.rss_10_servers_heap_capped;
+    lines.push(
+      `Same with \`node ${x.node_args.join(' ')}\` (not a leak check by itself, but V8 then collects instead of growing): ` +
+        `${x.idle.rss_mb} MB when active (heap used ${x.idle.heap_used_mb ?? '?'} MB), ${x.after_load.rss_mb} MB after load ` +
+        `(heap used ${x.after_load.heap_used_mb ?? '?'} MB; ${x.load.map((l) => `${l.name}: ${l.rps} req/s`).join(', ')}).`,
       '',
     );
   }
@@ -552,33 +591,58 @@ function renderMarkdown(r) {
     lines.push('');
   }
   if (r.profile) {
-    lines.push(`Profile (gateway under 16 connections; see profile-summary.md): ` +
-      r.profile.areas.slice(0, 8).map((a) => `${a.area} ${a.pct}%`).join(', ') + '.', '');
+    lines.push(`Profile (gateway under 16 connections, ${Math.round((r.profile.busyMs * 1000) / r.profile.load.completed)} µs CPU per request; see profile-summary.md): ` +
+      r.profile.attributedAreas.slice(0, 8).map((a) => `${a.area} ${a.pct}%`).join(', ') + '.', '');
   }
   if (r.leftover_processes?.length) lines.push(`**Leftover processes after cleanup: ${r.leftover_processes.length}**`, '');
   return lines.join('\n');
 }
 
 function renderProfile(p) {
+  const requests = p.load.completed;
+  const perReq = (ms) => (requests ? Math.round((ms * 1000) / requests) : '–');
+  const busyPerReq = perReq(p.busyMs);
   const lines = [
     '# CPU profile of the gateway under load',
     '',
-    `\`node --cpu-prof\` on the gateway process, ${p.load.connections} autocannon connections for ${p.load.seconds} s ` +
-      `(${p.load.rps} req/s during the profile; the profiler slows it down). ` +
-      (p.windowApplied ? 'Only samples inside the measured load window count (start-up, warm-up and shutdown excluded). ' : 'Whole-process profile (the load window could not be matched). ') +
-      `Sampled ${p.sampledMs} ms, of which ${p.busyMs} ms busy (${Math.round((p.busyMs / p.sampledMs) * 100)}% of one core) and ${p.idleMs} ms idle. Percentages are of busy time.`,
+    `Generated by \`npm run bench -- --profile\` (${p.date ?? ''}). \`node --cpu-prof\` on the gateway process only, ` +
+      `${p.load.connections} autocannon connections for ${p.load.seconds} s: ${requests} echo calls, ${p.load.rps} req/s ` +
+      '(the sampling profiler costs a few percent). ' +
+      (p.windowApplied
+        ? 'Only samples inside the measured load window count (start-up, warm-up and shutdown excluded). '
+        : 'Whole-process profile (the load window could not be matched). ') +
+      `Sampled ${p.sampledMs} ms: ${p.busyMs} ms busy (${Math.round((p.busyMs / p.sampledMs) * 100)}% of one core), ` +
+      `${p.idleMs} ms idle. **CPU per request: ${busyPerReq} µs** on the gateway's one thread. ` +
+      'Percentages are of busy time; µs/request = self time ÷ requests.',
     '',
-    '## By area (self time)',
+    '## Where the time goes (native code and Node internals charged to the code that called them)',
     '',
-    '| area | self ms | % of busy |',
-    '|---|---|---|',
-    ...p.areas.map((a) => `| ${a.area} | ${a.selfMs} | ${a.pct}% |`),
+    '| area | self ms | % of busy | µs/request |',
+    '|---|---|---|---|',
+    ...p.attributedAreas.map((a) => `| ${a.area} | ${a.selfMs} | ${a.pct}% | ${perReq(a.selfMs)} |`),
+    '',
+    '## By area of the sampled frame itself',
+    '',
+    '| area | self ms | % of busy | µs/request |',
+    '|---|---|---|---|',
+    ...p.areas.map((a) => `| ${a.area} | ${a.selfMs} | ${a.pct}% | ${perReq(a.selfMs)} |`),
+    '',
+    '## Native self time by nearest JavaScript caller (outside node: internals)',
+    '',
+    '| native function | called from | self ms | % of busy | µs/request |',
+    '|---|---|---|---|---|',
+    ...(p.nativeByCaller ?? []).map(
+      (n) => `| \`${n.function}\` | \`${n.caller}\` | ${n.selfMs} | ${n.pct}% | ${perReq(n.selfMs)} |`,
+    ),
     '',
     '## Top 15 functions (self time)',
     '',
-    '| # | function | where | area | self ms | % of busy |',
-    '|---|---|---|---|---|---|',
-    ...p.topFunctions.map((f, i) => `| ${i + 1} | \`${f.function}\` | ${f.where ? `\`${f.where}\`` : ''} | ${f.area} | ${f.selfMs} | ${f.pct}% |`),
+    '| # | function | where | area | self ms | % of busy | µs/request |',
+    '|---|---|---|---|---|---|---|',
+    ...p.topFunctions.map(
+      (f, i) =>
+        `| ${i + 1} | \`${f.function}\` | ${f.where ? `\`${f.where}\`` : ''} | ${f.area} | ${f.selfMs} | ${f.pct}% | ${perReq(f.selfMs)} |`,
+    ),
     '',
   ];
   return lines.join('\n');
@@ -628,6 +692,11 @@ async function main() {
 
     results.rss_10_servers = await measureRss(dataDir);
     log(`RSS: ${results.rss_10_servers.idle.rss_mb} MB idle, ${results.rss_10_servers.after_load.rss_mb} MB after load`);
+    if (OPTS.heapCapMb) {
+      results.rss_10_servers_heap_capped = await measureRss(dataDir, OPTS.heapCapMb);
+      const c = results.rss_10_servers_heap_capped;
+      log(`RSS with a ${OPTS.heapCapMb} MB old-space cap: ${c.idle.rss_mb} MB idle, ${c.after_load.rss_mb} MB after load`);
+    }
 
     if (OPTS.platform) results.platform = await measurePlatform();
     if (OPTS.profile) results.profile = await measureProfile(dataDir);

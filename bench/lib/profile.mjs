@@ -75,6 +75,32 @@ export function summarizeProfile(file, { window, top = 15 } = {}) {
     selfUs.set(profile.samples[i], (selfUs.get(profile.samples[i]) ?? 0) + next);
   }
 
+  // Native frames (socket/pipe/file writes, JSON, ...) say what, not why: charge them also to their nearest
+  // JavaScript caller with a script URL, so "writeUtf8String" becomes "writeUtf8String from SDK stdio send".
+  const parent = new Map();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const callerFrame = (id) => {
+    for (let p = parent.get(id); p !== undefined; p = parent.get(p)) {
+      const frame = nodes.get(p).callFrame;
+      if (frame.url && !frame.url.startsWith('node:')) return frame;
+    }
+    return null;
+  };
+  const jsCaller = (id) => {
+    const frame = callerFrame(id);
+    return frame ? `${frame.functionName || '(anonymous)'} (${shortUrl(frame.url)}:${frame.lineNumber + 1})` : '(no JS caller)';
+  };
+  // Area of a frame with native code and Node internals charged to the library/gateway code that called them.
+  const attributedArea = (id, ownArea) => {
+    const { url } = nodes.get(id).callFrame;
+    if (url && !url.startsWith('node:')) return ownArea;
+    if (ownArea === 'GC' || ownArea === 'V8/native (program)') return ownArea;
+    const frame = callerFrame(id);
+    return frame ? areaOf(frame.url, frame.functionName) : ownArea;
+  };
+  const byAttributedArea = new Map();
+  const nativeByCaller = new Map();
+
   const byFunction = new Map();
   const byArea = new Map();
   let total = 0;
@@ -94,6 +120,12 @@ export function summarizeProfile(file, { window, top = 15 } = {}) {
     entry.selfMs += us / 1000;
     byFunction.set(key, entry);
     byArea.set(area, (byArea.get(area) ?? 0) + us / 1000);
+    const attributed = attributedArea(id, area);
+    byAttributedArea.set(attributed, (byAttributedArea.get(attributed) ?? 0) + us / 1000);
+    if (!url && area !== 'GC' && area !== 'V8/native (program)') {
+      const callerKey = `${name}\u0000${jsCaller(id)}`;
+      nativeByCaller.set(callerKey, (nativeByCaller.get(callerKey) ?? 0) + us / 1000);
+    }
   }
   const pct = (ms) => Math.round((ms / (total / 1000)) * 1000) / 10;
   const r = (v) => Math.round(v * 10) / 10;
@@ -107,6 +139,16 @@ export function summarizeProfile(file, { window, top = 15 } = {}) {
       .sort((a, b) => b.selfMs - a.selfMs)
       .slice(0, top)
       .map((f) => ({ ...f, selfMs: r(f.selfMs), pct: pct(f.selfMs) })),
+    nativeByCaller: [...nativeByCaller.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 12)
+      .map(([key, ms]) => {
+        const [fn, caller] = key.split('\u0000');
+        return { function: fn, caller, selfMs: r(ms), pct: pct(ms) };
+      }),
+    attributedAreas: [...byAttributedArea.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .map(([area, ms]) => ({ area, selfMs: r(ms), pct: pct(ms) })),
     areas: [...byArea.entries()]
       .sort((a, b) => b[1] - a[1])
       .map(([area, ms]) => ({ area, selfMs: r(ms), pct: pct(ms) })),
