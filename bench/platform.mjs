@@ -107,6 +107,8 @@ if (process.argv.includes('--serve')) {
   if (json) writeFileSync(json, JSON.stringify(out, null, 2));
   process.stdout.write('| platform | req/s | p50 ms | p99 ms | non-2xx | errors |\n|---|---|---|---|---|---|\n');
   for (const r of results) {
-    process.stdout.write(`| ${r.platform} | ${r.rps} | ${r.latency.p50} | ${r.latency.p99} | ${r.non2xx} | ${r.errors} |\n`);
+    process.stdout.write(
+      `| ${r.platform} | ${r.rps} | ${r.latency.p50} | ${r.latency.p99} | ${r.non2xx} | ${r.errors} |\n`,
+    );
   }
 }

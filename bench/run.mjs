@@ -12,7 +12,19 @@
 //                           [--keep-temp]
 // Writes bench/results/latest.json and latest.md (and profile-summary.md with --profile).
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
-import { chmodSync, closeSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -104,7 +116,8 @@ function cleanEnv() {
   const env = {};
   for (const [k, v] of Object.entries(process.env)) {
     // Nothing from the caller's shell may reconfigure the gateway under test.
-    if (/^(SERVER_|MANAGEMENT_|MCP_|SPRING_|GLOBALMCP_|LOGGING_|DATABASE_URL|REDIS_URL|JWT_|NODE_OPTIONS)/.test(k)) continue;
+    if (/^(SERVER_|MANAGEMENT_|MCP_|SPRING_|GLOBALMCP_|LOGGING_|DATABASE_URL|REDIS_URL|JWT_|NODE_OPTIONS)/.test(k))
+      continue;
     env[k] = v;
   }
   return env;
@@ -170,11 +183,15 @@ async function startGateway({ name, dataDir, servers, cpuProfDir, heapCapMb }) {
   ];
   const spawnedAt = performance.now();
   const spawnedUs = process.hrtime.bigint() / 1000n;
-  const child = spawnTracked(process.execPath, [...nodeArgs, path.join(SNAPSHOT_DIR, 'dist/src/main.js'), '--config', configFile], {
-    cwd: ROOT,
-    env,
-    stdio: ['ignore', logFd, logFd],
-  });
+  const child = spawnTracked(
+    process.execPath,
+    [...nodeArgs, path.join(SNAPSHOT_DIR, 'dist/src/main.js'), '--config', configFile],
+    {
+      cwd: ROOT,
+      env,
+      stdio: ['ignore', logFd, logFd],
+    },
+  );
   closeSync(logFd);
   const gw = {
     name,
@@ -311,7 +328,9 @@ function checkBuild(dir) {
 }
 
 async function measureDirect() {
-  log(`direct: SDK client + server-everything (stdio), ${OPTS.sequential} sequential calls, then ${OPTS.concurrency.join('/')} callers × ${OPTS.seconds} s`);
+  log(
+    `direct: SDK client + server-everything (stdio), ${OPTS.sequential} sequential calls, then ${OPTS.concurrency.join('/')} callers × ${OPTS.seconds} s`,
+  );
   return runWorker('direct-load.mjs', {
     marker: MARKER,
     warmupCalls: 1000,
@@ -350,12 +369,13 @@ async function measureGateway(gw, connectionsList) {
 
 async function measureRss(dataDir, heapCapMb) {
   const servers = Array.from({ length: OPTS.rssServers }, (_, i) => ({ id: `everything-${i + 1}`, poolSize: 1 }));
-  log(`RSS: gateway with ${servers.length} stdio servers${heapCapMb ? `, node --max-old-space-size=${heapCapMb}` : ''}`);
+  log(
+    `RSS: gateway with ${servers.length} stdio servers${heapCapMb ? `, node --max-old-space-size=${heapCapMb}` : ''}`,
+  );
   const gw = await startGateway({ name: heapCapMb ? 'rss10-capped' : 'rss10', dataDir, servers, heapCapMb });
   try {
     await sleep(2000);
-    const childRss = () =>
-      Math.round(descendants(gw.pid).reduce((sum, d) => sum + (safeStatus(d.pid) ?? 0), 0));
+    const childRss = () => Math.round(descendants(gw.pid).reduce((sum, d) => sum + (safeStatus(d.pid) ?? 0), 0));
     const idle = { rss_mb: statusMb(gw.pid), children_rss_mb: childRss(), ...(await heapOf(gw)) };
     const load = await runWorker('gateway-load.mjs', {
       url: gw.api,
@@ -379,15 +399,17 @@ async function measureRss(dataDir, heapCapMb) {
       active_ms: Math.round(gw.activeMs),
       idle,
       after_load: afterLoad,
-      load: load.steps.filter((s) => s.name !== 'warmup').map(({ name, rps, completed, non2xx, errors, latency }) => ({
-        name,
-        rps,
-        completed,
-        non2xx,
-        errors,
-        p50: latency.p50,
-        p99: latency.p99,
-      })),
+      load: load.steps
+        .filter((s) => s.name !== 'warmup')
+        .map(({ name, rps, completed, non2xx, errors, latency }) => ({
+          name,
+          rps,
+          completed,
+          non2xx,
+          errors,
+          p50: latency.p50,
+          p99: latency.p99,
+        })),
     };
   } finally {
     await stopGateway(gw);
@@ -424,7 +446,12 @@ async function measureProfile(dataDir) {
   const profDir = path.join(TEMP, 'cpuprof');
   mkdirSync(profDir, { recursive: true });
   log(`profile: gateway under node --cpu-prof, 16 connections for ${OPTS.profileSeconds} s`);
-  const gw = await startGateway({ name: 'profile', dataDir, servers: [{ id: 'everything', poolSize: 1 }], cpuProfDir: profDir });
+  const gw = await startGateway({
+    name: 'profile',
+    dataDir,
+    servers: [{ id: 'everything', poolSize: 1 }],
+    cpuProfDir: profDir,
+  });
   const window = {};
   let load;
   try {
@@ -456,10 +483,14 @@ async function measureProfile(dataDir) {
 async function measurePlatform() {
   log('platform: Nest GET /ping on Fastify vs Express, autocannon -c 50');
   const out = path.join(TEMP, 'platform.json');
-  const child = spawnTracked(process.execPath, [path.join(BENCH_DIR, 'platform.mjs'), '--json', out, '--seconds', String(OPTS.seconds)], {
-    cwd: ROOT,
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  const child = spawnTracked(
+    process.execPath,
+    [path.join(BENCH_DIR, 'platform.mjs'), '--json', out, '--seconds', String(OPTS.seconds)],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
   await child.exitPromise;
   if (!existsSync(out)) throw new Error('platform.mjs wrote no result');
   return JSON.parse(readFileSync(out, 'utf8'));
@@ -546,15 +577,20 @@ function renderMarkdown(r) {
     `| throughput, 16 callers | ${tp(d.throughput, 16).rps} calls/s | ${tp(g1.throughput, 16).rps} req/s | ${(v.throughput_ratio_16.value * 100).toFixed(0)}% of direct | ${v.throughput_ratio_16.target.replace('0.35', '35%')} | ${mark(v.throughput_ratio_16)} |`,
     `| gateway RSS, 10 stdio servers (after load) | | ${v.rss_mb_10_servers.value ?? '–'} MB | | ${v.rss_mb_10_servers.target} | ${mark(v.rss_mb_10_servers)} |`,
     '',
-    '| throughput (calls/s, p50 / p99 latency) | direct (1 stdio connection) | gateway, pool 1 | ' + (g2 ? 'gateway, pool 2 |' : ''),
+    '| throughput (calls/s, p50 / p99 latency) | direct (1 stdio connection) | gateway, pool 1 | ' +
+      (g2 ? 'gateway, pool 2 |' : ''),
     '|---|---|---|' + (g2 ? '---|' : ''),
   );
   for (const c of r.options.concurrency) {
     const cell = (t) => (t ? `${t.rps} (${ms(t.latency.p50)} / ${ms(t.latency.p99)})` : '–');
-    lines.push(`| ${c} caller${c > 1 ? 's' : ''} | ${cell(tp(d.throughput, c))} | ${cell(tp(g1.throughput, c))} |${g2 ? ` ${cell(tp(g2.throughput, c))} |` : ''}`);
+    lines.push(
+      `| ${c} caller${c > 1 ? 's' : ''} | ${cell(tp(d.throughput, c))} | ${cell(tp(g1.throughput, c))} |${g2 ? ` ${cell(tp(g2.throughput, c))} |` : ''}`,
+    );
   }
   if (g2) {
-    lines.push(`| sequential p50 / p99 | ${ms(d.sequential.p50)} / ${ms(d.sequential.p99)} | ${ms(g1.sequential.p50)} / ${ms(g1.sequential.p99)} | ${ms(g2.sequential.p50)} / ${ms(g2.sequential.p99)} |`);
+    lines.push(
+      `| sequential p50 / p99 | ${ms(d.sequential.p50)} / ${ms(d.sequential.p99)} | ${ms(g1.sequential.p50)} / ${ms(g1.sequential.p99)} | ${ms(g2.sequential.p50)} / ${ms(g2.sequential.p99)} |`,
+    );
   }
   lines.push('');
   if (r.rss_10_servers) {
@@ -587,14 +623,23 @@ function renderMarkdown(r) {
   }
   if (r.platform?.results) {
     lines.push('| platform (Nest, GET /ping, autocannon -c 50) | req/s | p50 | p99 |', '|---|---|---|---|');
-    for (const p of r.platform.results) lines.push(`| ${p.platform} | ${p.rps} | ${ms(p.latency.p50)} | ${ms(p.latency.p99)} |`);
+    for (const p of r.platform.results)
+      lines.push(`| ${p.platform} | ${p.rps} | ${ms(p.latency.p50)} | ${ms(p.latency.p99)} |`);
     lines.push('');
   }
   if (r.profile) {
-    lines.push(`Profile (gateway under 16 connections, ${Math.round((r.profile.busyMs * 1000) / r.profile.load.completed)} µs CPU per request; see profile-summary.md): ` +
-      r.profile.attributedAreas.slice(0, 8).map((a) => `${a.area} ${a.pct}%`).join(', ') + '.', '');
+    lines.push(
+      `Profile (gateway under 16 connections, ${Math.round((r.profile.busyMs * 1000) / r.profile.load.completed)} µs CPU per request; see profile-summary.md): ` +
+        r.profile.attributedAreas
+          .slice(0, 8)
+          .map((a) => `${a.area} ${a.pct}%`)
+          .join(', ') +
+        '.',
+      '',
+    );
   }
-  if (r.leftover_processes?.length) lines.push(`**Leftover processes after cleanup: ${r.leftover_processes.length}**`, '');
+  if (r.leftover_processes?.length)
+    lines.push(`**Leftover processes after cleanup: ${r.leftover_processes.length}**`, '');
   return lines.join('\n');
 }
 
@@ -660,8 +705,10 @@ async function main() {
   try {
     results.direct = await measureDirect();
     delete results.direct.server_pid;
-    log(`direct: p50 ${results.direct.sequential.p50} ms, p99 ${results.direct.sequential.p99} ms; ` +
-      results.direct.throughput.map((t) => `${t.callers}: ${t.rps}/s`).join(', '));
+    log(
+      `direct: p50 ${results.direct.sequential.p50} ms, p99 ${results.direct.sequential.p99} ms; ` +
+        results.direct.throughput.map((t) => `${t.callers}: ${t.rps}/s`).join(', '),
+    );
 
     // Gateway, pool 1, on a fresh data dir (its start is the "fresh" time to ready).
     log('gateway (pool size 1): starting on a fresh data dir');
@@ -669,8 +716,10 @@ async function main() {
     const ttr = { fresh_ms: Math.round(gw.readyMs), fresh_active_ms: Math.round(gw.activeMs) };
     log(`gateway ready in ${ttr.fresh_ms} ms (server active ${ttr.fresh_active_ms} ms); measuring`);
     results.gateway_pool1 = await measureGateway(gw, OPTS.concurrency);
-    log(`gateway pool 1: p50 ${results.gateway_pool1.sequential.p50} ms, p99 ${results.gateway_pool1.sequential.p99} ms; ` +
-      results.gateway_pool1.throughput.map((t) => `${t.connections}: ${t.rps}/s`).join(', '));
+    log(
+      `gateway pool 1: p50 ${results.gateway_pool1.sequential.p50} ms, p99 ${results.gateway_pool1.sequential.p99} ms; ` +
+        results.gateway_pool1.throughput.map((t) => `${t.connections}: ${t.rps}/s`).join(', '),
+    );
     await stopGateway(gw);
     ttr.stop_ms = Math.round(gw.stopMs);
 
@@ -685,17 +734,24 @@ async function main() {
     if (OPTS.pool2) {
       log('gateway (pool size 2)');
       gw = await startGateway({ name: 'pool2', dataDir, servers: [{ id: 'everything', poolSize: 2 }] });
-      results.gateway_pool2 = await measureGateway(gw, OPTS.concurrency.filter((c) => c > 1));
+      results.gateway_pool2 = await measureGateway(
+        gw,
+        OPTS.concurrency.filter((c) => c > 1),
+      );
       log(`gateway pool 2: ` + results.gateway_pool2.throughput.map((t) => `${t.connections}: ${t.rps}/s`).join(', '));
       await stopGateway(gw);
     }
 
     results.rss_10_servers = await measureRss(dataDir);
-    log(`RSS: ${results.rss_10_servers.idle.rss_mb} MB idle, ${results.rss_10_servers.after_load.rss_mb} MB after load`);
+    log(
+      `RSS: ${results.rss_10_servers.idle.rss_mb} MB idle, ${results.rss_10_servers.after_load.rss_mb} MB after load`,
+    );
     if (OPTS.heapCapMb) {
       results.rss_10_servers_heap_capped = await measureRss(dataDir, OPTS.heapCapMb);
       const c = results.rss_10_servers_heap_capped;
-      log(`RSS with a ${OPTS.heapCapMb} MB old-space cap: ${c.idle.rss_mb} MB idle, ${c.after_load.rss_mb} MB after load`);
+      log(
+        `RSS with a ${OPTS.heapCapMb} MB old-space cap: ${c.idle.rss_mb} MB idle, ${c.after_load.rss_mb} MB after load`,
+      );
     }
 
     if (OPTS.platform) results.platform = await measurePlatform();

@@ -34,12 +34,18 @@ export function areaOf(url, functionName) {
 }
 
 const AREAS = [
-  [/^(fastify|find-my-way|light-my-request|avvio|fast-json-stringify|fast-querystring|secure-json-parse|@fastify\/.*|content-type|fast-uri|toad-cache|process-warning|rfdc)$/, 'Fastify'],
+  [
+    /^(fastify|find-my-way|light-my-request|avvio|fast-json-stringify|fast-querystring|secure-json-parse|@fastify\/.*|content-type|fast-uri|toad-cache|process-warning|rfdc)$/,
+    'Fastify',
+  ],
   [/^@nestjs\/.*/, 'NestJS'],
   [/^(class-validator|class-transformer|validator|libphonenumber-js)$/, 'validation: class-validator/transformer'],
   [/^(ajv|ajv-formats|fast-deep-equal|json-schema-traverse)$/, 'validation: ajv (tool input schema)'],
   [/^zod$/, 'validation: zod (SDK messages)'],
-  [/^(pino|pino-http|nestjs-pino|sonic-boom|thread-stream|pino-std-serializers|quick-format-unescaped|fast-redact|@pinojs\/.*|on-exit-leak-free|atomic-sleep|safe-stable-stringify)$/, 'logging: pino'],
+  [
+    /^(pino|pino-http|nestjs-pino|sonic-boom|thread-stream|pino-std-serializers|quick-format-unescaped|fast-redact|@pinojs\/.*|on-exit-leak-free|atomic-sleep|safe-stable-stringify)$/,
+    'logging: pino',
+  ],
   [/^@modelcontextprotocol\/sdk$/, 'MCP SDK'],
   [/^(prom-client|@willsoto\/.*|tdigest|bintrees)$/, 'metrics: prom-client'],
   [/^(rxjs|tslib|reflect-metadata)$/, 'rxjs/tslib/reflect-metadata'],
@@ -88,7 +94,9 @@ export function summarizeProfile(file, { window, top = 15 } = {}) {
   };
   const jsCaller = (id) => {
     const frame = callerFrame(id);
-    return frame ? `${frame.functionName || '(anonymous)'} (${shortUrl(frame.url)}:${frame.lineNumber + 1})` : '(no JS caller)';
+    return frame
+      ? `${frame.functionName || '(anonymous)'} (${shortUrl(frame.url)}:${frame.lineNumber + 1})`
+      : '(no JS caller)';
   };
   // Area of a frame with native code and Node internals charged to the library/gateway code that called them.
   const attributedArea = (id, ownArea) => {
