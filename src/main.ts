@@ -47,8 +47,9 @@ async function main(): Promise<void> {
         },
       );
   };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
+  // on, not once: a second signal (npm forwarding the one the process group got) must not kill a graceful stop.
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
   // SIGHUP would terminate the process by default; it is reserved for configuration reload (the systemd ExecReload).
   process.on('SIGHUP', () =>
     process.stderr.write('SIGHUP received: configuration reload is not available in this version\n'),

@@ -31,7 +31,7 @@ describe('McpModule', () => {
     expect(engine.getServerState('box').status).toBe('active');
     expect(engine.getServerState('off').status).toBe('inactive');
     expect(engine.getServerState('dead').status).toBe('error');
-    expect(engine.getServerState('dead').lastError).toMatch(/ENOENT|spawn/);
+    expect(engine.getServerState('dead').lastError).toMatch(/ENOENT|spawn|No such file/);
     const pids = engine.childPids();
     expect(pids).toHaveLength(1);
     await app.close();

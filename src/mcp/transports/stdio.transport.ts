@@ -1,4 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { StdioClientTransport, getDefaultEnvironment } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { ServerEntry } from 'src/config/config.schema';
@@ -21,6 +22,19 @@ export function childEnvironment(entry: Pick<ServerEntry, 'environment'>): Recor
   return { ...getDefaultEnvironment(), ...entry.environment };
 }
 
+const SETSID = ['/usr/bin/setsid', '/bin/setsid'].find((candidate) => existsSync(candidate));
+
+/**
+ * The command line that starts a child in a session (and process group) of its own, through util-linux `setsid`
+ * (which execs in place: the PID is the server's). A Ctrl+C in a terminal, or a SIGTERM sent to the gateway's
+ * whole process group (npm, some supervisors), then reaches the gateway only, which drains in-flight calls and
+ * closes its children itself, instead of the children dying under calls still in flight.
+ */
+export function ownProcessGroup(command: string, args: readonly string[]): { command: string; args: string[] } {
+  if (!SETSID || process.platform !== 'linux') return { command, args: [...args] };
+  return { command: SETSID, args: ['--', command, ...args] };
+}
+
 /** A stdio transport plus what the engine needs around it: stderr tail, the child handle. */
 export class StdioTransportHandle {
   readonly transport: StdioClientTransport;
@@ -32,9 +46,10 @@ export class StdioTransportHandle {
     options: StdioTransportOptions,
   ) {
     if (!entry.command) throw new Error(`stdio server '${serverId}' has no command`);
+    const launch = ownProcessGroup(entry.command, entry.args);
     this.transport = new StdioClientTransport({
-      command: entry.command,
-      args: entry.args,
+      command: launch.command,
+      args: launch.args,
       env: childEnvironment(entry),
       cwd: entry.workingDirectory,
       stderr: 'pipe',
