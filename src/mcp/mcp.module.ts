@@ -1,4 +1,6 @@
+import { CACHE_MANAGER, type Cache } from '@nestjs/cache-manager';
 import { Global, Logger, Module } from '@nestjs/common';
+import { CacheManagerCatalogCache } from 'src/cache/catalog.cache';
 import { APP_CONFIG } from 'src/config/config.module';
 import type { AppConfig } from 'src/config/config.schema';
 import { McpEngine } from './mcp-engine';
@@ -12,9 +14,14 @@ import { McpEngineService } from './mcp-engine.service';
   providers: [
     {
       provide: McpEngine,
-      useFactory: (config: AppConfig) =>
-        new McpEngine({ client: config.mcp.client, logger: new Logger('McpEngine'), orphanWatchdog: true }),
-      inject: [APP_CONFIG],
+      useFactory: (config: AppConfig, cache?: Cache) =>
+        new McpEngine({
+          client: config.mcp.client,
+          logger: new Logger('McpEngine'),
+          orphanWatchdog: true,
+          catalogCache: cache ? new CacheManagerCatalogCache(cache) : undefined,
+        }),
+      inject: [APP_CONFIG, { token: CACHE_MANAGER, optional: true }],
     },
     McpEngineService,
   ],

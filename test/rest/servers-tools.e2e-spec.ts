@@ -1,3 +1,4 @@
+import { createClient } from '@keyv/redis';
 import path from 'node:path';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
@@ -304,6 +305,18 @@ describe('servers and tools REST over real MCP servers', () => {
       expect(text).toMatch(/mcp_client_request_duration_seconds_count\{server="everything",method="tools\/call"\} \d+/);
       expect(text).toMatch(/mcp_server_status\{server="everything"\} 1/);
       expect(text).toContain('http_server_requests_seconds_count{method="POST",uri="/api/servers/{id}/tools/{tool}"');
+    });
+
+    it('writes discovered catalogs through to Redis under the guide cache names', async () => {
+      const redis = createClient({ url: process.env.TEST_REDIS_URL });
+      await redis.connect();
+      try {
+        for (const name of ['tool-definitions', 'resource-metadata', 'server-capabilities']) {
+          expect(await redis.keys(`*${name}:recorder`)).toHaveLength(1);
+        }
+      } finally {
+        await redis.close();
+      }
     });
 
     it('reports every server in /actuator/health/mcp-servers', async () => {
