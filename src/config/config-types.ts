@@ -116,40 +116,24 @@ export const bool = () =>
     'boolean',
   );
 
+/** `"a, b,c"` -> `['a', 'b', 'c']` (the form environment variables and Spring use for lists); other values as they are. */
+const splitCommas = (v: unknown): unknown =>
+  typeof v === 'string'
+    ? v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : v;
+
 /** A list that also accepts the comma-separated string form environment variables and Spring use. */
 export const stringList = () =>
-  labelled(
-    z.preprocess(
-      (v) =>
-        typeof v === 'string'
-          ? v
-              .split(',')
-              .map((s) => s.trim())
-              .filter(Boolean)
-          : v,
-      z.array(z.string({ error: 'expected a string' })),
-    ),
-    'list of strings',
-  );
+  labelled(z.preprocess(splitCommas, z.array(z.string({ error: 'expected a string' }))), 'list of strings');
 
 /**
  * A list of strings whose items may be unquoted YAML numbers or booleans (command arguments), also accepted as the
  * comma-separated string an environment variable gives (`MCP_SERVERS_X_ARGS=server.js,--port,3000`).
  */
-export const scalarStringList = () =>
-  labelled(
-    z.preprocess(
-      (v) =>
-        typeof v === 'string'
-          ? v
-              .split(',')
-              .map((s) => s.trim())
-              .filter(Boolean)
-          : v,
-      z.array(scalarString()),
-    ),
-    'list of strings',
-  );
+export const scalarStringList = () => labelled(z.preprocess(splitCommas, z.array(scalarString())), 'list of strings');
 
 /** YAML scalars under string maps (environment, headers) may be written unquoted as numbers or booleans. */
 export const scalarString = () =>

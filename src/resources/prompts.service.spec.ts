@@ -24,6 +24,10 @@ function setup() {
       if (!prompts[id]) throw AppException.notFound(`Server '${id}'`);
       return { id };
     }),
+    scope: jest.fn((id?: string) => {
+      if (id && !prompts[id]) throw AppException.notFound(`Server '${id}'`);
+      return id ? [id] : Object.keys(prompts).sort();
+    }),
   };
   return { engine, service: new PromptsService(engine as unknown as McpEngine, servers as unknown as ServersService) };
 }

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { Prompt } from '@modelcontextprotocol/sdk/types.js';
 import { AppException } from 'src/common/errors/app.exception';
 import { McpEngine } from 'src/mcp/mcp-engine';
-import { ServersService } from 'src/servers/servers.service';
+import { orEmpty, ServersService } from 'src/servers/servers.service';
 import type { PromptDto, PromptListDto, PromptResultDto } from './dto/prompt.dto';
 
 export interface GetPromptRequest {
@@ -22,7 +22,8 @@ export class PromptsService {
   ) {}
 
   list(serverId?: string): PromptListDto {
-    const prompts = this.serverIds(serverId)
+    const prompts = this.servers
+      .scope(serverId)
       .flatMap((id) => this.engine.listPrompts(id).map((prompt) => toPromptDto(id, prompt)))
       .sort((a, b) => a.server_id.localeCompare(b.server_id) || a.name.localeCompare(b.name));
     return { prompts, total_count: prompts.length };
@@ -58,8 +59,8 @@ export class PromptsService {
       const prompt = this.engine.listPrompts(serverId).find((p) => p.name === name);
       return { serverId, prompt };
     }
-    const hits = this.serverIds().flatMap((id) =>
-      this.safePrompts(id)
+    const hits = this.servers.scope().flatMap((id) =>
+      orEmpty(() => this.engine.listPrompts(id))
         .filter((p) => p.name === name)
         .map((prompt) => ({ serverId: id, prompt })),
     );
@@ -71,25 +72,6 @@ export class PromptsService {
       });
     }
     return hits[0]!;
-  }
-
-  private serverIds(serverId?: string): string[] {
-    if (serverId) {
-      this.servers.find(serverId);
-      return [serverId];
-    }
-    return this.engine
-      .listServerStates()
-      .map((s) => s.id)
-      .sort();
-  }
-
-  private safePrompts(serverId: string): Prompt[] {
-    try {
-      return this.engine.listPrompts(serverId);
-    } catch {
-      return [];
-    }
   }
 }
 

@@ -30,6 +30,10 @@ function setup() {
       if (!catalog[id]) throw AppException.notFound(`Server '${id}'`);
       return { id };
     }),
+    scope: jest.fn((id?: string) => {
+      if (id && !catalog[id]) throw AppException.notFound(`Server '${id}'`);
+      return id ? [id] : Object.keys(catalog).sort();
+    }),
   };
   const service = new ResourcesService(engine as unknown as McpEngine, servers as unknown as ServersService);
   return { engine, servers, service };

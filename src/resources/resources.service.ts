@@ -4,7 +4,7 @@ import { ErrorCode as RpcErrorCode } from '@modelcontextprotocol/sdk/types.js';
 import { AppException } from 'src/common/errors/app.exception';
 import { EngineErrorCode, isEngineError } from 'src/mcp/engine-error';
 import { McpEngine } from 'src/mcp/mcp-engine';
-import { ServersService } from 'src/servers/servers.service';
+import { orEmpty, ServersService } from 'src/servers/servers.service';
 import type {
   ContentFormat,
   ListResourcesQueryDto,
@@ -40,7 +40,8 @@ export class ResourcesService {
 
   list(query: ListResourcesQueryDto): ResourceListDto {
     const matchesUri = query.uri_pattern ? uriMatcher(query.uri_pattern) : undefined;
-    const resources = this.serverIds(query.server_id)
+    const resources = this.servers
+      .scope(query.server_id)
       .flatMap((serverId) => this.engine.listResources(serverId).map((resource) => toResourceDto(serverId, resource)))
       .filter((r) => !query.type || mimeTypeMatches(r.mime_type ?? undefined, query.type))
       .filter((r) => !matchesUri || matchesUri(r.uri))
@@ -49,7 +50,8 @@ export class ResourcesService {
   }
 
   listTemplates(serverId?: string): ResourceTemplateListDto {
-    const templates = this.serverIds(serverId)
+    const templates = this.servers
+      .scope(serverId)
       .flatMap((id) => this.engine.listResourceTemplates(id).map((template) => toTemplateDto(id, template)))
       .sort((a, b) => a.server_id.localeCompare(b.server_id) || a.uri_template.localeCompare(b.uri_template));
     return { resource_templates: templates, total_count: templates.length };
@@ -75,7 +77,9 @@ export class ResourcesService {
     const result = await this.read(serverId, request.uri, { timeoutMs: request.timeoutMs, signal: request.signal });
     const contents = result.contents ?? [];
     const part = contents.find((c) => c.uri === request.uri) ?? contents[0];
-    const declaredMime = this.safeResources(serverId).find((r) => r.uri === request.uri)?.mimeType;
+    const declaredMime = orEmpty(() => this.engine.listResources(serverId)).find(
+      (r) => r.uri === request.uri,
+    )?.mimeType;
     return {
       uri: request.uri,
       server_id: serverId,
@@ -89,10 +93,12 @@ export class ResourcesService {
    * do, 400 (name a server) when none does.
    */
   private resolveServer(uri: string): string {
-    const ids = this.serverIds();
-    let owners = ids.filter((id) => this.safeResources(id).some((r) => r.uri === uri));
+    const ids = this.servers.scope();
+    let owners = ids.filter((id) => orEmpty(() => this.engine.listResources(id)).some((r) => r.uri === uri));
     if (owners.length === 0) {
-      owners = ids.filter((id) => this.safeTemplates(id).some((t) => uriTemplateMatches(t.uriTemplate, uri)));
+      owners = ids.filter((id) =>
+        orEmpty(() => this.engine.listResourceTemplates(id)).some((t) => uriTemplateMatches(t.uriTemplate, uri)),
+      );
     }
     if (owners.length === 1) return owners[0]!;
     if (owners.length > 1) {
@@ -104,34 +110,6 @@ export class ResourcesService {
     throw AppException.invalid(`No server lists resource '${uri}'; pass server_id to read it from a given server`, {
       uri,
     });
-  }
-
-  /** The given server (404 if unknown) or every registered one. */
-  private serverIds(serverId?: string): string[] {
-    if (serverId) {
-      this.servers.find(serverId);
-      return [serverId];
-    }
-    return this.engine
-      .listServerStates()
-      .map((s) => s.id)
-      .sort();
-  }
-
-  private safeResources(serverId: string): Resource[] {
-    try {
-      return this.engine.listResources(serverId);
-    } catch {
-      return [];
-    }
-  }
-
-  private safeTemplates(serverId: string): ResourceTemplate[] {
-    try {
-      return this.engine.listResourceTemplates(serverId);
-    } catch {
-      return [];
-    }
   }
 }
 

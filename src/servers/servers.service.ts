@@ -73,7 +73,7 @@ export class ServersService {
       },
       capabilities: {
         ...catalog,
-        resource_templates: this.safeList(() => this.engine.listResourceTemplates(id)).length,
+        resource_templates: orEmpty(() => this.engine.listResourceTemplates(id)).length,
         protocol_version: state?.protocolVersion ?? null,
         server_info: state?.serverInfo ?? null,
       },
@@ -157,6 +157,14 @@ export class ServersService {
     return { id, status: 'restarted', message: `Server ${id} restarted` };
   }
 
+  /** The given server (404 if unknown), or every registered one, sorted by id. */
+  scope(serverId?: string): string[] {
+    if (serverId) return [this.find(serverId).id];
+    return this.registered()
+      .map((s) => s.id)
+      .sort();
+  }
+
   /** Throws 404 unless a server with this id is registered. */
   find(id: string): RegisteredServer {
     const server = this.registered().find((s) => s.id === id);
@@ -205,18 +213,19 @@ export class ServersService {
 
   private counts(id: string) {
     return {
-      tools: this.safeList(() => this.engine.listTools(id)).length,
-      resources: this.safeList(() => this.engine.listResources(id)).length,
-      prompts: this.safeList(() => this.engine.listPrompts(id)).length,
+      tools: orEmpty(() => this.engine.listTools(id)).length,
+      resources: orEmpty(() => this.engine.listResources(id)).length,
+      prompts: orEmpty(() => this.engine.listPrompts(id)).length,
     };
   }
+}
 
-  private safeList<T>(list: () => T[]): T[] {
-    try {
-      return list();
-    } catch {
-      return [];
-    }
+/** A catalog list of a registered server the engine does not run (yet): empty instead of an error. */
+export function orEmpty<T>(list: () => T[]): T[] {
+  try {
+    return list();
+  } catch {
+    return [];
   }
 }
 
