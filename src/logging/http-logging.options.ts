@@ -58,6 +58,11 @@ function requestFields(req: RawRequest, res: ServerResponse, responseTime: unkno
   };
 }
 
+/** Request objects stay out of log lines (see `serializers` below); their fields are logged one by one. */
+function omitRequest(): undefined {
+  return undefined;
+}
+
 /**
  * The `pinoHttp` options of nestjs-pino: every request gets `req.id` (the caller's `X-Request-Id` when it is
  * sane, else a UUID; the header is echoed by the Fastify adapter) and its lines carry `request_id`; one line per
@@ -71,6 +76,11 @@ export function httpLoggingOptions(root: pino.Logger): Options {
     // Lines logged inside a request carry its id only, not the whole request object.
     quietReqLogger: true,
     quietResLogger: true,
+    // pino-http still builds a child logger bound to the whole request on every request (unused with the quiet
+    // options above): serializing, redacting and stringifying it cost ~10 µs per request. Here the request
+    // serializes to nothing, so that binding is dropped at once; errors keep the root logger's `err` serializer.
+    wrapSerializers: false,
+    serializers: { req: omitRequest },
     autoLogging: { ignore: (req) => isProbe(req) },
     customLogLevel: requestLogLevel,
     customSuccessMessage: () => 'request completed',

@@ -31,11 +31,14 @@ export interface ConnectionOptions {
 
 export interface CallOptions {
   timeoutMs: number;
+  /**
+   * Cancels the call. The SDK keeps its listener on the signal for as long as the signal lives: give each call its own
+   * (as the REST layer does), not one long-lived signal for many calls.
+   */
   signal?: AbortSignal;
   onProgress?: (progress: Progress) => void;
 }
 
-const TIMED_OUT = Symbol('timed out');
 /** setTimeout overflows above 2^31-1 ms. */
 const MAX_TIMER = 2_147_000_000;
 
@@ -147,33 +150,25 @@ export class McpConnection extends EventEmitter {
     call: CallOptions,
   ): Promise<T> {
     if (this.state !== 'open') throw EngineError.unavailable(this.serverId, this.closeReason ?? 'connection not open');
-    const abort = new AbortController();
-    const timer = setTimeout(() => abort.abort(TIMED_OUT), Math.min(Math.max(call.timeoutMs, 1), MAX_TIMER));
-    const callerSignal = call.signal;
-    const onCallerAbort = () => abort.abort(callerSignal?.reason);
-    if (callerSignal) {
-      if (callerSignal.aborted) onCallerAbort();
-      else callerSignal.addEventListener('abort', onCallerAbort, { once: true });
-    }
+    // One timer and at most one abort listener per call, both the SDK's own: its timeout and the caller's signal each
+    // send `notifications/cancelled` upstream and reject the call (no AbortController or timer of ours per call).
+    const timeoutMs = Math.min(Math.max(call.timeoutMs, 1), MAX_TIMER);
+    const started = performance.now();
     this._inFlight++;
-    this.lastUsedAt = performance.now();
+    this.lastUsedAt = started;
     try {
-      if (abort.signal.aborted) throw new Error('aborted before sending');
       const result: unknown = await this.client.request({ method, params }, schema, {
-        signal: abort.signal,
-        // Our timer decides; the SDK's own timer is only a backstop.
-        timeout: Math.min(call.timeoutMs + 60_000, MAX_TIMER),
+        signal: call.signal,
+        timeout: timeoutMs,
         onprogress: call.onProgress,
       });
       this.checkSize(result);
       return result as T;
     } catch (e) {
-      throw this.toEngineError(e, abort.signal, method, call.timeoutMs);
+      throw this.toEngineError(e, call, method, started);
     } finally {
       this._inFlight--;
       this.lastUsedAt = performance.now();
-      clearTimeout(timer);
-      callerSignal?.removeEventListener('abort', onCallerAbort);
     }
   }
 
@@ -314,24 +309,24 @@ export class McpConnection extends EventEmitter {
     }
   }
 
-  private toEngineError(e: unknown, signal: AbortSignal, method: string, timeoutMs: number): EngineError {
+  private toEngineError(e: unknown, call: CallOptions, method: string, started: number): EngineError {
     if (e instanceof EngineError) return e;
-    if (signal.aborted) {
-      if (signal.reason === TIMED_OUT) {
-        return new EngineError(
-          EngineErrorCode.TIMEOUT,
-          `'${method}' on '${this.serverId}' timed out after ${timeoutMs} ms`,
-          {
-            serverId: this.serverId,
-            timeoutMs,
-          },
-        );
-      }
+    if (call.signal?.aborted) {
       return new EngineError(
         EngineErrorCode.CANCELLED,
         `'${method}' on '${this.serverId}' was cancelled by the caller`,
         {
           serverId: this.serverId,
+        },
+      );
+    }
+    if (isSdkTimeout(e) && performance.now() - started >= Math.min(call.timeoutMs, MAX_TIMER) - 1) {
+      return new EngineError(
+        EngineErrorCode.TIMEOUT,
+        `'${method}' on '${this.serverId}' timed out after ${call.timeoutMs} ms`,
+        {
+          serverId: this.serverId,
+          timeoutMs: call.timeoutMs,
         },
       );
     }
@@ -370,6 +365,16 @@ export class McpConnection extends EventEmitter {
       { cause: e },
     );
   }
+}
+
+/** The SDK's own timeout (`McpError` RequestTimeout, "Request timed out", `data.timeout`), as opposed to an upstream error. */
+function isSdkTimeout(e: unknown): boolean {
+  return (
+    e instanceof McpError &&
+    e.code === (ErrorCode.RequestTimeout as number) &&
+    /Request timed out/.test(e.message) &&
+    typeof (e.data as { timeout?: unknown } | undefined)?.timeout === 'number'
+  );
 }
 
 export function errorMessage(e: unknown): string {

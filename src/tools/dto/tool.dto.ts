@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsInt, IsObject, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { hasOnlyKeys, registerFastCheck } from 'src/common/errors/validation.pipe';
 import { SERVER_ID_PATTERN } from 'src/servers/dto/server-id.dto';
 
 export const TOOL_NAME_PATTERN = /^[A-Za-z0-9_.\-/]{1,128}$/;
@@ -145,3 +146,35 @@ export class ExecutionResultDto {
   @ApiProperty({ format: 'date-time' }) completed_at!: string;
   @ApiProperty({ example: 1.4 }) duration_ms!: number;
 }
+
+// ---------------------------------------------------------------- fast checks of the execute routes (hot path)
+// Each accepts only what the decorators above accept unchanged; anything else takes the class-validator path,
+// which produces the 400 INVALID_PARAMETERS and its `details.fields` (see tool.dto.spec.ts for the equivalence).
+
+const isJsonObject = (value: unknown): boolean => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isTimeout = (value: unknown): boolean =>
+  value === undefined || (Number.isInteger(value) && (value as number) >= 1 && (value as number) <= MAX_TIMEOUT_MS);
+const matches = (value: unknown, pattern: RegExp): boolean => typeof value === 'string' && pattern.test(value);
+
+const EXECUTE_ON_SERVER_KEYS: ReadonlySet<string> = new Set(['parameters', 'timeout']);
+const EXECUTE_TOOL_KEYS: ReadonlySet<string> = new Set(['parameters', 'timeout', 'server_id']);
+const TOOL_NAME_KEYS: ReadonlySet<string> = new Set(['name']);
+const SERVER_TOOL_KEYS: ReadonlySet<string> = new Set(['id', 'tool']);
+
+registerFastCheck(
+  ExecuteOnServerDto,
+  (v) => hasOnlyKeys(v, EXECUTE_ON_SERVER_KEYS) && isJsonObject(v.parameters) && isTimeout(v.timeout),
+);
+registerFastCheck(
+  ExecuteToolDto,
+  (v) =>
+    hasOnlyKeys(v, EXECUTE_TOOL_KEYS) &&
+    isJsonObject(v.parameters) &&
+    isTimeout(v.timeout) &&
+    (v.server_id === undefined || matches(v.server_id, SERVER_ID_PATTERN)),
+);
+registerFastCheck(ToolNameParamDto, (v) => hasOnlyKeys(v, TOOL_NAME_KEYS) && matches(v.name, TOOL_NAME_PATTERN));
+registerFastCheck(
+  ServerToolParamDto,
+  (v) => hasOnlyKeys(v, SERVER_TOOL_KEYS) && matches(v.id, SERVER_ID_PATTERN) && matches(v.tool, TOOL_NAME_PATTERN),
+);
