@@ -8,6 +8,7 @@ import { LoggingModule } from './logging/logging.module';
 import { McpModule } from './mcp/mcp.module';
 import { MessagesModule } from './messages/messages.module';
 import { MetricsModule } from './metrics/metrics.module';
+import { ReloadModule } from './reload/reload.module';
 import { ResourcesModule } from './resources/resources.module';
 import { ServersModule } from './servers/servers.module';
 import { ToolsModule } from './tools/tools.module';
@@ -30,6 +31,7 @@ export class AppModule {
         ToolsModule,
         ResourcesModule,
         MessagesModule,
+        ReloadModule,
       ],
     };
   }

@@ -50,10 +50,16 @@ async function main(): Promise<void> {
   // on, not once: a second signal (npm forwarding the one the process group got) must not kill a graceful stop.
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
-  // SIGHUP would terminate the process by default; it is reserved for configuration reload (the systemd ExecReload).
-  process.on('SIGHUP', () =>
-    process.stderr.write('SIGHUP received: configuration reload is not available in this version\n'),
-  );
+  // SIGHUP (the systemd ExecReload) reloads the configuration and applies server changes; during start-up it waits.
+  process.on('SIGHUP', () => {
+    starting
+      .then((gateway) =>
+        import('./reload/config-reload.service').then(({ ConfigReloadService }) =>
+          gateway.api.get(ConfigReloadService).reload('SIGHUP'),
+        ),
+      )
+      .catch((error: unknown) => process.stderr.write(`SIGHUP reload failed: ${String(error)}\n`));
+  });
 
   try {
     await starting;

@@ -36,6 +36,8 @@ export interface LoadedConfig {
   environmentKeys: string[];
   /** Directory of the last base config file: relative paths in the config (key stores) resolve against it. */
   configDir: string;
+  /** The options it was loaded with: a reload (SIGHUP, file watch) loads again with the same ones. */
+  options?: LoadOptions;
 }
 
 export interface LoadOptions {
@@ -140,6 +142,7 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
     warnings,
     environmentKeys: fromEnv.used,
     configDir,
+    options,
   };
 }
 

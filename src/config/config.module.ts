@@ -1,6 +1,7 @@
 import { type DynamicModule, Global, Inject, Module } from '@nestjs/common';
 import type { AppConfig } from './config.schema';
 import type { LoadedConfig } from './config.loader';
+import { ConfigServersSource } from 'src/reload/config-servers.source';
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
 export const LOADED_CONFIG = Symbol('LOADED_CONFIG');
@@ -21,8 +22,10 @@ export class ConfigModule {
       providers: [
         { provide: LOADED_CONFIG, useValue: loaded },
         { provide: APP_CONFIG, useValue: loaded.config satisfies AppConfig },
+        // The config servers as of the last load or reload (src/reload): what the engine, the API and readiness list.
+        { provide: ConfigServersSource, useValue: new ConfigServersSource(loaded.config.mcp?.servers ?? {}) },
       ],
-      exports: [LOADED_CONFIG, APP_CONFIG],
+      exports: [LOADED_CONFIG, APP_CONFIG, ConfigServersSource],
     };
   }
 }

@@ -360,6 +360,17 @@ const mcpSchema = z
         retentionDays: meta(int(1).default(30), { description: 'Execution records older than this are deleted.' }),
       })
       .prefault({}),
+    reload: z
+      .object({
+        enabled: meta(bool().default(true), {
+          description:
+            'Watch the config files (and their directories: ConfigMap symlink swaps) and apply `mcp.servers` changes without a restart. SIGHUP reloads either way.',
+        }),
+        debounce: meta(duration().default(500), {
+          description: 'Quiet period after the last file event before the files are read again (ms).',
+        }),
+      })
+      .prefault({}),
   })
   .prefault({});
 

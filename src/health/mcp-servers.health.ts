@@ -1,7 +1,6 @@
-import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
-import { APP_CONFIG } from 'src/config/config.module';
-import type { AppConfig } from 'src/config/config.schema';
+import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { McpEngine } from 'src/mcp/mcp-engine';
+import { ConfigServersSource } from 'src/reload/config-servers.source';
 import { HealthService } from './health.service';
 import type { ComponentHealth } from './health.types';
 
@@ -13,7 +12,7 @@ import type { ComponentHealth } from './health.types';
 @Injectable()
 export class McpServersHealth implements OnModuleInit {
   constructor(
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly configServers: ConfigServersSource,
     private readonly engine: McpEngine,
     private readonly health: HealthService,
   ) {}
@@ -51,7 +50,7 @@ export class McpServersHealth implements OnModuleInit {
   }
 
   private requiredServers(): ComponentHealth {
-    const required = Object.entries(this.config.mcp.servers).filter(([, entry]) => entry.enabled && entry.required);
+    const required = Object.entries(this.configServers.current).filter(([, entry]) => entry.enabled && entry.required);
     const down = required
       .map(([id]) => id)
       .filter((id) => this.engine.listServerStates().find((s) => s.id === id)?.status !== 'active');

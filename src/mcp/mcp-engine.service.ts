@@ -1,6 +1,7 @@
 import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { InjectConfig } from 'src/config/config.module';
 import type { AppConfig } from 'src/config/config.schema';
+import { ConfigServersSource } from 'src/reload/config-servers.source';
 import { errorMessage } from './connection';
 import { McpEngine } from './mcp-engine';
 
@@ -18,6 +19,7 @@ export class McpEngineService implements OnApplicationBootstrap, OnApplicationSh
   constructor(
     readonly engine: McpEngine,
     @InjectConfig() private readonly config: AppConfig,
+    private readonly configServers: ConfigServersSource,
   ) {}
 
   /** True once every `required` server is connected or its wait bound has passed. */
@@ -31,7 +33,7 @@ export class McpEngineService implements OnApplicationBootstrap, OnApplicationSh
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    const servers = Object.entries(this.config.mcp.servers);
+    const servers = Object.entries(this.configServers.current);
     await Promise.all(servers.map(([id, entry]) => this.engine.upsertServer(id, entry)));
     const bound = this.config.mcp.client.defaultTimeout;
     this.readyPromise = Promise.all(

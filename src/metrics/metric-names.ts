@@ -6,3 +6,14 @@ export const MCP_SERVER_STATUS = 'mcp_server_status';
 export const MCP_SERVER_RESTARTS = 'mcp_server_restarts_total';
 export const MCP_POOL_QUEUE_DEPTH = 'mcp_pool_queue_depth';
 export const MCP_POOL_IN_FLIGHT = 'mcp_pool_in_flight';
+export const DB_POOL_CONNECTIONS_ACTIVE = 'db_pool_connections_active';
+export const DB_POOL_CONNECTIONS_IDLE = 'db_pool_connections_idle';
+export const DB_POOL_CONNECTIONS_PENDING = 'db_pool_connections_pending';
+export const DB_POOL_CONNECTIONS_TOTAL = 'db_pool_connections_total';
+export const DB_POOL_CONNECTIONS_MAX = 'db_pool_connections_max';
+export const CACHE_GETS = 'cache_gets_total';
+/** Counter of requests refused by the rate limiter (created by src/rate-limit; labels are its own). */
+export const RATE_LIMIT_REJECTIONS = 'rate_limit_rejections_total';
+export const CONFIG_RELOAD_FAILURES = 'config_reload_failures_total';
+export const CONFIG_LAST_RELOAD_SUCCESS = 'config_last_reload_success';
+export const CONFIG_LAST_RELOAD_TIMESTAMP = 'config_last_reload_timestamp_seconds';

@@ -1,9 +1,12 @@
 import { Global, Module, type OnModuleInit } from '@nestjs/common';
 import { collectDefaultMetrics, register } from 'prom-client';
 import { makeCounterProvider, makeGaugeProvider, makeHistogramProvider } from '@willsoto/nestjs-prometheus';
+import { CacheMetrics } from './cache.metrics';
+import { DatabasePoolMetrics, databasePoolMetricProviders } from './database-pool.metrics';
 import { HttpMetricsRecorder } from './http-metrics.recorder';
 import { McpMetrics } from './mcp.metrics';
 import {
+  CACHE_GETS,
   HTTP_SERVER_REQUESTS,
   MCP_CLIENT_REQUESTS,
   MCP_CLIENT_REQUEST_DURATION,
@@ -51,8 +54,16 @@ import {
     makeGaugeProvider({ name: MCP_POOL_IN_FLIGHT, help: 'Upstream calls in flight, gateway-wide' }),
     HttpMetricsRecorder,
     McpMetrics,
+    ...databasePoolMetricProviders,
+    DatabasePoolMetrics,
+    makeCounterProvider({
+      name: CACHE_GETS,
+      help: 'Cache reads by cache name and result (hit or miss)',
+      labelNames: ['cache', 'result'],
+    }),
+    CacheMetrics,
   ],
-  exports: [HttpMetricsRecorder],
+  exports: [HttpMetricsRecorder, CacheMetrics],
 })
 export class MetricsModule implements OnModuleInit {
   onModuleInit(): void {

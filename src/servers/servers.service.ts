@@ -5,6 +5,7 @@ import { APP_CONFIG } from 'src/config/config.module';
 import type { AppConfig, ServerEntry } from 'src/config/config.schema';
 import { MASK, maskUrl } from 'src/config/mask-secrets';
 import { McpEngine } from 'src/mcp/mcp-engine';
+import { ConfigServersSource } from 'src/reload/config-servers.source';
 import type { ServerState } from 'src/mcp/supervisor';
 import type {
   HealthCheckDto,
@@ -33,11 +34,10 @@ interface RegisteredServer {
 export class ServersService {
   private readonly stats = new ServerStats();
   private readonly lastHealth = new Map<string, { status: string; at: Date; responseTimeMs: number | null }>();
-  private readonly loadedAt = new Date();
-
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly engine: McpEngine,
+    private readonly configServers: ConfigServersSource,
   ) {
     engine.on('call.finished', (event) => this.stats.record(event));
     engine.on('server.removed', ({ serverId }) => this.stats.forget(serverId));
@@ -173,13 +173,8 @@ export class ServersService {
   }
 
   private registered(): RegisteredServer[] {
-    return Object.entries(this.config.mcp.servers).map(([id, entry]) => ({
-      id,
-      entry,
-      source: 'config' as const,
-      createdAt: this.loadedAt,
-      updatedAt: this.loadedAt,
-    }));
+    // The config servers as of the last reload (src/reload), with when each appeared and last changed.
+    return this.configServers.list().map((server) => ({ ...server, source: 'config' as const }));
   }
 
   private summary(server: RegisteredServer): ServerSummaryDto {
