@@ -139,3 +139,12 @@ describe('live drill: three gateways behind NGINX, one killed under load', () =>
     expect(elapsed).toBeLessThan(30_000);
   }, 60_000);
 });
+
+describe('live drill: ops/scripts/dr-test.sh end to end', () => {
+  // SKIPPED on purpose: backup, drop, restore, then "the gateway serves the same registered servers and execution
+  // history" needs the server registry and execution history in the database, which are not built yet.
+  it.skip('backs up, destroys and restores PostgreSQL; the gateway then serves the same servers and executions', () => {
+    // To write when the registry and executions land: seed both, run dr-test.sh --yes against the test cluster,
+    // compare GET /api/servers and the execution history before and after.
+  });
+});
