@@ -1,4 +1,5 @@
 import { type DynamicModule, Module } from '@nestjs/common';
+import { AuthModule } from './auth/auth.module';
 import { CacheModule } from './cache/cache.module';
 import { ConfigModule } from './config/config.module';
 import type { LoadedConfig } from './config/config.loader';
@@ -26,6 +27,7 @@ export class AppModule {
         DatabaseModule,
         CacheModule,
         McpModule,
+        AuthModule,
         HealthModule,
         ServersModule,
         ToolsModule,

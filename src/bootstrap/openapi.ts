@@ -1,6 +1,13 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
+import { SECURITY_SCHEMES } from 'src/auth/authenticated.decorator';
 import { ErrorEnvelopeDto } from 'src/common/errors/error-envelope.dto';
+
+const SCOPE_DESCRIPTIONS = {
+  'mcp:read': 'List and read servers, tools, resources, prompts',
+  'mcp:write': 'Execute tools',
+  'mcp:admin': 'Manage servers and API keys, raw messages (implies every scope)',
+};
 
 export const OPENAPI_JSON_PATHS = ['/v3/api-docs', '/docs-json'] as const;
 
@@ -12,6 +19,28 @@ export function buildOpenApiDocument(app: NestFastifyApplication, version: strin
         'Errors use the envelope {"error":{"code","message","details","request_id","timestamp"}}; every response carries X-Request-Id.',
     )
     .setVersion(version)
+    .addBearerAuth(
+      {
+        type: 'http',
+        scheme: 'bearer',
+        bearerFormat: 'JWT',
+        description: 'HS256 token signed with mcp.security.jwt.secret',
+      },
+      SECURITY_SCHEMES.bearer,
+    )
+    .addOAuth2(
+      {
+        type: 'oauth2',
+        description:
+          'Access token of the OAuth2 issuer (spring.security.oauth2.resourceserver.jwt.issuer-uri), sent as Authorization: Bearer',
+        flows: { clientCredentials: { tokenUrl: '/oauth2/token', scopes: SCOPE_DESCRIPTIONS } },
+      },
+      SECURITY_SCHEMES.oauth2,
+    )
+    .addApiKey(
+      { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'Key created with POST /api/api-keys' },
+      SECURITY_SCHEMES.apiKey,
+    )
     .build();
   const document = SwaggerModule.createDocument(app, config, {
     operationIdFactory: (_controllerKey, methodKey) => methodKey,

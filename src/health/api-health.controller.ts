@@ -1,6 +1,7 @@
 import { Controller, Get, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
+import { Public } from 'src/auth/authenticated.decorator';
 import { readBuildInfo } from 'src/management/build-info';
 import { ApplicationState } from './application-state';
 import { ApiHealthDto } from './dto/api-health.dto';
@@ -19,6 +20,7 @@ export class ApiHealthController {
   ) {}
 
   @Get()
+  @Public()
   @ApiOperation({ summary: 'Gateway health: database, Redis, MCP servers, memory' })
   @ApiOkResponse({ type: ApiHealthDto })
   @ApiServiceUnavailableResponse({ type: ApiHealthDto, description: 'A dependency is down' })

@@ -9,6 +9,7 @@ import { ServerIdParamDto } from 'src/servers/dto/server-id.dto';
 import { JsonRpcMessageDto, JsonRpcResponseDto } from './dto/json-rpc.dto';
 import { MessagesService } from './messages.service';
 import { NotificationStreamsService } from './notification-streams.service';
+import { Authenticated } from 'src/auth/authenticated.decorator';
 
 const SSE_EXAMPLE =
   'event: notifications/message\nid: 1\ndata: {"jsonrpc":"2.0","method":"notifications/message","params":{"level":"info","data":"Info-level message"}}\n\n' +
@@ -23,6 +24,7 @@ export class MessagesController {
   ) {}
 
   @Post(':id/messages')
+  @Authenticated({ scopes: ['mcp:admin'], serverParam: 'id' })
   @HttpCode(200)
   @ApiOperation({
     summary: 'Send a raw JSON-RPC message to a server',
@@ -48,6 +50,7 @@ export class MessagesController {
   }
 
   @Sse(':id/notifications')
+  @Authenticated({ scopes: ['mcp:read'], serverParam: 'id' })
   @ApiOperation({
     summary: "Stream a server's notifications (Server-Sent Events)",
     description:

@@ -7,6 +7,7 @@ import { ServerIdParamDto } from 'src/servers/dto/server-id.dto';
 import { GetPromptDto, PromptListDto, PromptNameParamDto, PromptResultDto } from './dto/prompt.dto';
 import { ServerFilterQueryDto } from './dto/resource.dto';
 import { PromptsService } from './prompts.service';
+import { Authenticated } from 'src/auth/authenticated.decorator';
 
 @ApiTags('Prompts')
 @Controller('api')
@@ -14,6 +15,7 @@ export class PromptsController {
   constructor(private readonly prompts: PromptsService) {}
 
   @Get('prompts')
+  @Authenticated({ scopes: ['mcp:read'] })
   @ApiOperation({ summary: 'List prompts across servers', description: 'Optionally of one server.' })
   @ApiOkResponse({ type: PromptListDto })
   @ApiErrorResponses(400, 404)
@@ -22,6 +24,7 @@ export class PromptsController {
   }
 
   @Post('prompts/:name/get')
+  @Authenticated({ scopes: ['mcp:read'] })
   @HttpCode(200)
   @ApiOperation({
     summary: 'Get a prompt with its arguments',
@@ -45,6 +48,7 @@ export class PromptsController {
   }
 
   @Get('servers/:id/prompts')
+  @Authenticated({ scopes: ['mcp:read'], serverParam: 'id' })
   @ApiOperation({ summary: "A server's prompts (view kept from the earlier edition)" })
   @ApiOkResponse({ type: PromptListDto })
   @ApiErrorResponses(400, 404)

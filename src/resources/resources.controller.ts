@@ -15,6 +15,7 @@ import {
   ServerFilterQueryDto,
 } from './dto/resource.dto';
 import { ResourcesService } from './resources.service';
+import { Authenticated } from 'src/auth/authenticated.decorator';
 
 @ApiTags('Resources')
 @Controller('api')
@@ -22,6 +23,7 @@ export class ResourcesController {
   constructor(private readonly resources: ResourcesService) {}
 
   @Get('resources')
+  @Authenticated({ scopes: ['mcp:read'] })
   @ApiOperation({
     summary: 'List resources across servers',
     description:
@@ -34,6 +36,7 @@ export class ResourcesController {
   }
 
   @Get('resources/templates')
+  @Authenticated({ scopes: ['mcp:read'] })
   @ApiOperation({
     summary: 'List resource templates across servers',
     description: 'RFC 6570 URI templates the servers can read concrete URIs of.',
@@ -45,6 +48,7 @@ export class ResourcesController {
   }
 
   @Get('resources/content')
+  @Authenticated({ scopes: ['mcp:read'] })
   @ApiOperation({
     summary: 'Read a resource',
     description:
@@ -67,6 +71,7 @@ export class ResourcesController {
   }
 
   @Get('servers/:id/resources')
+  @Authenticated({ scopes: ['mcp:read'], serverParam: 'id' })
   @ApiOperation({ summary: "A server's resources (view kept from the earlier edition)" })
   @ApiOkResponse({ type: ResourceListDto })
   @ApiErrorResponses(400, 404)
@@ -75,6 +80,7 @@ export class ResourcesController {
   }
 
   @Get('servers/:id/resources/read')
+  @Authenticated({ scopes: ['mcp:read'], serverParam: 'id' })
   @ApiOperation({
     summary: "Read one server's resource (view kept from the earlier edition)",
     description:

@@ -11,6 +11,7 @@ import {
   ServerListDto,
 } from './dto/server.dto';
 import { ServersService } from './servers.service';
+import { Authenticated } from 'src/auth/authenticated.decorator';
 
 @ApiTags('Servers')
 @Controller('api/servers')
@@ -18,6 +19,7 @@ export class ServersController {
   constructor(private readonly servers: ServersService) {}
 
   @Get()
+  @Authenticated({ scopes: ['mcp:read'] })
   @ApiOperation({
     summary: 'List MCP servers',
     description: 'Filter by status and type; paginated (limit at most 200).',
@@ -29,6 +31,7 @@ export class ServersController {
   }
 
   @Get(':id')
+  @Authenticated({ scopes: ['mcp:read'], serverParam: 'id' })
   @ApiOperation({
     summary: 'Server details',
     description: 'Configuration (environment and header values masked), capabilities, call metrics, last error.',
@@ -40,6 +43,7 @@ export class ServersController {
   }
 
   @Get(':id/info')
+  @Authenticated({ scopes: ['mcp:read'], serverParam: 'id' })
   @ApiOperation({ summary: 'Server identity and protocol version (view kept from the earlier edition)' })
   @ApiOkResponse({ type: ServerInfoDto })
   @ApiErrorResponses(404)
@@ -48,6 +52,7 @@ export class ServersController {
   }
 
   @Get(':id/health')
+  @Authenticated({ scopes: ['mcp:read'], serverParam: 'id' })
   @ApiOperation({
     summary: 'Check a server now',
     description: 'A live ping round trip plus authentication and discovery state.',
@@ -59,6 +64,7 @@ export class ServersController {
   }
 
   @Post(':id/restart')
+  @Authenticated({ scopes: ['mcp:admin'], serverParam: 'id' })
   @HttpCode(200)
   @ApiOperation({
     summary: 'Restart a server',

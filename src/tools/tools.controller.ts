@@ -16,6 +16,7 @@ import {
   ToolQueryDto,
 } from './dto/tool.dto';
 import { ToolsService } from './tools.service';
+import { Authenticated } from 'src/auth/authenticated.decorator';
 
 @ApiTags('Tools')
 @Controller('api')
@@ -23,6 +24,7 @@ export class ToolsController {
   constructor(private readonly tools: ToolsService) {}
 
   @Get('tools')
+  @Authenticated({ scopes: ['mcp:read'] })
   @ApiOperation({
     summary: 'List tools across servers',
     description: 'Filter by server, category, or text in name/description.',
@@ -34,6 +36,7 @@ export class ToolsController {
   }
 
   @Get('tools/:name')
+  @Authenticated({ scopes: ['mcp:read'] })
   @ApiOperation({
     summary: 'One tool',
     description: '409 CONFLICT when the name exists on several servers and `server_id` is missing.',
@@ -45,6 +48,7 @@ export class ToolsController {
   }
 
   @Post('tools/:name/execute')
+  @Authenticated({ scopes: ['mcp:write'] })
   @HttpCode(200)
   @ApiOperation({
     summary: 'Execute a tool',
@@ -69,6 +73,7 @@ export class ToolsController {
   }
 
   @Get('servers/:id/tools')
+  @Authenticated({ scopes: ['mcp:read'], serverParam: 'id' })
   @ApiOperation({ summary: "A server's tools (view kept from the earlier edition)" })
   @ApiOkResponse({ type: ToolListDto })
   @ApiErrorResponses(400, 404)
@@ -77,6 +82,7 @@ export class ToolsController {
   }
 
   @Post('servers/:id/tools/:tool')
+  @Authenticated({ scopes: ['mcp:write'], serverParam: 'id' })
   @HttpCode(200)
   @ApiOperation({
     summary: "Execute one server's tool",

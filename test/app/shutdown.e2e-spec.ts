@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { ADMIN_HEADERS, TEST_ADMIN_KEY } from '../support/auth';
 import { freePort } from '../support/ports';
 import { descendantsOf, isAlive, processesMentioning } from '../support/processes';
 
@@ -37,6 +38,7 @@ describe('the default start and graceful shutdown (built gateway, embedded Postg
       MANAGEMENT_SERVER_PORT: String(mgmtPort),
       MANAGEMENT_PROMETHEUS_PORT: String(await freePort()),
       GLOBALMCP_DATA_DIR: dataDir,
+      GLOBALMCP_ADMIN_API_KEY: TEST_ADMIN_KEY,
     };
     child = spawn(process.execPath, [MAIN], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
@@ -67,7 +69,9 @@ describe('the default start and graceful shutdown (built gateway, embedded Postg
     await waitFor(
       async () =>
         (
-          (await (await fetch(`http://127.0.0.1:${apiPort}/api/tools?server_id=everything`)).json()) as {
+          (await (
+            await fetch(`http://127.0.0.1:${apiPort}/api/tools?server_id=everything`, { headers: ADMIN_HEADERS })
+          ).json()) as {
             total_count: number;
           }
         ).total_count > 0,
@@ -76,7 +80,7 @@ describe('the default start and graceful shutdown (built gateway, embedded Postg
     );
     const res = await fetch(`http://127.0.0.1:${apiPort}/api/tools/echo/execute`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...ADMIN_HEADERS },
       body: JSON.stringify({ parameters: { message: 'first start' } }),
     });
     expect(res.status).toBe(200);
@@ -89,7 +93,7 @@ describe('the default start and graceful shutdown (built gateway, embedded Postg
     // A 2-second upstream operation is in flight when SIGTERM arrives: it must complete, not be cut off.
     const inFlight = fetch(`http://127.0.0.1:${apiPort}/api/tools/trigger-long-running-operation/execute`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...ADMIN_HEADERS },
       body: JSON.stringify({ parameters: { duration: 2, steps: 2 } }),
     });
     await new Promise((r) => setTimeout(r, 300));

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { McpEngine } from 'src/mcp/mcp-engine';
+import { ADMIN_HEADERS } from '../support/auth';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
 
@@ -115,7 +116,7 @@ describe('raw JSON-RPC messages and the notification stream over a real MCP serv
   const send = async (serverId: string, body: unknown) => {
     const res = await fetch(`${api}/api/servers/${serverId}/messages`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...ADMIN_HEADERS },
       body: JSON.stringify(body),
     });
     const text = await res.text();
@@ -129,7 +130,7 @@ describe('raw JSON-RPC messages and the notification stream over a real MCP serv
   const openStream = async (serverId: string, headers: Record<string, string> = {}) => {
     const controller = new AbortController();
     const res = await fetch(`${api}/api/servers/${serverId}/notifications`, {
-      headers: { accept: 'text/event-stream', ...headers },
+      headers: { accept: 'text/event-stream', ...ADMIN_HEADERS, ...headers },
       signal: controller.signal,
     });
     return new EventStreamClient(res, controller);
@@ -148,7 +149,7 @@ describe('raw JSON-RPC messages and the notification stream over a real MCP serv
     engine = gateway.api.get(McpEngine);
     const deadline = Date.now() + 30_000;
     for (;;) {
-      const body = (await (await fetch(`${api}/api/servers/everything`)).json()) as {
+      const body = (await (await fetch(`${api}/api/servers/everything`, { headers: ADMIN_HEADERS })).json()) as {
         status: string;
         capabilities: { tools: number };
       };
@@ -315,7 +316,7 @@ describe('raw JSON-RPC messages and the notification stream over a real MCP serv
     });
 
     it('answers an unknown server with the 404 envelope, not a stream', async () => {
-      const res = await fetch(`${api}/api/servers/nope/notifications`);
+      const res = await fetch(`${api}/api/servers/nope/notifications`, { headers: ADMIN_HEADERS });
       expect(res.status).toBe(404);
       expect(res.headers.get('content-type')).toContain('application/json');
       const body = (await res.json()) as Envelope;

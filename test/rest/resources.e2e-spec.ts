@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { ADMIN_HEADERS } from '../support/auth';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
 
@@ -59,13 +60,13 @@ describe('resources and prompts REST over real MCP servers', () => {
   let api: string;
 
   const get = async (p: string) => {
-    const res = await fetch(`${api}${p}`);
+    const res = await fetch(`${api}${p}`, { headers: ADMIN_HEADERS });
     return { status: res.status, headers: res.headers, body: (await res.json()) as Body };
   };
   const post = async (p: string, body: unknown) => {
     const res = await fetch(`${api}${p}`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...ADMIN_HEADERS },
       body: JSON.stringify(body),
     });
     return { status: res.status, body: (await res.json()) as Body };

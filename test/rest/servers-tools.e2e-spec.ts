@@ -1,5 +1,6 @@
 import { createClient } from '@keyv/redis';
 import path from 'node:path';
+import { ADMIN_HEADERS } from '../support/auth';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
 
@@ -43,13 +44,13 @@ describe('servers and tools REST over real MCP servers', () => {
   let api: string;
 
   const get = async (p: string) => {
-    const res = await fetch(`${api}${p}`);
+    const res = await fetch(`${api}${p}`, { headers: ADMIN_HEADERS });
     return { status: res.status, body: (await res.json()) as any };
   };
   const post = async (p: string, body: unknown, init: RequestInit = {}) => {
     const res = await fetch(`${api}${p}`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...ADMIN_HEADERS },
       body: typeof body === 'string' ? body : JSON.stringify(body),
       ...init,
     });
@@ -261,7 +262,7 @@ describe('servers and tools REST over real MCP servers', () => {
       const controller = new AbortController();
       const pending = fetch(`${api}/api/servers/recorder/tools/hang`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...ADMIN_HEADERS },
         body: JSON.stringify({ parameters: {} }),
         signal: controller.signal,
       }).catch((e: Error) => e);
@@ -283,7 +284,7 @@ describe('servers and tools REST over real MCP servers', () => {
       expect(malformed.body.error.code).toBe('INVALID_PARAMETERS');
       const wrongType = await fetch(`${api}/api/tools/echo/execute`, {
         method: 'POST',
-        headers: { 'content-type': 'text/plain' },
+        headers: { 'content-type': 'text/plain', ...ADMIN_HEADERS },
         body: 'hello',
       });
       expect(wrongType.status).toBe(415);

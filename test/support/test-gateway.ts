@@ -3,10 +3,15 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { startGateway, type RunningGateway } from 'src/bootstrap/application';
 import { loadConfig } from 'src/config/config.loader';
+import { TEST_ADMIN_KEY } from './auth';
 import { freePort } from './ports';
 
 export interface TestGateway extends RunningGateway {
   dir: string;
+  /** The admin API key the gateway was started with (GLOBALMCP_ADMIN_API_KEY). */
+  adminKey: string;
+  /** `{ 'X-API-Key': adminKey }`: spread into fetch headers to call the API as admin. */
+  authHeaders: Record<string, string>;
   stop(): Promise<void>;
 }
 
@@ -16,6 +21,8 @@ export interface TestGatewayOptions {
   /** Environment seen by the configuration loader (DATABASE_URL and REDIS_URL are filled in unless given). */
   env?: Record<string, string | undefined>;
   databaseUrl?: string;
+  /** Leave rate limiting as configured (on by default); otherwise the test configuration turns it off. */
+  rateLimiting?: boolean;
 }
 
 /** Starts the real gateway in this process on free loopback ports, against the given database. */
@@ -25,7 +32,8 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   writeFileSync(
     base,
     `server:\n  port: 0\n  address: 127.0.0.1\nmanagement:\n  server:\n    port: 0\n  prometheus:\n    port: ${await freePort()}\n` +
-      `logging:\n  level:\n    root: WARN\nmcp:\n  data-dir: ${dir}/data\n`,
+      `logging:\n  level:\n    root: WARN\nmcp:\n  data-dir: ${dir}/data\n` +
+      (options.rateLimiting ? '' : '  security:\n    rate-limiting:\n      enabled: false\n'),
   );
   // The test's own YAML is a second file, merged over the first the way `--config a.yml,b.yml` does.
   const extra = path.join(dir, 'test.yml');
@@ -35,6 +43,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     HOME: process.env.HOME,
     DATABASE_URL: options.databaseUrl,
     REDIS_URL: process.env.TEST_REDIS_URL,
+    GLOBALMCP_ADMIN_API_KEY: TEST_ADMIN_KEY,
     ...options.env,
   };
   const loaded = loadConfig({ configFiles: `${base},${extra}`, env: env });
@@ -42,6 +51,8 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   return {
     ...gateway,
     dir,
+    adminKey: env.GLOBALMCP_ADMIN_API_KEY ?? TEST_ADMIN_KEY,
+    authHeaders: { 'X-API-Key': env.GLOBALMCP_ADMIN_API_KEY ?? TEST_ADMIN_KEY },
     stop: async () => {
       await gateway.shutdown('test finished');
       rmSync(dir, { recursive: true, force: true });
