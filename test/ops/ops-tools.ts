@@ -110,7 +110,12 @@ export const GATEWAY_METRICS = [
   'db_pool_connections_active',
   'db_pool_connections_idle',
   'db_pool_connections_max',
+  'db_pool_connections_pending',
+  'db_pool_connections_total',
   'cache_gets_total',
+  'config_reload_failures_total',
+  'config_last_reload_success',
+  'config_last_reload_timestamp_seconds',
   'rate_limit_rejections_total',
   'webhook_deliveries_total',
 ] as const;
