@@ -12,6 +12,7 @@ import {
 } from './dto/server.dto';
 import { ServersService } from './servers.service';
 import { Authenticated } from 'src/auth/authenticated.decorator';
+import { AllowedServers } from 'src/auth/current-principal.decorator';
 
 @ApiTags('Servers')
 @Controller('api/servers')
@@ -26,8 +27,8 @@ export class ServersController {
   })
   @ApiOkResponse({ type: ServerListDto })
   @ApiErrorResponses(400)
-  listServers(@Query() query: ListServersQueryDto): ServerListDto {
-    return this.servers.list(query);
+  listServers(@Query() query: ListServersQueryDto, @AllowedServers() allowed?: ReadonlySet<string>): ServerListDto {
+    return this.servers.list(query, allowed);
   }
 
   @Get(':id')

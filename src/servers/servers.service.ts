@@ -43,8 +43,10 @@ export class ServersService {
     engine.on('server.removed', ({ serverId }) => this.stats.forget(serverId));
   }
 
-  list(query: ListServersQueryDto): ServerListDto {
+  /** `allowed`: the caller's server allow-list (undefined: every server). */
+  list(query: ListServersQueryDto, allowed?: ReadonlySet<string>): ServerListDto {
     const all = this.registered()
+      .filter((server) => !allowed || allowed.has(server.id))
       .map((server) => this.summary(server))
       .filter((s) => (!query.status || s.status === query.status) && (!query.type || s.type === query.type));
     const { items, pagination } = paginate(all, query);

@@ -17,6 +17,7 @@ import {
 } from './dto/tool.dto';
 import { ToolsService } from './tools.service';
 import { Authenticated } from 'src/auth/authenticated.decorator';
+import { AllowedServers } from 'src/auth/current-principal.decorator';
 
 @ApiTags('Tools')
 @Controller('api')
@@ -31,8 +32,8 @@ export class ToolsController {
   })
   @ApiOkResponse({ type: ToolListDto })
   @ApiErrorResponses(400, 404)
-  listTools(@Query() query: ListToolsQueryDto): ToolListDto {
-    return this.tools.list(query);
+  listTools(@Query() query: ListToolsQueryDto, @AllowedServers() allowed?: ReadonlySet<string>): ToolListDto {
+    return this.tools.list(query, allowed);
   }
 
   @Get('tools/:name')
@@ -43,8 +44,12 @@ export class ToolsController {
   })
   @ApiOkResponse({ type: ToolDto })
   @ApiErrorResponses(400, 404, 409)
-  getTool(@Param() { name }: ToolNameParamDto, @Query() { server_id }: ToolQueryDto): ToolDto {
-    return this.tools.get(name, server_id);
+  getTool(
+    @Param() { name }: ToolNameParamDto,
+    @Query() { server_id }: ToolQueryDto,
+    @AllowedServers() allowed?: ReadonlySet<string>,
+  ): ToolDto {
+    return this.tools.get(name, server_id, allowed);
   }
 
   @Post('tools/:name/execute')
@@ -62,10 +67,12 @@ export class ToolsController {
     @Param() { name }: ToolNameParamDto,
     @Body() body: ExecuteToolDto,
     @Res({ passthrough: true }) reply: FastifyReply,
+    @AllowedServers() allowed?: ReadonlySet<string>,
   ): Promise<ExecutionResultDto> {
     return this.tools.execute({
       name,
       serverId: body.server_id,
+      allowedServers: allowed,
       parameters: body.parameters,
       timeoutMs: body.timeout,
       signal: abortOnClientDisconnect(reply),

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import { randomUUID } from 'node:crypto';
+import { AppException } from 'src/common/errors/app.exception';
 import { McpEngine, type ToolRef } from 'src/mcp/mcp-engine';
 import { ServersService } from 'src/servers/servers.service';
 import type { ExecutionResultDto, ListToolsQueryDto, ToolDto, ToolListDto } from './dto/tool.dto';
@@ -12,6 +13,8 @@ export interface ExecuteRequest {
   timeoutMs?: number;
   /** Aborted when the HTTP client goes away: the upstream call is cancelled too. */
   signal?: AbortSignal;
+  /** The caller's server allow-list (undefined: every server); used to resolve a tool when no server is named. */
+  allowedServers?: ReadonlySet<string>;
 }
 
 /** The tool catalog across servers, and tool execution. */
@@ -22,11 +25,12 @@ export class ToolsService {
     private readonly servers: ServersService,
   ) {}
 
-  list(query: ListToolsQueryDto): ToolListDto {
+  list(query: ListToolsQueryDto, allowed?: ReadonlySet<string>): ToolListDto {
     if (query.server_id) this.servers.find(query.server_id);
     const needle = query.search?.toLowerCase();
     const tools = this.engine
       .listTools(query.server_id)
+      .filter((ref) => !allowed || allowed.has(ref.serverId))
       .map((ref) => this.toDto(ref))
       .filter((t) => !query.category || t.category === query.category)
       .filter(
@@ -42,14 +46,17 @@ export class ToolsService {
   }
 
   /** One tool; 409 when the name exists on several servers and no server is named. */
-  get(name: string, serverId?: string): ToolDto {
+  get(name: string, serverId?: string, allowed?: ReadonlySet<string>): ToolDto {
     if (serverId) this.servers.find(serverId);
-    return this.toDto(this.engine.findTool(name, serverId));
+    return this.toDto(this.engine.findTool(name, serverId ?? this.allowedServerOf(name, allowed)));
   }
 
   async execute(request: ExecuteRequest): Promise<ExecutionResultDto> {
     if (request.serverId) this.servers.find(request.serverId);
-    const { serverId } = this.engine.findTool(request.name, request.serverId);
+    const { serverId } = this.engine.findTool(
+      request.name,
+      request.serverId ?? this.allowedServerOf(request.name, request.allowedServers),
+    );
     const startedAt = new Date();
     const started = performance.now();
     const result = await this.engine.callTool(serverId, request.name, request.parameters, {
@@ -71,6 +78,24 @@ export class ToolsService {
       completed_at: new Date().toISOString(),
       duration_ms: durationMs,
     };
+  }
+
+  /**
+   * For a caller limited to some servers and naming none: the one allowed server offering the tool (404 when
+   * none does, 409 when several do), so tools of other servers neither resolve nor make a name ambiguous.
+   */
+  private allowedServerOf(name: string, allowed?: ReadonlySet<string>): string | undefined {
+    if (!allowed) return undefined;
+    const hits = this.engine
+      .listTools()
+      .filter((ref) => ref.tool.name === name && allowed.has(ref.serverId))
+      .map((ref) => ref.serverId)
+      .sort();
+    if (hits.length === 0) throw AppException.notFound(`Tool '${name}'`, { tool: name });
+    if (hits.length > 1) {
+      throw AppException.conflict(`Tool '${name}' exists on several servers; name one`, { tool: name, servers: hits });
+    }
+    return hits[0];
   }
 
   private toDto({ serverId, tool }: ToolRef): ToolDto {

@@ -324,6 +324,24 @@ spring:
       }
     });
 
+    it('hides other servers from lists and resolves tool names among the allowed servers only', async () => {
+      const token = await oauth({ scope: 'mcp:read mcp:write', mcp_servers: ['alpha'] });
+      const servers = await call('GET', '/api/servers', bearer(token));
+      expect(servers.body.servers.map((s: { id: string }) => s.id)).toEqual(['alpha']);
+      expect(servers.body.pagination.total).toBe(1);
+      const tools = await call('GET', '/api/tools', bearer(token));
+      expect(new Set(tools.body.tools.map((t: { server_id: string }) => t.server_id))).toEqual(new Set(['alpha']));
+      // echo exists on alpha and beta: ambiguous for an admin, not for a caller who only sees alpha.
+      expectError(await call('GET', '/api/tools/echo', ADMIN_HEADERS), 409, 'CONFLICT');
+      expect((await call('GET', '/api/tools/echo', bearer(token))).body.server_id).toBe('alpha');
+      const run = await call('POST', '/api/tools/echo/execute', bearer(token), { parameters: { message: 'mine' } });
+      expect(run.status).toBe(200);
+      expect(run.body.server_id).toBe('alpha');
+      const nothing = await oauth({ scope: 'mcp:read', mcp_servers: [] });
+      expect((await call('GET', '/api/servers', bearer(nothing))).body.servers).toEqual([]);
+      expectError(await call('GET', '/api/tools/echo', bearer(nothing)), 404, 'RESOURCE_NOT_FOUND');
+    });
+
     it("refuses another tenant's server for a key with server_ids", async () => {
       const key = (
         await call('POST', '/api/api-keys', ADMIN_HEADERS, {
