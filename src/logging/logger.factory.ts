@@ -55,8 +55,11 @@ export function createRootLogger(config: AppConfig, options: RootLoggerOptions =
 
   const consolePattern = logging.pattern.console ?? (logging.format === 'text' ? DEFAULT_TEXT_PATTERN : undefined);
   const consoleLayout = consolePattern ? compileLogbackPattern(consolePattern) : undefined;
+  // stdout batches the lines of one event-loop turn into one write (see ConsoleSink); a test's target sees each line.
   const sinks: LogSink[] = [
-    new ConsoleSink(options.console ?? pino.destination({ dest: process.stdout.fd || 1, sync: false }), consoleLayout),
+    options.console
+      ? new ConsoleSink(options.console, consoleLayout)
+      : new ConsoleSink(pino.destination({ dest: process.stdout.fd || 1, sync: false }), consoleLayout, true),
   ];
 
   const file = logFilePath(config);
