@@ -23,7 +23,7 @@ function runStep(step) {
       {
         url: options.url,
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...options.headers },
         // One request template per path: every connection cycles through them (round robin over servers).
         requests: paths.map((path) => ({ method: 'POST', path, body })),
         connections: step.connections,
@@ -60,7 +60,7 @@ try {
   // One request first, checked by hand: the benchmark must measure successful echo calls, not fast errors.
   const check = await fetch(new URL(paths[0], options.url), {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...options.headers },
     body,
   });
   const checked = await check.json();

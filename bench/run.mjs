@@ -25,6 +25,7 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -74,6 +75,9 @@ const RESULTS_DIR = path.join(BENCH_DIR, 'results');
 const SNAPSHOT_DIR = path.join(BENCH_DIR, '.cache');
 const RUN_ID = `${process.pid}-${Date.now()}`;
 const MARKER = `GLOBALMCP_BENCH_RUN=${RUN_ID}`;
+// Authentication is on by default: the gateway's bootstrap admin key (GLOBALMCP_ADMIN_API_KEY) for every API call.
+const API_KEY = `gmcp_${randomBytes(32).toString('base64url')}`;
+const AUTH = { 'x-api-key': API_KEY };
 const TARGETS = { addedP50Ms: 1, addedP99Ms: 5, throughputRatio16: 0.35, rssMb: 150 };
 
 const log = (msg) => process.stdout.write(`[bench +${((performance.now() - T0) / 1000).toFixed(1)}s] ${msg}\n`);
@@ -175,6 +179,7 @@ async function startGateway({ name, dataDir, servers, cpuProfDir, heapCapMb }) {
     MANAGEMENT_SERVER_PORT: String(mgmtPort),
     MANAGEMENT_PROMETHEUS_PORT: '0',
     GLOBALMCP_DATA_DIR: dataDir,
+    GLOBALMCP_ADMIN_API_KEY: API_KEY,
     [MARKER.split('=')[0]]: MARKER.split('=')[1],
   };
   const nodeArgs = [
@@ -222,10 +227,10 @@ async function startGateway({ name, dataDir, servers, cpuProfDir, heapCapMb }) {
     await waitFor(
       async () => {
         alive();
-        const { body } = await getJson(`${gw.api}/api/servers?limit=100`);
+        const { body } = await getJson(`${gw.api}/api/servers?limit=100`, 2000, AUTH);
         const active = (body?.servers ?? []).filter((s) => s.status === 'active' && s.capabilities?.tools > 0);
         if (active.length < servers.length) return false;
-        const tools = await getJson(`${gw.api}/api/tools?server_id=${servers[0].id}`);
+        const tools = await getJson(`${gw.api}/api/tools?server_id=${servers[0].id}`, 2000, AUTH);
         return tools.body?.tools?.some((t) => t.name === 'echo');
       },
       { timeoutMs: 90_000, intervalMs: 20, what: `${name}: ${servers.length} server(s) active with tools` },
@@ -352,6 +357,7 @@ function gatewaySteps(connectionsList) {
 async function measureGateway(gw, connectionsList) {
   const rssBefore = statusMb(gw.pid);
   const result = await runWorker('gateway-load.mjs', {
+    headers: AUTH,
     url: gw.api,
     paths: ['/api/servers/everything/tools/echo'],
     steps: gatewaySteps(connectionsList),
@@ -378,6 +384,7 @@ async function measureRss(dataDir, heapCapMb) {
     const childRss = () => Math.round(descendants(gw.pid).reduce((sum, d) => sum + (safeStatus(d.pid) ?? 0), 0));
     const idle = { rss_mb: statusMb(gw.pid), children_rss_mb: childRss(), ...(await heapOf(gw)) };
     const load = await runWorker('gateway-load.mjs', {
+      headers: AUTH,
       url: gw.api,
       paths: servers.map((s) => `/api/servers/${s.id}/tools/echo`),
       steps: [
@@ -459,6 +466,7 @@ async function measureProfile(dataDir) {
       'gateway-load.mjs',
       {
         url: gw.api,
+        headers: AUTH,
         steps: [
           { name: 'warmup', connections: 16, seconds: OPTS.warmupSeconds },
           { name: 'profiled-c16', connections: 16, seconds: OPTS.profileSeconds, mark: true },

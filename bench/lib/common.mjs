@@ -67,8 +67,8 @@ export async function waitFor(probe, { timeoutMs = 60_000, intervalMs = 20, what
   }
 }
 
-export async function getJson(url, timeoutMs = 2000) {
-  const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+export async function getJson(url, timeoutMs = 2000, headers = {}) {
+  const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), headers });
   return { status: response.status, body: await response.json().catch(() => null) };
 }
 
