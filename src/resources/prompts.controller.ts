@@ -8,6 +8,7 @@ import { GetPromptDto, PromptListDto, PromptNameParamDto, PromptResultDto } from
 import { ServerFilterQueryDto } from './dto/resource.dto';
 import { PromptsService } from './prompts.service';
 import { Authenticated } from 'src/auth/authenticated.decorator';
+import { AllowedServers } from 'src/auth/current-principal.decorator';
 
 @ApiTags('Prompts')
 @Controller('api')
@@ -19,8 +20,11 @@ export class PromptsController {
   @ApiOperation({ summary: 'List prompts across servers', description: 'Optionally of one server.' })
   @ApiOkResponse({ type: PromptListDto })
   @ApiErrorResponses(400, 404)
-  listPrompts(@Query() { server_id }: ServerFilterQueryDto): PromptListDto {
-    return this.prompts.list(server_id);
+  listPrompts(
+    @Query() { server_id }: ServerFilterQueryDto,
+    @AllowedServers() allowed?: ReadonlySet<string>,
+  ): PromptListDto {
+    return this.prompts.list(server_id, allowed);
   }
 
   @Post('prompts/:name/get')
@@ -38,8 +42,10 @@ export class PromptsController {
     @Param() { name }: PromptNameParamDto,
     @Body() body: GetPromptDto,
     @Res({ passthrough: true }) reply: FastifyReply,
+    @AllowedServers() allowed?: ReadonlySet<string>,
   ): Promise<PromptResultDto> {
     return this.prompts.get({
+      allowedServers: allowed,
       name,
       serverId: body.server_id,
       arguments: body.arguments,

@@ -11,6 +11,8 @@ export interface GetPromptRequest {
   arguments?: Record<string, string>;
   /** Aborted when the HTTP client goes away: the upstream call is cancelled too. */
   signal?: AbortSignal;
+  /** The caller's server allow-list (undefined: every server), for finding the prompt's server. */
+  allowedServers?: ReadonlySet<string>;
 }
 
 /** Prompts across servers, and rendering one with its arguments. */
@@ -21,9 +23,9 @@ export class PromptsService {
     private readonly servers: ServersService,
   ) {}
 
-  list(serverId?: string): PromptListDto {
+  list(serverId?: string, allowed?: ReadonlySet<string>): PromptListDto {
     const prompts = this.servers
-      .scope(serverId)
+      .scope(serverId, allowed)
       .flatMap((id) => this.engine.listPrompts(id).map((prompt) => toPromptDto(id, prompt)))
       .sort((a, b) => a.server_id.localeCompare(b.server_id) || a.name.localeCompare(b.name));
     return { prompts, total_count: prompts.length };
@@ -34,7 +36,7 @@ export class PromptsService {
    * several do. Required arguments are checked against the catalog before the upstream is called.
    */
   async get(request: GetPromptRequest): Promise<PromptResultDto> {
-    const { serverId, prompt } = this.find(request.name, request.serverId);
+    const { serverId, prompt } = this.find(request.name, request.serverId, request.allowedServers);
     const args = request.arguments ?? {};
     const missing = (prompt?.arguments ?? [])
       .filter((a) => a.required === true && args[a.name] === undefined)
@@ -53,13 +55,17 @@ export class PromptsService {
   }
 
   /** The prompt's server and catalog entry (undefined when the catalog does not list it yet: the upstream decides). */
-  private find(name: string, serverId?: string): { serverId: string; prompt: Prompt | undefined } {
+  private find(
+    name: string,
+    serverId?: string,
+    allowed?: ReadonlySet<string>,
+  ): { serverId: string; prompt: Prompt | undefined } {
     if (serverId) {
       this.servers.find(serverId);
       const prompt = this.engine.listPrompts(serverId).find((p) => p.name === name);
       return { serverId, prompt };
     }
-    const hits = this.servers.scope().flatMap((id) =>
+    const hits = this.servers.scope(undefined, allowed).flatMap((id) =>
       orEmpty(() => this.engine.listPrompts(id))
         .filter((p) => p.name === name)
         .map((prompt) => ({ serverId: id, prompt })),

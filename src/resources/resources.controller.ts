@@ -16,6 +16,7 @@ import {
 } from './dto/resource.dto';
 import { ResourcesService } from './resources.service';
 import { Authenticated } from 'src/auth/authenticated.decorator';
+import { AllowedServers } from 'src/auth/current-principal.decorator';
 
 @ApiTags('Resources')
 @Controller('api')
@@ -31,8 +32,11 @@ export class ResourcesController {
   })
   @ApiOkResponse({ type: ResourceListDto })
   @ApiErrorResponses(400, 404)
-  listResources(@Query() query: ListResourcesQueryDto): ResourceListDto {
-    return this.resources.list(query);
+  listResources(
+    @Query() query: ListResourcesQueryDto,
+    @AllowedServers() allowed?: ReadonlySet<string>,
+  ): ResourceListDto {
+    return this.resources.list(query, allowed);
   }
 
   @Get('resources/templates')
@@ -43,8 +47,11 @@ export class ResourcesController {
   })
   @ApiOkResponse({ type: ResourceTemplateListDto })
   @ApiErrorResponses(400, 404)
-  listResourceTemplates(@Query() { server_id }: ServerFilterQueryDto): ResourceTemplateListDto {
-    return this.resources.listTemplates(server_id);
+  listResourceTemplates(
+    @Query() { server_id }: ServerFilterQueryDto,
+    @AllowedServers() allowed?: ReadonlySet<string>,
+  ): ResourceTemplateListDto {
+    return this.resources.listTemplates(server_id, allowed);
   }
 
   @Get('resources/content')
@@ -61,8 +68,10 @@ export class ResourcesController {
   getResourceContent(
     @Query() query: ResourceContentQueryDto,
     @Res({ passthrough: true }) reply: FastifyReply,
+    @AllowedServers() allowed?: ReadonlySet<string>,
   ): Promise<ResourceContentDto> {
     return this.resources.content({
+      allowedServers: allowed,
       uri: query.uri,
       serverId: query.server_id,
       format: query.format,

@@ -26,6 +26,8 @@ export interface ReadContentRequest {
   timeoutMs?: number;
   /** Aborted when the HTTP client goes away: the upstream read is cancelled too. */
   signal?: AbortSignal;
+  /** The caller's server allow-list (undefined: every server), for finding the server of a URI. */
+  allowedServers?: ReadonlySet<string>;
 }
 
 type ContentPart = ReadResourceResult['contents'][number];
@@ -38,10 +40,10 @@ export class ResourcesService {
     private readonly servers: ServersService,
   ) {}
 
-  list(query: ListResourcesQueryDto): ResourceListDto {
+  list(query: ListResourcesQueryDto, allowed?: ReadonlySet<string>): ResourceListDto {
     const matchesUri = query.uri_pattern ? uriMatcher(query.uri_pattern) : undefined;
     const resources = this.servers
-      .scope(query.server_id)
+      .scope(query.server_id, allowed)
       .flatMap((serverId) => this.engine.listResources(serverId).map((resource) => toResourceDto(serverId, resource)))
       .filter((r) => !query.type || mimeTypeMatches(r.mime_type ?? undefined, query.type))
       .filter((r) => !matchesUri || matchesUri(r.uri))
@@ -49,9 +51,9 @@ export class ResourcesService {
     return { resources, total_count: resources.length };
   }
 
-  listTemplates(serverId?: string): ResourceTemplateListDto {
+  listTemplates(serverId?: string, allowed?: ReadonlySet<string>): ResourceTemplateListDto {
     const templates = this.servers
-      .scope(serverId)
+      .scope(serverId, allowed)
       .flatMap((id) => this.engine.listResourceTemplates(id).map((template) => toTemplateDto(id, template)))
       .sort((a, b) => a.server_id.localeCompare(b.server_id) || a.uri_template.localeCompare(b.uri_template));
     return { resource_templates: templates, total_count: templates.length };
@@ -73,7 +75,7 @@ export class ResourcesService {
 
   /** Reads a resource and shapes its first part as `format` asks; every part is kept in `contents`. */
   async content(request: ReadContentRequest): Promise<ResourceContentDto> {
-    const serverId = request.serverId ?? this.resolveServer(request.uri);
+    const serverId = request.serverId ?? this.resolveServer(request.uri, request.allowedServers);
     const result = await this.read(serverId, request.uri, { timeoutMs: request.timeoutMs, signal: request.signal });
     const contents = result.contents ?? [];
     const part = contents.find((c) => c.uri === request.uri) ?? contents[0];
@@ -92,8 +94,8 @@ export class ResourcesService {
    * The one server that offers `uri`: first by its resource list, then by its resource templates. 409 when several
    * do, 400 (name a server) when none does.
    */
-  private resolveServer(uri: string): string {
-    const ids = this.servers.scope();
+  private resolveServer(uri: string, allowed?: ReadonlySet<string>): string {
+    const ids = this.servers.scope(undefined, allowed);
     let owners = ids.filter((id) => orEmpty(() => this.engine.listResources(id)).some((r) => r.uri === uri));
     if (owners.length === 0) {
       owners = ids.filter((id) =>

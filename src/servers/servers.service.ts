@@ -159,11 +159,15 @@ export class ServersService {
     return { id, status: 'restarted', message: `Server ${id} restarted` };
   }
 
-  /** The given server (404 if unknown), or every registered one, sorted by id. */
-  scope(serverId?: string): string[] {
+  /**
+   * The given server (404 if unknown), or every registered one (within `allowed`, the caller's allow-list, when
+   * given), sorted by id.
+   */
+  scope(serverId?: string, allowed?: ReadonlySet<string>): string[] {
     if (serverId) return [this.find(serverId).id];
     return this.registered()
       .map((s) => s.id)
+      .filter((id) => !allowed || allowed.has(id))
       .sort();
   }
 

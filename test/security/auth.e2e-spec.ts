@@ -342,6 +342,24 @@ spring:
       expectError(await call('GET', '/api/tools/echo', bearer(nothing)), 404, 'RESOURCE_NOT_FOUND');
     });
 
+    it('hides other servers from resource and prompt lists and resolves URIs and prompt names among allowed ones', async () => {
+      const token = await oauth({ scope: 'mcp:read', mcp_servers: ['beta'] });
+      const only = (items: Array<{ server_id: string }>) => [...new Set(items.map((i) => i.server_id))];
+      expect(only((await call('GET', '/api/resources', bearer(token))).body.resources)).toEqual(['beta']);
+      expect(only((await call('GET', '/api/resources/templates', bearer(token))).body.resource_templates)).toEqual([
+        'beta',
+      ]);
+      expect(only((await call('GET', '/api/prompts', bearer(token))).body.prompts)).toEqual(['beta']);
+      const uri = encodeURIComponent('fixture://doc/1');
+      expectError(await call('GET', `/api/resources/content?uri=${uri}`, ADMIN_HEADERS), 409, 'CONFLICT');
+      const content = await call('GET', `/api/resources/content?uri=${uri}`, bearer(token));
+      expect({ status: content.status, server_id: content.body.server_id }).toEqual({ status: 200, server_id: 'beta' });
+      const prompt = await call('POST', '/api/prompts/greet/get', bearer(token), { arguments: { who: 'you' } });
+      expect({ status: prompt.status, server_id: prompt.body.server_id }).toEqual({ status: 200, server_id: 'beta' });
+      expectError(await call('GET', '/api/resources?server_id=alpha', bearer(token)), 403, 'AUTHORIZATION_DENIED');
+      expectError(await call('GET', '/api/servers/alpha/prompts', bearer(token)), 403, 'AUTHORIZATION_DENIED');
+    });
+
     it("refuses another tenant's server for a key with server_ids", async () => {
       const key = (
         await call('POST', '/api/api-keys', ADMIN_HEADERS, {
