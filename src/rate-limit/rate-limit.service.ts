@@ -1,5 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import type { FastifyReply } from 'fastify';
+import type { Counter } from 'prom-client';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Principal } from 'src/auth/principal';
 import { RedisConnection } from 'src/cache/cache.module';
@@ -7,6 +9,7 @@ import { AppException } from 'src/common/errors/app.exception';
 import { ErrorCode } from 'src/common/errors/error-code';
 import { APP_CONFIG } from 'src/config/config.module';
 import type { AppConfig } from 'src/config/config.schema';
+import { RATE_LIMIT_REJECTIONS } from 'src/metrics/metric-names';
 
 /** Limits of one bucket. */
 export interface BucketLimits {
@@ -40,6 +43,7 @@ export class RateLimitService {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly redis: RedisConnection,
+    @InjectMetric(RATE_LIMIT_REJECTIONS) private readonly rejections: Counter<'tier'>,
   ) {
     this.enabled = config.mcp.security.rateLimiting.enabled;
   }
@@ -76,6 +80,7 @@ export class RateLimitService {
         return;
       }
       setHeaders(reply, limits.burstCapacity, rejection);
+      this.rejections.inc({ tier: limits.tier });
       const retryAfter = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
       throw new AppException(
         ErrorCode.RATE_LIMIT_EXCEEDED,

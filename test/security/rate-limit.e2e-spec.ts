@@ -74,6 +74,8 @@ describe('rate limiting', () => {
       const retryAfter = Number(refused.headers.get('retry-after'));
       expect(retryAfter).toBeGreaterThanOrEqual(1);
       expect(retryAfter).toBeLessThanOrEqual(12); // the free bucket refills 20 requests in 12 s
+      const metrics = await (await fetch(`${one.addresses.management}/actuator/prometheus`)).text();
+      expect(metrics).toMatch(/^rate_limit_rejections_total\{tier="free"\} [1-9]/m);
       const { limit, reset } = rateHeaders(refused);
       expect(limit).toBe('20');
       const now = Date.now() / 1000;
