@@ -223,6 +223,17 @@ spring:
       expect(listed.body.api_keys.map((k: { id: string }) => k.id)).toContain(created.body.id);
 
       expect((await call('GET', '/api/servers', { 'x-api-key': key })).status).toBe(200);
+      // last_used_at is written after the response, off the request path.
+      let lastUsed: string | null = null;
+      for (let i = 0; i < 50 && !lastUsed; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+        const keys = (await call('GET', '/api/api-keys', ADMIN_HEADERS)).body.api_keys as Array<{
+          id: string;
+          last_used_at: string | null;
+        }>;
+        lastUsed = keys.find((k) => k.id === created.body.id)!.last_used_at;
+      }
+      expect(lastUsed).toEqual(expect.any(String));
       const revoked = await call('DELETE', `/api/api-keys/${created.body.id}`, ADMIN_HEADERS);
       expect(revoked.status).toBe(200);
       expect(revoked.body.revoked_at).toEqual(expect.any(String));
@@ -370,6 +381,56 @@ spring:
       ).body.key as string;
       expect((await call('GET', '/api/servers/beta', { 'x-api-key': key })).status).toBe(200);
       expectError(await call('GET', '/api/servers/alpha/info', { 'x-api-key': key }), 403, 'AUTHORIZATION_DENIED');
+    });
+  });
+
+  describe('with jwk-set-uri and an HS256 issuer and audience', () => {
+    let other: TestGateway;
+    let otherDb: TestDatabase;
+
+    beforeAll(async () => {
+      otherDb = await createTestDatabase('security_auth_jwks');
+      other = await startTestGateway({
+        databaseUrl: otherDb.url,
+        yaml: `mcp:
+  security:
+    jwt:
+      secret: ${SECRET}
+      issuer: globalmcp-tests
+      audience: globalmcp
+spring:
+  security:
+    oauth2:
+      resourceserver:
+        jwt:
+          jwk-set-uri: ${issuer.issuer}/protocol/certs
+          jws-algorithms: [RS256]
+`,
+      });
+    }, 60_000);
+
+    afterAll(async () => {
+      await other?.stop();
+      await otherDb?.drop();
+    });
+
+    const get = async (token: string) =>
+      (await fetch(`${other.addresses.api}/api/servers`, { headers: bearer(token) })).status;
+
+    it('verifies RS256 tokens against the configured JWKS, with any audience when none is configured', async () => {
+      expect(await get(await issuer.sign({ scope: 'mcp:read' }, { kid: 'rsa-1', audience: 'anything' }))).toBe(200);
+    });
+
+    it('refuses algorithms outside jws-algorithms (ES256 here)', async () => {
+      expect(await get(await issuer.sign({ scope: 'mcp:read' }, { kid: 'ec-1' }))).toBe(401);
+    });
+
+    it('checks iss and aud of HS256 tokens when configured', async () => {
+      const claims = { scope: 'mcp:read' };
+      expect(await get(await signHs256(SECRET, claims, { audience: 'globalmcp' }, 'globalmcp-tests'))).toBe(200);
+      expect(await get(await signHs256(SECRET, claims, { audience: 'globalmcp' }, 'someone-else'))).toBe(401);
+      expect(await get(await signHs256(SECRET, claims, { audience: 'other' }, 'globalmcp-tests'))).toBe(401);
+      expect(await get(await signHs256(SECRET, claims, {}, 'globalmcp-tests'))).toBe(401);
     });
   });
 
