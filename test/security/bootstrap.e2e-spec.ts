@@ -1,6 +1,12 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
 import { startTestGateway } from '../support/test-gateway';
 
+const ROOT = path.resolve(__dirname, '..', '..');
+const MAIN = path.join(ROOT, 'dist', 'src', 'main.js');
 const BANNER_KEY = /X-API-Key: (gmcp_[A-Za-z0-9_-]{43})/;
 
 /** Runs `work` while capturing what is written straight to stdout (the one-time banner). */
@@ -78,17 +84,42 @@ describe('the first admin credential and startup checks', () => {
     }
   }, 60_000);
 
-  it('refuses to start with a short JWT secret or admin key, except with the development profile', async () => {
-    const yaml = 'mcp:\n  security:\n    jwt:\n      secret: too-short\n';
-    await expect(startTestGateway({ databaseUrl: db.url, yaml })).rejects.toThrow(/at least 32/);
-    await expect(
-      startTestGateway({ databaseUrl: db.url, env: { GLOBALMCP_ADMIN_API_KEY: 'short-admin-key' } }),
-    ).rejects.toThrow(/at least 32/);
+  it('refuses to start with a short JWT secret or admin key (exit 1, named), except with the development profile', async () => {
+    // The refused starts run the built gateway in a child: a start that fails halfway ends its process.
+    if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build\` first (npm test does)`);
+    const dir = mkdtempSync(path.join(tmpdir(), 'globalmcp-refused-'));
+    const config = path.join(dir, 'application.yml');
+    writeFileSync(
+      config,
+      `server:\n  port: 0\n  address: 127.0.0.1\nmanagement:\n  server:\n    port: 0\n  prometheus:\n    port: 0\n` +
+        `mcp:\n  data-dir: ${dir}/data\n`,
+    );
+    const start = (env: Record<string, string>) =>
+      spawnSync(process.execPath, [MAIN, '--config', config], {
+        cwd: ROOT,
+        env: { PATH: process.env.PATH, HOME: process.env.HOME, DATABASE_URL: db.url, ...env },
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
+    try {
+      const secret = start({ JWT_SECRET: 'too-short', GLOBALMCP_ADMIN_API_KEY: 'a'.repeat(40) });
+      expect({ code: secret.status, out: `${secret.stdout}${secret.stderr}` }).toEqual({
+        code: 1,
+        out: expect.stringMatching(/mcp\.security\.jwt\.secret \(JWT_SECRET\) is 9 bytes: HS256 needs at least 32/),
+      });
+      const key = start({ GLOBALMCP_ADMIN_API_KEY: 'short-admin-key' });
+      expect({ code: key.status, out: `${key.stdout}${key.stderr}` }).toEqual({
+        code: 1,
+        out: expect.stringMatching(/GLOBALMCP_ADMIN_API_KEY\) is 15 characters: use at least 32/),
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
     const development = await startTestGateway({
       databaseUrl: db.url,
-      yaml,
-      env: { GLOBALMCP_PROFILES: 'development' },
+      yaml: 'mcp:\n  security:\n    jwt:\n      secret: too-short\n',
+      env: { GLOBALMCP_PROFILES: 'development', GLOBALMCP_ADMIN_API_KEY: 'short-admin-key' },
     });
     await development.stop();
-  }, 60_000);
+  }, 90_000);
 });
