@@ -37,7 +37,8 @@ function reasonOf(failure: unknown): string {
 /**
  * The global guard (APP_GUARD): every route needs a credential unless marked `@Public()`; a route without
  * `@Authenticated(...)` needs `mcp:admin` (deny by default). Order: authenticate (API key, HS256 JWT or OAuth2
- * token) -> rate limit (so refused requests count too) -> scopes -> server allow-list. Sets `request.principal`.
+ * token; a failure counts against the client address) -> rate limit (so refused requests count too) -> scopes
+ * -> server allow-list. Sets `request.principal`.
  */
 @Injectable()
 export class AuthGuard implements CanActivate {
@@ -59,10 +60,19 @@ export class AuthGuard implements CanActivate {
     if (metadata === 'public') return true;
 
     const request = context.switchToHttp().getRequest<FastifyRequest & { user?: unknown }>();
-    const principal = await this.authenticate(context, request);
+    const reply = context.switchToHttp().getResponse<FastifyReply>();
+    let principal: Principal;
+    try {
+      principal = await this.authenticate(context, request);
+    } catch (error) {
+      // Failed attempts count against the client address (default limits): a flood of made-up keys or tokens
+      // gets 429 instead of a database lookup or a signature check each.
+      await this.rateLimit.consumeAnonymous(request.ip, reply);
+      throw error;
+    }
     request.principal = principal;
 
-    await this.rateLimit.consume(principal, context.switchToHttp().getResponse<FastifyReply>());
+    await this.rateLimit.consume(principal, reply);
 
     const required: Scope[] = metadata?.scopes ?? [ADMIN_SCOPE];
     const missing = missingScopes(principal.scopes, required);

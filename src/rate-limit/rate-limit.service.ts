@@ -65,7 +65,7 @@ export class RateLimitService {
    * throws 429 RATE_LIMIT_EXCEEDED with `Retry-After` when the bucket is empty. When neither Redis nor the
    * insurance limiter can answer, the request passes (logged once).
    */
-  async consume(principal: Principal, reply: FastifyReply): Promise<void> {
+  async consume(principal: Pick<Principal, 'id' | 'tier'>, reply: FastifyReply): Promise<void> {
     if (!this.enabled) return;
     const limits = this.limitsFor(principal.tier);
     const limiter = this.limiterFor(limits);
@@ -94,6 +94,11 @@ export class RateLimitService {
         { 'Retry-After': String(retryAfter) },
       );
     }
+  }
+
+  /** For requests without a valid credential: one bucket per client address, with the default limits. */
+  consumeAnonymous(address: string, reply: FastifyReply): Promise<void> {
+    return this.consume({ id: `ip:${address}`, tier: null }, reply);
   }
 
   private limiterFor(limits: BucketLimits & { tier: string }): RateLimiterAbstract {

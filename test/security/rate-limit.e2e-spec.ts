@@ -115,6 +115,20 @@ describe('rate limiting', () => {
       expect(statuses).toEqual([...Array(20).fill(403), 429]);
     });
 
+    it('counts failed authentication per client address: made-up keys get 429 after the default burst', async () => {
+      const statuses: number[] = [];
+      let last: Answer | undefined;
+      for (let i = 0; i < 51; i++) {
+        last = await call(two.addresses.api, 'GET', '/api/servers', { 'x-api-key': `gmcp_made-up-${i}` });
+        statuses.push(last.status);
+        if (i === 0) expect(rateHeaders(last).limit).toBe('50');
+      }
+      expect(statuses).toEqual([...Array(50).fill(401), 429]);
+      expect(last!.headers.get('retry-after')).toMatch(/^\d+$/);
+      // A valid credential has its own bucket.
+      expect((await call(two.addresses.api, 'GET', '/api/servers', ADMIN_HEADERS)).status).toBe(200);
+    });
+
     it('does not limit health, docs or the management port', async () => {
       for (let i = 0; i < 60; i++) {
         const health = await call(one.addresses.api, 'GET', '/api/health', {});
