@@ -33,9 +33,15 @@ export class ConfigWatcherService implements OnApplicationBootstrap, OnApplicati
         this.logger.log('Watching the configuration files is off (mcp.reload.enabled=false); SIGHUP reloads');
       return;
     }
+    // Only the config files' own entries, and a ConfigMap's `..2026_...` directories and `..data` symlink, matter:
+    // anything else in those directories (a data dir, logs) is ignored, so its churn costs nothing.
+    const names = new Set(this.reloader.sources.map((file) => path.basename(file)));
+    const relevant = (entry: string) =>
+      dirs.includes(entry) || names.has(path.basename(entry)) || path.basename(entry).startsWith('..');
     const watcher = watch(dirs, {
       // The entries of each directory only: a ConfigMap's `..2026_...` directories and `..data` symlink are entries.
       depth: 0,
+      ignored: (entry: string) => !relevant(entry),
       followSymlinks: false,
       ignoreInitial: true,
       persistent: false,
