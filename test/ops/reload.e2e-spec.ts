@@ -88,6 +88,14 @@ describe('reload of an edited servers file (in-process gateway, file watch)', ()
       'alpha to be respawned',
     );
     await waitFor(async () => (await serverStatus(api, 'alpha')) === 'active', 30_000, 'alpha to be active again');
+    // Active comes before discovery finishes: wait for the new process's catalog before calling its tool.
+    await waitFor(
+      async () =>
+        ((await (await apiFetch(`${api}/api/tools?server_id=alpha`)).json()) as { total_count: number }).total_count >
+        0,
+      30_000,
+      'alpha tools to be discovered again',
+    );
     const res = await apiFetch(`${api}/api/tools/env/execute`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
