@@ -17,7 +17,8 @@ import {
 } from './dto/tool.dto';
 import { ToolsService } from './tools.service';
 import { Authenticated } from 'src/auth/authenticated.decorator';
-import { AllowedServers } from 'src/auth/current-principal.decorator';
+import { AllowedServers, CurrentPrincipal } from 'src/auth/current-principal.decorator';
+import type { Principal } from 'src/auth/principal';
 
 @ApiTags('Tools')
 @Controller('api')
@@ -68,6 +69,7 @@ export class ToolsController {
     @Body() body: ExecuteToolDto,
     @Res({ passthrough: true }) reply: FastifyReply,
     @AllowedServers() allowed?: ReadonlySet<string>,
+    @CurrentPrincipal() principal?: Principal,
   ): Promise<ExecutionResultDto> {
     return this.tools.execute({
       name,
@@ -75,6 +77,8 @@ export class ToolsController {
       allowedServers: allowed,
       parameters: body.parameters,
       timeoutMs: body.timeout,
+      idempotencyKey: body.idempotency_key,
+      principal: principal?.id,
       signal: abortOnClientDisconnect(reply),
     });
   }
@@ -96,17 +100,20 @@ export class ToolsController {
     description: 'Same as POST /api/tools/{name}/execute with the server named in the path.',
   })
   @ApiOkResponse({ type: ExecutionResultDto })
-  @ApiErrorResponses(400, 404, 413, 502, 503, 504)
+  @ApiErrorResponses(400, 404, 409, 413, 502, 503, 504)
   executeServerTool(
     @Param() { id, tool }: ServerToolParamDto,
     @Body() body: ExecuteOnServerDto,
     @Res({ passthrough: true }) reply: FastifyReply,
+    @CurrentPrincipal() principal?: Principal,
   ): Promise<ExecutionResultDto> {
     return this.tools.execute({
       name: tool,
       serverId: id,
       parameters: body.parameters,
       timeoutMs: body.timeout,
+      idempotencyKey: body.idempotency_key,
+      principal: principal?.id,
       signal: abortOnClientDisconnect(reply),
     });
   }

@@ -1,10 +1,11 @@
 import { Module } from '@nestjs/common';
+import { ExecutionsModule } from 'src/executions/executions.module';
 import { ServersModule } from 'src/servers/servers.module';
 import { ToolsController } from './tools.controller';
 import { ToolsService } from './tools.service';
 
 @Module({
-  imports: [ServersModule],
+  imports: [ServersModule, ExecutionsModule],
   controllers: [ToolsController],
   providers: [ToolsService],
   exports: [ToolsService],

@@ -1,7 +1,17 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import { randomUUID } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import { AppException } from 'src/common/errors/app.exception';
+import { translateEngineError } from 'src/bootstrap/engine-error.translator';
+import { toAppException } from 'src/common/errors/all-exceptions.filter';
+import { ErrorCode } from 'src/common/errors/error-code';
+import { APP_CONFIG } from 'src/config/config.module';
+import type { AppConfig } from 'src/config/config.schema';
+import type { ExecutionEntity } from 'src/executions/execution.entity';
+import { ExecutionRecorder } from 'src/executions/execution-recorder';
+import { ExecutionsRepository } from 'src/executions/executions.repository';
+import { requestHash } from 'src/executions/sanitize';
 import { McpEngine, type ToolRef } from 'src/mcp/mcp-engine';
 import { ServersService } from 'src/servers/servers.service';
 import type { ExecutionResultDto, ListToolsQueryDto, ToolDto, ToolListDto } from './dto/tool.dto';
@@ -15,7 +25,17 @@ export interface ExecuteRequest {
   signal?: AbortSignal;
   /** The caller's server allow-list (undefined: every server); used to resolve a tool when no server is named. */
   allowedServers?: ReadonlySet<string>;
+  /** Who calls (principal id), for the executions record; `anonymous` when the route is public. */
+  principal?: string;
+  /** Per principal: a repeat with the same parameters returns the first call's result without calling again. */
+  idempotencyKey?: string;
+  /** Set for the steps of a batch. */
+  batchId?: string;
+  stepId?: string;
 }
+
+/** How often a repeat of an idempotent call still running elsewhere looks at its row. */
+const IDEMPOTENT_POLL_MS = 50;
 
 /** The tool catalog across servers, and tool execution. */
 @Injectable()
@@ -23,6 +43,9 @@ export class ToolsService {
   constructor(
     private readonly engine: McpEngine,
     private readonly servers: ServersService,
+    private readonly recorder: ExecutionRecorder,
+    private readonly executions: ExecutionsRepository,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   list(query: ListToolsQueryDto, allowed?: ReadonlySet<string>): ToolListDto {
@@ -51,33 +74,133 @@ export class ToolsService {
     return this.toDto(this.engine.findTool(name, serverId ?? this.allowedServerOf(name, allowed)));
   }
 
+  /**
+   * Calls a tool and records the call (completed or failed, same `execution_id` as the answer) off the hot path.
+   * With an idempotency key, the first call's `running` row is written first, guarded by the unique index: a
+   * repeat gets the stored outcome (waiting while the first still runs), or 409 when its parameters differ.
+   */
   async execute(request: ExecuteRequest): Promise<ExecutionResultDto> {
     if (request.serverId) this.servers.find(request.serverId);
     const { serverId } = this.engine.findTool(
       request.name,
       request.serverId ?? this.allowedServerOf(request.name, request.allowedServers),
     );
+    const id = randomUUID();
+    const principal = request.principal ?? 'anonymous';
     const startedAt = new Date();
+    let hash: string | null = null;
+    if (request.idempotencyKey !== undefined) {
+      hash = requestHash(request.name, request.serverId, request.parameters);
+      const first = await this.executions.insertRunningOnce({
+        id,
+        principal,
+        channel: 'rest',
+        serverId,
+        toolName: request.name,
+        startedAt,
+        idempotencyKey: request.idempotencyKey,
+        requestHash: hash,
+        batchId: request.batchId ?? null,
+        stepId: request.stepId ?? null,
+      } as ExecutionEntity);
+      if (!first) return this.replay(principal, request.idempotencyKey, hash, request);
+    }
     const started = performance.now();
-    const result = await this.engine.callTool(serverId, request.name, request.parameters, {
-      timeoutMs: request.timeoutMs,
-      signal: request.signal,
-    });
-    const durationMs = Math.round((performance.now() - started) * 100) / 100;
-    return {
-      execution_id: randomUUID(),
-      status: 'completed',
-      result: {
-        content: result.content ?? [],
-        ...(result.structuredContent !== undefined ? { structured_content: result.structuredContent } : {}),
-        is_error: result.isError === true,
-      },
-      server_id: serverId,
-      tool_name: request.name,
-      started_at: startedAt.toISOString(),
-      completed_at: new Date().toISOString(),
-      duration_ms: durationMs,
+    const record = {
+      id,
+      principal,
+      channel: 'rest' as const,
+      serverId,
+      toolName: request.name,
+      parameters: request.parameters,
+      startedAt,
+      idempotencyKey: request.idempotencyKey ?? null,
+      requestHash: hash,
+      batchId: request.batchId ?? null,
+      stepId: request.stepId ?? null,
     };
+    try {
+      const result = await this.engine.callTool(serverId, request.name, request.parameters, {
+        timeoutMs: request.timeoutMs,
+        signal: request.signal,
+      });
+      const durationMs = Math.round((performance.now() - started) * 100) / 100;
+      const completedAt = new Date();
+      const dto: ExecutionResultDto = {
+        execution_id: id,
+        status: 'completed',
+        result: {
+          content: result.content ?? [],
+          ...(result.structuredContent !== undefined ? { structured_content: result.structuredContent } : {}),
+          is_error: result.isError === true,
+        },
+        server_id: serverId,
+        tool_name: request.name,
+        started_at: startedAt.toISOString(),
+        completed_at: completedAt.toISOString(),
+        duration_ms: durationMs,
+      };
+      this.recorder.record({ ...record, status: 'completed', result: dto.result, completedAt, durationMs });
+      return dto;
+    } catch (error) {
+      const durationMs = Math.round((performance.now() - started) * 100) / 100;
+      this.recorder.record({
+        ...record,
+        status: 'failed',
+        error: errorOf(error),
+        completedAt: new Date(),
+        durationMs,
+      });
+      throw error;
+    }
+  }
+
+  /** The outcome of the first call with this key: waits while it runs (bounded by the call's timeout). */
+  private async replay(
+    principal: string,
+    key: string,
+    hash: string,
+    request: ExecuteRequest,
+  ): Promise<ExecutionResultDto> {
+    const deadline = Date.now() + (request.timeoutMs ?? this.config.mcp.client.defaultTimeout) + 1000;
+    for (;;) {
+      const row = await this.executions.findByKey(principal, key);
+      if (!row) throw new AppException(ErrorCode.SERVER_ERROR, `Idempotency key '${key}' vanished; retry the call`);
+      if (row.requestHash !== hash) {
+        throw AppException.conflict('idempotency_key was already used with other parameters', {
+          idempotency_key: key,
+          execution_id: row.id,
+        });
+      }
+      if (row.status === 'completed') {
+        return {
+          execution_id: row.id,
+          status: 'completed',
+          result: row.result as ExecutionResultDto['result'],
+          server_id: row.serverId,
+          tool_name: row.toolName,
+          started_at: row.startedAt.toISOString(),
+          completed_at: (row.completedAt ?? row.startedAt).toISOString(),
+          duration_ms: row.durationMs ?? 0,
+        };
+      }
+      if (row.status !== 'running') {
+        const error = row.error ?? { code: ErrorCode.SERVER_ERROR, message: 'The first call was interrupted' };
+        const code = (Object.values(ErrorCode) as string[]).includes(error.code)
+          ? (error.code as ErrorCode)
+          : ErrorCode.SERVER_ERROR;
+        throw new AppException(code, error.message, { idempotency_key: key, execution_id: row.id });
+      }
+      if (request.signal?.aborted) throw new AppException(ErrorCode.TIMEOUT_EXCEEDED, 'The client went away');
+      if (Date.now() > deadline) {
+        throw new AppException(
+          ErrorCode.TIMEOUT_EXCEEDED,
+          `The first call with idempotency_key '${key}' is still running`,
+          { idempotency_key: key, execution_id: row.id },
+        );
+      }
+      await delay(IDEMPOTENT_POLL_MS);
+    }
   }
 
   /**
@@ -112,6 +235,11 @@ export class ToolsService {
       ...(tool.annotations ? { annotations: tool.annotations } : {}),
     };
   }
+}
+
+function errorOf(error: unknown): { code: string; message: string } {
+  const { exception } = toAppException(error, [translateEngineError]);
+  return { code: exception.code, message: exception.message };
 }
 
 function categoryOf(tool: Tool): string {

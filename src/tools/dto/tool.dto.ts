@@ -1,10 +1,11 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsInt, IsObject, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { IsInt, IsObject, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
 import { hasOnlyKeys, registerFastCheck } from 'src/common/errors/validation.pipe';
 import { SERVER_ID_PATTERN } from 'src/servers/dto/server-id.dto';
 
 export const TOOL_NAME_PATTERN = /^[A-Za-z0-9_.\-/]{1,128}$/;
 const MAX_TIMEOUT_MS = 3_600_000;
+export const MAX_IDEMPOTENCY_KEY = 200;
 
 export class ListToolsQueryDto {
   @ApiPropertyOptional({ example: 'everything', description: 'Only the tools of this server' })
@@ -104,6 +105,19 @@ export class ExecuteOnServerDto {
   @Min(1)
   @Max(MAX_TIMEOUT_MS)
   timeout?: number;
+
+  @ApiPropertyOptional({
+    example: 'order-42-refund',
+    maxLength: MAX_IDEMPOTENCY_KEY,
+    description:
+      "Per caller: a repeat with the same key and parameters returns the first call's result (same execution_id) " +
+      'without calling the tool again, waiting while the first still runs; other parameters: 409 CONFLICT',
+  })
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  @MaxLength(MAX_IDEMPOTENCY_KEY)
+  idempotency_key?: string;
 }
 
 export class ExecuteToolDto extends ExecuteOnServerDto {
@@ -154,16 +168,22 @@ export class ExecutionResultDto {
 const isJsonObject = (value: unknown): boolean => typeof value === 'object' && value !== null && !Array.isArray(value);
 const isTimeout = (value: unknown): boolean =>
   value === undefined || (Number.isInteger(value) && (value as number) >= 1 && (value as number) <= MAX_TIMEOUT_MS);
+const isIdempotencyKey = (value: unknown): boolean =>
+  value === undefined || (typeof value === 'string' && value.length >= 1 && value.length <= MAX_IDEMPOTENCY_KEY);
 const matches = (value: unknown, pattern: RegExp): boolean => typeof value === 'string' && pattern.test(value);
 
-const EXECUTE_ON_SERVER_KEYS: ReadonlySet<string> = new Set(['parameters', 'timeout']);
-const EXECUTE_TOOL_KEYS: ReadonlySet<string> = new Set(['parameters', 'timeout', 'server_id']);
+const EXECUTE_ON_SERVER_KEYS: ReadonlySet<string> = new Set(['parameters', 'timeout', 'idempotency_key']);
+const EXECUTE_TOOL_KEYS: ReadonlySet<string> = new Set(['parameters', 'timeout', 'server_id', 'idempotency_key']);
 const TOOL_NAME_KEYS: ReadonlySet<string> = new Set(['name']);
 const SERVER_TOOL_KEYS: ReadonlySet<string> = new Set(['id', 'tool']);
 
 registerFastCheck(
   ExecuteOnServerDto,
-  (v) => hasOnlyKeys(v, EXECUTE_ON_SERVER_KEYS) && isJsonObject(v.parameters) && isTimeout(v.timeout),
+  (v) =>
+    hasOnlyKeys(v, EXECUTE_ON_SERVER_KEYS) &&
+    isJsonObject(v.parameters) &&
+    isTimeout(v.timeout) &&
+    isIdempotencyKey(v.idempotency_key),
 );
 registerFastCheck(
   ExecuteToolDto,
@@ -171,6 +191,7 @@ registerFastCheck(
     hasOnlyKeys(v, EXECUTE_TOOL_KEYS) &&
     isJsonObject(v.parameters) &&
     isTimeout(v.timeout) &&
+    isIdempotencyKey(v.idempotency_key) &&
     (v.server_id === undefined || matches(v.server_id, SERVER_ID_PATTERN)),
 );
 registerFastCheck(ToolNameParamDto, (v) => hasOnlyKeys(v, TOOL_NAME_KEYS) && matches(v.name, TOOL_NAME_PATTERN));

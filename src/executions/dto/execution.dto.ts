@@ -1,0 +1,64 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsIn, IsOptional, IsUUID, Matches } from 'class-validator';
+import { PageQueryDto, PaginationDto } from 'src/common/dto/pagination.dto';
+import { SERVER_ID_PATTERN } from 'src/servers/dto/server-id.dto';
+import { TOOL_NAME_PATTERN } from 'src/tools/dto/tool.dto';
+import { EXECUTION_STATUSES } from '../execution.entity';
+
+export class ListExecutionsQueryDto extends PageQueryDto {
+  @ApiPropertyOptional({ example: 'everything' })
+  @IsOptional()
+  @Matches(SERVER_ID_PATTERN, { message: 'server_id is not a valid server id' })
+  server_id?: string;
+
+  @ApiPropertyOptional({ example: 'echo', description: 'Tool name' })
+  @IsOptional()
+  @Matches(TOOL_NAME_PATTERN, { message: 'tool must be 1-128 letters, digits, `_`, `-`, `.` or `/`' })
+  tool?: string;
+
+  @ApiPropertyOptional({ enum: EXECUTION_STATUSES })
+  @IsOptional()
+  @IsIn(EXECUTION_STATUSES)
+  status?: (typeof EXECUTION_STATUSES)[number];
+}
+
+export class ExecutionIdParamDto {
+  @ApiProperty({ format: 'uuid' })
+  @IsUUID('all', { message: 'id must be a UUID' })
+  id!: string;
+}
+
+export class ExecutionErrorDto {
+  @ApiProperty({ example: 'TOOL_EXECUTION_FAILED' }) code!: string;
+  @ApiProperty({ example: 'The upstream failed' }) message!: string;
+}
+
+export class ExecutionRecordDto {
+  @ApiProperty({ format: 'uuid' }) execution_id!: string;
+  @ApiProperty({ description: 'Who called: API key id, or token issuer + subject' }) principal!: string;
+  @ApiProperty({ enum: ['rest', 'mcp'] }) channel!: string;
+  @ApiProperty({ example: 'everything' }) server_id!: string;
+  @ApiProperty({ example: 'echo' }) tool_name!: string;
+  @ApiProperty({ enum: EXECUTION_STATUSES }) status!: string;
+  @ApiProperty({
+    nullable: true,
+    description: 'Parameters, secret-looking keys masked; a text preview when over 64 KB (`parameters_truncated`)',
+  })
+  parameters!: unknown;
+  @ApiProperty() parameters_truncated!: boolean;
+  @ApiProperty({ nullable: true, description: 'Result, capped like the parameters (`result_truncated`)' })
+  result!: unknown;
+  @ApiProperty() result_truncated!: boolean;
+  @ApiProperty({ type: ExecutionErrorDto, nullable: true }) error!: ExecutionErrorDto | null;
+  @ApiProperty({ format: 'date-time' }) started_at!: string;
+  @ApiProperty({ format: 'date-time', nullable: true, type: String }) completed_at!: string | null;
+  @ApiProperty({ nullable: true, type: Number, example: 1.4 }) duration_ms!: number | null;
+  @ApiProperty({ nullable: true, type: String }) idempotency_key!: string | null;
+  @ApiProperty({ nullable: true, type: String, format: 'uuid' }) batch_id!: string | null;
+  @ApiProperty({ nullable: true, type: String }) step_id!: string | null;
+}
+
+export class ExecutionListDto {
+  @ApiProperty({ type: [ExecutionRecordDto] }) executions!: ExecutionRecordDto[];
+  @ApiProperty({ type: PaginationDto }) pagination!: PaginationDto;
+}

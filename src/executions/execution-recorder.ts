@@ -1,0 +1,119 @@
+import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { ExecutionEntity, type ExecutionChannel, type ExecutionError, type ExecutionStatus } from './execution.entity';
+import { ExecutionsRepository } from './executions.repository';
+import { storable } from './sanitize';
+
+/** A finished call, as the caller hands it over: masked, capped and serialized only when written. */
+export interface FinishedExecution {
+  id: string;
+  principal: string;
+  channel: ExecutionChannel;
+  serverId: string;
+  toolName: string;
+  parameters: unknown;
+  result?: unknown;
+  status: Exclude<ExecutionStatus, 'running'>;
+  error?: ExecutionError;
+  startedAt: Date;
+  completedAt: Date;
+  durationMs: number;
+  idempotencyKey?: string | null;
+  requestHash?: string | null;
+  batchId?: string | null;
+  stepId?: string | null;
+}
+
+const FLUSH_INTERVAL_MS = 200;
+const FLUSH_SIZE = 200;
+/** Records kept for a retry when the database refuses a write, beyond which the oldest are dropped (logged). */
+const MAX_BUFFERED = 50_000;
+
+/**
+ * Writes finished executions off the hot path: `record()` only buffers; a flush (every 200 ms, or at 200 records)
+ * writes them with multi-row INSERTs. Shutdown flushes everything before the database closes (DatabaseModule is
+ * global: its shutdown hook runs after this feature module's). At boot, rows left `running` become `interrupted`.
+ */
+@Injectable()
+export class ExecutionRecorder implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('ExecutionRecorder');
+  private buffer: FinishedExecution[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> | undefined;
+
+  constructor(private readonly repository: ExecutionsRepository) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    const interrupted = await this.repository.interruptRunning();
+    if (interrupted > 0)
+      this.logger.warn(`${interrupted} execution(s) left running by an earlier start marked interrupted`);
+  }
+
+  record(execution: FinishedExecution): void {
+    this.buffer.push(execution);
+    if (this.buffer.length >= FLUSH_SIZE) void this.flush();
+    else this.timer ??= setTimeout(() => void this.flush(), FLUSH_INTERVAL_MS);
+  }
+
+  /** Writes everything buffered so far (waits for a flush already running, then writes what came in since). */
+  async flush(): Promise<void> {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    while (this.flushing) await this.flushing;
+    if (this.buffer.length === 0) return;
+    const batch = this.buffer;
+    this.buffer = [];
+    this.flushing = this.write(batch).finally(() => (this.flushing = undefined));
+    await this.flushing;
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    for (let attempt = 0; attempt < 3 && (this.buffer.length > 0 || this.flushing); attempt++) await this.flush();
+  }
+
+  private async write(batch: FinishedExecution[]): Promise<void> {
+    for (let i = 0; i < batch.length; i += FLUSH_SIZE) {
+      const chunk = batch.slice(i, i + FLUSH_SIZE);
+      try {
+        await this.repository.upsertMany(chunk.map(toRow));
+      } catch (error) {
+        this.logger.error(`Writing ${chunk.length} execution record(s) failed: ${(error as Error).message}`);
+        this.buffer.unshift(...chunk);
+        if (this.buffer.length > MAX_BUFFERED) {
+          const dropped = this.buffer.splice(0, this.buffer.length - MAX_BUFFERED);
+          this.logger.error(`${dropped.length} execution record(s) dropped: the buffer is full`);
+        }
+        this.timer ??= setTimeout(() => void this.flush(), 1000);
+        return;
+      }
+    }
+  }
+}
+
+function toRow(e: FinishedExecution): ExecutionEntity {
+  const parameters = storable(e.parameters);
+  const result = storable(e.result);
+  const row = new ExecutionEntity();
+  Object.assign(row, {
+    id: e.id,
+    principal: e.principal,
+    channel: e.channel,
+    serverId: e.serverId,
+    toolName: e.toolName,
+    parameters: parameters.value,
+    parametersTruncated: parameters.truncated,
+    result: result.value,
+    resultTruncated: result.truncated,
+    status: e.status,
+    error: e.error ?? null,
+    startedAt: e.startedAt,
+    completedAt: e.completedAt,
+    durationMs: e.durationMs,
+    idempotencyKey: e.idempotencyKey ?? null,
+    requestHash: e.requestHash ?? null,
+    batchId: e.batchId ?? null,
+    stepId: e.stepId ?? null,
+  } satisfies ExecutionEntity);
+  return row;
+}

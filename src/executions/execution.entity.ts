@@ -1,0 +1,68 @@
+import { Column, Entity, PrimaryColumn } from 'typeorm';
+
+export const EXECUTION_STATUSES = ['running', 'completed', 'failed', 'interrupted'] as const;
+export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number];
+export type ExecutionChannel = 'rest' | 'mcp';
+
+export interface ExecutionError {
+  code: string;
+  message: string;
+}
+
+/** One tool call on record (migration Executions). Indexes are declared in the migration. */
+@Entity({ name: 'executions' })
+export class ExecutionEntity {
+  @PrimaryColumn({ type: 'uuid', primaryKeyConstraintName: 'pk_executions' })
+  id!: string;
+
+  @Column({ type: 'varchar', length: 300 })
+  principal!: string;
+
+  @Column({ type: 'varchar', length: 8 })
+  channel!: ExecutionChannel;
+
+  @Column({ name: 'server_id', type: 'varchar', length: 64 })
+  serverId!: string;
+
+  @Column({ name: 'tool_name', type: 'varchar', length: 128 })
+  toolName!: string;
+
+  @Column({ type: 'jsonb', nullable: true })
+  parameters!: unknown;
+
+  @Column({ name: 'parameters_truncated', type: 'boolean', default: false })
+  parametersTruncated!: boolean;
+
+  @Column({ type: 'jsonb', nullable: true })
+  result!: unknown;
+
+  @Column({ name: 'result_truncated', type: 'boolean', default: false })
+  resultTruncated!: boolean;
+
+  @Column({ type: 'varchar', length: 16 })
+  status!: ExecutionStatus;
+
+  @Column({ type: 'jsonb', nullable: true })
+  error!: ExecutionError | null;
+
+  @Column({ name: 'started_at', type: 'timestamptz' })
+  startedAt!: Date;
+
+  @Column({ name: 'completed_at', type: 'timestamptz', nullable: true })
+  completedAt!: Date | null;
+
+  @Column({ name: 'duration_ms', type: 'double precision', nullable: true })
+  durationMs!: number | null;
+
+  @Column({ name: 'idempotency_key', type: 'varchar', length: 200, nullable: true })
+  idempotencyKey!: string | null;
+
+  @Column({ name: 'request_hash', type: 'varchar', length: 64, nullable: true })
+  requestHash!: string | null;
+
+  @Column({ name: 'batch_id', type: 'uuid', nullable: true })
+  batchId!: string | null;
+
+  @Column({ name: 'step_id', type: 'varchar', length: 200, nullable: true })
+  stepId!: string | null;
+}

@@ -1,0 +1,16 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { ExecutionEntity } from './execution.entity';
+import { ExecutionRecorder } from './execution-recorder';
+import { ExecutionsController } from './executions.controller';
+import { ExecutionsRepository } from './executions.repository';
+import { ExecutionsService } from './executions.service';
+
+/** The executions audit trail: the recorder (write side, batched) and `GET /api/executions` (read side). */
+@Module({
+  imports: [TypeOrmModule.forFeature([ExecutionEntity])],
+  controllers: [ExecutionsController],
+  providers: [ExecutionsRepository, ExecutionRecorder, ExecutionsService],
+  exports: [ExecutionsRepository, ExecutionRecorder],
+})
+export class ExecutionsModule {}

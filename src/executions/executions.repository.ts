@@ -1,0 +1,100 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
+import type { FindOptionsWhere, Repository } from 'typeorm';
+import { ExecutionEntity, type ExecutionStatus } from './execution.entity';
+
+export interface ExecutionFilter {
+  principal?: string;
+  serverId?: string;
+  toolName?: string;
+  status?: ExecutionStatus;
+}
+
+const UPDATED_ON_FINISH = [
+  'parameters',
+  'parameters_truncated',
+  'result',
+  'result_truncated',
+  'status',
+  'error',
+  'completed_at',
+  'duration_ms',
+];
+
+/** Named queries over `executions`. */
+@Injectable()
+export class ExecutionsRepository {
+  constructor(@InjectRepository(ExecutionEntity) private readonly repository: Repository<ExecutionEntity>) {}
+
+  findById(id: string): Promise<ExecutionEntity | null> {
+    return this.repository.findOneBy({ id });
+  }
+
+  findByKey(principal: string, idempotencyKey: string): Promise<ExecutionEntity | null> {
+    return this.repository.findOneBy({ principal, idempotencyKey });
+  }
+
+  async list(filter: ExecutionFilter, page: number, limit: number): Promise<[ExecutionEntity[], number]> {
+    const where: FindOptionsWhere<ExecutionEntity> = {};
+    if (filter.principal !== undefined) where.principal = filter.principal;
+    if (filter.serverId !== undefined) where.serverId = filter.serverId;
+    if (filter.toolName !== undefined) where.toolName = filter.toolName;
+    if (filter.status !== undefined) where.status = filter.status;
+    return this.repository.findAndCount({
+      where,
+      order: { startedAt: 'DESC', id: 'DESC' },
+      skip: (page - 1) * limit,
+      take: limit,
+    });
+  }
+
+  /** Multi-row write of finished records: new rows are inserted, rows already there (idempotent calls) updated. */
+  async upsertMany(rows: ExecutionEntity[]): Promise<void> {
+    if (rows.length === 0) return;
+    await this.repository
+      .createQueryBuilder()
+      .insert()
+      .into(ExecutionEntity)
+      .values(rows as QueryDeepPartialEntity<ExecutionEntity>[])
+      .orUpdate(UPDATED_ON_FINISH, ['id'])
+      .execute();
+  }
+
+  /**
+   * Inserts the `running` row of an idempotent call; false when the principal already has a row with that key
+   * (the partial unique index decides, across replicas).
+   */
+  async insertRunningOnce(row: ExecutionEntity): Promise<boolean> {
+    const inserted: unknown[] = await this.repository.query(
+      `INSERT INTO executions (id, principal, channel, server_id, tool_name, status, started_at, idempotency_key,
+                               request_hash, batch_id, step_id)
+       VALUES ($1, $2, $3, $4, $5, 'running', $6, $7, $8, $9, $10)
+       ON CONFLICT (principal, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+       RETURNING id`,
+      [
+        row.id,
+        row.principal,
+        row.channel,
+        row.serverId,
+        row.toolName,
+        row.startedAt,
+        row.idempotencyKey,
+        row.requestHash,
+        row.batchId,
+        row.stepId,
+      ],
+    );
+    return inserted.length === 1;
+  }
+
+  /** Rows left `running` by a process that stopped without finishing them become `interrupted`. */
+  async interruptRunning(): Promise<number> {
+    const result: [unknown[], number] = await this.repository.query(
+      `UPDATE executions SET status = 'interrupted', completed_at = now(),
+              error = '{"code":"SERVER_ERROR","message":"The gateway stopped before the call finished"}'::jsonb
+        WHERE status = 'running'`,
+    );
+    return result[1];
+  }
+}

@@ -1,0 +1,44 @@
+import { createHash } from 'node:crypto';
+import { MASK } from 'src/config/mask-secrets';
+
+/** Largest serialized parameters or result stored in full; a larger value keeps a text preview of this size. */
+export const MAX_STORED_BYTES = 64 * 1024;
+
+const SECRET_KEY = /pass(word|wd)?|secret|token|api[-_]?key|authorization|credential|private[-_]?key/i;
+
+/** A deep copy with the values of secret-looking keys (password, secret, token, api_key, authorization...) masked. */
+export function maskSecretValues(value: unknown, depth = 0): unknown {
+  if (value === null || typeof value !== 'object' || depth > 64) return value;
+  if (Array.isArray(value)) return value.map((item) => maskSecretValues(item, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [key, child] of Object.entries(value as Record<string, unknown>)) {
+    out[key] =
+      SECRET_KEY.test(key) && child !== null && child !== undefined ? MASK : maskSecretValues(child, depth + 1);
+  }
+  return out;
+}
+
+/** Masked, then capped: `{ value, truncated }` where a value over the cap becomes a string preview. */
+export function storable(value: unknown): { value: unknown; truncated: boolean } {
+  if (value === undefined) return { value: null, truncated: false };
+  const masked = maskSecretValues(value);
+  const text = JSON.stringify(masked) ?? 'null';
+  if (Buffer.byteLength(text) <= MAX_STORED_BYTES) return { value: masked, truncated: false };
+  return { value: Buffer.from(text).subarray(0, MAX_STORED_BYTES).toString('utf8'), truncated: true };
+}
+
+function canonical(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+}
+
+/** SHA-256 of what a call asks for (tool, server as named, parameters with keys in order): idempotency's match. */
+export function requestHash(toolName: string, serverId: string | undefined, parameters: unknown): string {
+  return createHash('sha256')
+    .update(canonical({ tool: toolName, server_id: serverId ?? null, parameters }))
+    .digest('hex');
+}
