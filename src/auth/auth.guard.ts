@@ -1,38 +1,12 @@
 import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { AuthGuard as PassportAuthGuard, type IAuthGuard } from '@nestjs/passport';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { decodeProtectedHeader } from 'jose';
-import { AppException } from 'src/common/errors/app.exception';
 import { RateLimitService } from 'src/rate-limit/rate-limit.service';
-import { authenticationFailed, insufficientScope } from './auth-errors';
+import { insufficientScope } from './auth-errors';
+import { CredentialVerifier } from './credential-verifier';
 import { AUTH_METADATA, type AuthMetadata } from './authenticated.decorator';
 import { assertServerAllowed, type Principal } from './principal';
 import { ADMIN_SCOPE, missingScopes, type Scope } from './scopes';
-import { API_KEY_STRATEGY } from './strategies/api-key.strategy';
-import { HS256_STRATEGY } from './strategies/hs256-jwt.strategy';
-import { OAUTH2_STRATEGY } from './strategies/oauth2-jwt.strategy';
-
-const CREDENTIALS_HINT = 'send Authorization: Bearer <token> or X-API-Key: <key>';
-
-/** A passport guard for one strategy whose failures become 401 AUTHENTICATION_FAILED with a useful reason. */
-function passportGuard(strategy: string, what: string): IAuthGuard {
-  const Base = PassportAuthGuard(strategy);
-  class StrategyGuard extends Base {
-    override handleRequest<T>(err: unknown, user: T, info: unknown): T {
-      if (err instanceof AppException) throw err;
-      if (err || !user) throw authenticationFailed(`Invalid ${what}`, reasonOf(err ?? info));
-      return user;
-    }
-  }
-  return new StrategyGuard();
-}
-
-function reasonOf(failure: unknown): string {
-  const message = failure instanceof Error ? failure.message : typeof failure === 'string' ? failure : 'refused';
-  // jsonwebtoken appends the expected issuer/audience: the caller does not need the configuration.
-  return message.replace(/\. expected: .*$/s, '');
-}
 
 /**
  * The global guard (APP_GUARD): every route needs a credential unless marked `@Public()`; a route without
@@ -42,13 +16,10 @@ function reasonOf(failure: unknown): string {
  */
 @Injectable()
 export class AuthGuard implements CanActivate {
-  private readonly apiKey = passportGuard(API_KEY_STRATEGY, 'API key');
-  private readonly hs256 = passportGuard(HS256_STRATEGY, 'bearer token');
-  private readonly oauth2 = passportGuard(OAUTH2_STRATEGY, 'bearer token');
-
   constructor(
     private readonly reflector: Reflector,
     private readonly rateLimit: RateLimitService,
+    private readonly credentials: CredentialVerifier,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -63,7 +34,7 @@ export class AuthGuard implements CanActivate {
     const reply = context.switchToHttp().getResponse<FastifyReply>();
     let principal: Principal;
     try {
-      principal = await this.authenticate(context, request);
+      principal = await this.credentials.authenticate(request);
     } catch (error) {
       // Failed attempts count against the client address (default limits): a flood of made-up keys or tokens
       // gets 429 instead of a database lookup or a signature check each.
@@ -84,39 +55,6 @@ export class AuthGuard implements CanActivate {
       }
     }
     return true;
-  }
-
-  /** Picks the one strategy the request's credential is for, so its refusal is the one reported. */
-  private async authenticate(
-    context: ExecutionContext,
-    request: FastifyRequest & { user?: unknown },
-  ): Promise<Principal> {
-    const apiKey = request.headers['x-api-key'];
-    const authorization = request.headers.authorization;
-    let guard: IAuthGuard;
-    if (apiKey !== undefined) {
-      if (typeof apiKey !== 'string' || apiKey === '') {
-        throw authenticationFailed('Invalid API key', 'exactly one non-empty X-API-Key header is expected');
-      }
-      guard = this.apiKey;
-    } else if (authorization && /^bearer\s/i.test(authorization)) {
-      guard = this.isHmacToken(authorization.slice(7).trim()) ? this.hs256 : this.oauth2;
-    } else {
-      throw authenticationFailed(`Authentication required: ${CREDENTIALS_HINT}`);
-    }
-    await guard.canActivate(context);
-    return request.user as Principal;
-  }
-
-  private isHmacToken(token: string): boolean {
-    let alg: unknown;
-    try {
-      alg = decodeProtectedHeader(token).alg;
-    } catch {
-      throw authenticationFailed('Invalid bearer token', 'malformed token');
-    }
-    // Only the routing: each strategy still accepts nothing but its own algorithms and keys.
-    return typeof alg === 'string' && alg.toUpperCase().startsWith('HS');
   }
 }
 

@@ -9,6 +9,7 @@ import { ApiKeysController } from './api-keys/api-keys.controller';
 import { ApiKeysRepository } from './api-keys/api-keys.repository';
 import { ApiKeysService } from './api-keys/api-keys.service';
 import { AuthGuard } from './auth.guard';
+import { CredentialVerifier } from './credential-verifier';
 import { ApiKeyStrategy } from './strategies/api-key.strategy';
 import { Hs256JwtStrategy } from './strategies/hs256-jwt.strategy';
 import { JwksKeyResolver } from './strategies/jwks-key.resolver';
@@ -30,8 +31,9 @@ import { OAuth2JwtStrategy } from './strategies/oauth2-jwt.strategy';
     ApiKeyStrategy,
     Hs256JwtStrategy,
     OAuth2JwtStrategy,
+    CredentialVerifier,
     { provide: APP_GUARD, useClass: AuthGuard },
   ],
-  exports: [ApiKeysService],
+  exports: [ApiKeysService, CredentialVerifier],
 })
 export class AuthModule {}

@@ -1,19 +1,27 @@
-import { Controller, Get, Inject, NotFoundException, Param, Res } from '@nestjs/common';
-import type { FastifyReply } from 'fastify';
+import { Controller, Get, Inject, NotFoundException, Param, Req, Res } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { HealthService } from 'src/health/health.service';
-import { httpStatusOf, type HealthReport, type HealthViewer } from 'src/health/health.types';
+import { httpStatusOf, type HealthReport } from 'src/health/health.types';
+import { ManagementAccess } from './management-access';
 
-// Until credentials exist on the management port nobody is "authorized", so `when-authorized` hides details.
-const ANONYMOUS: HealthViewer = { authorized: false };
-
-/** Spring Boot Actuator's health endpoints: the paths and bodies probes, load balancers and the guide use. */
+/**
+ * Spring Boot Actuator's health endpoints: the paths and bodies probes, load balancers and the guide use.
+ * Liveness and startup never look at credentials; `show-details`/`show-components: when-authorized` show details
+ * and components to a caller with an `mcp:admin` credential (see ManagementAccess), `always`/`never` to everyone.
+ */
 @Controller('health')
 export class ActuatorHealthController {
-  constructor(@Inject(HealthService) private readonly health: HealthService) {}
+  constructor(
+    @Inject(HealthService) private readonly health: HealthService,
+    @Inject(ManagementAccess) private readonly access: ManagementAccess,
+  ) {}
 
   @Get()
-  async overall(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthReport> {
-    return respond(reply, await this.health.overall(ANONYMOUS));
+  async overall(
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<HealthReport> {
+    return respond(reply, await this.health.overall(await this.access.healthViewer(request)));
   }
 
   @Get('liveness')
@@ -22,8 +30,11 @@ export class ActuatorHealthController {
   }
 
   @Get('readiness')
-  async readiness(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthReport> {
-    return respond(reply, await this.health.readiness(ANONYMOUS));
+  async readiness(
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<HealthReport> {
+    return respond(reply, await this.health.readiness(await this.access.healthViewer(request)));
   }
 
   @Get('startup')
@@ -34,9 +45,10 @@ export class ActuatorHealthController {
   @Get(':component')
   async component(
     @Param('component') name: string,
+    @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<HealthReport> {
-    const report = await this.health.component(name, ANONYMOUS);
+    const report = await this.health.component(name, await this.access.healthViewer(request));
     if (!report) throw new NotFoundException(`No health component named '${name}'`);
     return respond(reply, report);
   }

@@ -1,12 +1,15 @@
-import { Controller, Get, NotFoundException, Param, Query } from '@nestjs/common';
+import { Controller, Get, NotFoundException, Param, Query, UseGuards } from '@nestjs/common';
 import { register, type MetricObjectWithValues, type MetricValue } from 'prom-client';
+import { ManagementAdminGuard } from './management-access';
 
 /**
  * Spring's `/actuator/metrics` view over the Prometheus registry: the list of names, and one metric's
  * measurements with its tags. Dotted names work too (`process.resident.memory.bytes`), so the guide's
- * `curl .../actuator/metrics/<name>` calls keep their shape with our metric names.
+ * `curl .../actuator/metrics/<name>` calls keep their shape with our metric names. Labels reveal servers, tools
+ * and routes: `mcp:admin` only (Prometheus scrapes /actuator/prometheus, which stays open).
  */
 @Controller('metrics')
+@UseGuards(ManagementAdminGuard)
 export class ActuatorMetricsController {
   @Get()
   async names() {

@@ -1,4 +1,5 @@
 import { type DynamicModule, type INestApplicationContext, Module, type Type } from '@nestjs/common';
+import { CredentialVerifier } from 'src/auth/credential-verifier';
 import { APP_CONFIG } from 'src/config/config.module';
 import type { AppConfig } from 'src/config/config.schema';
 import { ApplicationState } from 'src/health/application-state';
@@ -7,6 +8,7 @@ import { ActuatorHealthController } from './actuator-health.controller';
 import { ActuatorInfoController } from './actuator-info.controller';
 import { ActuatorMetricsController } from './actuator-metrics.controller';
 import { ActuatorPrometheusController } from './actuator-prometheus.controller';
+import { ManagementAccess, ManagementAdminGuard } from './management-access';
 
 /** The actuator endpoints named in `management.endpoints.web.exposure`; health is always served (probes). */
 export function exposedActuatorControllers(config: AppConfig): Type[] {
@@ -36,6 +38,10 @@ export class ManagementAppModule {
         { provide: APP_CONFIG, useValue: config },
         { provide: HealthService, useValue: api.get<HealthService>(HealthService) },
         { provide: ApplicationState, useValue: api.get<ApplicationState>(ApplicationState) },
+        // The API's verifier (its passport strategies, API-key cache, JWKS client): the same verification.
+        { provide: CredentialVerifier, useValue: api.get<CredentialVerifier>(CredentialVerifier) },
+        ManagementAccess,
+        ManagementAdminGuard,
       ],
     };
   }

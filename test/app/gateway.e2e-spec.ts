@@ -1,5 +1,6 @@
 import { createClient } from '@keyv/redis';
 import { CACHE_MANAGER, type Cache } from '@nestjs/cache-manager';
+import { ADMIN_HEADERS } from '../support/auth';
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
 
@@ -18,7 +19,8 @@ describe('the gateway listeners (real PostgreSQL and Redis)', () => {
   });
 
   const api = (p: string, init?: RequestInit) => fetch(`${gateway.addresses.api}${p}`, init);
-  const mgmt = (p: string) => fetch(`${gateway.addresses.management}${p}`);
+  const mgmt = (p: string, headers: Record<string, string> = {}) =>
+    fetch(`${gateway.addresses.management}${p}`, { headers });
 
   it('reports ready, live and started once the database is reachable', async () => {
     for (const probe of ['readiness', 'liveness', 'startup']) {
@@ -132,20 +134,20 @@ describe('the gateway listeners (real PostgreSQL and Redis)', () => {
   });
 
   it('lists metric names and shows one metric by name, Spring style', async () => {
-    const names = (await (await mgmt('/actuator/metrics')).json()) as { names: string[] };
+    const names = (await (await mgmt('/actuator/metrics', ADMIN_HEADERS)).json()) as { names: string[] };
     expect(names.names).toEqual(
       expect.arrayContaining(['http_server_requests_seconds', 'process_resident_memory_bytes']),
     );
-    const rss = (await (await mgmt('/actuator/metrics/process.resident.memory.bytes')).json()) as {
+    const rss = (await (await mgmt('/actuator/metrics/process.resident.memory.bytes', ADMIN_HEADERS)).json()) as {
       measurements: { statistic: string; value: number }[];
     };
     expect(rss.measurements[0]!.statistic).toBe('VALUE');
     expect(rss.measurements[0]!.value).toBeGreaterThan(10 * 1024 * 1024);
-    expect((await mgmt('/actuator/metrics/no_such_metric')).status).toBe(404);
+    expect((await mgmt('/actuator/metrics/no_such_metric', ADMIN_HEADERS)).status).toBe(404);
   });
 
-  it('describes itself at /actuator/info', async () => {
-    const info = (await (await mgmt('/actuator/info')).json()) as Record<string, any>;
+  it('describes itself at /actuator/info (to an admin)', async () => {
+    const info = (await (await mgmt('/actuator/info', ADMIN_HEADERS)).json()) as Record<string, any>;
     expect(info.app.name).toBe('globalmcp');
     expect(info.build.version).toMatch(/^\d+\.\d+\.\d+/);
     expect(info.runtime.node).toBe(process.version);

@@ -1,0 +1,98 @@
+import { type ExecutionContext, Injectable } from '@nestjs/common';
+import { AuthGuard as PassportAuthGuard, type IAuthGuard } from '@nestjs/passport';
+import { decodeProtectedHeader } from 'jose';
+import type { IncomingHttpHeaders } from 'node:http';
+import { AppException } from 'src/common/errors/app.exception';
+import { authenticationFailed } from './auth-errors';
+import type { Principal } from './principal';
+import { API_KEY_STRATEGY } from './strategies/api-key.strategy';
+import { HS256_STRATEGY } from './strategies/hs256-jwt.strategy';
+import { OAUTH2_STRATEGY } from './strategies/oauth2-jwt.strategy';
+
+const CREDENTIALS_HINT = 'send Authorization: Bearer <token> or X-API-Key: <key>';
+
+/** What the verifier reads of a request: its headers; passport writes `user` (and `authInfo`) on it. */
+export interface CredentialCarrier {
+  headers: IncomingHttpHeaders;
+  user?: unknown;
+}
+
+/** A passport guard for one strategy whose failures become 401 AUTHENTICATION_FAILED with a useful reason. */
+function passportGuard(strategy: string, what: string): IAuthGuard {
+  const Base = PassportAuthGuard(strategy);
+  class StrategyGuard extends Base {
+    override handleRequest<T>(err: unknown, user: T, info: unknown): T {
+      if (err instanceof AppException) throw err;
+      if (err || !user) throw authenticationFailed(`Invalid ${what}`, reasonOf(err ?? info));
+      return user;
+    }
+  }
+  return new StrategyGuard();
+}
+
+function reasonOf(failure: unknown): string {
+  const message = failure instanceof Error ? failure.message : typeof failure === 'string' ? failure : 'refused';
+  // jsonwebtoken appends the expected issuer/audience: the caller does not need the configuration.
+  return message.replace(/\. expected: .*$/s, '');
+}
+
+/**
+ * Verifies the credential of a request (API key, HS256 JWT or OAuth2 token) with the passport strategies of the
+ * API listener. The global guard uses it, and so does the management listener (a separate Nest application, no
+ * global guard) to decide who sees health details, info and metrics.
+ */
+@Injectable()
+export class CredentialVerifier {
+  private readonly apiKey = passportGuard(API_KEY_STRATEGY, 'API key');
+  private readonly hs256 = passportGuard(HS256_STRATEGY, 'bearer token');
+  private readonly oauth2 = passportGuard(OAUTH2_STRATEGY, 'bearer token');
+
+  /** Whether the request carries a credential at all (an X-API-Key header or a Bearer authorization). */
+  static presentedIn(headers: IncomingHttpHeaders): boolean {
+    return headers['x-api-key'] !== undefined || /^bearer\s/i.test(headers.authorization ?? '');
+  }
+
+  /**
+   * The principal of the request's credential; 401 AUTHENTICATION_FAILED (AppException) when there is none or
+   * it is refused. Picks the one strategy the credential is for, so its refusal is the one reported.
+   */
+  async authenticate(request: CredentialCarrier): Promise<Principal> {
+    const apiKey = request.headers['x-api-key'];
+    const authorization = request.headers.authorization;
+    let guard: IAuthGuard;
+    if (apiKey !== undefined) {
+      if (typeof apiKey !== 'string' || apiKey === '') {
+        throw authenticationFailed('Invalid API key', 'exactly one non-empty X-API-Key header is expected');
+      }
+      guard = this.apiKey;
+    } else if (authorization && /^bearer\s/i.test(authorization)) {
+      guard = this.isHmacToken(authorization.slice(7).trim()) ? this.hs256 : this.oauth2;
+    } else {
+      throw authenticationFailed(`Authentication required: ${CREDENTIALS_HINT}`);
+    }
+    await guard.canActivate(contextOf(request));
+    return request.user as Principal;
+  }
+
+  /** The principal of raw request headers (the request object itself is not touched). */
+  verifyHeaders(headers: IncomingHttpHeaders): Promise<Principal> {
+    return this.authenticate({ headers });
+  }
+
+  private isHmacToken(token: string): boolean {
+    let alg: unknown;
+    try {
+      alg = decodeProtectedHeader(token).alg;
+    } catch {
+      throw authenticationFailed('Invalid bearer token', 'malformed token');
+    }
+    // Only the routing: each strategy still accepts nothing but its own algorithms and keys.
+    return typeof alg === 'string' && alg.toUpperCase().startsWith('HS');
+  }
+}
+
+/** The part of an ExecutionContext a passport guard reads: the request (and a response it never uses here). */
+function contextOf(request: CredentialCarrier): ExecutionContext {
+  const http = { getRequest: () => request, getResponse: () => ({}), getNext: () => undefined };
+  return { switchToHttp: () => http, getType: () => 'http' } as unknown as ExecutionContext;
+}
