@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { SecureContextOptions } from 'node:tls';
+import { createSecureContext, type SecureContextOptions } from 'node:tls';
 import type { AppConfig } from 'src/config/config.schema';
 
 type TlsVersion = 'TLSv1.3' | 'TLSv1.2' | 'TLSv1.1' | 'TLSv1';
@@ -30,13 +30,24 @@ export function tlsOptionsFrom(config: AppConfig, configDir: string): HttpsOptio
   if (!ssl.enabled) return undefined;
   const resolve = (p: string) => path.resolve(configDir, p.replace(/^(classpath|file):/, ''));
   const options: HttpsOptions = {};
+  const read = (key: string, file: string) => {
+    try {
+      return readFileSync(resolve(file));
+    } catch (error) {
+      throw new Error(`${key}: cannot read ${resolve(file)} (${(error as Error).message})`);
+    }
+  };
+  // Which setting to name when the key material cannot be opened (wrong password, not a key store, no key).
+  let secret: string;
   if (ssl.keyStore && ssl.keyStoreType.toUpperCase() !== 'PEM') {
-    options.pfx = readFileSync(resolve(ssl.keyStore));
+    options.pfx = read('server.ssl.key-store', ssl.keyStore);
     options.passphrase = ssl.keyStorePassword ?? '';
+    secret = 'server.ssl.key-store-password (or server.ssl.key-store)';
   } else if (ssl.certificate && ssl.certificatePrivateKey) {
-    options.cert = readFileSync(resolve(ssl.certificate));
-    options.key = readFileSync(resolve(ssl.certificatePrivateKey));
+    options.cert = read('server.ssl.certificate', ssl.certificate);
+    options.key = read('server.ssl.certificate-private-key', ssl.certificatePrivateKey);
     if (ssl.keyPassword) options.passphrase = ssl.keyPassword;
+    secret = 'server.ssl.key-password (or server.ssl.certificate / certificate-private-key)';
   } else {
     throw new Error(
       'server.ssl.enabled is true but neither server.ssl.key-store nor server.ssl.certificate + certificate-private-key is set',
@@ -50,5 +61,17 @@ export function tlsOptionsFrom(config: AppConfig, configDir: string): HttpsOptio
     options.maxVersion = versions[versions.length - 1];
   }
   if (ssl.ciphers.length > 0) options.ciphers = ssl.ciphers.map((c) => IANA_TO_OPENSSL[c] ?? c).join(':');
+  // Fail here, naming the setting, rather than deep inside the listener with OpenSSL's "mac verify failure".
+  const { minVersion, maxVersion, ciphers, ...material } = options;
+  try {
+    createSecureContext(material);
+  } catch (error) {
+    throw new Error(`server.ssl: cannot open the TLS key material; check ${secret}: ${(error as Error).message}`);
+  }
+  try {
+    createSecureContext({ minVersion, maxVersion, ciphers });
+  } catch (error) {
+    throw new Error(`server.ssl.ciphers / enabled-protocols: ${(error as Error).message}`);
+  }
   return options;
 }
