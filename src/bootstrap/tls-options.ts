@@ -34,7 +34,7 @@ export function tlsOptionsFrom(config: AppConfig, configDir: string): HttpsOptio
     try {
       return readFileSync(resolve(file));
     } catch (error) {
-      throw new Error(`${key}: cannot read ${resolve(file)} (${(error as Error).message})`);
+      throw new Error(`${key}: cannot read ${resolve(file)} (${(error as Error).message})`, { cause: error });
     }
   };
   // Which setting to name when the key material cannot be opened (wrong password, not a key store, no key).
@@ -66,12 +66,14 @@ export function tlsOptionsFrom(config: AppConfig, configDir: string): HttpsOptio
   try {
     createSecureContext(material);
   } catch (error) {
-    throw new Error(`server.ssl: cannot open the TLS key material; check ${secret}: ${(error as Error).message}`);
+    throw new Error(`server.ssl: cannot open the TLS key material; check ${secret}: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   try {
     createSecureContext({ minVersion, maxVersion, ciphers });
   } catch (error) {
-    throw new Error(`server.ssl.ciphers / enabled-protocols: ${(error as Error).message}`);
+    throw new Error(`server.ssl.ciphers / enabled-protocols: ${(error as Error).message}`, { cause: error });
   }
   return options;
 }
