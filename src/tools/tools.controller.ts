@@ -5,6 +5,8 @@ import { ApiErrorResponses } from 'src/common/errors/api-error-responses.decorat
 import { abortOnClientDisconnect } from 'src/common/http/client-disconnect';
 import { ServerIdParamDto } from 'src/servers/dto/server-id.dto';
 import {
+  BatchRequestDto,
+  BatchResultDto,
   ExecuteOnServerDto,
   ExecuteToolDto,
   ExecutionResultDto,
@@ -79,6 +81,33 @@ export class ToolsController {
       timeoutMs: body.timeout,
       idempotencyKey: body.idempotency_key,
       principal: principal?.id,
+      signal: abortOnClientDisconnect(reply),
+    });
+  }
+
+  @Post('tools/batch')
+  @Authenticated({ scopes: ['mcp:write'] })
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Run several tool calls as a dependency graph',
+    description:
+      'Validated before anything runs: a duplicate `execution_id`, an unknown dependency or a cycle is a 400 naming ' +
+      "them; a step naming a server outside the caller's allow-list is a 403 naming the step. Steps run once their " +
+      '`depends_on` completed, at most `max_parallel` (default 4, max 16) at once; a step whose dependency failed is ' +
+      '`skipped`, and with `fail_fast` the first failure skips every step not started yet. Each step that runs is ' +
+      'recorded as an execution (`record_id`) linked to the batch. At most 100 steps.',
+  })
+  @ApiOkResponse({ type: BatchResultDto })
+  @ApiErrorResponses(400, 413)
+  runBatch(
+    @Body() body: BatchRequestDto,
+    @Res({ passthrough: true }) reply: FastifyReply,
+    @AllowedServers() allowed?: ReadonlySet<string>,
+    @CurrentPrincipal() principal?: Principal,
+  ): Promise<BatchResultDto> {
+    return this.tools.batch(body, {
+      principal: principal?.id,
+      allowedServers: allowed,
       signal: abortOnClientDisconnect(reply),
     });
   }

@@ -14,7 +14,17 @@ import { ExecutionsRepository } from 'src/executions/executions.repository';
 import { requestHash } from 'src/executions/sanitize';
 import { McpEngine, type ToolRef } from 'src/mcp/mcp-engine';
 import { ServersService } from 'src/servers/servers.service';
-import type { ExecutionResultDto, ListToolsQueryDto, ToolDto, ToolListDto } from './dto/tool.dto';
+import { isServerAllowed } from 'src/auth/principal';
+import { runPlan, validatePlan, type StepOutcome } from 'src/executions/batch-plan';
+import {
+  DEFAULT_BATCH_PARALLEL,
+  type BatchRequestDto,
+  type BatchResultDto,
+  type ExecutionResultDto,
+  type ListToolsQueryDto,
+  type ToolDto,
+  type ToolListDto,
+} from './dto/tool.dto';
 
 export interface ExecuteRequest {
   name: string;
@@ -32,6 +42,13 @@ export interface ExecuteRequest {
   /** Set for the steps of a batch. */
   batchId?: string;
   stepId?: string;
+}
+
+/** Who runs a batch. */
+export interface BatchCaller {
+  principal?: string;
+  allowedServers?: ReadonlySet<string>;
+  signal?: AbortSignal;
 }
 
 /** How often a repeat of an idempotent call still running elsewhere looks at its row. */
@@ -80,12 +97,20 @@ export class ToolsService {
    * repeat gets the stored outcome (waiting while the first still runs), or 409 when its parameters differ.
    */
   async execute(request: ExecuteRequest): Promise<ExecutionResultDto> {
+    return this.executeOn(this.resolveServer(request), randomUUID(), request);
+  }
+
+  /** The server a call goes to: 404 for an unknown server or tool, 409 for an ambiguous name. */
+  private resolveServer(request: ExecuteRequest): string {
     if (request.serverId) this.servers.find(request.serverId);
-    const { serverId } = this.engine.findTool(
+    return this.engine.findTool(
       request.name,
       request.serverId ?? this.allowedServerOf(request.name, request.allowedServers),
-    );
-    const id = randomUUID();
+    ).serverId;
+  }
+
+  /** Calls a resolved tool and records the call under `id` (from here on, every outcome is on record). */
+  private async executeOn(serverId: string, id: string, request: ExecuteRequest): Promise<ExecutionResultDto> {
     const principal = request.principal ?? 'anonymous';
     const startedAt = new Date();
     let hash: string | null = null;
@@ -153,6 +178,80 @@ export class ToolsService {
       });
       throw error;
     }
+  }
+
+  /**
+   * Runs a batch: the graph is validated first (400 naming duplicates, unknown dependencies, cycles) and every
+   * named server checked against the caller's allow-list (403 naming the step), so nothing runs unless all can.
+   * Each step that runs is an execution recorded with `batch_id` and `step_id`.
+   */
+  async batch(request: BatchRequestDto, caller: BatchCaller): Promise<BatchResultDto> {
+    const steps = request.executions.map((s) => ({ ...s, id: s.execution_id, dependsOn: s.depends_on ?? [] }));
+    validatePlan(steps);
+    for (const step of steps) {
+      if (step.server_id === undefined) continue;
+      if (!isServerAllowed(caller.allowedServers, step.server_id)) {
+        throw new AppException(
+          ErrorCode.AUTHORIZATION_DENIED,
+          `Step '${step.id}': not allowed to use server ${step.server_id}`,
+          { execution_id: step.id, server_id: step.server_id },
+        );
+      }
+    }
+    const batchId = randomUUID();
+    const startedAt = new Date();
+    const started = performance.now();
+    const outcomes = await runPlan(
+      steps,
+      {
+        maxParallel: request.options?.max_parallel ?? DEFAULT_BATCH_PARALLEL,
+        failFast: request.options?.fail_fast === true,
+      },
+      async (step): Promise<StepOutcome<ExecutionResultDto>> => {
+        const stepStarted = performance.now();
+        const call: ExecuteRequest = {
+          name: step.tool_name,
+          serverId: step.server_id,
+          parameters: step.parameters,
+          timeoutMs: step.timeout,
+          signal: caller.signal,
+          allowedServers: caller.allowedServers,
+          principal: caller.principal,
+          batchId,
+          stepId: step.id,
+        };
+        let recordId: string | undefined;
+        try {
+          const serverId = this.resolveServer(call);
+          recordId = randomUUID();
+          const value = await this.executeOn(serverId, recordId, call);
+          return { status: 'completed', value, recordId, durationMs: value.duration_ms };
+        } catch (error) {
+          const durationMs = Math.round((performance.now() - stepStarted) * 100) / 100;
+          return { status: 'failed', error: errorOf(error), recordId, durationMs };
+        }
+      },
+    );
+    const executions = steps.map((step) => {
+      const outcome = outcomes.get(step.id)!;
+      return {
+        execution_id: step.id,
+        ...(outcome.recordId ? { record_id: outcome.recordId } : {}),
+        status: outcome.status,
+        ...(outcome.value ? { result: outcome.value.result } : {}),
+        ...(outcome.error ? { error: outcome.error } : {}),
+        duration_ms: outcome.durationMs,
+      };
+    });
+    const completed = executions.filter((e) => e.status === 'completed').length;
+    return {
+      batch_id: batchId,
+      status: completed === executions.length ? 'completed' : completed === 0 ? 'failed' : 'partial',
+      executions,
+      started_at: startedAt.toISOString(),
+      completed_at: new Date().toISOString(),
+      total_duration_ms: Math.round((performance.now() - started) * 100) / 100,
+    };
   }
 
   /** The outcome of the first call with this key: waits while it runs (bounded by the call's timeout). */

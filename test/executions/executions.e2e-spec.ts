@@ -238,4 +238,114 @@ describe('executions: audit trail and idempotency over real MCP servers', () => 
       expect(res.status).toBe(400);
     });
   });
+
+  describe('batch', () => {
+    const sleepStep = (id: string, ms: number, ...depends_on: string[]) => ({
+      execution_id: id,
+      tool_name: 'sleep',
+      server_id: 'recorder',
+      parameters: { ms },
+      ...(depends_on.length ? { depends_on } : {}),
+    });
+
+    it('runs in dependency order with max_parallel, each step recorded with batch_id and step_id', async () => {
+      const res = await post('/api/tools/batch', {
+        executions: [sleepStep('d', 10, 'a', 'b'), sleepStep('a', 300), sleepStep('b', 300), sleepStep('c', 300)],
+        options: { max_parallel: 2 },
+      });
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({ status: 'completed' });
+      expect(res.body.executions.map((e: any) => [e.execution_id, e.status])).toEqual([
+        ['d', 'completed'],
+        ['a', 'completed'],
+        ['b', 'completed'],
+        ['c', 'completed'],
+      ]);
+      expect(res.body.executions[1].result.content[0].text).toBe('slept 300');
+      const records = new Map<string, any>();
+      for (const step of res.body.executions) records.set(step.execution_id, await recordOf(step.record_id));
+      for (const [id, record] of records) {
+        expect(record).toMatchObject({ batch_id: res.body.batch_id, step_id: id, status: 'completed' });
+      }
+      const t = (id: string, k: 'started_at' | 'completed_at') => Date.parse(records.get(id)[k]);
+      expect(t('d', 'started_at')).toBeGreaterThanOrEqual(Math.max(t('a', 'completed_at'), t('b', 'completed_at')));
+      // Never more than 2 at once: at each start, count the steps whose interval covers it.
+      for (const id of records.keys()) {
+        const at = t(id, 'started_at');
+        const overlapping = [...records.keys()].filter((o) => t(o, 'started_at') <= at && t(o, 'completed_at') > at);
+        expect(overlapping.length).toBeLessThanOrEqual(2);
+      }
+      expect(res.body.total_duration_ms).toBeGreaterThanOrEqual(600);
+    });
+
+    it('skips the dependants of a failure; independent steps go on unless fail_fast', async () => {
+      const fail = { execution_id: 'bad', tool_name: 'fail', server_id: 'recorder', parameters: {} };
+      const loose = await post('/api/tools/batch', {
+        executions: [fail, sleepStep('child', 10, 'bad'), sleepStep('grandchild', 10, 'child'), sleepStep('other', 50)],
+      });
+      expect(loose.status).toBe(200);
+      expect(loose.body.status).toBe('partial');
+      const statuses = Object.fromEntries(loose.body.executions.map((e: any) => [e.execution_id, e.status]));
+      expect(statuses).toEqual({ bad: 'failed', child: 'skipped', grandchild: 'skipped', other: 'completed' });
+      expect(loose.body.executions[0].error.code).toBe('TOOL_EXECUTION_FAILED');
+      const failed = await recordOf(loose.body.executions[0].record_id);
+      expect(failed).toMatchObject({ status: 'failed', step_id: 'bad', batch_id: loose.body.batch_id });
+
+      const strict = await post('/api/tools/batch', {
+        executions: [fail, sleepStep('next', 10)],
+        options: { fail_fast: true, max_parallel: 1 },
+      });
+      expect(strict.body.executions.map((e: any) => e.status)).toEqual(['failed', 'skipped']);
+      expect(strict.body.executions[1].record_id).toBeUndefined();
+      expect(strict.body.status).toBe('failed');
+    });
+
+    it('refuses a cycle, an unknown dependency or a duplicate id with 400 before anything runs', async () => {
+      const before = await upstreamCalls('recorder');
+      const cycle = await post('/api/tools/batch', {
+        executions: [sleepStep('x', 1, 'z'), sleepStep('y', 1, 'x'), sleepStep('z', 1, 'y'), sleepStep('free', 1)],
+      });
+      expect(cycle.status).toBe(400);
+      expect(cycle.body.error.code).toBe('INVALID_PARAMETERS');
+      expect(cycle.body.error.details.cycle).toEqual(['x', 'z', 'y', 'x']);
+      const unknown = await post('/api/tools/batch', { executions: [sleepStep('x', 1, 'nope')] });
+      expect(unknown.status).toBe(400);
+      expect(unknown.body.error.message).toContain('nope');
+      const duplicate = await post('/api/tools/batch', { executions: [sleepStep('x', 1), sleepStep('x', 1)] });
+      expect(duplicate.status).toBe(400);
+      expect(duplicate.body.error.details.duplicate_ids).toEqual(['x']);
+      const tooMany = await post('/api/tools/batch', {
+        executions: Array.from({ length: 101 }, (_, i) => sleepStep(`s${i}`, 1)),
+      });
+      expect(tooMany.status).toBe(400);
+      expect(
+        (await post('/api/tools/batch', { executions: [sleepStep('x', 1)], options: { max_parallel: 17 } })).status,
+      ).toBe(400);
+      expect(await upstreamCalls('recorder')).toBe(before);
+    });
+
+    it("refuses with 403 a step naming a server outside the caller's allow-list, before anything runs", async () => {
+      const created = await post('/api/api-keys', {
+        name: 'everything-only',
+        scopes: ['mcp:read', 'mcp:write'],
+        server_ids: ['everything'],
+      });
+      expect(created.status).toBe(201);
+      const limited = { 'X-API-Key': created.body.key as string };
+      const res = await post(
+        '/api/tools/batch',
+        {
+          executions: [
+            { execution_id: 'ok', tool_name: 'echo', server_id: 'everything', parameters: { message: 'x' } },
+            sleepStep('denied', 1),
+          ],
+        },
+        limited,
+      );
+      expect(res.status).toBe(403);
+      expect(res.body.error.code).toBe('AUTHORIZATION_DENIED');
+      expect(res.body.error.details).toEqual({ execution_id: 'denied', server_id: 'recorder' });
+      expect((await get('/api/executions', limited)).body.executions).toEqual([]);
+    });
+  });
 });
