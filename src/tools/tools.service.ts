@@ -283,6 +283,13 @@ export class ToolsService {
           duration_ms: row.durationMs ?? 0,
         };
       }
+      if (row.status === 'interrupted') {
+        throw AppException.conflict(
+          `The first call with idempotency_key '${key}' was interrupted by a gateway stop: its outcome is unknown, ` +
+            'so it is not run again under this key',
+          { idempotency_key: key, execution_id: row.id },
+        );
+      }
       if (row.status !== 'running') {
         const error = row.error ?? { code: ErrorCode.SERVER_ERROR, message: 'The first call was interrupted' };
         const code = (Object.values(ErrorCode) as string[]).includes(error.code)

@@ -1,0 +1,44 @@
+import { MAX_STORED_BYTES, maskSecretValues, requestHash, storable } from './sanitize';
+
+describe('execution parameters and results as stored', () => {
+  it('masks the values of secret-looking keys at any depth, leaving the rest', () => {
+    expect(
+      maskSecretValues({
+        message: 'hi',
+        password: 'p',
+        nested: { API_KEY: 'k', apiKey: 'k2', list: [{ access_token: 't' }, 'plain'] },
+        Authorization: 'Bearer x',
+        client_secret: 's',
+        token_count: null,
+      }),
+    ).toEqual({
+      message: 'hi',
+      password: '***',
+      nested: { API_KEY: '***', apiKey: '***', list: [{ access_token: '***' }, 'plain'] },
+      Authorization: '***',
+      client_secret: '***',
+      token_count: null,
+    });
+  });
+
+  it('keeps a value up to 64 KB serialized; a larger one becomes a text preview flagged truncated', () => {
+    expect(storable({ a: 1 })).toEqual({ value: { a: 1 }, truncated: false });
+    expect(storable(undefined)).toEqual({ value: null, truncated: false });
+    const big = storable({ text: 'x'.repeat(MAX_STORED_BYTES) });
+    expect(big.truncated).toBe(true);
+    expect(typeof big.value).toBe('string');
+    expect(Buffer.byteLength(big.value as string)).toBeLessThanOrEqual(MAX_STORED_BYTES);
+    expect(storable({ password: 'y'.repeat(MAX_STORED_BYTES) })).toEqual({
+      value: { password: '***' },
+      truncated: false,
+    });
+  });
+
+  it('hashes a request independently of key order, and tells other parameters apart', () => {
+    const a = requestHash('t', 's', { x: 1, y: { b: 2, a: 1 } });
+    expect(requestHash('t', 's', { y: { a: 1, b: 2 }, x: 1 })).toBe(a);
+    expect(requestHash('t', 's', { x: 2, y: { a: 1, b: 2 } })).not.toBe(a);
+    expect(requestHash('t', undefined, { x: 1, y: { a: 1, b: 2 } })).not.toBe(a);
+    expect(requestHash('u', 's', { x: 1, y: { a: 1, b: 2 } })).not.toBe(a);
+  });
+});
