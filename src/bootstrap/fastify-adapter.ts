@@ -1,6 +1,15 @@
 import { FastifyAdapter } from '@nestjs/platform-fastify';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { SecureContextOptions } from 'node:tls';
+import { renderEnvelope, toAppException } from 'src/common/errors/all-exceptions.filter';
 import { REQUEST_ID_HEADER, requestIdFor } from 'src/common/http/request-id';
+
+/**
+ * Deepest JSON nesting a request body may have. Far beyond any real payload (tool arguments included), far below
+ * what recursive code (class-transformer, class-validator, logging) survives: a body of 10,000 nested arrays used
+ * to overflow the stack and answer 500.
+ */
+export const MAX_JSON_DEPTH = 128;
 
 export interface AdapterOptions {
   bodyLimit: number;
@@ -20,13 +29,58 @@ export function createFastifyAdapter(options: AdapterOptions): FastifyAdapter {
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
+    // Errors of the router itself (malformed percent-encoding, a parameter over maxParamLength) never reach Nest:
+    // answer them with the envelope and the request id like every other error.
+    frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+      const { exception } = toAppException(error);
+      void reply
+        .status(exception.status)
+        .header(REQUEST_ID_HEADER, request.id)
+        .type('application/json; charset=utf-8')
+        .send(renderEnvelope(exception, String(request.id)));
+    },
     ...(options.https ? { https: options.https } : {}),
   } as ConstructorParameters<typeof FastifyAdapter>[0]) as FastifyAdapter;
   // The API speaks JSON only: a text/plain body gets 415 instead of reaching validation as a bare string.
-  adapter.getInstance().removeContentTypeParser('text/plain');
-  adapter.getInstance().addHook('onSend', (request, reply, payload, done) => {
+  const instance = adapter.getInstance();
+  instance.removeContentTypeParser('text/plain');
+  // Fastify's own JSON parser (prototype-poisoning checks kept), behind a nesting-depth check. Registered through
+  // Nest so that Nest does not add its default JSON parser over it at init.
+  const parseJson = instance.getDefaultJsonParser('error', 'error');
+  adapter.useBodyParser('application/json', false, { bodyLimit: options.bodyLimit }, (request, body, done) => {
+    const text = body.toString('utf8');
+    if (jsonDeeperThan(text, MAX_JSON_DEPTH)) {
+      const error = new Error(`JSON body is nested deeper than ${MAX_JSON_DEPTH} levels`) as FastifyError;
+      Object.assign(error, { statusCode: 400, code: 'FST_ERR_CTP_JSON_TOO_DEEP' });
+      done(error, undefined);
+      return;
+    }
+    void parseJson(request, text, done);
+  });
+  instance.addHook('onSend', (request, reply, payload, done) => {
     void reply.header(REQUEST_ID_HEADER, request.id);
     done(null, payload);
   });
   return adapter;
+}
+
+/** Whether a JSON text opens more than `max` arrays/objects at once (a linear scan; strings are skipped). */
+export function jsonDeeperThan(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c)
+        i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) return true;
+    } else if (c === 0x5d || c === 0x7d) {
+      depth--;
+    }
+  }
+  return false;
 }
