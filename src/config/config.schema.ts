@@ -355,6 +355,14 @@ const mcpSchema = z
           .prefault({}),
       })
       .prefault({}),
+    registry: z
+      .object({
+        reconcileInterval: meta(duration().default(30_000), {
+          description:
+            'Full reconcile of the servers registered through the API with the database (ms), besides LISTEN/NOTIFY; 0 turns it off.',
+        }),
+      })
+      .prefault({}),
     executions: z
       .object({
         retentionDays: meta(int(1).default(30), { description: 'Execution records older than this are deleted.' }),

@@ -1,5 +1,5 @@
-import { Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
+import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiErrorResponses } from 'src/common/errors/api-error-responses.decorator';
 import { ServerIdParamDto } from './dto/server-id.dto';
 import {
@@ -10,6 +10,14 @@ import {
   ServerInfoDto,
   ServerListDto,
 } from './dto/server.dto';
+import {
+  DeleteServerQueryDto,
+  RegisterServerDto,
+  RegisterServerResultDto,
+  UpdateServerDto,
+  UpdateServerResultDto,
+} from './dto/register-server.dto';
+import { ServerRegistryService } from './registry/server-registry.service';
 import { ServersService } from './servers.service';
 import { Authenticated } from 'src/auth/authenticated.decorator';
 import { AllowedServers } from 'src/auth/current-principal.decorator';
@@ -17,7 +25,50 @@ import { AllowedServers } from 'src/auth/current-principal.decorator';
 @ApiTags('Servers')
 @Controller('api/servers')
 export class ServersController {
-  constructor(private readonly servers: ServersService) {}
+  constructor(
+    private readonly servers: ServersService,
+    private readonly registry: ServerRegistryService,
+  ) {}
+
+  @Post()
+  @Authenticated({ scopes: ['mcp:admin'] })
+  @HttpCode(201)
+  @ApiOperation({
+    summary: 'Register a server',
+    description:
+      'Stored in the database (environment and header values encrypted), started at once and on every replica. ' +
+      'stdio commands must be on mcp.security.stdio.allowed-commands; http/sse hosts on allowed-upstream-hosts when ' +
+      'set, never link-local/metadata addresses.',
+  })
+  @ApiCreatedResponse({ type: RegisterServerResultDto })
+  @ApiErrorResponses(400, 403, 409)
+  registerServer(@Body() body: RegisterServerDto): Promise<RegisterServerResultDto> {
+    return this.registry.register(body);
+  }
+
+  @Put(':id')
+  @Authenticated({ scopes: ['mcp:admin'] })
+  @ApiOperation({
+    summary: 'Change a server registered through the API',
+    description: 'Partial; applied to the running pool at once. Servers of the configuration file are read-only (409).',
+  })
+  @ApiOkResponse({ type: UpdateServerResultDto })
+  @ApiErrorResponses(400, 403, 404, 409)
+  updateServer(@Param() { id }: ServerIdParamDto, @Body() body: UpdateServerDto): Promise<UpdateServerResultDto> {
+    return this.registry.update(id, body);
+  }
+
+  @Delete(':id')
+  @Authenticated({ scopes: ['mcp:admin'] })
+  @ApiOperation({
+    summary: 'Remove a server registered through the API',
+    description: '409 while calls are in flight unless force=true; its processes are stopped.',
+  })
+  @ApiOkResponse({ type: ServerActionDto })
+  @ApiErrorResponses(404, 409)
+  removeServer(@Param() { id }: ServerIdParamDto, @Query() query: DeleteServerQueryDto): Promise<ServerActionDto> {
+    return this.registry.remove(id, query.force === 'true');
+  }
 
   @Get()
   @Authenticated({ scopes: ['mcp:read'] })

@@ -17,6 +17,7 @@ import type {
   ServerListDto,
   ServerSummaryDto,
 } from './dto/server.dto';
+import { ServerRegistryService } from './registry/server-registry.service';
 import { ServerStats } from './server-stats';
 
 const PING_TIMEOUT_MS = 5000;
@@ -38,6 +39,7 @@ export class ServersService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly engine: McpEngine,
     private readonly configServers: ConfigServersSource,
+    private readonly registry: ServerRegistryService,
   ) {
     engine.on('call.finished', (event) => this.stats.record(event));
     engine.on('server.removed', ({ serverId }) => this.stats.forget(serverId));
@@ -179,8 +181,14 @@ export class ServersService {
   }
 
   private registered(): RegisteredServer[] {
-    // The config servers as of the last reload (src/reload), with when each appeared and last changed.
-    return this.configServers.list().map((server) => ({ ...server, source: 'config' as const }));
+    // The config servers as of the last reload (src/reload), with when each appeared and last changed, then the
+    // servers registered through the API (src/servers/registry) whose id the file does not use.
+    const config = this.configServers.list().map((server) => ({ ...server, source: 'config' as const }));
+    const api = this.registry
+      .list()
+      .filter((server) => !this.configServers.get(server.id))
+      .map((server) => ({ ...server, source: 'api' as const }));
+    return [...config, ...api];
   }
 
   private summary(server: RegisteredServer): ServerSummaryDto {
