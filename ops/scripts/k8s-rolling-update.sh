@@ -50,7 +50,7 @@ k rollout status "deployment/$DEPLOYMENT" --timeout="$ROLLOUT_TIMEOUT" || rollba
 
 # The image runs node: ask one new pod which version it serves.
 version="$(k exec "deployment/$DEPLOYMENT" -c "$CONTAINER" -- node -e \
-  "fetch('http://127.0.0.1:'+(process.env.MANAGEMENT_SERVER_PORT||8081)+'/actuator/info').then(r=>r.json()).then(i=>process.stdout.write(String(i.build.version)))" \
+  "fetch('http://127.0.0.1:'+(process.env.MANAGEMENT_SERVER_PORT||8081)+'/actuator/info').then(r=>r.json()).then(i=>process.stdout.write(String((i.build&&i.build.version)||(i.app&&i.app.version)||'')))" \
   2>/dev/null || true)"
 [ "$version" = "$NEW_VERSION" ] || rollback "A pod reports version '$version', expected '$NEW_VERSION'"
 

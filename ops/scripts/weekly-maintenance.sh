@@ -19,6 +19,7 @@ Environment:
   PSQL default psql   SKIP_APT default 0
   CERT_FILE default /etc/ssl/certs/globalmcp.crt   CERT_WARN_DAYS default 30
   MANAGEMENT_URL default http://localhost:8081   REPORT_DIR default /var/log/globalmcp
+  MANAGEMENT_API_KEY  an mcp:admin API key for /actuator/metrics and the full /actuator/info (optional)
 USAGE
 }
 
@@ -64,7 +65,10 @@ if [ -f "$CERT_FILE" ]; then
   fi
 fi
 
-metric() { curl -fsS --max-time 10 "$MANAGEMENT_URL/actuator/metrics/$1" 2>&1 || true; }
+# /actuator/metrics and the full /actuator/info need an mcp:admin credential (MANAGEMENT_API_KEY).
+auth=()
+[ -n "${MANAGEMENT_API_KEY:-}" ] && auth=(-H "X-API-Key: $MANAGEMENT_API_KEY")
+metric() { curl -fsS --max-time 10 "${auth[@]}" "$MANAGEMENT_URL/actuator/metrics/$1" 2>&1 || true; }
 mkdir -p "$REPORT_DIR"
 {
   echo "=== Weekly Maintenance Report ==="
@@ -75,7 +79,7 @@ mkdir -p "$REPORT_DIR"
   echo "Memory usage:"
   free -h 2>/dev/null || cat /proc/meminfo
   echo "Gateway info:"
-  curl -fsS --max-time 10 "$MANAGEMENT_URL/actuator/info" 2>&1 || true
+  curl -fsS --max-time 10 "${auth[@]}" "$MANAGEMENT_URL/actuator/info" 2>&1 || true
   echo
   echo "Database pool (active / idle / max):"
   metric db_pool_connections_active
