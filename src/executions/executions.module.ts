@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { ExecutionEntity } from './execution.entity';
 import { ExecutionRecorder } from './execution-recorder';
+import { ExecutionRetention } from './execution-retention';
 import { ExecutionsController } from './executions.controller';
 import { ExecutionsRepository } from './executions.repository';
 import { ExecutionsService } from './executions.service';
@@ -10,7 +11,7 @@ import { ExecutionsService } from './executions.service';
 @Module({
   imports: [TypeOrmModule.forFeature([ExecutionEntity])],
   controllers: [ExecutionsController],
-  providers: [ExecutionsRepository, ExecutionRecorder, ExecutionsService],
-  exports: [ExecutionsRepository, ExecutionRecorder],
+  providers: [ExecutionsRepository, ExecutionRecorder, ExecutionsService, ExecutionRetention],
+  exports: [ExecutionsRepository, ExecutionRecorder, ExecutionRetention],
 })
 export class ExecutionsModule {}

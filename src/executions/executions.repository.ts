@@ -97,4 +97,13 @@ export class ExecutionsRepository {
     );
     return result[1];
   }
+
+  /** Deletes finished records that started more than `days` days ago; returns how many. */
+  async deleteOlderThan(days: number): Promise<number> {
+    const result: [unknown[], number] = await this.repository.query(
+      `DELETE FROM executions WHERE started_at < now() - make_interval(days => $1) AND status <> 'running'`,
+      [days],
+    );
+    return result[1];
+  }
 }

@@ -1,4 +1,6 @@
 import path from 'node:path';
+import { Client } from 'pg';
+import { ExecutionRetention } from 'src/executions/execution-retention';
 import { DataSource } from 'typeorm';
 import { ADMIN_HEADERS } from '../support/auth';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
@@ -168,6 +170,25 @@ describe('executions: audit trail and idempotency over real MCP servers', () => 
     const someoneElse = adminOnes.body.executions.find((e: any) => e.principal !== record.principal);
     expect((await get(`/api/executions/${someoneElse.execution_id}`, mine)).status).toBe(404);
     expect((await get(`/api/executions/${own.body.execution_id}`)).status).toBe(200);
+  });
+
+  it('deletes records older than mcp.executions.retention-days (30 by default), keeping newer ones', async () => {
+    const old = await post('/api/servers/everything/tools/echo', { parameters: { message: 'old' } });
+    const fresh = await post('/api/servers/everything/tools/echo', { parameters: { message: 'fresh' } });
+    await recordOf(old.body.execution_id);
+    await recordOf(fresh.body.execution_id);
+    const pg = new Client({ connectionString: db.url });
+    await pg.connect();
+    try {
+      await pg.query(`UPDATE executions SET started_at = now() - interval '31 days' WHERE id = $1`, [
+        old.body.execution_id,
+      ]);
+    } finally {
+      await pg.end();
+    }
+    expect(await gateway.api.get(ExecutionRetention).sweep()).toBeGreaterThanOrEqual(1);
+    expect((await get(`/api/executions/${old.body.execution_id}`)).status).toBe(404);
+    expect((await get(`/api/executions/${fresh.body.execution_id}`)).status).toBe(200);
   });
 
   describe('idempotency', () => {
