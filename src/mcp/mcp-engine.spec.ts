@@ -82,7 +82,8 @@ describe('McpEngine (InMemoryTransport)', () => {
       await expect(engine.callTool('m', 't1', {}, { timeoutMs: 50 })).rejects.toMatchObject({
         code: EngineErrorCode.TIMEOUT,
       });
-      await new Promise((r) => setTimeout(r, 20));
+      // The notification crosses the in-memory transport asynchronously: poll (bounded) rather than sleep a guess.
+      for (let i = 0; i < 200 && cancelled.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
       expect(cancelled).toHaveLength(1);
     } finally {
       await engine.close();
