@@ -5,18 +5,10 @@ import path from 'node:path';
 import { ADMIN_HEADERS, TEST_ADMIN_KEY } from '../support/auth';
 import { freePort } from '../support/ports';
 import { descendantsOf, isAlive, processesMentioning } from '../support/processes';
+import { waitFor } from '../support/wait';
+import { MAIN, requireBuild } from '../support/paths';
 
 const ROOT = path.resolve(__dirname, '..', '..');
-const MAIN = path.join(ROOT, 'dist', 'src', 'main.js');
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 describe('the default start and graceful shutdown (built gateway, embedded PostgreSQL)', () => {
   let dataDir: string;
@@ -26,7 +18,7 @@ describe('the default start and graceful shutdown (built gateway, embedded Postg
   let apiPort: number;
 
   beforeAll(async () => {
-    if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build\` first (npm test does)`);
+    requireBuild();
     dataDir = mkdtempSync(path.join(tmpdir(), 'globalmcp-shutdown-'));
     mgmtPort = await freePort();
     apiPort = await freePort();

@@ -1,14 +1,10 @@
-import path from 'node:path';
 import { Client } from 'pg';
 import { ExecutionRetention } from 'src/executions/execution-retention';
 import { DataSource } from 'typeorm';
 import { ADMIN_HEADERS } from '../support/auth';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
-
-const ROOT = path.resolve(__dirname, '..', '..');
-const EVERYTHING = path.join(ROOT, 'node_modules/@modelcontextprotocol/server-everything/dist/index.js');
-const RECORDER = path.join(ROOT, 'test/fixtures/servers/cancel-recorder-server.js');
+import { EVERYTHING, RECORDER } from '../support/paths';
 
 const SERVERS_YAML = `
   servers:

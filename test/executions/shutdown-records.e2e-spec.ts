@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
@@ -7,19 +7,11 @@ import { ADMIN_HEADERS, TEST_ADMIN_KEY } from '../support/auth';
 import { freePort } from '../support/ports';
 import { processesMentioning } from '../support/processes';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
+import { waitFor } from '../support/wait';
+import { MAIN, requireBuild } from '../support/paths';
 
 const ROOT = path.resolve(__dirname, '..', '..');
-const MAIN = path.join(ROOT, 'dist', 'src', 'main.js');
 const CALLS = 200;
-
-async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 describe('SIGTERM under load (built gateway): every answered call has its execution record', () => {
   let db: TestDatabase;
@@ -29,7 +21,7 @@ describe('SIGTERM under load (built gateway): every answered call has its execut
   let apiPort: number;
 
   beforeAll(async () => {
-    if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build\` first (npm test does)`);
+    requireBuild();
     db = await createTestDatabase('exec-sigterm');
     dataDir = mkdtempSync(path.join(tmpdir(), 'globalmcp-exec-sigterm-'));
     apiPort = await freePort();

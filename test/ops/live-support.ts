@@ -1,9 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { freePort } from '../support/ports';
 import { isAlive } from '../support/processes';
+import { MAIN, requireBuild, TOOLBOX } from '../support/paths';
+import { waitFor } from '../support/wait';
 import { REPO } from './ops-tools';
 
 /**
@@ -11,8 +13,7 @@ import { REPO } from './ops-tools';
  * as `node dist/src/main.js` children, and talking to them.
  */
 
-export const MAIN = path.join(REPO, 'dist', 'src', 'main.js');
-export const TOOLBOX = path.join(REPO, 'test', 'fixtures', 'servers', 'toolbox.js');
+export { MAIN, requireBuild, TOOLBOX, waitFor };
 
 /**
  * Admin API key given to every gateway these tests start (GLOBALMCP_ADMIN_API_KEY) and sent as X-API-Key: harmless
@@ -23,20 +24,6 @@ export const AUTH = { 'X-API-Key': ADMIN_API_KEY } as const;
 
 export function apiFetch(url: string, init: RequestInit = {}): Promise<Response> {
   return fetch(url, { ...init, headers: { ...AUTH, ...(init.headers as Record<string, string> | undefined) } });
-}
-
-export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs: number, what: string) {
-  const deadline = Date.now() + timeoutMs;
-  let last: Error | undefined;
-  while (Date.now() < deadline) {
-    try {
-      if (await check()) return;
-    } catch (error) {
-      last = error as Error;
-    }
-    await new Promise((r) => setTimeout(r, 150));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${last.message})` : ''}`);
 }
 
 /** A stdio server entry (YAML, indented under `mcp.servers`) running the toolbox fixture. */
@@ -61,10 +48,6 @@ export interface ChildGatewayOptions {
   extraYaml?: string;
   extraFileName?: string;
   env?: Record<string, string>;
-}
-
-export function requireBuild(): void {
-  if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build\` first (npm test does)`);
 }
 
 /** Starts `node dist/src/main.js` on free loopback ports; resolves once readiness answers 200. */

@@ -2,6 +2,7 @@ import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { collectDefaultMetrics, Registry } from 'prom-client';
+import { REPO } from '../support/paths';
 
 /**
  * Helpers of the operations-kit tests (test/ops): run the real tools (promtool, nginx, haproxy, shellcheck,
@@ -12,7 +13,7 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
  * and the caller returns early.
  */
 
-export const REPO = path.resolve(__dirname, '..', '..');
+export { REPO };
 export const OPS = path.join(REPO, 'ops');
 export const DOCKER = path.join(REPO, 'docker');
 

@@ -1,10 +1,8 @@
-import path from 'node:path';
 import { Client } from 'pg';
 import { ADMIN_HEADERS } from '../support/auth';
+import { EVERYTHING, RECORDER, REPO as ROOT } from '../support/paths';
 
-export const ROOT = path.resolve(__dirname, '..', '..');
-export const EVERYTHING = path.join(ROOT, 'node_modules/@modelcontextprotocol/server-everything/dist/index.js');
-export const RECORDER = path.join(ROOT, 'test/fixtures/servers/cancel-recorder-server.js');
+export { EVERYTHING, RECORDER, ROOT };
 
 export interface Answer {
   status: number;

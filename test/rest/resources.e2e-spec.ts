@@ -1,10 +1,7 @@
-import path from 'node:path';
 import { ADMIN_HEADERS } from '../support/auth';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
-
-const ROOT = path.resolve(__dirname, '..', '..');
-const EVERYTHING = path.join(ROOT, 'node_modules/@modelcontextprotocol/server-everything/dist/index.js');
+import { EVERYTHING } from '../support/paths';
 
 const SERVERS_YAML = `mcp:
   client:

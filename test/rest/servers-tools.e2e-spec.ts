@@ -1,12 +1,8 @@
 import { createClient } from '@keyv/redis';
-import path from 'node:path';
 import { ADMIN_HEADERS } from '../support/auth';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
-
-const ROOT = path.resolve(__dirname, '..', '..');
-const EVERYTHING = path.join(ROOT, 'node_modules/@modelcontextprotocol/server-everything/dist/index.js');
-const RECORDER = path.join(ROOT, 'test/fixtures/servers/cancel-recorder-server.js');
+import { EVERYTHING, RECORDER } from '../support/paths';
 
 const SERVERS_YAML = `
   servers:

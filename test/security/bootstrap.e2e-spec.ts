@@ -1,12 +1,12 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
 import { startTestGateway } from '../support/test-gateway';
+import { MAIN, requireBuild } from '../support/paths';
 
 const ROOT = path.resolve(__dirname, '..', '..');
-const MAIN = path.join(ROOT, 'dist', 'src', 'main.js');
 const BANNER_KEY = /X-API-Key: (gmcp_[A-Za-z0-9_-]{43})/;
 
 /** Runs `work` while capturing what is written straight to stdout (the one-time banner). */
@@ -86,7 +86,7 @@ describe('the first admin credential and startup checks', () => {
 
   it('refuses to start with a short JWT secret or admin key (exit 1, named), except with the development profile', async () => {
     // The refused starts run the built gateway in a child: a start that fails halfway ends its process.
-    if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build\` first (npm test does)`);
+    requireBuild();
     const dir = mkdtempSync(path.join(tmpdir(), 'globalmcp-refused-'));
     const config = path.join(dir, 'application.yml');
     writeFileSync(
