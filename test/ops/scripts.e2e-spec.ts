@@ -173,8 +173,8 @@ case "$1" in start) start ;; stop) stop ;; restart) stop; start ;; *) ;; esac
       );
       chmodSync(fake, 0o755);
       mkdirSync(path.dirname(appDir()), { recursive: true });
-      execFileSync('tar', ['-xzf', release('0.1.0'), '-C', path.dirname(appDir())]);
-      execFileSync('mv', [path.join(path.dirname(appDir()), 'globalmcp-0.1.0'), appDir()]);
+      execFileSync('tar', ['-xzf', release('7.1.0'), '-C', path.dirname(appDir())]);
+      execFileSync('mv', [path.join(path.dirname(appDir()), 'globalmcp-7.1.0'), appDir()]);
       env = {
         PATH: process.env.PATH,
         APP_DIR: appDir(),
@@ -214,46 +214,46 @@ case "$1" in start) start ;; stop) stop ;; restart) stop; start ;; *) ;; esac
       );
 
     it('installs a release tarball, checks it, restarts and verifies the version', async () => {
-      expect(await infoVersion()).toBe('0.1.0');
-      const r = run(path.join(SCRIPTS, 'update-application.sh'), ['--tarball', release('0.2.0'), '0.2.0'], {
+      expect(await infoVersion()).toBe('7.1.0');
+      const r = run(path.join(SCRIPTS, 'update-application.sh'), ['--tarball', release('7.2.0'), '7.2.0'], {
         env,
         timeoutMs: 60_000,
       });
       expect(r.output).toContain('Update successful');
       expect(r.status).toBe(0);
-      expect(await infoVersion()).toBe('0.2.0');
-      expect(JSON.parse(readFileSync(path.join(`${appDir()}.previous`, 'package.json'), 'utf8')).version).toBe('0.1.0');
+      expect(await infoVersion()).toBe('7.2.0');
+      expect(JSON.parse(readFileSync(path.join(`${appDir()}.previous`, 'package.json'), 'utf8')).version).toBe('7.1.0');
     });
 
     it('--rollback returns to the release before the last update', async () => {
       const r = run(path.join(SCRIPTS, 'update-application.sh'), ['--rollback'], { env, timeoutMs: 60_000 });
-      expect(r.output).toContain('Rollback to 0.1.0 completed');
-      expect(JSON.parse(readFileSync(path.join(`${appDir()}.previous`, 'package.json'), 'utf8')).version).toBe('0.2.0');
+      expect(r.output).toContain('Rollback to 7.1.0 completed');
+      expect(JSON.parse(readFileSync(path.join(`${appDir()}.previous`, 'package.json'), 'utf8')).version).toBe('7.2.0');
       expect(r.status).toBe(0);
-      expect(await infoVersion()).toBe('0.1.0');
+      expect(await infoVersion()).toBe('7.1.0');
     });
     it('refuses a tarball whose checksum does not match, changing nothing', async () => {
-      const tarball = release('0.2.1');
+      const tarball = release('7.2.1');
       writeFileSync(`${tarball}.sha256`, `${'0'.repeat(64)}  ${path.basename(tarball)}\n`);
-      const r = run(path.join(SCRIPTS, 'update-application.sh'), ['--tarball', tarball, '0.2.1'], {
+      const r = run(path.join(SCRIPTS, 'update-application.sh'), ['--tarball', tarball, '7.2.1'], {
         env,
         timeoutMs: 60_000,
       });
       expect(r.output).toContain('Checksum verification failed');
       expect(r.status).not.toBe(0);
-      expect(await infoVersion()).toBe('0.1.0');
+      expect(await infoVersion()).toBe('7.1.0');
     });
 
     it('rolls back to the running release when the new one does not come up', async () => {
-      const r = run(path.join(SCRIPTS, 'update-application.sh'), ['--tarball', release('0.3.0', true), '0.3.0'], {
+      const r = run(path.join(SCRIPTS, 'update-application.sh'), ['--tarball', release('7.3.0', true), '7.3.0'], {
         env: { ...env, WAIT_TRIES: '6' },
         timeoutMs: 60_000,
       });
       expect(r.output).toContain('Update failed, rolling back');
-      expect(r.output).toContain('Rolled back to 0.1.0');
+      expect(r.output).toContain('Rolled back to 7.1.0');
       expect(r.status).toBe(1);
-      expect(await infoVersion()).toBe('0.1.0');
-      expect(JSON.parse(readFileSync(path.join(`${appDir()}.failed`, 'package.json'), 'utf8')).version).toBe('0.3.0');
+      expect(await infoVersion()).toBe('7.1.0');
+      expect(JSON.parse(readFileSync(path.join(`${appDir()}.failed`, 'package.json'), 'utf8')).version).toBe('7.3.0');
     });
   });
 });
