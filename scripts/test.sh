@@ -5,8 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Programs the tests run for real: Redis (end-to-end), and the operations kit's checkers (promtool, nginx -t,
-# haproxy -c, shellcheck, systemd-analyze verify). Installed with apt when missing and possible.
-REQUIRED=(redis-server:redis-server promtool:prometheus nginx:nginx haproxy:haproxy shellcheck:shellcheck systemd-analyze:systemd openssl:openssl curl:curl)
+# haproxy -c, shellcheck, systemd-analyze verify), and Chromium for the Swagger UI browser test. Installed with apt when missing and possible.
+REQUIRED=(redis-server:redis-server promtool:prometheus nginx:nginx haproxy:haproxy shellcheck:shellcheck systemd-analyze:systemd openssl:openssl curl:curl chromium:chromium)
 
 ensure_tools() {
   local missing=() entry
