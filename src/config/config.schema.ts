@@ -368,6 +368,27 @@ const mcpSchema = z
         retentionDays: meta(int(1).default(30), { description: 'Execution records older than this are deleted.' }),
       })
       .prefault({}),
+    webhooks: z
+      .object({
+        enabled: meta(bool().default(true), {
+          description:
+            'Run the webhook delivery worker in this process (every replica may: each delivery is claimed by one).',
+        }),
+        pollInterval: meta(duration().default(1000), {
+          description: 'How often the worker looks for due deliveries (ms); deliveries written here wake it at once.',
+        }),
+        timeout: meta(duration().default(10_000), { description: 'Timeout of one delivery attempt (ms).' }),
+        maxAttempts: meta(int(1).default(10), {
+          description: 'Attempts of a delivery before it is marked failed.',
+        }),
+        initialBackoff: meta(duration().default(1000), { description: 'Delay before the first retry (ms).' }),
+        backoffMultiplier: meta(num(1).default(2), { description: 'Growth factor between retries.' }),
+        maxBackoff: meta(duration().default(3_600_000), { description: 'Longest delay between retries (ms).' }),
+        batchSize: meta(int(1).default(20), {
+          description: 'Deliveries one worker claims and sends at once.',
+        }),
+      })
+      .prefault({}),
     reload: z
       .object({
         enabled: meta(bool().default(true), {
