@@ -400,6 +400,44 @@ const mcpSchema = z
         }),
       })
       .prefault({}),
+    endpoint: z
+      .object({
+        enabled: meta(bool().default(true), {
+          description:
+            'Serve the MCP front door: `/mcp` (aggregated), `/mcp/{server_id}`, and the legacy `/sse` + `/messages` pair.',
+        }),
+        separator: meta(
+          z
+            .string()
+            .regex(/^[A-Za-z0-9_.-]{1,8}$/, 'one to eight letters, digits, `_`, `.` or `-` (valid in MCP tool names)')
+            .default('__'),
+          {
+            description:
+              'Joins server id and upstream name on `/mcp`: `<server_id><separator><name>` for tools and prompts.',
+          },
+        ),
+        sessionIdleTimeout: meta(duration().default(1_800_000), {
+          description: 'An MCP session with no request for this long expires (ms); its next request gets 404.',
+        }),
+        maxSessions: meta(int(1).default(10_000), {
+          description: 'Live MCP sessions across the replicas sharing a Redis (per process without Redis); beyond: 503.',
+        }),
+        forwardClientCapabilities: meta(bool().default(true), {
+          description:
+            'Announce sampling, elicitation and roots to upstreams, so their requests reach the MCP client whose call is in flight.',
+        }),
+        dnsRebindingProtection: meta(bool().default(true), {
+          description:
+            'On a loopback bind, refuse MCP requests whose Host is not a loopback name or whose Origin is not a loopback origin (403).',
+        }),
+        allowedHosts: meta(stringList().default([]), {
+          description: 'Further Host values (`name:port`) accepted by the DNS-rebinding check.',
+        }),
+        allowedOrigins: meta(stringList().default([]), {
+          description: 'Further Origin values (`scheme://name:port`) accepted by the DNS-rebinding check.',
+        }),
+      })
+      .prefault({}),
   })
   .prefault({});
 
