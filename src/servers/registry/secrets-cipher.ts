@@ -59,14 +59,24 @@ export class SecretsCipher {
   }
 
   seal(secrets: ServerSecrets, aad: string): Buffer {
-    const iv = randomBytes(IV_BYTES);
-    const cipher = createCipheriv('aes-256-gcm', this.key, iv);
-    cipher.setAAD(Buffer.from(aad, 'utf8'));
-    const body = Buffer.concat([cipher.update(JSON.stringify(secrets), 'utf8'), cipher.final()]);
-    return Buffer.concat([Buffer.from([VERSION]), iv, cipher.getAuthTag(), body]);
+    return this.sealText(JSON.stringify(secrets), aad);
   }
 
   open(sealed: Buffer, aad: string): ServerSecrets {
+    const parsed = JSON.parse(this.openText(sealed, aad)) as Partial<ServerSecrets>;
+    return { environment: parsed.environment ?? {}, headers: parsed.headers ?? {} };
+  }
+
+  /** Seals any text (a webhook's signing secret, ...) bound to `aad`, in the layout above. */
+  sealText(text: string, aad: string): Buffer {
+    const iv = randomBytes(IV_BYTES);
+    const cipher = createCipheriv('aes-256-gcm', this.key, iv);
+    cipher.setAAD(Buffer.from(aad, 'utf8'));
+    const body = Buffer.concat([cipher.update(text, 'utf8'), cipher.final()]);
+    return Buffer.concat([Buffer.from([VERSION]), iv, cipher.getAuthTag(), body]);
+  }
+
+  openText(sealed: Buffer, aad: string): string {
     if (sealed.length < 1 + IV_BYTES + TAG_BYTES || sealed[0] !== VERSION)
       throw new Error('sealed secrets have an unknown layout');
     const iv = sealed.subarray(1, 1 + IV_BYTES);
@@ -74,8 +84,8 @@ export class SecretsCipher {
     const decipher = createDecipheriv('aes-256-gcm', this.key, iv);
     decipher.setAAD(Buffer.from(aad, 'utf8'));
     decipher.setAuthTag(tag);
-    const text = Buffer.concat([decipher.update(sealed.subarray(1 + IV_BYTES + TAG_BYTES)), decipher.final()]);
-    const parsed = JSON.parse(text.toString('utf8')) as Partial<ServerSecrets>;
-    return { environment: parsed.environment ?? {}, headers: parsed.headers ?? {} };
+    return Buffer.concat([decipher.update(sealed.subarray(1 + IV_BYTES + TAG_BYTES)), decipher.final()]).toString(
+      'utf8',
+    );
   }
 }

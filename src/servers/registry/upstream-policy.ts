@@ -63,26 +63,29 @@ export class UpstreamPolicy {
   }
 
   /** Every address the URL's host resolves to must be allowed; link-local/metadata ones never are. */
-  async checkUrl(url: string): Promise<void> {
+  async checkUrl(url: string, field = 'configuration.url'): Promise<void> {
+    await this.allowedAddresses(url, field);
+  }
+
+  /**
+   * The addresses of the URL's host once checked as in `checkUrl`, so a caller can connect to exactly those (no
+   * second resolution that DNS rebinding could answer differently).
+   */
+  async allowedAddresses(url: string, field = 'configuration.url'): Promise<string[]> {
     const host = new URL(url).hostname.replace(/^\[(.*)\]$/, '$1').toLowerCase();
     let addresses: string[];
     try {
       addresses = isIP(host) ? [host] : await this.resolve(host);
     } catch (error) {
-      throw AppException.invalid(`host '${host}' does not resolve: ${(error as Error).message}`, {
-        field: 'configuration.url',
-      });
+      throw AppException.invalid(`host '${host}' does not resolve: ${(error as Error).message}`, { field });
     }
-    if (addresses.length === 0)
-      throw AppException.invalid(`host '${host}' does not resolve`, { field: 'configuration.url' });
+    if (addresses.length === 0) throw AppException.invalid(`host '${host}' does not resolve`, { field });
     for (const raw of addresses) {
       const { address, family } = normalise(raw);
       if (FORBIDDEN.check(address, family))
-        throw denied(`upstream host '${host}' resolves to a link-local or metadata address (${address})`, {
-          field: 'configuration.url',
-        });
+        throw denied(`upstream host '${host}' resolves to a link-local or metadata address (${address})`, { field });
     }
-    if (this.hosts.length === 0 && !this.hasNetworks) return;
+    if (this.hosts.length === 0 && !this.hasNetworks) return addresses;
     const byName = this.hosts.some((h) => h === host || (h.startsWith('*.') && host.endsWith(h.slice(1))));
     const byAddress =
       this.hasNetworks &&
@@ -91,8 +94,7 @@ export class UpstreamPolicy {
         return this.networks.check(address, family);
       });
     if (!byName && !byAddress)
-      throw denied(`upstream host '${host}' is not on mcp.security.allowed-upstream-hosts`, {
-        field: 'configuration.url',
-      });
+      throw denied(`upstream host '${host}' is not on mcp.security.allowed-upstream-hosts`, { field });
+    return addresses;
   }
 }
