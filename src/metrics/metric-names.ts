@@ -17,3 +17,5 @@ export const RATE_LIMIT_REJECTIONS = 'rate_limit_rejections_total';
 export const CONFIG_RELOAD_FAILURES = 'config_reload_failures_total';
 export const CONFIG_LAST_RELOAD_SUCCESS = 'config_last_reload_success';
 export const CONFIG_LAST_RELOAD_TIMESTAMP = 'config_last_reload_timestamp_seconds';
+/** Counter of webhook delivery attempts by outcome (`delivered`, `retry`, `failed`); created by src/webhooks. */
+export const WEBHOOK_DELIVERIES = 'webhook_deliveries_total';
