@@ -2,8 +2,20 @@ import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import type { Notification, Progress, ServerCapabilities, Implementation } from '@modelcontextprotocol/sdk/types.js';
-import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
+import type {
+  ClientCapabilities,
+  Notification,
+  Progress,
+  ServerCapabilities,
+  Implementation,
+} from '@modelcontextprotocol/sdk/types.js';
+import {
+  CreateMessageRequestSchema,
+  ElicitRequestSchema,
+  ErrorCode,
+  ListRootsRequestSchema,
+  McpError,
+} from '@modelcontextprotocol/sdk/types.js';
 import type { ServerEntry } from 'src/config/config.schema';
 import type { ChildReaper, ReapOptions } from './child-reaper';
 import { EngineError, EngineErrorCode } from './engine-error';
@@ -27,6 +39,22 @@ export interface ConnectionOptions {
   transportFactory?: (serverId: string, entry: ServerEntry) => Transport;
   /** Gateway-wide cap on requests in flight (bounds the listeners a session may legitimately hold). */
   maxInFlight: number;
+  /**
+   * Capabilities announced to the upstream at initialize (default none). With `sampling`, `elicitation` or `roots`,
+   * the upstream's requests of that kind are answered by the `CallOrigin` of the call in flight (see `CallOrigin`).
+   */
+  clientCapabilities?: ClientCapabilities;
+}
+
+/**
+ * Who caused a call (an MCP client session of the front door). A request or logging notification the upstream sends
+ * while calls are in flight on a session carries no link to any of them on the wire (stdio has no request context),
+ * so it is routed by elimination: to the one origin with calls in flight on this connection. With none, `roots/list`
+ * gets an empty list and other requests an error; with several, the upstream gets an error rather than a guess.
+ */
+export interface CallOrigin {
+  /** Answers a server-to-client request (`sampling/createMessage`, `elicitation/create`, `roots/list`). */
+  request(method: string, params: Record<string, unknown> | undefined, signal: AbortSignal): Promise<unknown>;
 }
 
 export interface CallOptions {
@@ -37,6 +65,8 @@ export interface CallOptions {
    */
   signal?: AbortSignal;
   onProgress?: (progress: Progress) => void;
+  /** Server-to-client requests that arrive while this call runs are answered by it (when it is the only one). */
+  origin?: CallOrigin;
 }
 
 /** setTimeout overflows above 2^31-1 ms. */
@@ -69,6 +99,8 @@ export class McpConnection extends EventEmitter {
   private readonly gone: Promise<void>;
   private resolveGone!: () => void;
   private childPid: number | null = null;
+  /** Origins of the calls in flight, with how many calls each. */
+  private readonly origins = new Map<CallOrigin, number>();
 
   constructor(
     readonly serverId: string,
@@ -77,11 +109,21 @@ export class McpConnection extends EventEmitter {
   ) {
     super();
     this.gone = new Promise((resolve) => (this.resolveGone = resolve));
-    this.client = new Client(options.clientInfo, { capabilities: {} });
+    const capabilities = options.clientCapabilities ?? {};
+    this.client = new Client(options.clientInfo, { capabilities });
     this.client.fallbackNotificationHandler = (notification) => {
-      this.emit('notification', notification);
+      this.emit('notification', notification, this.soleOrigin());
       return Promise.resolve();
     };
+    const forward = (request: { method: string; params?: Record<string, unknown> }, signal: AbortSignal) =>
+      this.upstreamRequest(request.method, request.params, signal);
+    // The SDK validates what the origin answers against each method's result schema before it goes upstream.
+    if (capabilities.sampling)
+      this.client.setRequestHandler(CreateMessageRequestSchema, (r, extra) => forward(r, extra.signal) as never);
+    if (capabilities.elicitation)
+      this.client.setRequestHandler(ElicitRequestSchema, (r, extra) => forward(r, extra.signal) as never);
+    if (capabilities.roots)
+      this.client.setRequestHandler(ListRootsRequestSchema, (r, extra) => forward(r, extra.signal) as never);
     this.client.onclose = () => this.markClosed(this.closeReason ?? this.describeUnexpectedClose());
     this.client.onerror = (error) => this.onTransportError(error);
   }
@@ -156,6 +198,8 @@ export class McpConnection extends EventEmitter {
     const started = performance.now();
     this._inFlight++;
     this.lastUsedAt = started;
+    const origin = call.origin;
+    if (origin) this.origins.set(origin, (this.origins.get(origin) ?? 0) + 1);
     try {
       const result: unknown = await this.client.request({ method, params }, schema, {
         signal: call.signal,
@@ -169,7 +213,34 @@ export class McpConnection extends EventEmitter {
     } finally {
       this._inFlight--;
       this.lastUsedAt = performance.now();
+      if (origin) {
+        const left = (this.origins.get(origin) ?? 1) - 1;
+        if (left > 0) this.origins.set(origin, left);
+        else this.origins.delete(origin);
+      }
     }
+  }
+
+  /** The one origin with calls in flight, if exactly one. */
+  private soleOrigin(): CallOrigin | undefined {
+    if (this.origins.size !== 1) return undefined;
+    return this.origins.keys().next().value;
+  }
+
+  private async upstreamRequest(
+    method: string,
+    params: Record<string, unknown> | undefined,
+    signal: AbortSignal,
+  ): Promise<unknown> {
+    const origin = this.soleOrigin();
+    if (origin) return origin.request(method, params, signal);
+    if (method === 'roots/list') return { roots: [] };
+    throw new McpError(
+      ErrorCode.InvalidRequest,
+      this.origins.size === 0
+        ? `'${method}' outside of a client call: there is no client to ask`
+        : `'${method}' while calls of several clients are in flight on this connection: the gateway cannot tell which client to ask`,
+    );
   }
 
   /** Sends a notification upstream (e.g. `notifications/roots/list_changed`). */

@@ -1,5 +1,6 @@
 import type { Notification } from '@modelcontextprotocol/sdk/types.js';
 import type { CatalogKind } from './catalog';
+import type { CallOrigin } from './connection';
 import type { EngineErrorCode } from './engine-error';
 import type { ServerStatus } from './supervisor';
 
@@ -42,6 +43,8 @@ export interface QueueDepthEvent {
 export interface ServerNotificationEvent {
   serverId: string;
   notification: Notification;
+  /** The one caller with calls in flight on the connection that sent it, if exactly one. */
+  origin?: CallOrigin;
 }
 
 export interface CatalogChangedEvent {

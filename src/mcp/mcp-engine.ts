@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import type {
   CallToolResult,
+  ClientCapabilities,
   GetPromptResult,
   Implementation,
   Notification,
@@ -10,6 +11,7 @@ import type {
   ReadResourceResult,
   Resource,
   ResourceTemplate,
+  ServerCapabilities,
   Tool,
 } from '@modelcontextprotocol/sdk/types.js';
 import {
@@ -22,7 +24,7 @@ import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { AppConfig, ServerEntry } from 'src/config/config.schema';
 import { type CatalogCache, type CatalogKind, ALL_CATALOG_KINDS, Catalog, LIST_CHANGED } from './catalog';
 import { ChildReaper, type ReapOptions } from './child-reaper';
-import { McpConnection } from './connection';
+import { type CallOrigin, McpConnection } from './connection';
 import { OrphanWatchdog } from './orphan-watchdog';
 import { EngineError, EngineErrorCode } from './engine-error';
 import { type EngineLogger, silentLogger } from './engine-logger';
@@ -55,6 +57,11 @@ export interface McpEngineOptions {
   orphanWatchdog?: boolean;
   /** SIGKILL every tracked child from `process.on('exit')` (default true). */
   killChildrenOnExit?: boolean;
+  /**
+   * Capabilities announced to every upstream (default none). Declaring `sampling`, `elicitation` or `roots` makes
+   * upstreams send those requests; they are answered by the `origin` of the call in flight (`CallOptions.origin`).
+   */
+  clientCapabilities?: ClientCapabilities;
 }
 
 export interface CallOptions {
@@ -64,6 +71,8 @@ export interface CallOptions {
   signal?: AbortSignal;
   /** Progress notifications of this call. */
   onProgress?: (progress: Progress) => void;
+  /** Who asks: the upstream's sampling/elicitation/roots requests during the call go back to it. */
+  origin?: CallOrigin;
 }
 
 export interface ToolCallOptions extends CallOptions {
@@ -180,6 +189,11 @@ export class McpEngine extends EventEmitter<McpEngineEvents> {
     return record.supervisor.state();
   }
 
+  /** What the server announced at initialize (from a live member), undefined while none is connected. */
+  getServerCapabilities(id: string): ServerCapabilities | undefined {
+    return this.record(id).supervisor.pool.pick()?.serverCapabilities;
+  }
+
   getServerState(id: string): ServerState {
     return this.record(id).supervisor.state();
   }
@@ -276,6 +290,7 @@ export class McpEngine extends EventEmitter<McpEngineEvents> {
           timeoutMs,
           signal: options.signal,
           onProgress: options.onProgress,
+          origin: options.origin,
         }),
       () => {
         const record = this.record(serverId);
@@ -299,6 +314,7 @@ export class McpEngine extends EventEmitter<McpEngineEvents> {
         timeoutMs,
         signal: options.signal,
         onProgress: options.onProgress,
+        origin: options.origin,
       }),
     );
   }
@@ -319,6 +335,7 @@ export class McpEngine extends EventEmitter<McpEngineEvents> {
           timeoutMs,
           signal: options.signal,
           onProgress: options.onProgress,
+          origin: options.origin,
         }),
       () => {
         const cat = this.catalog.get(serverId);
@@ -344,6 +361,7 @@ export class McpEngine extends EventEmitter<McpEngineEvents> {
         timeoutMs,
         signal: options.signal,
         onProgress: options.onProgress,
+        origin: options.origin,
       }),
     );
   }
@@ -467,9 +485,10 @@ export class McpEngine extends EventEmitter<McpEngineEvents> {
       clientInfo: this.clientInfo,
       maxInFlight: this.options.client.maxConcurrentConnections,
       transportFactory: this.options.transportFactory,
+      clientCapabilities: this.options.clientCapabilities,
     });
-    conn.on('notification', (notification: Notification) => {
-      this.emit('server.notification', { serverId: id, notification });
+    conn.on('notification', (notification: Notification, origin: CallOrigin | undefined) => {
+      this.emit('server.notification', { serverId: id, notification, origin });
       const kinds = LIST_CHANGED[notification.method];
       if (kinds && conn.isOpen) void this.catalog.refresh(id, conn, kinds, this.defaultTimeout(entry));
     });
@@ -505,3 +524,4 @@ export class McpEngine extends EventEmitter<McpEngineEvents> {
     if (this.closed) throw new EngineError(EngineErrorCode.SERVER_UNAVAILABLE, 'The MCP engine is closed');
   }
 }
+export type { CallOrigin } from './connection';

@@ -20,6 +20,11 @@ import { McpEngineService } from './mcp-engine.service';
           logger: new Logger('McpEngine'),
           orphanWatchdog: true,
           catalogCache: cache ? new CacheManagerCatalogCache(cache) : undefined,
+          // The MCP front door answers these for the client whose call is in flight (src/mcp-endpoint).
+          clientCapabilities:
+            config.mcp.endpoint.enabled && config.mcp.endpoint.forwardClientCapabilities
+              ? { sampling: {}, elicitation: {}, roots: { listChanged: true } }
+              : undefined,
         }),
       inject: [APP_CONFIG, { token: CACHE_MANAGER, optional: true }],
     },

@@ -8,11 +8,11 @@ import { toAppException } from 'src/common/errors/all-exceptions.filter';
 import { ErrorCode } from 'src/common/errors/error-code';
 import { APP_CONFIG } from 'src/config/config.module';
 import type { AppConfig } from 'src/config/config.schema';
-import type { ExecutionEntity } from 'src/executions/execution.entity';
+import type { ExecutionChannel, ExecutionEntity } from 'src/executions/execution.entity';
 import { ExecutionRecorder } from 'src/executions/execution-recorder';
 import { ExecutionsRepository } from 'src/executions/executions.repository';
 import { requestHash } from 'src/executions/sanitize';
-import { McpEngine, type ToolRef } from 'src/mcp/mcp-engine';
+import { McpEngine, type CallOptions, type ToolRef } from 'src/mcp/mcp-engine';
 import { ServersService } from 'src/servers/servers.service';
 import { isServerAllowed } from 'src/auth/principal';
 import { runPlan, validatePlan, type StepOutcome } from 'src/executions/batch-plan';
@@ -42,6 +42,12 @@ export interface ExecuteRequest {
   /** Set for the steps of a batch. */
   batchId?: string;
   stepId?: string;
+  /** Where the call came in, for the executions record (default `rest`). */
+  channel?: ExecutionChannel;
+  /** Progress notifications of the upstream call (the MCP front door forwards them). */
+  onProgress?: CallOptions['onProgress'];
+  /** The MCP client session that asks: the upstream's sampling/elicitation/roots requests go back to it. */
+  origin?: CallOptions['origin'];
 }
 
 /** Who runs a batch. */
@@ -119,7 +125,7 @@ export class ToolsService {
       const first = await this.executions.insertRunningOnce({
         id,
         principal,
-        channel: 'rest',
+        channel: request.channel ?? 'rest',
         serverId,
         toolName: request.name,
         startedAt,
@@ -134,7 +140,7 @@ export class ToolsService {
     const record = {
       id,
       principal,
-      channel: 'rest' as const,
+      channel: request.channel ?? 'rest',
       serverId,
       toolName: request.name,
       parameters: request.parameters,
@@ -148,6 +154,8 @@ export class ToolsService {
       const result = await this.engine.callTool(serverId, request.name, request.parameters, {
         timeoutMs: request.timeoutMs,
         signal: request.signal,
+        onProgress: request.onProgress,
+        origin: request.origin,
       });
       const durationMs = Math.round((performance.now() - started) * 100) / 100;
       const completedAt = new Date();
