@@ -2,7 +2,6 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import type { FastifyReply } from 'fastify';
 import type { Counter } from 'prom-client';
-import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Principal } from 'src/auth/principal';
 import { RedisConnection } from 'src/cache/cache.module';
 import { AppException } from 'src/common/errors/app.exception';
@@ -10,42 +9,42 @@ import { ErrorCode } from 'src/common/errors/error-code';
 import { APP_CONFIG } from 'src/config/config.module';
 import type { AppConfig } from 'src/config/config.schema';
 import { RATE_LIMIT_REJECTIONS } from 'src/metrics/metric-names';
+import { RedisBucketStore } from './redis-bucket.store';
+import { MemoryBucketStore, type BucketLimits, type TakeResult } from './token-bucket';
 
-/** Limits of one bucket. */
-export interface BucketLimits {
-  requestsPerMinute: number;
-  burstCapacity: number;
-}
+export type { BucketLimits } from './token-bucket';
 
 const DEFAULT_TIER = 'default';
 
 /**
- * Per-principal request budgets with `rate-limiter-flexible`.
+ * Per-principal token buckets: `burst-capacity` requests at once, refilled continuously at `requests-per-minute`
+ * (token-bucket.ts). With Redis, one atomic Lua script per request (redis-bucket.store.ts), so every replica
+ * draws from the same bucket; without Redis, in memory. While Redis is unreachable the buckets of this process
+ * take over (fail to memory: limits still hold per replica, and no request fails because of the store).
  *
- * Why not `@nestjs/throttler`: its Redis storage (`@nest-lab/throttler-storage-redis`) declares Nest <= 11 and,
- * with Redis down, turns every route into a 500; the throttler also has no notion of a per-caller tier resolved
- * after authentication. rate-limiter-flexible gives an atomic Redis Lua script (one bucket per principal across
- * replicas), an in-memory insurance limiter that takes over while Redis is unreachable (fail open to memory,
- * never a 500), and the numbers for the X-RateLimit-* headers.
- *
- * The bucket: `burst-capacity` requests, refilled whole every `burst-capacity / requests-per-minute` minutes
- * (rate-limiter-flexible counts fixed windows; there is no continuous-refill store). Over time the rate is
- * exactly `requests-per-minute` and no more than `burst-capacity` requests pass in one window (a client that
- * waits for a window's last instant can reach twice that across the boundary).
+ * Why not `@nestjs/throttler`: its storage interface counts hits in a fixed window (`increment(key, ttl, limit,
+ * blockDuration)`), so continuous refill cannot be expressed through it; its Redis storage
+ * (`@nest-lab/throttler-storage-redis`) declares Nest <= 11 and, with Redis down, turns every route into a 500;
+ * and its limits are per route, not per caller tier resolved after authentication. Why not
+ * `rate-limiter-flexible` (used before): its stores are fixed windows too (a full burst again at each window
+ * boundary, twice the burst across one), with no token bucket. The bucket itself is a few lines; what matters,
+ * atomicity across replicas, is Redis' (one script).
  */
 @Injectable()
 export class RateLimitService {
   private readonly logger = new Logger('RateLimit');
-  private readonly limiters = new Map<string, RateLimiterAbstract>();
   private readonly enabled: boolean;
-  private storeErrorLogged = false;
+  private readonly memory = new MemoryBucketStore();
+  private readonly shared: RedisBucketStore | null;
+  private redisDown = false;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly redis: RedisConnection,
+    redis: RedisConnection,
     @InjectMetric(RATE_LIMIT_REJECTIONS) private readonly rejections: Counter<'tier'>,
   ) {
     this.enabled = config.mcp.security.rateLimiting.enabled;
+    this.shared = redis.client ? new RedisBucketStore(redis.client, `${config.spring.cache.redis.keyPrefix}rl:`) : null;
   }
 
   /** The limits of a tier (unknown or none: the default `requests-per-minute`/`burst-capacity`). */
@@ -62,38 +61,30 @@ export class RateLimitService {
 
   /**
    * Takes one request from the principal's bucket and sets `X-RateLimit-Limit/Remaining/Reset` on the reply;
-   * throws 429 RATE_LIMIT_EXCEEDED with `Retry-After` when the bucket is empty. When neither Redis nor the
-   * insurance limiter can answer, the request passes (logged once).
+   * throws 429 RATE_LIMIT_EXCEEDED with `Retry-After` when the bucket holds no whole request.
    */
   async consume(principal: Pick<Principal, 'id' | 'tier'>, reply: FastifyReply): Promise<void> {
     if (!this.enabled) return;
     const limits = this.limitsFor(principal.tier);
-    const limiter = this.limiterFor(limits);
-    try {
-      const result = await limiter.consume(principal.id, 1);
-      setHeaders(reply, limits.burstCapacity, result);
-    } catch (rejection) {
-      if (!(rejection instanceof RateLimiterRes)) {
-        if (!this.storeErrorLogged)
-          this.logger.warn(`Rate limiter unavailable, request let through: ${String(rejection)}`);
-        this.storeErrorLogged = true;
-        return;
-      }
-      setHeaders(reply, limits.burstCapacity, rejection);
-      this.rejections.inc({ tier: limits.tier });
-      const retryAfter = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
-      throw new AppException(
-        ErrorCode.RATE_LIMIT_EXCEEDED,
-        `Rate limit exceeded: ${limits.burstCapacity} requests per ${windowSeconds(limits)} s (${limits.tier} tier); retry in ${retryAfter} s`,
-        {
-          tier: limits.tier,
-          limit: limits.burstCapacity,
-          window_seconds: windowSeconds(limits),
-          retry_after_seconds: retryAfter,
-        },
-        { 'Retry-After': String(retryAfter) },
-      );
-    }
+    // The limits are part of the key: a tier whose numbers change starts with a fresh (full) bucket.
+    const key = `${limits.tier}:${limits.burstCapacity}:${limits.requestsPerMinute}:${principal.id}`;
+    const result = await this.take(key, limits);
+    setHeaders(reply, limits.burstCapacity, result);
+    if (result.allowed) return;
+
+    this.rejections.inc({ tier: limits.tier });
+    const retryAfter = Math.max(1, Math.ceil(result.msUntilNext / 1000));
+    throw new AppException(
+      ErrorCode.RATE_LIMIT_EXCEEDED,
+      `Rate limit exceeded: ${limits.requestsPerMinute} requests per minute, bursts of ${limits.burstCapacity} (${limits.tier} tier); retry in ${retryAfter} s`,
+      {
+        tier: limits.tier,
+        limit: limits.burstCapacity,
+        requests_per_minute: limits.requestsPerMinute,
+        retry_after_seconds: retryAfter,
+      },
+      { 'Retry-After': String(retryAfter) },
+    );
   }
 
   /** For requests without a valid credential: one bucket per client address, with the default limits. */
@@ -101,39 +92,36 @@ export class RateLimitService {
     return this.consume({ id: `ip:${address}`, tier: null }, reply);
   }
 
-  private limiterFor(limits: BucketLimits & { tier: string }): RateLimiterAbstract {
-    const name = `${limits.tier}:${limits.burstCapacity}:${limits.requestsPerMinute}`;
-    let limiter = this.limiters.get(name);
-    if (!limiter) {
-      limiter = this.createLimiter(limits, name);
-      this.limiters.set(name, limiter);
+  /** Redis when it answers, else this process' buckets; the outage and the recovery are logged once each. */
+  private async take(key: string, limits: BucketLimits): Promise<TakeResult> {
+    if (this.shared?.ready) {
+      try {
+        const result = await this.shared.take(key, limits);
+        if (this.redisDown) this.logger.log('Redis answers again: rate-limit buckets are shared across replicas');
+        this.redisDown = false;
+        return result;
+      } catch (error) {
+        this.noteRedisDown(error);
+      }
+    } else if (this.shared) {
+      this.noteRedisDown('not connected');
     }
-    return limiter;
+    return this.memory.takeNow(key, limits);
   }
 
-  private createLimiter(limits: BucketLimits, name: string): RateLimiterAbstract {
-    const options = { points: limits.burstCapacity, duration: windowSeconds(limits) };
-    const memory = new RateLimiterMemory({ ...options, keyPrefix: `rl:${name}` });
-    if (!this.redis.client) return memory;
-    return new RateLimiterRedis({
-      ...options,
-      storeClient: this.redis.client,
-      useRedisPackage: true,
-      keyPrefix: `${this.config.spring.cache.redis.keyPrefix}rl:${name}`,
-      // Not connected: straight to the insurance limiter instead of waiting for a reconnect.
-      rejectIfRedisNotReady: true,
-      insuranceLimiter: memory,
-    });
+  private noteRedisDown(reason: unknown): void {
+    if (!this.redisDown) {
+      this.logger.warn(
+        `Redis unavailable for rate limiting (${reason instanceof Error ? reason.message : String(reason)}): ` +
+          'buckets are kept in this process until it answers again',
+      );
+    }
+    this.redisDown = true;
   }
 }
 
-/** Length of the window in which `burst-capacity` requests pass: the time the rate needs to refill them. */
-function windowSeconds(limits: BucketLimits): number {
-  return Math.max(1, Math.round((limits.burstCapacity * 60) / limits.requestsPerMinute));
-}
-
-function setHeaders(reply: FastifyReply, limit: number, result: RateLimiterRes): void {
+function setHeaders(reply: FastifyReply, limit: number, result: TakeResult): void {
   void reply.header('X-RateLimit-Limit', String(limit));
-  void reply.header('X-RateLimit-Remaining', String(Math.max(0, result.remainingPoints)));
-  void reply.header('X-RateLimit-Reset', String(Math.ceil((Date.now() + result.msBeforeNext) / 1000)));
+  void reply.header('X-RateLimit-Remaining', String(result.remaining));
+  void reply.header('X-RateLimit-Reset', String(Math.ceil((Date.now() + result.msUntilFull) / 1000)));
 }

@@ -1,6 +1,12 @@
-import { ADMIN_HEADERS } from '../support/auth';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { createConnection } from 'node:net';
+import { startChildGateway, type ChildGateway } from '../ops/live-support';
+import { ADMIN_HEADERS, TEST_ADMIN_KEY } from '../support/auth';
+import { freePort } from '../support/ports';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
+import { waitFor } from '../support/wait';
 
 interface Answer {
   status: number;
@@ -34,32 +40,57 @@ async function createKey(base: string, tier?: string): Promise<string> {
   return created.body.key as string;
 }
 
+/**
+ * Tiers of these tests. `trickle` refills one request a minute, so that a test counting its way through a burst
+ * is not disturbed by a refill however slow the machine; `second` refills one request every 3 s, to watch the
+ * refill. The key prefix is new on each run: buckets in the shared Redis outlive a run.
+ */
+const limitsYaml = (prefix: string, defaults: { rpm: number; burst: number }) =>
+  `spring:\n  cache:\n    redis:\n      key-prefix: "${prefix}"\n` +
+  `mcp:\n  security:\n    rate-limiting:\n      requests-per-minute: ${defaults.rpm}\n      burst-capacity: ${defaults.burst}\n` +
+  '      tiers:\n' +
+  '        free: { requests-per-minute: 100, burst-capacity: 20 }\n' +
+  '        pro: { requests-per-minute: 500, burst-capacity: 100 }\n' +
+  '        enterprise: { requests-per-minute: 2000, burst-capacity: 500 }\n' +
+  '        trickle: { requests-per-minute: 1, burst-capacity: 20 }\n' +
+  '        second: { requests-per-minute: 20, burst-capacity: 3 }\n';
+
 describe('rate limiting', () => {
-  describe('shared through Redis by two gateways', () => {
+  describe('shared through Redis by two gateway processes', () => {
     let db: TestDatabase;
     let one: TestGateway;
-    let two: TestGateway;
+    let child: ChildGateway;
+    let apiOne: string;
+    let apiTwo: string;
 
     beforeAll(async () => {
       db = await createTestDatabase('security_rate_limit');
-      // Default bucket of 50 so the admin key used to create keys is limited too, but not by these tests.
-      const yaml = 'mcp:\n  security:\n    rate-limiting:\n      requests-per-minute: 50\n      burst-capacity: 50\n';
+      // Default bucket of 50 refilled one a minute: the admin key that creates keys is limited too, but not by
+      // these tests (fewer than 50 calls), and the made-up-key flood below is not refilled while it runs.
+      const yaml = limitsYaml(`rl-e2e-${randomUUID()}:`, { rpm: 1, burst: 50 });
       one = await startTestGateway({ databaseUrl: db.url, rateLimiting: true, yaml });
-      two = await startTestGateway({ databaseUrl: db.url, rateLimiting: true, yaml });
-    }, 60_000);
+      // The second replica is a separate `node dist/src/main.js` process: nothing but Redis is shared.
+      child = await startChildGateway({
+        databaseUrl: db.url,
+        extraYaml: yaml,
+        extraFileName: 'limits.yml',
+        env: { REDIS_URL: process.env.TEST_REDIS_URL!, GLOBALMCP_ADMIN_API_KEY: TEST_ADMIN_KEY },
+      });
+      apiOne = one.addresses.api;
+      apiTwo = child.api;
+    }, 120_000);
 
     afterAll(async () => {
+      await child?.stop();
       await one?.stop();
-      await two?.stop();
       await db?.drop();
     });
 
     it('enforces one bucket per principal across both processes, then 429 with Retry-After', async () => {
-      const key = await createKey(one.addresses.api, 'free'); // free: burst 20, 100 a minute
+      const key = await createKey(apiOne, 'trickle'); // burst 20, one request a minute
       const answers: Answer[] = [];
       for (let i = 0; i < 24; i++) {
-        const gateway = i % 2 === 0 ? one : two;
-        answers.push(await call(gateway.addresses.api, 'GET', '/api/servers', { 'x-api-key': key }));
+        answers.push(await call(i % 2 === 0 ? apiOne : apiTwo, 'GET', '/api/servers', { 'x-api-key': key }));
       }
       expect(answers.map((a) => a.status)).toEqual([...Array(20).fill(200), ...Array(4).fill(429)]);
       expect(answers.map((a) => Number(a.headers.get('x-ratelimit-remaining')))).toEqual([
@@ -70,47 +101,79 @@ describe('rate limiting', () => {
         0,
       ]);
       const refused = answers[23]!;
-      expect(refused.body.error).toMatchObject({ code: 'RATE_LIMIT_EXCEEDED', details: { tier: 'free', limit: 20 } });
+      expect(refused.body.error).toMatchObject({
+        code: 'RATE_LIMIT_EXCEEDED',
+        details: { tier: 'trickle', limit: 20, requests_per_minute: 1 },
+      });
+      expect(refused.body.error.request_id).toEqual(expect.any(String));
+      expect(JSON.stringify(refused.body)).not.toMatch(/\bat .*\.(js|ts):\d+/);
       const retryAfter = Number(refused.headers.get('retry-after'));
       expect(retryAfter).toBeGreaterThanOrEqual(1);
-      expect(retryAfter).toBeLessThanOrEqual(12); // the free bucket refills 20 requests in 12 s
+      expect(retryAfter).toBeLessThanOrEqual(60); // one request a minute
       const metrics = await (await fetch(`${one.addresses.management}/actuator/prometheus`)).text();
-      expect(metrics).toMatch(/^rate_limit_rejections_total\{tier="free"\} [1-9]/m);
+      const metricsTwo = await (await fetch(`${child.management}/actuator/prometheus`)).text();
+      expect(metrics).toMatch(/^rate_limit_rejections_total\{tier="trickle"\} [1-9]/m);
+      expect(metricsTwo).toMatch(/^rate_limit_rejections_total\{tier="trickle"\} [1-9]/m);
       const { limit, reset } = rateHeaders(refused);
       expect(limit).toBe('20');
       const now = Date.now() / 1000;
-      expect(Number(reset)).toBeGreaterThan(now);
-      expect(Number(reset)).toBeLessThanOrEqual(Math.ceil(now) + 12);
+      // Full again after 20 minutes of refill (continuous, one a minute).
+      expect(Number(reset)).toBeGreaterThan(now + 19 * 60);
+      expect(Number(reset)).toBeLessThanOrEqual(Math.ceil(now) + 20 * 60 + 1);
     });
 
+    it('refills continuously: after a burst, one request passes each refill interval, not a new burst', async () => {
+      const key = await createKey(apiOne, 'second'); // burst 3, 20 a minute: one request every 3 s
+      const first = [];
+      for (let i = 0; i < 4; i++) first.push(await call(apiOne, 'GET', '/api/servers', { 'x-api-key': key }));
+      expect(first.map((a) => a.status)).toEqual([200, 200, 200, 429]);
+      expect(Number(first[3]!.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect(Number(first[3]!.headers.get('retry-after'))).toBeLessThanOrEqual(3);
+
+      // Poll the other replica until the refill lets one request through (refused polls take nothing).
+      let passed: Answer | undefined;
+      await waitFor(
+        async () => {
+          const answer = await call(apiTwo, 'GET', '/api/servers', { 'x-api-key': key });
+          if (answer.status === 200) passed = answer;
+          else expect(answer.status).toBe(429);
+          return answer.status === 200;
+        },
+        15_000,
+        'the bucket to refill one request',
+        100,
+      );
+      // One token came back, not the burst of 3: nothing remains, and the next request is refused again.
+      expect(rateHeaders(passed!).remaining).toBe('0');
+      const after = await call(apiOne, 'GET', '/api/servers', { 'x-api-key': key });
+      expect(after.status).toBe(429);
+      expect(rateHeaders(after).remaining).toBe('0');
+    }, 30_000);
+
     it('gives each tier its own limits, and keys without a tier the default ones', async () => {
-      const pro = await call(one.addresses.api, 'GET', '/api/servers', {
-        'x-api-key': await createKey(one.addresses.api, 'pro'),
+      const pro = await call(apiOne, 'GET', '/api/servers', { 'x-api-key': await createKey(apiOne, 'pro') });
+      expect(rateHeaders(pro)).toMatchObject({ limit: '100', remaining: '99' });
+      const enterprise = await call(apiTwo, 'GET', '/api/servers', {
+        'x-api-key': await createKey(apiOne, 'enterprise'),
       });
-      expect(rateHeaders(pro).limit).toBe('100');
-      const enterprise = await call(one.addresses.api, 'GET', '/api/servers', {
-        'x-api-key': await createKey(one.addresses.api, 'enterprise'),
-      });
-      expect(rateHeaders(enterprise).limit).toBe('500');
-      const plain = await call(one.addresses.api, 'GET', '/api/servers', {
-        'x-api-key': await createKey(one.addresses.api),
-      });
-      expect(rateHeaders(plain).limit).toBe('50');
+      expect(rateHeaders(enterprise)).toMatchObject({ limit: '500', remaining: '499' });
+      const plain = await call(apiOne, 'GET', '/api/servers', { 'x-api-key': await createKey(apiOne) });
+      expect(rateHeaders(plain)).toMatchObject({ limit: '50', remaining: '49' });
     });
 
     it('counts per principal: another key has its own bucket', async () => {
-      const a = await createKey(one.addresses.api, 'free');
-      const b = await createKey(one.addresses.api, 'free');
-      for (let i = 0; i < 20; i++) await call(one.addresses.api, 'GET', '/api/servers', { 'x-api-key': a });
-      expect((await call(two.addresses.api, 'GET', '/api/servers', { 'x-api-key': a })).status).toBe(429);
-      expect((await call(two.addresses.api, 'GET', '/api/servers', { 'x-api-key': b })).status).toBe(200);
+      const a = await createKey(apiOne, 'trickle');
+      const b = await createKey(apiOne, 'trickle');
+      for (let i = 0; i < 20; i++) await call(apiOne, 'GET', '/api/servers', { 'x-api-key': a });
+      expect((await call(apiTwo, 'GET', '/api/servers', { 'x-api-key': a })).status).toBe(429);
+      expect((await call(apiTwo, 'GET', '/api/servers', { 'x-api-key': b })).status).toBe(200);
     });
 
     it('counts refused requests too (403 after the bucket is used up becomes 429)', async () => {
-      const key = await createKey(one.addresses.api, 'free');
+      const key = await createKey(apiOne, 'trickle');
       const statuses: number[] = [];
       for (let i = 0; i < 21; i++) {
-        statuses.push((await call(one.addresses.api, 'GET', '/api/api-keys', { 'x-api-key': key })).status);
+        statuses.push((await call(i % 2 ? apiTwo : apiOne, 'GET', '/api/api-keys', { 'x-api-key': key })).status);
       }
       expect(statuses).toEqual([...Array(20).fill(403), 429]);
     });
@@ -119,19 +182,19 @@ describe('rate limiting', () => {
       const statuses: number[] = [];
       let last: Answer | undefined;
       for (let i = 0; i < 51; i++) {
-        last = await call(two.addresses.api, 'GET', '/api/servers', { 'x-api-key': `gmcp_made-up-${i}` });
+        last = await call(i % 2 ? apiTwo : apiOne, 'GET', '/api/servers', { 'x-api-key': `gmcp_made-up-${i}` });
         statuses.push(last.status);
         if (i === 0) expect(rateHeaders(last).limit).toBe('50');
       }
       expect(statuses).toEqual([...Array(50).fill(401), 429]);
       expect(last!.headers.get('retry-after')).toMatch(/^\d+$/);
       // A valid credential has its own bucket.
-      expect((await call(two.addresses.api, 'GET', '/api/servers', ADMIN_HEADERS)).status).toBe(200);
+      expect((await call(apiTwo, 'GET', '/api/servers', ADMIN_HEADERS)).status).toBe(200);
     });
 
     it('does not limit health, docs or the management port', async () => {
       for (let i = 0; i < 60; i++) {
-        const health = await call(one.addresses.api, 'GET', '/api/health', {});
+        const health = await call(apiOne, 'GET', '/api/health', {});
         expect(health.status).not.toBe(429);
         expect(health.headers.get('x-ratelimit-limit')).toBeNull();
       }
@@ -146,10 +209,11 @@ describe('rate limiting', () => {
     const gateway = await startTestGateway({
       databaseUrl: db.url,
       rateLimiting: true,
+      yaml: limitsYaml(`rl-e2e-${randomUUID()}:`, { rpm: 1000, burst: 2000 }),
       env: { REDIS_URL: 'redis://127.0.0.1:1' },
     });
     try {
-      const key = await createKey(gateway.addresses.api, 'free');
+      const key = await createKey(gateway.addresses.api, 'trickle');
       const statuses: number[] = [];
       for (let i = 0; i < 22; i++) {
         const answer = await call(gateway.addresses.api, 'GET', '/api/servers', { 'x-api-key': key });
@@ -160,6 +224,80 @@ describe('rate limiting', () => {
     } finally {
       await gateway.stop();
       await db.drop();
+    }
+  }, 60_000);
+
+  it('survives a Redis outage mid-run: memory buckets while it is down, shared buckets again once it is back', async () => {
+    const port = await freePort();
+    const startRedis = async () => {
+      const server = spawn(
+        'redis-server',
+        ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+        {
+          stdio: 'ignore',
+        },
+      );
+      await waitFor(
+        async () => {
+          const probe = createConnection(port, '127.0.0.1');
+          return new Promise<boolean>((resolve) => {
+            probe.once('connect', () => resolve(probe.destroy() !== undefined));
+            probe.once('error', () => resolve(false));
+          });
+        },
+        10_000,
+        'redis-server to listen',
+        50,
+      );
+      return server;
+    };
+    const stopRedis = async (server: ChildProcess) => {
+      if (server.exitCode !== null || server.signalCode !== null) return;
+      const exited = new Promise((resolve) => server.once('exit', resolve));
+      server.kill('SIGKILL');
+      await exited;
+    };
+    let redis = await startRedis();
+    const db = await createTestDatabase('security_rate_limit_outage');
+    const gateway = await startTestGateway({
+      databaseUrl: db.url,
+      rateLimiting: true,
+      yaml: limitsYaml(`rl-e2e-${randomUUID()}:`, { rpm: 1000, burst: 2000 }),
+      env: { REDIS_URL: `redis://127.0.0.1:${port}` },
+    });
+    const api = gateway.addresses.api;
+    try {
+      const key = await createKey(api, 'trickle');
+      const get = () => call(api, 'GET', '/api/servers', { 'x-api-key': key });
+      const before = [];
+      for (let i = 0; i < 5; i++) before.push(rateHeaders(await get()).remaining);
+      expect(before).toEqual(['19', '18', '17', '16', '15']);
+
+      await stopRedis(redis);
+      // Redis is gone: every answer is 200 or 429 from this process' buckets (which start full), never a 500.
+      const during: Answer[] = [];
+      for (let i = 0; i < 21; i++) during.push(await get());
+      expect(during.map((a) => a.status)).toEqual([...Array(20).fill(200), 429]);
+      expect(during.every((a) => a.headers.get('x-ratelimit-limit') === '20')).toBe(true);
+
+      // Back (empty, nothing persisted): once reconnected, the shared bucket answers again.
+      redis = await startRedis();
+      let back: Answer | undefined;
+      await waitFor(
+        async () => {
+          back = await get();
+          expect([200, 429]).toContain(back.status);
+          return back.status === 200;
+        },
+        20_000,
+        'the gateway to use Redis again',
+        200,
+      );
+      expect(rateHeaders(back!).remaining).toBe('19');
+    } finally {
+      await gateway.stop();
+      await db.drop();
+      await stopRedis(redis);
     }
   }, 60_000);
 
