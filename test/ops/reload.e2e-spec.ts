@@ -5,7 +5,6 @@ import { startGateway, type RunningGateway } from 'src/bootstrap/application';
 import { loadConfig } from 'src/config/config.loader';
 import { McpEngine } from 'src/mcp/mcp-engine';
 import { ConfigReloadService } from 'src/reload/config-reload.service';
-import { ConfigWatcherService } from 'src/reload/config-watcher.service';
 import { freePort } from '../support/ports';
 import { isAlive } from '../support/processes';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
@@ -57,7 +56,6 @@ describe('reload of an edited servers file (in-process gateway, file watch)', ()
     api = gateway.addresses.api;
     engine = gateway.api.get(McpEngine);
     serversFile = path.join(gateway.dir, 'test.yml');
-    await gateway.api.get(ConfigWatcherService).ready;
     await waitFor(async () => (await serverStatus(api, 'alpha')) === 'active', 30_000, 'alpha to be active');
   }, 60_000);
 
@@ -216,7 +214,6 @@ describe('reload of a Kubernetes ConfigMap volume (..data symlink swap)', () => 
     gateway = await startGateway(loaded);
     api = gateway.addresses.api;
     engine = gateway.api.get(McpEngine);
-    await gateway.api.get(ConfigWatcherService).ready;
     await waitFor(async () => (await serverStatus(api, 'one')) === 'active', 30_000, 'one to be active');
   }, 60_000);
 
