@@ -1,7 +1,13 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { stringify as toYaml } from 'yaml';
 import { SECURITY_SCHEMES } from 'src/auth/authenticated.decorator';
+import { CredentialVerifier } from 'src/auth/credential-verifier';
+import type { Principal } from 'src/auth/principal';
+import { renderEnvelope, toAppException } from 'src/common/errors/all-exceptions.filter';
 import { ErrorEnvelopeDto } from 'src/common/errors/error-envelope.dto';
+import { OpenApiDocumentService, sortKeys } from 'src/openapi/openapi-document.service';
 
 const SCOPE_DESCRIPTIONS = {
   'mcp:read': 'List and read servers, tools, resources, prompts',
@@ -49,28 +55,48 @@ export function buildOpenApiDocument(app: NestFastifyApplication, version: strin
   return sortKeys(document);
 }
 
-/** Swagger UI at /docs (and Spring's /swagger-ui.html), the JSON document at /v3/api-docs and /docs-json. */
+/**
+ * Swagger UI at /docs (and Spring's /swagger-ui.html), the JSON document at /v3/api-docs and /docs-json, YAML at
+ * /v3/api-docs.yaml. The document is the static one plus one operation per tool of the live catalog (rebuilt when
+ * the catalog changes). Without a credential it describes everything; with one (X-API-Key or Bearer) only what that
+ * caller may call, and a refused credential is a 401 envelope rather than a silent full document.
+ */
 export function mountOpenApi(app: NestFastifyApplication, document: OpenAPIObject): void {
+  const documents = app.get(OpenApiDocumentService);
+  const credentials = app.get(CredentialVerifier);
+  documents.setBase(document);
   SwaggerModule.setup('docs', app, document, {
-    jsonDocumentUrl: OPENAPI_JSON_PATHS[0],
-    yamlDocumentUrl: '/v3/api-docs.yaml',
+    raw: false,
     customSiteTitle: 'globalmcp API',
-    swaggerOptions: { persistAuthorization: true, displayRequestDuration: true },
+    // The UI page loads without credentials: it shows the whole catalog, and "Authorize" applies to the calls.
+    patchDocumentOnRequest: () => documents.documentFor(),
+    swaggerOptions: {
+      persistAuthorization: true,
+      displayRequestDuration: true,
+      displayOperationId: true,
+      filter: true,
+    },
   });
   const fastify = app.getHttpAdapter().getInstance();
-  fastify.get(OPENAPI_JSON_PATHS[1], (_request, reply) => reply.send(document));
+  const serve = (format: 'json' | 'yaml') => async (request: FastifyRequest, reply: FastifyReply) => {
+    let principal: Principal | undefined;
+    if (CredentialVerifier.presentedIn(request.headers)) {
+      try {
+        principal = await credentials.verifyHeaders(request.headers);
+      } catch (error) {
+        const { exception } = toAppException(error);
+        if (exception.headers) void reply.headers(exception.headers);
+        return reply.status(exception.status).send(renderEnvelope(exception, String(request.id)));
+      }
+    }
+    const body = documents.documentFor(principal);
+    // A per-caller document must not be served from a shared cache to someone else.
+    void reply.header('cache-control', 'no-store').header('vary', 'x-api-key, authorization');
+    return format === 'json'
+      ? reply.type('application/json; charset=utf-8').send(JSON.stringify(body))
+      : reply.type('text/yaml; charset=utf-8').send(toYaml(body, { aliasDuplicateObjects: false }));
+  };
+  for (const path of OPENAPI_JSON_PATHS) fastify.get(path, serve('json'));
+  fastify.get('/v3/api-docs.yaml', serve('yaml'));
   fastify.get('/swagger-ui.html', (_request, reply) => reply.redirect('/docs', 302));
-}
-
-/** Deterministic key order, so the committed document diffs cleanly. */
-function sortKeys<T>(value: T): T {
-  if (Array.isArray(value)) return value.map(sortKeys) as T;
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(
-      Object.keys(value)
-        .sort()
-        .map((k) => [k, sortKeys((value as Record<string, unknown>)[k])]),
-    ) as T;
-  }
-  return value;
 }

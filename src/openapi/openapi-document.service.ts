@@ -1,0 +1,163 @@
+import { Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import type { OpenAPIObject, OperationObject, PathItemObject } from '@nestjs/swagger';
+import type { Principal } from 'src/auth/principal';
+import { missingScopes, type Scope } from 'src/auth/scopes';
+import { SECURITY_SCHEMES } from 'src/auth/authenticated.decorator';
+import { McpEngine } from 'src/mcp/mcp-engine';
+import type { CatalogChangedEvent } from 'src/mcp/mcp-engine.events';
+import { ServersService } from 'src/servers/servers.service';
+import { buildToolOperations, type CatalogTool, serverTag, X_SERVER } from './tool-operations';
+
+const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
+
+/**
+ * The OpenAPI document as served: the static one of the controllers (built once at boot) plus one typed operation per
+ * tool of the live catalog. The merged document is rebuilt lazily after any catalog change (tools discovered,
+ * `list_changed`, a server added or removed), without a restart; fetched with a credential, it is cut down to what
+ * that caller may call (its scopes and its server allow-list).
+ */
+@Injectable()
+export class OpenApiDocumentService implements OnModuleInit, OnModuleDestroy {
+  private base: OpenAPIObject | undefined;
+  private merged: OpenAPIObject | undefined;
+  private version = 0;
+
+  constructor(
+    private readonly engine: McpEngine,
+    private readonly servers: ServersService,
+  ) {}
+
+  onModuleInit(): void {
+    this.engine.on('catalog.changed', this.onCatalogChanged);
+    this.engine.on('server.removed', this.invalidate);
+  }
+
+  onModuleDestroy(): void {
+    this.engine.off('catalog.changed', this.onCatalogChanged);
+    this.engine.off('server.removed', this.invalidate);
+  }
+
+  /** The document of the controllers (src/bootstrap/openapi.ts builds it once the app is initialised). */
+  setBase(document: OpenAPIObject): void {
+    this.base = document;
+    this.invalidate();
+  }
+
+  /** Bumped on every catalog change: what a cached copy of the document can be compared against. */
+  get catalogVersion(): number {
+    return this.version;
+  }
+
+  /** The whole document (no credential), or the part the principal may call. */
+  documentFor(principal?: Principal): OpenAPIObject {
+    const full = (this.merged ??= this.build());
+    return principal ? filterFor(full, principal) : full;
+  }
+
+  private readonly onCatalogChanged = ({ kinds }: CatalogChangedEvent): void => {
+    if (kinds.includes('tools')) this.invalidate();
+  };
+
+  private readonly invalidate = (): void => {
+    this.merged = undefined;
+    this.version++;
+  };
+
+  private build(): OpenAPIObject {
+    if (!this.base) throw new Error('OpenApiDocumentService: the base document is not set yet');
+    const tools: CatalogTool[] = this.engine
+      .listTools()
+      .map(({ serverId, tool }) => ({ serverId, serverName: this.serverName(serverId), tool }))
+      .sort((a, b) => a.serverId.localeCompare(b.serverId) || a.tool.name.localeCompare(b.tool.name));
+    const extra = buildToolOperations(tools, this.base);
+    return sortKeys({
+      ...this.base,
+      paths: { ...this.base.paths, ...extra.paths },
+      tags: [...(this.base.tags ?? []), ...extra.tags],
+      components: {
+        ...this.base.components,
+        schemas: { ...this.base.components?.schemas, ...extra.schemas },
+      },
+    });
+  }
+
+  private serverName(id: string): string {
+    try {
+      return this.servers.find(id).entry.name ?? id;
+    } catch {
+      return id;
+    }
+  }
+}
+
+/**
+ * The operations the principal may call: those whose scopes it holds (read from the OAuth2 requirement every
+ * authenticated route declares) and, for tool operations, whose server is on its allow-list. Schemas and tags of the
+ * tool operations left out go too, so the document does not describe what the caller cannot see.
+ */
+export function filterFor(document: OpenAPIObject, principal: Principal): OpenAPIObject {
+  const paths: Record<string, PathItemObject> = {};
+  const hiddenServers = new Set<string>();
+  const hiddenSchemaPrefixes: string[] = [];
+  for (const [path, item] of Object.entries(document.paths)) {
+    const kept: PathItemObject = { ...item };
+    let any = false;
+    for (const method of HTTP_METHODS) {
+      const operation = item[method];
+      if (!operation) continue;
+      if (allowed(operation, principal)) {
+        any = true;
+        continue;
+      }
+      delete kept[method];
+      const server = serverOf(operation);
+      if (typeof server === 'string') {
+        hiddenServers.add(server);
+        if (operation.operationId) hiddenSchemaPrefixes.push(`${operation.operationId}.`);
+      }
+    }
+    if (any) paths[path] = kept;
+  }
+  const visibleServers = new Set<string>();
+  for (const item of Object.values(paths)) {
+    for (const method of HTTP_METHODS) {
+      const server = item[method] ? serverOf(item[method]) : undefined;
+      if (typeof server === 'string') visibleServers.add(server);
+    }
+  }
+  const schemas = Object.fromEntries(
+    Object.entries(document.components?.schemas ?? {}).filter(
+      ([name]) => !hiddenSchemaPrefixes.some((prefix) => name.startsWith(prefix)),
+    ),
+  );
+  const hiddenTags = new Set([...hiddenServers].filter((s) => !visibleServers.has(s)).map(serverTag));
+  return {
+    ...document,
+    paths,
+    tags: (document.tags ?? []).filter((tag) => !hiddenTags.has(tag.name)),
+    components: { ...document.components, schemas },
+  };
+}
+
+const serverOf = (operation: OperationObject): unknown => (operation as unknown as Record<string, unknown>)[X_SERVER];
+
+function allowed(operation: OperationObject, principal: Principal): boolean {
+  const server = serverOf(operation);
+  if (typeof server === 'string' && principal.servers && !principal.servers.has(server)) return false;
+  if (!operation.security || operation.security.length === 0) return true;
+  const scopes = operation.security.find((s) => SECURITY_SCHEMES.oauth2 in s)?.[SECURITY_SCHEMES.oauth2] ?? [];
+  return missingScopes(principal.scopes, scopes as Scope[]).length === 0;
+}
+
+/** Deterministic key order, so the committed document diffs cleanly. */
+export function sortKeys<T>(value: T): T {
+  if (Array.isArray(value)) return value.map(sortKeys) as T;
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.keys(value)
+        .sort()
+        .map((k) => [k, sortKeys((value as Record<string, unknown>)[k])]),
+    ) as T;
+  }
+  return value;
+}
