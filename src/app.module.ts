@@ -9,6 +9,7 @@ import { LoggingModule } from './logging/logging.module';
 import { McpModule } from './mcp/mcp.module';
 import { MessagesModule } from './messages/messages.module';
 import { MetricsModule } from './metrics/metrics.module';
+import { OpenApiModule } from './openapi/openapi.module';
 import { ReloadModule } from './reload/reload.module';
 import { ResourcesModule } from './resources/resources.module';
 import { ServersModule } from './servers/servers.module';
@@ -31,6 +32,7 @@ export class AppModule {
         HealthModule,
         ServersModule,
         ToolsModule,
+        OpenApiModule,
         ResourcesModule,
         MessagesModule,
         ReloadModule,
