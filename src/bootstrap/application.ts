@@ -15,7 +15,7 @@ import { closeRootLogger } from 'src/logging/logger.factory';
 import { ROOT_LOGGER } from 'src/logging/logging.module';
 import { HttpMetricsRecorder } from 'src/metrics/http-metrics.recorder';
 import { translateEngineError } from './engine-error.translator';
-import { createFastifyAdapter } from './fastify-adapter';
+import { applyHttpSecurity, createFastifyAdapter } from './fastify-adapter';
 import { buildOpenApiDocument, mountOpenApi } from './openapi';
 import { tlsOptionsFrom } from './tls-options';
 
@@ -49,6 +49,7 @@ export async function startGateway(loaded: LoadedConfig): Promise<RunningGateway
   );
   const logger = api.get(PinoLogger);
   api.useLogger(logger);
+  await applyHttpSecurity(api, config);
   api.useGlobalFilters(new AllExceptionsFilter([translateEngineError]));
   api.useGlobalPipes(createValidationPipe());
   const httpMetrics = api.get(HttpMetricsRecorder);

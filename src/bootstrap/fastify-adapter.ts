@@ -1,8 +1,10 @@
-import { FastifyAdapter } from '@nestjs/platform-fastify';
+import fastifyHelmet from '@fastify/helmet';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { SecureContextOptions } from 'node:tls';
 import { renderEnvelope, toAppException } from 'src/common/errors/all-exceptions.filter';
 import { REQUEST_ID_HEADER, requestIdFor } from 'src/common/http/request-id';
+import type { AppConfig } from 'src/config/config.schema';
 
 /**
  * Deepest JSON nesting a request body may have. Far beyond any real payload (tool arguments included), far below
@@ -62,6 +64,58 @@ export function createFastifyAdapter(options: AdapterOptions): FastifyAdapter {
     done(null, payload);
   });
   return adapter;
+}
+
+/** Request headers a browser page on an allowed origin may send (credentials, MCP session, request id). */
+const CORS_ALLOWED_HEADERS = [
+  'Authorization',
+  'Content-Type',
+  'X-API-Key',
+  'X-Request-Id',
+  'Mcp-Session-Id',
+  'Mcp-Protocol-Version',
+  'Last-Event-ID',
+];
+/** Response headers such a page may read: the request id, the rate-limit state, the MCP session. */
+const CORS_EXPOSED_HEADERS = [
+  'X-Request-Id',
+  'X-RateLimit-Limit',
+  'X-RateLimit-Remaining',
+  'X-RateLimit-Reset',
+  'Retry-After',
+  'Mcp-Session-Id',
+];
+
+/**
+ * Browser-facing protections of the API listener, with the maintained plugins rather than hand-set headers:
+ * - `@fastify/helmet`: its defaults (CSP `default-src 'self'`, nosniff, X-Frame-Options SAMEORIGIN, HSTS,
+ *   no Referer, COOP, ...). Swagger UI works under the default CSP: @nestjs/swagger serves
+ *   its scripts and styles as files from this origin, with no inline script.
+ * - `@fastify/cors` (through Nest's `enableCors`, which orders its hook before the guards) only when
+ *   `mcp.security.cors.allowed-origins` lists origins: closed by default, so a page elsewhere cannot read the
+ *   API with a user's credentials. `*` allows any origin. Credentials travel in headers (X-API-Key, Bearer),
+ *   never cookies, so `Access-Control-Allow-Credentials` is not needed.
+ */
+export async function applyHttpSecurity(app: NestFastifyApplication, config: AppConfig): Promise<void> {
+  const origins = config.mcp.security.cors.allowedOrigins;
+  await app.register(fastifyHelmet, {
+    contentSecurityPolicy: {
+      // helmet's default `upgrade-insecure-requests` makes a browser fetch Swagger UI's scripts over https from a
+      // plain-HTTP listener (any host name but localhost), where nothing answers: only with TLS on.
+      directives: { upgradeInsecureRequests: config.server.ssl.enabled ? [] : null },
+    },
+    // With CORS open to other origins, their pages must also be able to load responses in no-cors mode.
+    crossOriginResourcePolicy: { policy: origins.length > 0 ? 'cross-origin' : 'same-origin' },
+  });
+  if (origins.length === 0) return;
+  app.enableCors({
+    origin: origins.includes('*') ? '*' : origins,
+    methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
+    allowedHeaders: CORS_ALLOWED_HEADERS,
+    exposedHeaders: CORS_EXPOSED_HEADERS,
+    credentials: false,
+    maxAge: 600,
+  });
 }
 
 /** Whether a JSON text opens more than `max` arrays/objects at once (a linear scan; strings are skipped). */
