@@ -5,6 +5,7 @@ import {
   ArrayMinSize,
   IsArray,
   IsBoolean,
+  IsIn,
   IsInt,
   IsObject,
   IsOptional,
@@ -22,6 +23,11 @@ import { SERVER_ID_PATTERN } from 'src/servers/dto/server-id.dto';
 export const TOOL_NAME_PATTERN = /^[A-Za-z0-9_.\-/]{1,128}$/;
 const MAX_TIMEOUT_MS = 3_600_000;
 export const MAX_IDEMPOTENCY_KEY = 200;
+/** Printable text only: PostgreSQL refuses NUL in text, and control characters have no business in a key. */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const IDEMPOTENCY_KEY_PATTERN = /^[^\u0000-\u001f\u007f]+$/;
+export const EXECUTION_MODES = ['sync', 'async'] as const;
+export type ExecutionMode = (typeof EXECUTION_MODES)[number];
 
 export class ListToolsQueryDto {
   @ApiPropertyOptional({ example: 'everything', description: 'Only the tools of this server' })
@@ -133,7 +139,20 @@ export class ExecuteOnServerDto {
   @IsString()
   @MinLength(1)
   @MaxLength(MAX_IDEMPOTENCY_KEY)
+  @Matches(IDEMPOTENCY_KEY_PATTERN, { message: 'idempotency_key must not contain control characters' })
   idempotency_key?: string;
+
+  @ApiPropertyOptional({
+    enum: EXECUTION_MODES,
+    default: 'sync',
+    description:
+      '`async`: answer 202 at once with `execution_id` and a `Location` (GET /api/executions/{id}); follow it with ' +
+      'GET /api/executions/{id}/events (Server-Sent Events) and stop it with POST /api/executions/{id}/cancel. ' +
+      'The header `Prefer: respond-async` does the same.',
+  })
+  @IsOptional()
+  @IsIn(EXECUTION_MODES, { message: 'mode must be sync or async' })
+  mode?: ExecutionMode;
 }
 
 export class ExecuteToolDto extends ExecuteOnServerDto {
@@ -185,11 +204,22 @@ const isJsonObject = (value: unknown): boolean => typeof value === 'object' && v
 const isTimeout = (value: unknown): boolean =>
   value === undefined || (Number.isInteger(value) && (value as number) >= 1 && (value as number) <= MAX_TIMEOUT_MS);
 const isIdempotencyKey = (value: unknown): boolean =>
-  value === undefined || (typeof value === 'string' && value.length >= 1 && value.length <= MAX_IDEMPOTENCY_KEY);
+  value === undefined ||
+  (typeof value === 'string' &&
+    value.length >= 1 &&
+    value.length <= MAX_IDEMPOTENCY_KEY &&
+    IDEMPOTENCY_KEY_PATTERN.test(value));
+const isMode = (value: unknown): boolean => value === undefined || value === 'sync' || value === 'async';
 const matches = (value: unknown, pattern: RegExp): boolean => typeof value === 'string' && pattern.test(value);
 
-const EXECUTE_ON_SERVER_KEYS: ReadonlySet<string> = new Set(['parameters', 'timeout', 'idempotency_key']);
-const EXECUTE_TOOL_KEYS: ReadonlySet<string> = new Set(['parameters', 'timeout', 'server_id', 'idempotency_key']);
+const EXECUTE_ON_SERVER_KEYS: ReadonlySet<string> = new Set(['parameters', 'timeout', 'idempotency_key', 'mode']);
+const EXECUTE_TOOL_KEYS: ReadonlySet<string> = new Set([
+  'parameters',
+  'timeout',
+  'server_id',
+  'idempotency_key',
+  'mode',
+]);
 const TOOL_NAME_KEYS: ReadonlySet<string> = new Set(['name']);
 const SERVER_TOOL_KEYS: ReadonlySet<string> = new Set(['id', 'tool']);
 
@@ -199,7 +229,8 @@ registerFastCheck(
     hasOnlyKeys(v, EXECUTE_ON_SERVER_KEYS) &&
     isJsonObject(v.parameters) &&
     isTimeout(v.timeout) &&
-    isIdempotencyKey(v.idempotency_key),
+    isIdempotencyKey(v.idempotency_key) &&
+    isMode(v.mode),
 );
 registerFastCheck(
   ExecuteToolDto,
@@ -208,6 +239,7 @@ registerFastCheck(
     isJsonObject(v.parameters) &&
     isTimeout(v.timeout) &&
     isIdempotencyKey(v.idempotency_key) &&
+    isMode(v.mode) &&
     (v.server_id === undefined || matches(v.server_id, SERVER_ID_PATTERN)),
 );
 registerFastCheck(ToolNameParamDto, (v) => hasOnlyKeys(v, TOOL_NAME_KEYS) && matches(v.name, TOOL_NAME_PATTERN));
