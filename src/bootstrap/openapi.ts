@@ -8,6 +8,7 @@ import type { Principal } from 'src/auth/principal';
 import { renderEnvelope, toAppException } from 'src/common/errors/all-exceptions.filter';
 import { ErrorEnvelopeDto } from 'src/common/errors/error-envelope.dto';
 import { OpenApiDocumentService, sortKeys } from 'src/openapi/openapi-document.service';
+import { upgradeToOpenApi31 } from 'src/openapi/openapi31';
 
 const SCOPE_DESCRIPTIONS = {
   'mcp:read': 'List and read servers, tools, resources, prompts',
@@ -25,6 +26,9 @@ export function buildOpenApiDocument(app: NestFastifyApplication, version: strin
         'Errors use the envelope {"error":{"code","message","details","request_id","timestamp"}}; every response carries X-Request-Id.',
     )
     .setVersion(version)
+    // 3.1: its Schema Objects are JSON Schema 2020-12, so the tools' input and output schemas fit unchanged.
+    .setOpenAPIVersion('3.1.0')
+    .addServer('/', 'This gateway')
     .addBearerAuth(
       {
         type: 'http',
@@ -52,7 +56,7 @@ export function buildOpenApiDocument(app: NestFastifyApplication, version: strin
     operationIdFactory: (_controllerKey, methodKey) => methodKey,
     extraModels: [ErrorEnvelopeDto],
   });
-  return sortKeys(document);
+  return sortKeys(upgradeToOpenApi31(document));
 }
 
 /**
