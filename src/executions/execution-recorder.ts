@@ -1,5 +1,7 @@
 import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { ExecutionEntity, type ExecutionChannel, type ExecutionError, type ExecutionStatus } from './execution.entity';
+import { WebhookOutbox } from 'src/webhooks/webhook-outbox';
+import type { OutboxEvent } from 'src/webhooks/webhook-events';
 import { ExecutionsRepository } from './executions.repository';
 import { storable } from './sanitize';
 
@@ -30,7 +32,8 @@ const MAX_BUFFERED = 50_000;
 
 /**
  * Writes finished executions off the hot path: `record()` only buffers; a flush (every 200 ms, or at 200 records)
- * writes them with multi-row INSERTs. Shutdown flushes everything before the database closes (DatabaseModule is
+ * writes them with multi-row INSERTs, and their webhook deliveries (`tool.executed`, `tool.failed`) in the same
+ * transaction. Shutdown flushes everything before the database closes (DatabaseModule is
  * global: its shutdown hook runs after this feature module's). At boot, rows left `running` become `interrupted`.
  */
 @Injectable()
@@ -40,7 +43,10 @@ export class ExecutionRecorder implements OnApplicationBootstrap, OnApplicationS
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
 
-  constructor(private readonly repository: ExecutionsRepository) {}
+  constructor(
+    private readonly repository: ExecutionsRepository,
+    private readonly outbox: WebhookOutbox,
+  ) {}
 
   async onApplicationBootstrap(): Promise<void> {
     const interrupted = await this.repository.interruptRunning();
@@ -75,8 +81,13 @@ export class ExecutionRecorder implements OnApplicationBootstrap, OnApplicationS
   private async write(batch: FinishedExecution[]): Promise<void> {
     for (let i = 0; i < batch.length; i += FLUSH_SIZE) {
       const chunk = batch.slice(i, i + FLUSH_SIZE);
+      let queued = 0;
       try {
-        await this.repository.upsertMany(chunk.map(toRow));
+        // The webhook deliveries of these calls commit (or not) with their records: no event without a record.
+        await this.repository.upsertMany(chunk.map(toRow), async (manager) => {
+          queued = await this.outbox.enqueue(chunk.map(toEvent), manager);
+        });
+        this.outbox.written(queued);
       } catch (error) {
         this.logger.error(`Writing ${chunk.length} execution record(s) failed: ${(error as Error).message}`);
         this.buffer.unshift(...chunk);
@@ -116,4 +127,29 @@ function toRow(e: FinishedExecution): ExecutionEntity {
     stepId: e.stepId ?? null,
   } satisfies ExecutionEntity);
   return row;
+}
+
+/** `tool.executed` for a completed call (its result may still be `is_error`), `tool.failed` otherwise. */
+function toEvent(e: FinishedExecution): OutboxEvent {
+  const isError =
+    typeof e.result === 'object' && e.result !== null && (e.result as { is_error?: unknown }).is_error === true;
+  return {
+    event: e.status === 'completed' ? 'tool.executed' : 'tool.failed',
+    occurredAt: e.completedAt,
+    data: {
+      execution_id: e.id,
+      server_id: e.serverId,
+      tool_name: e.toolName,
+      principal: e.principal,
+      channel: e.channel,
+      status: e.status,
+      ...(e.status === 'completed' ? { is_error: isError } : {}),
+      error: e.error ?? null,
+      started_at: e.startedAt.toISOString(),
+      completed_at: e.completedAt.toISOString(),
+      duration_ms: e.durationMs,
+      batch_id: e.batchId ?? null,
+      step_id: e.stepId ?? null,
+    },
+  };
 }

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
-import type { FindOptionsWhere, Repository } from 'typeorm';
+import type { EntityManager, FindOptionsWhere, Repository } from 'typeorm';
 import { ExecutionEntity, type ExecutionStatus } from './execution.entity';
 
 export interface ExecutionFilter {
@@ -49,16 +49,31 @@ export class ExecutionsRepository {
     });
   }
 
-  /** Multi-row write of finished records: new rows are inserted, rows already there (idempotent calls) updated. */
-  async upsertMany(rows: ExecutionEntity[]): Promise<void> {
+  /**
+   * Multi-row write of finished records: new rows are inserted, rows already there (idempotent calls) updated.
+   * `alsoInTransaction` runs in the same transaction (the webhook outbox rows of these records).
+   */
+  async upsertMany(
+    rows: ExecutionEntity[],
+    alsoInTransaction?: (manager: EntityManager) => Promise<void>,
+  ): Promise<void> {
     if (rows.length === 0) return;
-    await this.repository
-      .createQueryBuilder()
-      .insert()
-      .into(ExecutionEntity)
-      .values(rows as QueryDeepPartialEntity<ExecutionEntity>[])
-      .orUpdate(UPDATED_ON_FINISH, ['id'])
-      .execute();
+    const write = (manager: EntityManager) =>
+      manager
+        .createQueryBuilder()
+        .insert()
+        .into(ExecutionEntity)
+        .values(rows as QueryDeepPartialEntity<ExecutionEntity>[])
+        .orUpdate(UPDATED_ON_FINISH, ['id'])
+        .execute();
+    if (!alsoInTransaction) {
+      await write(this.repository.manager);
+      return;
+    }
+    await this.repository.manager.transaction(async (manager) => {
+      await write(manager);
+      await alsoInTransaction(manager);
+    });
   }
 
   /**
