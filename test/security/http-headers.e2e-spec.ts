@@ -105,7 +105,7 @@ describe('HTTP security headers and CORS on the API port', () => {
       await page.locator('.opblock').first().waitFor({ timeout: 20_000 });
       expect(await page.locator('.opblock').count()).toBeGreaterThan(5);
       expect(await page.locator('.opblock-summary-path', { hasText: '/api/api-keys' }).count()).toBeGreaterThan(0);
-      expect(await page.evaluate(() => typeof (window as unknown as { ui?: unknown }).ui)).toBe('object');
+      expect(await page.evaluate(() => typeof (globalThis as { ui?: unknown }).ui)).toBe('object');
       expect(scripts.map((s) => s.url.split('/').pop())).toEqual(
         expect.arrayContaining(['swagger-ui-bundle.js', 'swagger-ui-standalone-preset.js', 'swagger-ui-init.js']),
       );
