@@ -7,6 +7,7 @@ import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
 import { LoggingModule } from './logging/logging.module';
 import { McpModule } from './mcp/mcp.module';
+import { McpEndpointModule } from './mcp-endpoint/mcp-endpoint.module';
 import { MessagesModule } from './messages/messages.module';
 import { MetricsModule } from './metrics/metrics.module';
 import { OpenApiModule } from './openapi/openapi.module';
@@ -35,6 +36,7 @@ export class AppModule {
         OpenApiModule,
         ResourcesModule,
         MessagesModule,
+        McpEndpointModule.forRoot(loaded.config.mcp.endpoint.enabled),
         ReloadModule,
       ],
     };

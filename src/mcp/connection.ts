@@ -169,6 +169,7 @@ export class McpConnection extends EventEmitter {
       this.transport = this.createTransport();
       this.captureProtocolVersion(this.transport);
       await this.client.connect(this.transport, { timeout: this.options.connectTimeoutMs });
+      this.keepNotificationsBeforeResponses(this.transport);
     } catch (e) {
       const reason = this.closeReason ?? `connect failed: ${errorMessage(e)}${this.stderrHint()}`;
       await this.close(reason);
@@ -219,6 +220,27 @@ export class McpConnection extends EventEmitter {
         else this.origins.delete(origin);
       }
     }
+  }
+
+  /**
+   * The SDK runs notification handlers a microtask late but settles responses at once: progress sent just before a
+   * result (in the same read) reached the caller after the result, i.e. never (its handler is gone by then). A
+   * response that arrives in the same turn as a notification is settled one macrotask later, after the handlers.
+   */
+  private keepNotificationsBeforeResponses(transport: Transport): void {
+    const dispatch = transport.onmessage;
+    if (!dispatch) return;
+    let notifiedThisTurn = false;
+    transport.onmessage = (message, extra) => {
+      const isNotification = 'method' in message && !('id' in message);
+      const isResponse = !('method' in message);
+      if (isNotification && !notifiedThisTurn) {
+        notifiedThisTurn = true;
+        setImmediate(() => (notifiedThisTurn = false));
+      }
+      if (isResponse && notifiedThisTurn) setImmediate(() => dispatch(message, extra));
+      else dispatch(message, extra);
+    };
   }
 
   /** The one origin with calls in flight, if exactly one. */

@@ -1,0 +1,81 @@
+import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import type { JSONRPCMessage, Notification, RequestId } from '@modelcontextprotocol/sdk/types.js';
+import { EventEmitter } from 'node:events';
+import { RedisConnection } from 'src/cache/cache.module';
+import { APP_CONFIG } from 'src/config/config.module';
+import type { AppConfig } from 'src/config/config.schema';
+
+/** What one replica tells the others about MCP sessions. */
+export type BusMessage =
+  /** A client's answer to a server-to-client request that a call on another replica waits for. */
+  | { kind: 'response'; sessionId: string; message: JSONRPCMessage }
+  /** `notifications/cancelled` for a request running on another replica. */
+  | { kind: 'cancel'; sessionId: string; requestId: RequestId; reason?: string }
+  /** An upstream notification for the sessions that subscribed (`notifications/resources/updated`). */
+  | { kind: 'notify'; serverId: string; notification: Notification }
+  /** A legacy `/messages` POST for an SSE session held by another replica. */
+  | { kind: 'legacy'; sessionId: string; message: JSONRPCMessage }
+  /** `DELETE /mcp`: streams of the session on every replica end. */
+  | { kind: 'ended'; sessionId: string };
+
+/**
+ * Cross-replica delivery for MCP sessions: Redis pub/sub on one channel when Redis is configured (every replica
+ * hears every message and acts on what it holds), an in-process emitter otherwise. Delivery is best effort, as the
+ * HTTP requests it stands for: a replica that dies takes its streams and waiting calls with it.
+ */
+@Injectable()
+export class McpSessionBus implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger('McpSessionBus');
+  private readonly local = new EventEmitter<{ message: [BusMessage] }>();
+  private readonly channel: string;
+  private subscriber: NonNullable<RedisConnection['client']> | null = null;
+
+  constructor(
+    @Inject(APP_CONFIG) config: AppConfig,
+    private readonly redis: RedisConnection,
+  ) {
+    this.channel = `${config.spring.cache.redis.keyPrefix}mcp-session-bus`;
+    this.local.setMaxListeners(0);
+  }
+
+  async onModuleInit(): Promise<void> {
+    const client = this.redis.client;
+    if (!client) return;
+    const subscriber = client.duplicate();
+    subscriber.on('error', (error: Error) => this.logger.debug(`subscriber: ${error.message}`));
+    this.subscriber = subscriber;
+    try {
+      await subscriber.connect();
+      await subscriber.subscribe(this.channel, (raw: string) => {
+        try {
+          this.local.emit('message', JSON.parse(raw) as BusMessage);
+        } catch (error) {
+          this.logger.warn(`ignored a malformed bus message: ${(error as Error).message}`);
+        }
+      });
+    } catch (error) {
+      this.logger.warn(`Redis pub/sub unavailable, MCP sessions stay on one replica: ${(error as Error).message}`);
+    }
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    const subscriber = this.subscriber;
+    this.subscriber = null;
+    if (subscriber?.isOpen) await subscriber.close().catch(() => undefined);
+  }
+
+  /** Handles what any replica (this one included) publishes. */
+  onMessage(handler: (message: BusMessage) => void): void {
+    this.local.on('message', handler);
+  }
+
+  /** To every replica, this one included. */
+  async publish(message: BusMessage): Promise<void> {
+    const client = this.redis.client;
+    if (client?.isReady && this.subscriber?.isReady) {
+      await client.publish(this.channel, JSON.stringify(message));
+      return;
+    }
+    this.local.emit('message', message);
+  }
+}
