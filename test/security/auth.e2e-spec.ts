@@ -435,7 +435,13 @@ spring:
   });
 
   describe('the OpenAPI document', () => {
-    const PUBLIC = new Set(['get /api/health']);
+    // The RFC 9728 metadata of the MCP endpoint is public by definition: clients read it to find the issuer.
+    const PUBLIC = new Set([
+      'get /api/health',
+      'get /.well-known/oauth-protected-resource',
+      'get /.well-known/oauth-protected-resource/mcp',
+      'get /.well-known/oauth-protected-resource/mcp/{serverId}',
+    ]);
 
     it('declares bearer, OAuth2 and API-key schemes and the security of every operation', async () => {
       const doc = (await call('GET', '/v3/api-docs')).body as {
