@@ -143,6 +143,51 @@ const loggingSchema = z
   })
   .prefault({});
 
+/** `server.ssl.*` and `management.server.ssl.*`: the same keys, for the listener `what`. */
+const sslSchemaFor = (what: string, prefix: string) =>
+  z
+    .object({
+      enabled: meta(bool().default(false), { description: `Serve ${what} over TLS.` }),
+      keyStore: meta(z.string().optional(), {
+        description:
+          'PKCS12 key store path (`classpath:` and `file:` prefixes are resolved against the config directory).',
+      }),
+      keyStorePassword: meta(scalarString().optional(), { description: 'Password of the key store.', sensitive: true }),
+      keyStoreType: meta(z.string().default('PKCS12'), {
+        description: 'PKCS12 (PEM via certificate/certificate-private-key).',
+      }),
+      keyAlias: meta(z.string().optional(), { description: 'Accepted; a PKCS12 file with one key needs no alias.' }),
+      keyPassword: meta(scalarString().optional(), {
+        description: 'Password of the private key, when different.',
+        sensitive: true,
+      }),
+      certificate: meta(z.string().optional(), { description: 'PEM certificate (chain) path.' }),
+      certificatePrivateKey: meta(z.string().optional(), { description: 'PEM private key path.' }),
+      protocol: meta(z.string().default('TLS'), { description: 'Accepted; use enabled-protocols.' }),
+      enabledProtocols: meta(stringList().default(['TLSv1.3', 'TLSv1.2']), { description: 'TLS versions offered.' }),
+      ciphers: meta(stringList().default([]), {
+        description: 'Cipher suites (IANA or OpenSSL names); empty: Node defaults.',
+      }),
+      clientAuth: meta(z.enum(['none', 'want', 'need']).default('none'), {
+        description: `Client certificates (mutual TLS): \`need\` refuses a connection without one signed by a CA of \`${prefix}.trust-store\`/\`trust-certificate\`; \`want\` asks for one and refuses an untrusted one.`,
+      }),
+      trustStore: meta(z.string().optional(), {
+        description:
+          'CAs of accepted client certificates: a PEM bundle, or a PKCS12 trust store (read with the `openssl` command).',
+      }),
+      trustStorePassword: meta(scalarString().optional(), {
+        description: 'Password of a PKCS12 trust store.',
+        sensitive: true,
+      }),
+      trustStoreType: meta(z.string().optional(), {
+        description: 'PKCS12 or PEM; unset: PEM when the file starts with `-----BEGIN`, else PKCS12.',
+      }),
+      trustCertificate: meta(z.string().optional(), {
+        description: 'PEM CA certificate(s) of accepted client certificates (instead of trust-store).',
+      }),
+    })
+    .prefault({});
+
 const managementSchema = z
   .object({
     server: z
@@ -154,6 +199,10 @@ const managementSchema = z
         address: meta(z.string().optional(), {
           description: 'Bind address of the management listener; defaults to `server.address`.',
         }),
+        ssl: sslSchemaFor(
+          'the management and Prometheus scrape listeners (own key material; `server.ssl` is not inherited)',
+          'management.server.ssl',
+        ),
       })
       .prefault({}),
     prometheus: z
@@ -420,7 +469,8 @@ const mcpSchema = z
           description: 'An MCP session with no request for this long expires (ms); its next request gets 404.',
         }),
         maxSessions: meta(int(1).default(10_000), {
-          description: 'Live MCP sessions across the replicas sharing a Redis (per process without Redis); beyond: 503.',
+          description:
+            'Live MCP sessions across the replicas sharing a Redis (per process without Redis); beyond: 503.',
         }),
         forwardClientCapabilities: meta(bool().default(true), {
           description:
@@ -556,35 +606,6 @@ const springSchema = z
   })
   .prefault({});
 
-const sslSchema = z
-  .object({
-    enabled: meta(bool().default(false), { description: 'Serve the API over TLS.' }),
-    keyStore: meta(z.string().optional(), {
-      description:
-        'PKCS12 key store path (`classpath:` and `file:` prefixes are resolved against the config directory).',
-    }),
-    keyStorePassword: meta(scalarString().optional(), { description: 'Password of the key store.', sensitive: true }),
-    keyStoreType: meta(z.string().default('PKCS12'), {
-      description: 'PKCS12 (PEM via certificate/certificate-private-key).',
-    }),
-    keyAlias: meta(z.string().optional(), { description: 'Accepted; a PKCS12 file with one key needs no alias.' }),
-    keyPassword: meta(scalarString().optional(), {
-      description: 'Password of the private key, when different.',
-      sensitive: true,
-    }),
-    certificate: meta(z.string().optional(), { description: 'PEM certificate (chain) path.' }),
-    certificatePrivateKey: meta(z.string().optional(), { description: 'PEM private key path.' }),
-    protocol: meta(z.string().default('TLS'), { description: 'Accepted; use enabled-protocols.' }),
-    enabledProtocols: meta(stringList().default(['TLSv1.3', 'TLSv1.2']), { description: 'TLS versions offered.' }),
-    ciphers: meta(stringList().default([]), {
-      description: 'Cipher suites (IANA or OpenSSL names); empty: Node defaults.',
-    }),
-    clientAuth: meta(z.enum(['none', 'want', 'need']).default('none'), { description: 'Client certificates.' }),
-    trustStore: ignoredWithWarning('Java trust store; client certificate CAs are not configured this way here.'),
-    trustStorePassword: ignoredSilently('Java trust store password.'),
-  })
-  .prefault({});
-
 export const appConfigSchema = z.object({
   server: z
     .object({
@@ -593,7 +614,7 @@ export const appConfigSchema = z.object({
         envAliases: ['PORT'],
       }),
       address: meta(z.string().default('0.0.0.0'), { description: 'Bind address of the API listener.' }),
-      ssl: sslSchema,
+      ssl: sslSchemaFor('the API', 'server.ssl'),
       maxRequestSize: meta(size().default(1024 * 1024), { description: 'Largest request body accepted (413 beyond).' }),
       shutdown: ignoredSilently('Shutdown is always graceful; see spring.lifecycle.timeout-per-shutdown-phase.'),
       servlet: ignoredSilently('Servlet container settings.'),
