@@ -17,7 +17,7 @@ import { HttpMetricsRecorder } from 'src/metrics/http-metrics.recorder';
 import { translateEngineError } from './engine-error.translator';
 import { applyHttpSecurity, createFastifyAdapter } from './fastify-adapter';
 import { buildOpenApiDocument, mountOpenApi } from './openapi';
-import { tlsOptionsFrom } from './tls-options';
+import { managementTlsOptionsFrom, refuseUntrustedClientCertificates, tlsOptionsFrom } from './tls-options';
 
 export interface ListenerAddresses {
   api: string;
@@ -41,10 +41,14 @@ export interface RunningGateway {
 export async function startGateway(loaded: LoadedConfig): Promise<RunningGateway> {
   const { config } = loaded;
   const version = readBuildInfo().version;
+  // Key material first: a wrong path or password stops the start before anything is opened. The management TLS
+  // options serve both the management and the scrape listener.
+  const apiTls = tlsOptionsFrom(config, loaded.configDir);
+  const managementTls = managementTlsOptionsFrom(config, loaded.configDir);
 
   const api = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot(loaded),
-    createFastifyAdapter({ bodyLimit: config.server.maxRequestSize, https: tlsOptionsFrom(config, loaded.configDir) }),
+    createFastifyAdapter({ bodyLimit: config.server.maxRequestSize, https: apiTls }),
     { bufferLogs: true, abortOnError: false },
   );
   const logger = api.get(PinoLogger);
@@ -59,7 +63,7 @@ export async function startGateway(loaded: LoadedConfig): Promise<RunningGateway
 
   const management = await NestFactory.create<NestFastifyApplication>(
     ManagementAppModule.forRoot(api),
-    createFastifyAdapter({ bodyLimit: 64 * 1024 }),
+    createFastifyAdapter({ bodyLimit: 64 * 1024, https: managementTls }),
     { logger },
   );
   management.setGlobalPrefix(config.management.endpoints.web.basePath);
@@ -70,13 +74,16 @@ export async function startGateway(loaded: LoadedConfig): Promise<RunningGateway
   if (config.management.prometheus.port !== 0) {
     metrics = await NestFactory.create<NestFastifyApplication>(
       MetricsScrapeAppModule,
-      createFastifyAdapter({ bodyLimit: 1024 }),
+      createFastifyAdapter({ bodyLimit: 1024, https: managementTls }),
       { logger },
     );
     metrics.setGlobalPrefix(config.management.endpoints.web.basePath);
     metrics.useGlobalFilters(new AllExceptionsFilter());
   }
 
+  refuseUntrustedClientCertificates(api.getHttpServer(), config.server.ssl);
+  refuseUntrustedClientCertificates(management.getHttpServer(), config.management.server.ssl);
+  if (metrics) refuseUntrustedClientCertificates(metrics.getHttpServer(), config.management.server.ssl);
   await api.listen(config.server.port, config.server.address);
   await management.listen(config.management.server.port, config.management.server.address ?? config.server.address);
   if (metrics)
@@ -84,8 +91,8 @@ export async function startGateway(loaded: LoadedConfig): Promise<RunningGateway
 
   const addresses: ListenerAddresses = {
     api: urlOf(api, config.server.ssl.enabled),
-    management: urlOf(management, false),
-    metrics: metrics ? urlOf(metrics, false) : null,
+    management: urlOf(management, managementTls !== undefined),
+    metrics: metrics ? urlOf(metrics, managementTls !== undefined) : null,
   };
   const state = api.get(ApplicationState);
   state.markStarted();

@@ -8,6 +8,7 @@ import { createTestDatabase, type TestDatabase } from '../support/test-database'
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
 
 const PASSWORD = 'key-store-secret';
+const TRUST_PASSWORD = 'trust-store-secret';
 
 type Handshake = { ok: true; protocol: string | null; cipher: string } | { ok: false; error: string };
 
@@ -29,10 +30,14 @@ const only = (version: SecureVersion, extra: ConnectionOptions = {}): Connection
   ...extra,
 });
 
-/** GET over HTTPS trusting only the generated certificate. */
-function httpsGet(url: string, ca: Buffer): Promise<{ status: number; body: string }> {
+/** GET over HTTPS trusting only the generated certificate; `client`: a client certificate and key to present. */
+function httpsGet(
+  url: string,
+  ca: Buffer,
+  client?: { cert: Buffer; key: Buffer },
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { ca }, (res) => {
+    const req = request(url, { ca, agent: false, ...client }, (res) => {
       let body = '';
       res.on('data', (chunk: Buffer) => (body += chunk.toString()));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
@@ -46,6 +51,8 @@ describe('transport security (server.ssl.*)', () => {
   let db: TestDatabase;
   let dir: string;
   let cert: Buffer;
+  let trusted: { cert: Buffer; key: Buffer };
+  let rogue: { cert: Buffer; key: Buffer };
 
   const tlsYaml = (lines: string) => `server:\n  ssl:\n    enabled: true\n${lines}`;
   const keyStore = `    key-store: ${'${DIR}'}/keystore.p12\n    key-store-password: ${PASSWORD}\n`;
@@ -63,6 +70,19 @@ describe('transport security (server.ssl.*)', () => {
       '-out', 'keystore.p12', '-passout', `pass:${PASSWORD}`,
     ); // prettier-ignore
     cert = readFileSync(path.join(dir, 'cert.pem'));
+    // Mutual TLS: a CA, a client certificate it signed, one it did not (self-signed), and the CA as a PKCS12
+    // trust store.
+    openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=test-ca'); // prettier-ignore
+    openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'client.key', '-out', 'client.csr', '-subj', '/CN=client'); // prettier-ignore
+    openssl(
+      'x509', '-req', '-in', 'client.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial',
+      '-out', 'client.pem', '-days', '2',
+    ); // prettier-ignore
+    openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'rogue.key', '-out', 'rogue.pem', '-days', '2', '-subj', '/CN=client'); // prettier-ignore
+    openssl('pkcs12', '-export', '-nokeys', '-in', 'ca.pem', '-out', 'truststore.p12', '-passout', `pass:${TRUST_PASSWORD}`); // prettier-ignore
+    const load = (name: string) => readFileSync(path.join(dir, name));
+    trusted = { cert: load('client.pem'), key: load('client.key') };
+    rogue = { cert: load('rogue.pem'), key: load('rogue.key') };
     db = await createTestDatabase('security_tls');
   }, 60_000);
 
@@ -138,5 +158,88 @@ describe('transport security (server.ssl.*)', () => {
     await expect(startTestGateway({ databaseUrl: db.url, yaml: withDir(missing) })).rejects.toThrow(
       /server\.ssl\.key-store: cannot read/,
     );
+  });
+  describe('mutual TLS (client-auth)', () => {
+    const pemCa = `    trust-certificate: ${'${DIR}'}/ca.pem\n`;
+    const p12Trust = `    trust-store: ${'${DIR}'}/truststore.p12\n    trust-store-password: ${TRUST_PASSWORD}\n`;
+
+    it('need: only a client certificate signed by trust-certificate gets an answer', async () => {
+      await withGateway(tlsYaml(`${keyStore}    client-auth: need\n${pemCa}`), async (gateway) => {
+        const health = await httpsGet(`${gateway.addresses.api}/api/health`, cert, trusted);
+        expect([200, 503]).toContain(health.status);
+        await expect(httpsGet(`${gateway.addresses.api}/api/health`, cert)).rejects.toThrow();
+        await expect(httpsGet(`${gateway.addresses.api}/api/health`, cert, rogue)).rejects.toThrow();
+      });
+    });
+
+    it('want with a PKCS12 trust store: no certificate or a trusted one pass, an untrusted one is cut off', async () => {
+      await withGateway(tlsYaml(`${keyStore}    client-auth: want\n${p12Trust}`), async (gateway) => {
+        const url = `${gateway.addresses.api}/api/health`;
+        expect([200, 503]).toContain((await httpsGet(url, cert)).status);
+        expect([200, 503]).toContain((await httpsGet(url, cert, trusted)).status);
+        await expect(httpsGet(url, cert, rogue)).rejects.toThrow();
+      });
+    });
+
+    it('refuses to start without CAs, or with a wrong trust-store password, naming the key', async () => {
+      await expect(
+        startTestGateway({ databaseUrl: db.url, yaml: withDir(tlsYaml(`${keyStore}    client-auth: need\n`)) }),
+      ).rejects.toThrow(/server\.ssl\.client-auth is need but neither server\.ssl\.trust-certificate/);
+      const wrong = `    client-auth: need\n    trust-store: ${'${DIR}'}/truststore.p12\n    trust-store-password: nope\n`;
+      await expect(
+        startTestGateway({ databaseUrl: db.url, yaml: withDir(tlsYaml(`${keyStore}${wrong}`)) }),
+      ).rejects.toThrow(/server\.ssl\.trust-store: openssl could not read it; check server\.ssl\.trust-store-password/);
+      const notPem = `    client-auth: need\n    trust-certificate: ${'${DIR}'}/ca.key\n`;
+      await expect(
+        startTestGateway({ databaseUrl: db.url, yaml: withDir(tlsYaml(`${keyStore}${notPem}`)) }),
+      ).rejects.toThrow(/server\.ssl\.trust-certificate: no PEM certificate found/);
+    });
+  });
+
+  describe('management.server.ssl', () => {
+    const managementTls = (extra = '') =>
+      `management:\n  server:\n    ssl:\n      enabled: true\n` +
+      `      certificate: ${'${DIR}'}/cert.pem\n      certificate-private-key: ${'${DIR}'}/key.pem\n${extra}`;
+
+    it('serves the management and scrape ports over TLS while the API stays on HTTP', async () => {
+      await withGateway(managementTls(), async (gateway) => {
+        expect(gateway.addresses.api).toMatch(/^http:\/\//);
+        expect(gateway.addresses.management).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+        expect(gateway.addresses.metrics).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+        const liveness = await httpsGet(`${gateway.addresses.management}/actuator/health/liveness`, cert);
+        expect(liveness.status).toBe(200);
+        const scrape = await httpsGet(`${gateway.addresses.metrics}/actuator/prometheus`, cert);
+        expect(scrape.status).toBe(200);
+        expect(scrape.body).toContain('http_server_requests_seconds');
+        expect(await handshake(gateway.addresses.management, only('TLSv1.3'))).toMatchObject({ ok: true });
+        expect(
+          await handshake(gateway.addresses.metrics, only('TLSv1.1', { ciphers: 'DEFAULT@SECLEVEL=0' })),
+        ).toMatchObject({
+          ok: false,
+        });
+        await expect(
+          fetch(`${gateway.addresses.management.replace('https:', 'http:')}/actuator/health`),
+        ).rejects.toThrow();
+        expect((await fetch(`${gateway.addresses.api}/api/health`)).status).toBeLessThan(500);
+      });
+    });
+
+    it('client-auth need on the management ports: a scraper without a trusted certificate is refused', async () => {
+      const yaml = managementTls(`      client-auth: need\n      trust-certificate: ${'${DIR}'}/ca.pem\n`);
+      await withGateway(yaml, async (gateway) => {
+        const scrape = await httpsGet(`${gateway.addresses.metrics}/actuator/prometheus`, cert, trusted);
+        expect(scrape.status).toBe(200);
+        await expect(httpsGet(`${gateway.addresses.metrics}/actuator/prometheus`, cert)).rejects.toThrow();
+        await expect(
+          httpsGet(`${gateway.addresses.management}/actuator/health/readiness`, cert, rogue),
+        ).rejects.toThrow();
+      });
+    });
+
+    it('refuses to start when management.server.ssl has no key material, naming its keys', async () => {
+      await expect(
+        startTestGateway({ databaseUrl: db.url, yaml: 'management:\n  server:\n    ssl:\n      enabled: true\n' }),
+      ).rejects.toThrow(/management\.server\.ssl\.enabled is true but neither management\.server\.ssl\.key-store/);
+    });
   });
 });
