@@ -213,7 +213,7 @@ describe('transport security (server.ssl.*)', () => {
         expect(scrape.body).toContain('http_server_requests_seconds');
         expect(await handshake(gateway.addresses.management, only('TLSv1.3'))).toMatchObject({ ok: true });
         expect(
-          await handshake(gateway.addresses.metrics, only('TLSv1.1', { ciphers: 'DEFAULT@SECLEVEL=0' })),
+          await handshake(gateway.addresses.metrics!, only('TLSv1.1', { ciphers: 'DEFAULT@SECLEVEL=0' })),
         ).toMatchObject({
           ok: false,
         });
