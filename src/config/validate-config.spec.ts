@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DEFAULT_APP_ROOT } from 'src/config/config.loader';
@@ -114,7 +115,6 @@ describe('runValidateConfig', () => {
   it.each([
     'application-production.yml',
     'application-development.yml',
-    'ssl.yml',
     'oauth2.yml',
     'cache.yml',
     'hikari.yml',
@@ -126,5 +126,93 @@ describe('runValidateConfig', () => {
     });
     expect(code).toBe(0);
     expect(text).not.toMatch(/top-secret|ks-secret/);
+  });
+
+  it('accepts the guide file ssl.yml next to its key store, and names the key store when it is missing', () => {
+    const yml = path.join(dir, 'ssl.yml');
+    copyFileSync(path.join(GUIDE_DIR, 'ssl.yml'), yml);
+    const env = { KEYSTORE_PASSWORD: 'ks-secret' };
+    expect(run(yml, env).lines).toContainEqual(
+      expect.stringMatching(/^ERROR server\.ssl\.key-store: cannot read .*globalmcp\.p12/),
+    );
+    const openssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
+    openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'k.pem', '-out', 'c.pem', '-days', '1', '-subj', '/CN=t'); // prettier-ignore
+    openssl('pkcs12', '-export', '-in', 'c.pem', '-inkey', 'k.pem', '-out', 'globalmcp.p12', '-passout', 'pass:ks-secret'); // prettier-ignore
+    const { code, lines, text } = run(yml, env);
+    expect(code).toBe(0);
+    expect(lines).toContain('ports: api 8443 (https), management 8081, prometheus 9090');
+    expect(text).not.toContain('ks-secret');
+    expect(run(yml, { KEYSTORE_PASSWORD: 'wrong' }).lines).toContainEqual(
+      expect.stringMatching(
+        /^ERROR server\.ssl: cannot open the TLS key material; check server\.ssl\.key-store-password/,
+      ),
+    );
+  });
+
+  describe('what boot would refuse beyond the schema', () => {
+    const SHORT = 'short-secret-19bytes';
+    const errors = (lines: string[]) => lines.filter((l) => l.startsWith('ERROR '));
+
+    it('reports a JWT secret and an admin API key under 32 bytes, without their values', () => {
+      const { code, lines, text } = run(undefined, { JWT_SECRET: SHORT, GLOBALMCP_ADMIN_API_KEY: 'admin-short' });
+      expect(code).toBe(1);
+      expect(errors(lines)).toEqual([
+        'ERROR mcp.security.jwt.secret: 20 bytes; HS256 needs at least 32 (e.g. `openssl rand -base64 48`)',
+        'ERROR mcp.security.admin-api-key: 11 characters; use at least 32 random characters (e.g. `openssl rand -base64 32`)',
+      ]);
+      expect(lines.at(-1)).toBe('configuration is invalid: 2 problems');
+      expect(text).not.toContain(SHORT);
+      expect(text).not.toContain('admin-short');
+    });
+
+    it('only warns about short secrets with the development profile', () => {
+      const { code, lines } = run(undefined, { JWT_SECRET: SHORT, SPRING_PROFILES_ACTIVE: 'development' });
+      expect(code).toBe(0);
+      expect(lines).toContain(
+        'WARN mcp.security.jwt.secret: 20 bytes; HS256 needs at least 32 (e.g. `openssl rand -base64 48`), accepted only because of the development profile',
+      );
+    });
+
+    it('accepts a 32-byte secret, and counts bytes, not characters', () => {
+      expect(run(undefined, { JWT_SECRET: 'x'.repeat(32) }).code).toBe(0);
+      expect(run(undefined, { JWT_SECRET: 'é'.repeat(16) }).code).toBe(0); // 16 characters, 32 bytes
+    });
+
+    it('reports an encryption key that is not base64 of 32 bytes', () => {
+      const short = run(undefined, { GLOBALMCP_ENCRYPTION_KEY: Buffer.alloc(16, 1).toString('base64') });
+      expect(errors(short.lines)).toEqual([
+        'ERROR mcp.security.encryption-key: must be base64 of 32 bytes (`openssl rand -base64 32`), got 16 bytes',
+      ]);
+      const garbage = run(undefined, { GLOBALMCP_ENCRYPTION_KEY: 'not base64 at all!' });
+      expect(errors(garbage.lines)).toEqual([
+        'ERROR mcp.security.encryption-key: must be base64 of 32 bytes (`openssl rand -base64 32`), got characters outside base64',
+      ]);
+      expect(run(undefined, { GLOBALMCP_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64') }).code).toBe(0);
+    });
+
+    it('reports TLS key material and trust stores boot could not open, for the API and management ports', () => {
+      const yml = file(
+        'tls.yml',
+        'server:\n  ssl:\n    enabled: true\n    key-store: missing.p12\n    key-store-password: ks-secret\n' +
+          'management:\n  server:\n    ssl:\n      enabled: true\n',
+      );
+      const { code, lines, text } = run(yml);
+      expect(code).toBe(1);
+      expect(errors(lines)).toEqual([
+        expect.stringMatching(/^ERROR server\.ssl\.key-store: cannot read .*missing\.p12/),
+        'ERROR management.server.ssl.enabled is true but neither management.server.ssl.key-store nor management.server.ssl.certificate + certificate-private-key is set',
+      ]);
+      expect(text).not.toContain('ks-secret');
+    });
+
+    it('reports client-auth without CAs', () => {
+      const cert = file('cert.pem', '');
+      const yml = file(
+        'mtls.yml',
+        `server:\n  ssl:\n    enabled: true\n    certificate: ${cert}\n    certificate-private-key: ${cert}\n    client-auth: need\n`,
+      );
+      // The empty PEM files are refused first, naming the key material.
+      expect(errors(run(yml).lines)[0]).toMatch(/^ERROR server\.ssl: cannot open the TLS key material/);
+    });
   });
 });

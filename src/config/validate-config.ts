@@ -1,3 +1,4 @@
+import { managementTlsOptionsFrom, tlsOptionsFrom } from 'src/bootstrap/tls-options';
 import { ConfigError, loadConfig, type LoadedConfig } from './config.loader';
 import { appConfigSchema, type AppConfig } from './config.schema';
 import { MASK, maskSecrets, maskUrl } from './mask-secrets';
@@ -40,10 +41,71 @@ export function runValidateConfig(options: ValidateConfigOptions = {}): number {
     write('configuration is invalid');
     return 1;
   }
-  for (const warning of loaded.warnings) write(`WARN ${maskUrl(warning)}`);
+  const checks = bootChecks(loaded);
+  if (checks.errors.length > 0) {
+    for (const error of checks.errors) write(`ERROR ${maskUrl(error)}`);
+    write(`configuration is invalid: ${checks.errors.length} problem${checks.errors.length === 1 ? '' : 's'}`);
+    return 1;
+  }
+  for (const warning of [...loaded.warnings, ...checks.warnings]) write(`WARN ${maskUrl(warning)}`);
   for (const line of summarize(loaded)) write(line);
   write('configuration is valid');
   return 0;
+}
+
+/** Shortest HS256 secret (bytes) and configured admin API key (characters) accepted outside `development`. */
+export const MIN_JWT_SECRET_BYTES = 32;
+export const MIN_ADMIN_API_KEY_LENGTH = 32;
+/** AES-256-GCM key of the secrets at rest. */
+export const ENCRYPTION_KEY_BYTES = 32;
+
+/**
+ * What boot refuses beyond the schema's types: short secrets (outside the `development` profile, where they are
+ * only warned about), an encryption key that is not base64 of 32 bytes, and TLS key material or trust stores that
+ * cannot be opened (the same code as boot: tls-options.ts). Lines start with the key path; values are never
+ * included.
+ */
+export function bootChecks(loaded: LoadedConfig): { errors: string[]; warnings: string[] } {
+  const { config } = loaded;
+  const development = loaded.profiles.includes('development');
+  const errors: string[] = [];
+  const warnings: string[] = [];
+  const tooShort = (problem: string) => (development ? warnings : errors).push(problem);
+
+  const secret = config.mcp.security.jwt.secret;
+  const secretBytes = secret ? Buffer.byteLength(secret, 'utf8') : 0;
+  if (secret && secretBytes < MIN_JWT_SECRET_BYTES) {
+    tooShort(
+      `mcp.security.jwt.secret: ${secretBytes} bytes; HS256 needs at least ${MIN_JWT_SECRET_BYTES} (e.g. \`openssl rand -base64 48\`)` +
+        (development ? ', accepted only because of the development profile' : ''),
+    );
+  }
+  const adminKey = config.mcp.security.adminApiKey;
+  if (adminKey && adminKey.length < MIN_ADMIN_API_KEY_LENGTH) {
+    tooShort(
+      `mcp.security.admin-api-key: ${adminKey.length} characters; use at least ${MIN_ADMIN_API_KEY_LENGTH} random characters (e.g. \`openssl rand -base64 32\`)` +
+        (development ? ', accepted only because of the development profile' : ''),
+    );
+  }
+  const encryptionKey = config.mcp.security.encryptionKey;
+  if (encryptionKey !== undefined) {
+    const text = encryptionKey.trim();
+    const bytes = Buffer.from(text, 'base64').length;
+    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(text) || bytes !== ENCRYPTION_KEY_BYTES) {
+      errors.push(
+        `mcp.security.encryption-key: must be base64 of ${ENCRYPTION_KEY_BYTES} bytes (\`openssl rand -base64 32\`), got ` +
+          (/^[A-Za-z0-9+/]*={0,2}$/.test(text) ? `${bytes} bytes` : 'characters outside base64'),
+      );
+    }
+  }
+  for (const tls of [tlsOptionsFrom, managementTlsOptionsFrom]) {
+    try {
+      tls(config, loaded.configDir);
+    } catch (error) {
+      errors.push((error as Error).message);
+    }
+  }
+  return { errors, warnings };
 }
 
 /** The summary lines of a loaded configuration; no secret value ever appears in them. */
@@ -57,7 +119,8 @@ export function summarize(loaded: LoadedConfig): string[] {
   const prometheus =
     config.management.prometheus.port === 0 ? 'on the management port' : String(config.management.prometheus.port);
   lines.push(
-    `ports: api ${config.server.port} (${config.server.ssl.enabled ? 'https' : 'http'}), management ${config.management.server.port}, prometheus ${prometheus}`,
+    `ports: api ${config.server.port} (${config.server.ssl.enabled ? 'https' : 'http'}${mtls(config.server.ssl.clientAuth)}), ` +
+      `management ${config.management.server.port}${config.management.server.ssl.enabled ? ` (https${mtls(config.management.server.ssl.clientAuth)})` : ''}, prometheus ${prometheus}`,
   );
 
   const datasource = config.spring.datasource;
@@ -86,6 +149,8 @@ export function summarize(loaded: LoadedConfig): string[] {
   lines.push(`secrets: ${secrets.length > 0 ? secrets.map((key) => `${key}=${MASK}`).join(', ') : 'none set'}`);
   return lines;
 }
+
+const mtls = (clientAuth: string) => (clientAuth === 'none' ? '' : `, client certificates: ${clientAuth}`);
 
 function describeRedis(config: AppConfig): string {
   const redis = config.spring.data.redis;

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { APP_CONFIG, LOADED_CONFIG } from 'src/config/config.module';
 import type { LoadedConfig } from 'src/config/config.loader';
 import type { AppConfig } from 'src/config/config.schema';
+import { MIN_ADMIN_API_KEY_LENGTH } from 'src/config/validate-config';
 import { ADMIN_SCOPE } from '../scopes';
 import { displayPrefix, generateApiKey, hashApiKey } from './api-key-format';
 import { ApiKeysRepository } from './api-keys.repository';
@@ -10,7 +11,7 @@ import { ApiKeysRepository } from './api-keys.repository';
 /** Name of the key row that stands for GLOBALMCP_ADMIN_API_KEY (a changed value revokes the old row). */
 export const CONFIGURED_ADMIN_KEY_NAME = 'admin (GLOBALMCP_ADMIN_API_KEY)';
 export const GENERATED_ADMIN_KEY_NAME = 'admin (generated on first start)';
-const MIN_CONFIGURED_KEY_LENGTH = 32;
+const MIN_CONFIGURED_KEY_LENGTH = MIN_ADMIN_API_KEY_LENGTH;
 
 /**
  * The first admin credential, without a manual step:

@@ -4,11 +4,13 @@ import { ExtractJwt, Strategy } from 'passport-jwt';
 import { APP_CONFIG, LOADED_CONFIG } from 'src/config/config.module';
 import type { LoadedConfig } from 'src/config/config.loader';
 import type { AppConfig } from 'src/config/config.schema';
+import { MIN_JWT_SECRET_BYTES } from 'src/config/validate-config';
 import { principalFromClaims, type TokenClaims } from '../jwt-claims';
 import type { Principal } from '../principal';
 
 export const HS256_STRATEGY = 'jwt-hs256';
-export const MIN_SECRET_BYTES = 32;
+/** The same bound `--validate-config` reports (one constant for both). */
+export const MIN_SECRET_BYTES = MIN_JWT_SECRET_BYTES;
 
 /**
  * The configured HS256 secret, or undefined when HS256 tokens are off (no secret: the default start). A secret
