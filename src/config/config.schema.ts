@@ -415,6 +415,14 @@ const mcpSchema = z
     executions: z
       .object({
         retentionDays: meta(int(1).default(30), { description: 'Execution records older than this are deleted.' }),
+        heartbeatInterval: meta(duration().default(10_000), {
+          description:
+            'How often a gateway process records that it is alive and interrupts the `running` executions of processes that are not (ms).',
+        }),
+        orphanAfter: meta(duration().default(60_000), {
+          description:
+            'A process whose last heartbeat is older than this is dead: its `running` executions become `interrupted` (ms).',
+        }),
       })
       .prefault({}),
     webhooks: z
