@@ -7,6 +7,8 @@ import { CredentialVerifier } from 'src/auth/credential-verifier';
 import type { Principal } from 'src/auth/principal';
 import { renderEnvelope, toAppException } from 'src/common/errors/all-exceptions.filter';
 import { ErrorEnvelopeDto } from 'src/common/errors/error-envelope.dto';
+import { APP_CONFIG } from 'src/config/config.module';
+import type { AppConfig } from 'src/config/config.schema';
 import { OpenApiDocumentService, sortKeys } from 'src/openapi/openapi-document.service';
 import { upgradeToOpenApi31 } from 'src/openapi/openapi31';
 
@@ -15,6 +17,37 @@ const SCOPE_DESCRIPTIONS = {
   'mcp:write': 'Execute tools',
   'mcp:admin': 'Manage servers and API keys, raw messages (implies every scope)',
 };
+
+type SecuritySchemeObject = Parameters<DocumentBuilder['addSecurity']>[1];
+
+/**
+ * The OAuth2 resource server's scheme. The gateway verifies tokens but issues none, so it has no token URL of its
+ * own: with `issuer-uri`, an OpenID Connect scheme pointing at the issuer's metadata (where clients find its
+ * token_endpoint and scopes); with only `jwk-set-uri` (no issuer known) or no OAuth2 at all, a bearer-JWT scheme
+ * that says so. The scheme keeps its name either way: operations list the scopes they need under it (valid for
+ * any scheme type in OpenAPI 3.1).
+ */
+function oauth2Scheme(config: AppConfig): SecuritySchemeObject {
+  const jwt = config.spring.security.oauth2.resourceserver.jwt;
+  const scopes = Object.entries(SCOPE_DESCRIPTIONS)
+    .map(([scope, description]) => `${scope} (${description})`)
+    .join('; ');
+  if (jwt.issuerUri) {
+    return {
+      type: 'openIdConnect',
+      openIdConnectUrl: `${jwt.issuerUri.replace(/\/+$/, '')}/.well-known/openid-configuration`,
+      description: `Access token (RS256/ES256) of the OAuth2 issuer ${jwt.issuerUri}, sent as Authorization: Bearer. Scopes: ${scopes}.`,
+    };
+  }
+  return {
+    type: 'http',
+    scheme: 'bearer',
+    bearerFormat: 'JWT',
+    description: jwt.jwkSetUri
+      ? `Access token (RS256/ES256) signed by a key of ${jwt.jwkSetUri}, from your authorization server (set issuer-uri to publish where), sent as Authorization: Bearer. Scopes: ${scopes}.`
+      : 'OAuth2 access tokens: not accepted by this gateway (spring.security.oauth2.resourceserver.jwt.issuer-uri or jwk-set-uri not configured).',
+  };
+}
 
 export const OPENAPI_JSON_PATHS = ['/v3/api-docs', '/docs-json'] as const;
 
@@ -38,15 +71,7 @@ export function buildOpenApiDocument(app: NestFastifyApplication, version: strin
       },
       SECURITY_SCHEMES.bearer,
     )
-    .addOAuth2(
-      {
-        type: 'oauth2',
-        description:
-          'Access token of the OAuth2 issuer (spring.security.oauth2.resourceserver.jwt.issuer-uri), sent as Authorization: Bearer',
-        flows: { clientCredentials: { tokenUrl: '/oauth2/token', scopes: SCOPE_DESCRIPTIONS } },
-      },
-      SECURITY_SCHEMES.oauth2,
-    )
+    .addSecurity(SECURITY_SCHEMES.oauth2, oauth2Scheme(app.get<AppConfig>(APP_CONFIG)))
     .addApiKey(
       { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'Key created with POST /api/api-keys' },
       SECURITY_SCHEMES.apiKey,
