@@ -421,6 +421,15 @@ spring:
       expect(await get(await issuer.sign({ scope: 'mcp:read' }, { kid: 'rsa-1', audience: 'anything' }))).toBe(200);
     });
 
+    it('describes OAuth2 as a bearer JWT in the OpenAPI document: no issuer, so no token URL to publish', async () => {
+      const doc = (await (await fetch(`${other.addresses.api}/v3/api-docs`)).json()) as {
+        components: { securitySchemes: Record<string, { type: string; flows?: unknown; description: string }> };
+      };
+      expect(doc.components.securitySchemes.oauth2).toMatchObject({ type: 'http', scheme: 'bearer' });
+      expect(doc.components.securitySchemes.oauth2!.description).toContain(`${issuer.issuer}/protocol/certs`);
+      expect(JSON.stringify(doc)).not.toContain('/oauth2/token');
+    });
+
     it('refuses algorithms outside jws-algorithms (ES256 here)', async () => {
       expect(await get(await issuer.sign({ scope: 'mcp:read' }, { kid: 'ec-1' }))).toBe(401);
     });
@@ -445,14 +454,18 @@ spring:
 
     it('declares bearer, OAuth2 and API-key schemes and the security of every operation', async () => {
       const doc = (await call('GET', '/v3/api-docs')).body as {
-        components: { securitySchemes: Record<string, { type: string }> };
+        components: { securitySchemes: Record<string, { type: string; openIdConnectUrl?: string }> };
         paths: Record<string, Record<string, { security?: Array<Record<string, string[]>> }>>;
       };
+      // The gateway issues no tokens: the OAuth2 scheme points at the issuer's metadata (its token endpoint).
       expect(doc.components.securitySchemes).toMatchObject({
         bearer: { type: 'http' },
-        oauth2: { type: 'oauth2' },
+        oauth2: { type: 'openIdConnect', openIdConnectUrl: `${issuer.issuer}/.well-known/openid-configuration` },
         api_key: { type: 'apiKey' },
       });
+      const metadata = await fetch(doc.components.securitySchemes.oauth2!.openIdConnectUrl!);
+      expect(metadata.status).toBe(200);
+      expect(((await metadata.json()) as { issuer: string }).issuer).toBe(issuer.issuer);
       for (const [p, item] of Object.entries(doc.paths)) {
         for (const [method, operation] of Object.entries(item)) {
           const names = (operation.security ?? []).flatMap((s) => Object.keys(s)).sort();
