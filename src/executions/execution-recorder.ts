@@ -1,4 +1,5 @@
-import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { INSTANCE_ID } from 'src/common/instance-id';
 import { ExecutionEntity, type ExecutionChannel, type ExecutionError, type ExecutionStatus } from './execution.entity';
 import { WebhookOutbox } from 'src/webhooks/webhook-outbox';
 import type { OutboxEvent } from 'src/webhooks/webhook-events';
@@ -34,10 +35,11 @@ const MAX_BUFFERED = 50_000;
  * Writes finished executions off the hot path: `record()` only buffers; a flush (every 200 ms, or at 200 records)
  * writes them with multi-row INSERTs, and their webhook deliveries (`tool.executed`, `tool.failed`) in the same
  * transaction. Shutdown flushes everything before the database closes (DatabaseModule is
- * global: its shutdown hook runs after this feature module's). At boot, rows left `running` become `interrupted`.
+ * global: its shutdown hook runs after this feature module's). Rows left `running` by a dead process are the
+ * ExecutionSweeper's.
  */
 @Injectable()
-export class ExecutionRecorder implements OnApplicationBootstrap, OnApplicationShutdown {
+export class ExecutionRecorder implements OnApplicationShutdown {
   private readonly logger = new Logger('ExecutionRecorder');
   private buffer: FinishedExecution[] = [];
   private timer: NodeJS.Timeout | undefined;
@@ -47,12 +49,6 @@ export class ExecutionRecorder implements OnApplicationBootstrap, OnApplicationS
     private readonly repository: ExecutionsRepository,
     private readonly outbox: WebhookOutbox,
   ) {}
-
-  async onApplicationBootstrap(): Promise<void> {
-    const interrupted = await this.repository.interruptRunning();
-    if (interrupted > 0)
-      this.logger.warn(`${interrupted} execution(s) left running by an earlier start marked interrupted`);
-  }
 
   record(execution: FinishedExecution): void {
     this.buffer.push(execution);
@@ -125,6 +121,7 @@ function toRow(e: FinishedExecution): ExecutionEntity {
     requestHash: e.requestHash ?? null,
     batchId: e.batchId ?? null,
     stepId: e.stepId ?? null,
+    owner: INSTANCE_ID,
   } satisfies ExecutionEntity);
   return row;
 }

@@ -65,4 +65,8 @@ export class ExecutionEntity {
 
   @Column({ name: 'step_id', type: 'varchar', length: 200, nullable: true })
   stepId!: string | null;
+
+  /** The process (INSTANCE_ID) that ran the call: a `running` row is interrupted only once that process is dead. */
+  @Column({ type: 'varchar', length: 200, nullable: true })
+  owner!: string | null;
 }

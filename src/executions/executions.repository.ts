@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import type { EntityManager, FindOptionsWhere, Repository } from 'typeorm';
+import { INSTANCE_ID } from 'src/common/instance-id';
 import { ExecutionEntity, type ExecutionStatus } from './execution.entity';
 
 export interface ExecutionFilter {
@@ -77,14 +78,14 @@ export class ExecutionsRepository {
   }
 
   /**
-   * Inserts the `running` row of an idempotent call; false when the principal already has a row with that key
-   * (the partial unique index decides, across replicas).
+   * Inserts the `running` row of a call, owned by this process; false when the principal already has a row with
+   * its idempotency key (the partial unique index decides, across replicas).
    */
   async insertRunningOnce(row: ExecutionEntity): Promise<boolean> {
     const inserted: unknown[] = await this.repository.query(
       `INSERT INTO executions (id, principal, channel, server_id, tool_name, status, started_at, idempotency_key,
-                               request_hash, batch_id, step_id)
-       VALUES ($1, $2, $3, $4, $5, 'running', $6, $7, $8, $9, $10)
+                               request_hash, batch_id, step_id, owner)
+       VALUES ($1, $2, $3, $4, $5, 'running', $6, $7, $8, $9, $10, $11)
        ON CONFLICT (principal, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
        RETURNING id`,
       [
@@ -98,17 +99,39 @@ export class ExecutionsRepository {
         row.requestHash,
         row.batchId,
         row.stepId,
+        INSTANCE_ID,
       ],
     );
     return inserted.length === 1;
   }
 
-  /** Rows left `running` by a process that stopped without finishing them become `interrupted`. */
-  async interruptRunning(): Promise<number> {
+  /** Records that `instance` is alive (its `running` rows are left alone by the sweep of any replica). */
+  async heartbeat(instance: string): Promise<void> {
+    await this.repository.query(
+      `INSERT INTO gateway_instances (id, started_at, heartbeat_at) VALUES ($1, now(), now())
+       ON CONFLICT (id) DO UPDATE SET heartbeat_at = now()`,
+      [instance],
+    );
+  }
+
+  /**
+   * Rows left `running` by a process that is gone become `interrupted`: their owner's last heartbeat is older than
+   * `orphanAfterMs` (or it has none: rows written before owners were recorded). Database time on both sides, so
+   * replica clocks do not matter. Instances silent for 100 times that long are forgotten.
+   */
+  async interruptOrphaned(orphanAfterMs: number): Promise<number> {
     const result: [unknown[], number] = await this.repository.query(
-      `UPDATE executions SET status = 'interrupted', completed_at = now(),
+      `UPDATE executions e SET status = 'interrupted', completed_at = now(),
               error = '{"code":"SERVER_ERROR","message":"The gateway stopped before the call finished"}'::jsonb
-        WHERE status = 'running'`,
+        WHERE e.status = 'running'
+          AND NOT EXISTS (SELECT 1 FROM gateway_instances i
+                           WHERE i.id = e.owner
+                             AND i.heartbeat_at > now() - make_interval(secs => $1::double precision / 1000))`,
+      [orphanAfterMs],
+    );
+    await this.repository.query(
+      `DELETE FROM gateway_instances WHERE heartbeat_at < now() - make_interval(secs => $1::double precision / 10)`,
+      [orphanAfterMs],
     );
     return result[1];
   }
