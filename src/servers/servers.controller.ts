@@ -47,7 +47,7 @@ export class ServersController {
   }
 
   @Put(':id')
-  @Authenticated({ scopes: ['mcp:admin'] })
+  @Authenticated({ scopes: ['mcp:admin'], serverParam: 'id' })
   @ApiOperation({
     summary: 'Change a server registered through the API',
     description: 'Partial; applied to the running pool at once. Servers of the configuration file are read-only (409).',
@@ -59,7 +59,7 @@ export class ServersController {
   }
 
   @Delete(':id')
-  @Authenticated({ scopes: ['mcp:admin'] })
+  @Authenticated({ scopes: ['mcp:admin'], serverParam: 'id' })
   @ApiOperation({
     summary: 'Remove a server registered through the API',
     description: '409 while calls are in flight unless force=true; its processes are stopped.',
