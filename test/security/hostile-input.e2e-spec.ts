@@ -423,6 +423,7 @@ describe('hostile input on every route of the OpenAPI document', () => {
     };
 
     let sent = 0;
+    let tenantChecks = 0;
     for (const { method, template, operation } of protectedOps) {
       const url = template.replace(/\{[^}]+\}/g, 'alpha');
       const checks: Array<Promise<void>> = [];
@@ -437,13 +438,17 @@ describe('hostile input on every route of the OpenAPI document', () => {
       });
       const lacking = scopes.includes('mcp:admin') || scopes.includes('mcp:write') ? readKey : writeKey;
       checks.push(expectAnswer(`${method} ${template} [missing scope]`, url, method, { 'x-api-key': lacking }, 403));
-      // Another tenant's server: a key limited to alpha asking for another server.
-      const other = template.startsWith('/api/servers/{')
-        ? template.replace(/\{[^}]+\}/, 'not-my-server').replace(/\{[^}]+\}/g, 'x')
+      // Another tenant's server: a key limited to alpha asking for another server, by path or by query.
+      const serverParam = template.startsWith('/api/servers/{')
+        ? template.match(/\{([^}]+)\}/)![1]
+        : /\{(serverId|server_id)\}/.exec(template)?.[1];
+      const other = serverParam
+        ? template.replace(`{${serverParam}}`, 'not-my-server').replace(/\{[^}]+\}/g, 'x')
         : operation.parameters?.some((p) => p.in === 'query' && p.name === 'server_id')
           ? `${url}?server_id=not-my-server`
           : undefined;
       if (other) {
+        tenantChecks++;
         checks.push(
           expectAnswer(`${method} ${template} [other tenant]`, other, method, { 'x-api-key': tenantKey }, 403),
         );
@@ -453,5 +458,6 @@ describe('hostile input on every route of the OpenAPI document', () => {
     }
     expect(problems).toEqual([]);
     expect(sent).toBeGreaterThan(protectedOps.length * 12);
+    expect(tenantChecks).toBeGreaterThan(5);
   }, 120_000);
 });
