@@ -1,0 +1,170 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { connect } from 'node:net';
+import path from 'node:path';
+import { ADMIN_HEADERS, TEST_ADMIN_KEY } from '../support/auth';
+import { EVERYTHING, REPO } from '../support/paths';
+import { freePort } from '../support/ports';
+import { createTestDatabase, type TestDatabase } from '../support/test-database';
+import { startTestGateway, type TestGateway } from '../support/test-gateway';
+import { waitFor } from '../support/wait';
+
+const INSPECTOR = path.join(REPO, 'node_modules/@modelcontextprotocol/inspector-cli/build/cli.js');
+
+/** Runs the MCP Inspector CLI once (`--cli <url> --transport ... --method ...`) and parses its JSON output. */
+function inspector(url: string, transport: 'http' | 'sse', args: string[]): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      [INSPECTOR, '--cli', url, '--transport', transport, '--header', `X-API-Key: ${TEST_ADMIN_KEY}`, ...args],
+      // The CLI checks `../package.json` against its working directory but imports it relative to its own file: it
+      // only finds it when started from its build directory.
+      { timeout: 60_000, cwd: path.dirname(INSPECTOR), env: { PATH: process.env.PATH, HOME: process.env.HOME } },
+      (error, stdout, stderr) => {
+        if (error) {
+          reject(new Error(`inspector ${args.join(' ')} failed: ${error.message}\n${stderr}\n${stdout}`));
+          return;
+        }
+        try {
+          resolve(JSON.parse(stdout.slice(stdout.indexOf('{'))) as Record<string, unknown>);
+        } catch {
+          reject(new Error(`not JSON: ${stdout}\n${stderr}`));
+        }
+      },
+    );
+  });
+}
+
+/** server-everything over HTTP (streamableHttp or sse) on a free loopback port; listening once a TCP connect works. */
+async function everythingOver(mode: 'streamableHttp' | 'sse', children: ChildProcess[]): Promise<number> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [EVERYTHING, mode], {
+    env: { PATH: process.env.PATH, PORT: String(port) },
+    stdio: 'ignore',
+  });
+  children.push(child);
+  await waitFor(
+    () =>
+      new Promise<boolean>((resolve) => {
+        const socket = connect(port, '127.0.0.1', () => {
+          socket.destroy();
+          resolve(true);
+        });
+        socket.on('error', () => resolve(false));
+      }),
+    20_000,
+    `server-everything ${mode} on ${port}`,
+  );
+  return port;
+}
+
+describe('MCP Inspector CLI through the gateway (stdio-, HTTP- and SSE-backed upstreams)', () => {
+  let db: TestDatabase;
+  let gateway: TestGateway;
+  let base: string;
+  const children: ChildProcess[] = [];
+
+  beforeAll(async () => {
+    const httpPort = await everythingOver('streamableHttp', children);
+    const ssePort = await everythingOver('sse', children);
+    db = await createTestDatabase('mcp_inspector');
+    gateway = await startTestGateway({
+      databaseUrl: db.url,
+      yaml: `mcp:
+  client:
+    default-timeout: 15000
+  servers:
+    stdio-everything:
+      type: stdio
+      command: node
+      args: ["${EVERYTHING}", stdio]
+    http-everything:
+      type: http
+      url: http://127.0.0.1:${httpPort}/mcp
+    sse-everything:
+      type: sse
+      url: http://127.0.0.1:${ssePort}/sse
+`,
+    });
+    base = gateway.addresses.api;
+    await waitFor(
+      async () => {
+        const res = await fetch(`${base}/api/tools`, { headers: ADMIN_HEADERS });
+        const body = (await res.json()) as { tools: { server_id: string }[] };
+        return ['stdio-everything', 'http-everything', 'sse-everything'].every((id) =>
+          body.tools.some((t) => t.server_id === id),
+        );
+      },
+      30_000,
+      'the three upstreams listed',
+    );
+  }, 90_000);
+
+  afterAll(async () => {
+    await gateway?.stop();
+    await db?.drop();
+    for (const child of children) {
+      if (child.pid !== undefined && child.exitCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        process.kill(child.pid, 'SIGTERM');
+        await exited;
+      }
+    }
+  });
+
+  it.each(['stdio-everything', 'http-everything', 'sse-everything'])(
+    'lists and calls %s through /mcp/{server_id}',
+    async (serverId) => {
+      const listed = (await inspector(`${base}/mcp/${serverId}`, 'http', ['--method', 'tools/list'])) as {
+        tools: { name: string }[];
+      };
+      expect(listed.tools.map((t) => t.name)).toContain('echo');
+      const called = (await inspector(`${base}/mcp/${serverId}`, 'http', [
+        '--method',
+        'tools/call',
+        '--tool-name',
+        'echo',
+        '--tool-arg',
+        'message=from-inspector',
+      ])) as { content: { text: string }[] };
+      expect(called.content[0]?.text).toContain('from-inspector');
+    },
+    60_000,
+  );
+
+  it('lists and calls through the aggregated /mcp', async () => {
+    const listed = (await inspector(`${base}/mcp`, 'http', ['--method', 'tools/list'])) as {
+      tools: { name: string }[];
+    };
+    const names = listed.tools.map((t) => t.name);
+    expect(names).toEqual(
+      expect.arrayContaining(['stdio-everything__echo', 'http-everything__echo', 'sse-everything__echo']),
+    );
+    for (const serverId of ['stdio-everything', 'http-everything', 'sse-everything']) {
+      const called = (await inspector(`${base}/mcp`, 'http', [
+        '--method',
+        'tools/call',
+        '--tool-name',
+        `${serverId}__echo`,
+        '--tool-arg',
+        `message=agg-${serverId}`,
+      ])) as { content: { text: string }[] };
+      expect(called.content[0]?.text).toContain(`agg-${serverId}`);
+    }
+  }, 90_000);
+
+  it('lists and calls through the legacy /sse endpoint', async () => {
+    const listed = (await inspector(`${base}/sse`, 'sse', ['--method', 'tools/list'])) as {
+      tools: { name: string }[];
+    };
+    expect(listed.tools.map((t) => t.name)).toContain('http-everything__echo');
+    const called = (await inspector(`${base}/sse`, 'sse', [
+      '--method',
+      'tools/call',
+      '--tool-name',
+      'sse-everything__echo',
+      '--tool-arg',
+      'message=legacy',
+    ])) as { content: { text: string }[] };
+    expect(called.content[0]?.text).toContain('legacy');
+  }, 60_000);
+});
