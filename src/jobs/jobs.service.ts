@@ -1,0 +1,338 @@
+import {
+  type BeforeApplicationShutdown,
+  Injectable,
+  Logger,
+  type OnModuleDestroy,
+  type OnModuleInit,
+} from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import type { Progress } from '@modelcontextprotocol/sdk/types.js';
+import type { FastifyInstance } from 'fastify';
+import { PassThrough, type Readable } from 'node:stream';
+import { ADMIN_SCOPE } from 'src/auth/scopes';
+import type { Principal } from 'src/auth/principal';
+import { translateEngineError } from 'src/bootstrap/engine-error.translator';
+import { AppException } from 'src/common/errors/app.exception';
+import { toAppException } from 'src/common/errors/all-exceptions.filter';
+import { ErrorCode } from 'src/common/errors/error-code';
+import type { ExecutionEntity } from 'src/executions/execution.entity';
+import { ExecutionsRepository } from 'src/executions/executions.repository';
+import { McpEngine } from 'src/mcp/mcp-engine';
+import type { ServerNotificationEvent } from 'src/mcp/mcp-engine.events';
+import type { ExecutionResultDto } from 'src/tools/dto/tool.dto';
+import type { PreparedCall } from 'src/tools/tools.service';
+import type { JobState } from './dto/job.dto';
+
+/** What an event stream carries: `event:` is the type, `data:` the JSON payload, `id:` the sequence number. */
+export type JobEventType = 'status' | 'progress' | 'log' | 'result' | 'error' | 'cancelled' | 'interrupted';
+
+export interface JobEvent {
+  id: number;
+  type: JobEventType;
+  data: Record<string, unknown>;
+}
+
+/** Events kept per job for replay (`Last-Event-ID`); older ones are dropped first (the final event is always kept). */
+const MAX_EVENTS = 1_000;
+/** A finished job stays in memory this long (its events can be replayed), then only its database row remains. */
+const FINISHED_RETENTION_MS = 10 * 60_000;
+const MAX_FINISHED = 1_000;
+/** A comment line every 15 s keeps proxies from closing a quiet stream. */
+const HEARTBEAT_MS = 15_000;
+/** How long a gateway stop waits for its jobs' calls to give up after being cancelled. */
+const STOP_WAIT_MS = 5_000;
+
+class Job {
+  state: JobState = 'running';
+  readonly events: JobEvent[] = [];
+  readonly listeners = new Set<(event: JobEvent) => void>();
+  readonly controller = new AbortController();
+  finishedAt: number | undefined;
+  done: Promise<void> = Promise.resolve();
+  private sequence = 0;
+
+  constructor(
+    readonly id: string,
+    readonly owner: string,
+    readonly serverId: string,
+    readonly toolName: string,
+    readonly startedAt: Date,
+  ) {}
+
+  push(type: JobEventType, data: Record<string, unknown>): void {
+    const event: JobEvent = { id: ++this.sequence, type, data: { execution_id: this.id, ...data } };
+    this.events.push(event);
+    if (this.events.length > MAX_EVENTS) this.events.splice(1, this.events.length - MAX_EVENTS);
+    for (const listener of this.listeners) listener(event);
+  }
+
+  get finished(): boolean {
+    return this.state !== 'running';
+  }
+}
+
+/**
+ * Tool calls run as jobs: started from a prepared call (its `running` row already written), they go on when the
+ * HTTP client that started them leaves, report upstream progress and the server's log messages as events, and can be
+ * cancelled (the engine sends `notifications/cancelled` upstream). Jobs live in this process: a gateway stop cancels
+ * them upstream and records them `interrupted` (a hard kill leaves the row `running`, and the next start marks it
+ * `interrupted`). Events are kept in memory per job for `Last-Event-ID` resumption; a job evicted from memory is
+ * answered from its database row.
+ */
+@Injectable()
+export class JobsService implements OnModuleInit, OnModuleDestroy, BeforeApplicationShutdown {
+  private readonly logger = new Logger('Jobs');
+  private readonly jobs = new Map<string, Job>();
+  private stopping = false;
+  private sweeper: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly engine: McpEngine,
+    private readonly executions: ExecutionsRepository,
+    private readonly adapterHost: HttpAdapterHost,
+  ) {}
+
+  onModuleInit(): void {
+    this.engine.on('server.notification', this.onNotification);
+    // The HTTP listener closes before the modules: a stream of a running job would hold that close for the whole
+    // grace period, so the jobs stop first (and their streams end with an `interrupted` event).
+    const fastify = this.adapterHost.httpAdapter?.getInstance<FastifyInstance>();
+    fastify?.addHook('preClose', (done) => {
+      void this.stopAll().finally(() => done());
+    });
+    this.sweeper = setInterval(() => this.sweep(), 60_000).unref();
+  }
+
+  onModuleDestroy(): void {
+    this.engine.off('server.notification', this.onNotification);
+    clearInterval(this.sweeper);
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.stopAll();
+  }
+
+  /** Jobs running in this process now. */
+  get runningCount(): number {
+    return [...this.jobs.values()].filter((job) => !job.finished).length;
+  }
+
+  /**
+   * Starts a prepared call as a job owned by `principal` and returns it at once. The call is not tied to any HTTP
+   * request: only `cancel` (or a gateway stop) ends it early.
+   */
+  start(prepared: PreparedCall, principal: Principal | undefined): Job {
+    if (!prepared.run) throw new Error('JobsService.start: an idempotent repeat has nothing to run');
+    if (this.stopping) {
+      throw new AppException(ErrorCode.SERVER_UNAVAILABLE, 'The gateway is stopping: no new jobs');
+    }
+    const job = new Job(
+      prepared.executionId,
+      principal?.id ?? 'anonymous',
+      prepared.serverId,
+      prepared.toolName,
+      prepared.startedAt,
+    );
+    this.jobs.set(job.id, job);
+    job.push('status', {
+      status: 'running',
+      server_id: job.serverId,
+      tool_name: job.toolName,
+      started_at: job.startedAt.toISOString(),
+    });
+    job.done = prepared
+      .run({
+        signal: job.controller.signal,
+        onProgress: (progress: Progress) =>
+          job.push('progress', {
+            progress: progress.progress,
+            ...(progress.total !== undefined ? { total: progress.total } : {}),
+            ...(progress.message !== undefined ? { message: progress.message } : {}),
+          }),
+        interrupted: () => this.stopping && job.controller.signal.reason === STOP_REASON,
+      })
+      .then(
+        (result: ExecutionResultDto) => this.finish(job, 'completed', 'result', { ...result }),
+        (error: unknown) => this.fail(job, error),
+      );
+    return job;
+  }
+
+  /** The job if the caller may see it (its owner, or an admin); undefined when it is not in this process's memory. */
+  find(id: string, principal: Principal | undefined): Job | undefined {
+    const job = this.jobs.get(id);
+    return job && mayAccess(job.owner, principal) ? job : undefined;
+  }
+
+  /**
+   * Cancels a running job: its signal aborts the upstream call (the engine sends `notifications/cancelled`), and it
+   * ends `cancelled`. 404 for an unknown id or another caller's; 409 when it has already finished, or runs on another
+   * gateway instance (jobs live in the process that started them).
+   */
+  async cancel(id: string, principal: Principal | undefined): Promise<Job> {
+    const job = this.find(id, principal);
+    if (!job) {
+      const row = await this.visibleRow(id, principal);
+      throw AppException.conflict(
+        row.status === 'running'
+          ? `Execution '${id}' runs on another gateway instance; cancel it there`
+          : `Execution '${id}' has already finished (${row.status})`,
+        { execution_id: id, status: row.status },
+      );
+    }
+    if (job.finished) {
+      throw AppException.conflict(`Execution '${id}' has already finished (${job.state})`, {
+        execution_id: id,
+        status: job.state,
+      });
+    }
+    job.controller.abort(CANCEL_REASON);
+    await job.done;
+    return job;
+  }
+
+  /**
+   * The job's events as a Server-Sent Events stream: those after `lastEventId` first (replay), then live ones; the
+   * stream ends after the final event (`result`, `error`, `cancelled` or `interrupted`). A job no longer in memory is
+   * answered from its row: one final event (or a `status` event when it runs on another gateway instance). With
+   * `cancelOnClose`, the client leaving cancels the job (a synchronous call streamed as SSE).
+   */
+  async stream(
+    id: string,
+    principal: Principal | undefined,
+    lastEventId?: number,
+    options: { cancelOnClose?: boolean } = {},
+  ): Promise<Readable> {
+    const out = new PassThrough();
+    const write = (event: JobEvent) =>
+      out.write(`id: ${event.id}\nevent: ${event.type}\ndata: ${JSON.stringify(event.data)}\n\n`);
+    const job = this.find(id, principal);
+    if (!job) {
+      const row = await this.visibleRow(id, principal);
+      write(finalEventOf(row));
+      out.end();
+      return out;
+    }
+    for (const event of job.events) if (lastEventId === undefined || event.id > lastEventId) write(event);
+    if (job.finished) {
+      out.end();
+      return out;
+    }
+    const listener = (event: JobEvent) => {
+      write(event);
+      if (job.finished) out.end();
+    };
+    job.listeners.add(listener);
+    const heartbeat = setInterval(() => out.write(': heartbeat\n\n'), HEARTBEAT_MS).unref();
+    out.once('close', () => {
+      clearInterval(heartbeat);
+      job.listeners.delete(listener);
+      if (options.cancelOnClose && !job.finished) job.controller.abort(CLIENT_GONE_REASON);
+    });
+    return out;
+  }
+
+  private finish(job: Job, state: JobState, type: JobEventType, data: Record<string, unknown>): void {
+    job.state = state;
+    job.finishedAt = Date.now();
+    job.push(type, { status: state, ...data });
+  }
+
+  private fail(job: Job, error: unknown): void {
+    const reason: unknown = job.controller.signal.reason;
+    if (reason === CANCEL_REASON || reason === CLIENT_GONE_REASON) {
+      this.finish(job, 'cancelled', 'cancelled', {
+        message: reason === CANCEL_REASON ? 'Cancelled by the caller' : 'Cancelled: the client went away',
+      });
+      return;
+    }
+    if (reason === STOP_REASON) {
+      this.finish(job, 'interrupted', 'interrupted', { message: 'The gateway stopped before the job finished' });
+      return;
+    }
+    const { exception } = toAppException(error, [translateEngineError]);
+    this.finish(job, 'failed', 'error', {
+      error: { code: exception.code, message: exception.message, details: exception.details ?? null },
+    });
+  }
+
+  private readonly onNotification = ({ serverId, notification }: ServerNotificationEvent): void => {
+    // MCP does not tie log messages to a request: a job gets those its server sends while it runs.
+    if (notification.method !== 'notifications/message') return;
+    for (const job of this.jobs.values()) {
+      if (!job.finished && job.serverId === serverId) job.push('log', { ...(notification.params ?? {}) });
+    }
+  };
+
+  private async visibleRow(id: string, principal: Principal | undefined): Promise<ExecutionEntity> {
+    const row = await this.executions.findById(id);
+    if (!row || !mayAccess(row.principal, principal)) {
+      throw AppException.notFound(`Execution '${id}'`, { execution_id: id });
+    }
+    return row;
+  }
+
+  private async stopAll(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    const running = [...this.jobs.values()].filter((job) => !job.finished);
+    if (running.length === 0) return;
+    this.logger.warn(`Gateway stopping: ${running.length} running job(s) cancelled upstream and marked interrupted`);
+    for (const job of running) job.controller.abort(STOP_REASON);
+    await Promise.race([
+      Promise.allSettled(running.map((job) => job.done)),
+      new Promise((resolve) => setTimeout(resolve, STOP_WAIT_MS).unref()),
+    ]);
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    const finished = [...this.jobs.values()].filter((job) => job.finishedAt !== undefined);
+    const excess = finished.length - MAX_FINISHED;
+    finished
+      .sort((a, b) => a.finishedAt! - b.finishedAt!)
+      .forEach((job, index) => {
+        if (index < excess || now - job.finishedAt! > FINISHED_RETENTION_MS) this.jobs.delete(job.id);
+      });
+  }
+}
+
+const CANCEL_REASON = new Error('cancelled by the caller');
+const CLIENT_GONE_REASON = new Error('the client of a streamed call went away');
+const STOP_REASON = new Error('the gateway is stopping');
+
+function mayAccess(owner: string, principal: Principal | undefined): boolean {
+  if (!principal) return owner === 'anonymous';
+  return principal.scopes.has(ADMIN_SCOPE) || principal.id === owner;
+}
+
+/** The one event a job no longer in memory still has: its outcome, from the database row. */
+function finalEventOf(row: ExecutionEntity): JobEvent {
+  const base = { execution_id: row.id, status: row.status };
+  switch (row.status) {
+    case 'completed':
+      return {
+        id: 0,
+        type: 'result',
+        data: {
+          ...base,
+          result: row.result,
+          server_id: row.serverId,
+          tool_name: row.toolName,
+          started_at: row.startedAt.toISOString(),
+          completed_at: row.completedAt?.toISOString() ?? null,
+          duration_ms: row.durationMs,
+        },
+      };
+    case 'failed':
+      return { id: 0, type: 'error', data: { ...base, error: row.error } };
+    case 'interrupted':
+      return { id: 0, type: 'interrupted', data: { ...base, message: row.error?.message ?? 'Interrupted' } };
+    case 'running':
+      return {
+        id: 0,
+        type: 'status',
+        data: { ...base, message: 'Runs on another gateway instance: poll GET /api/executions/{id} there or here' },
+      };
+  }
+}
