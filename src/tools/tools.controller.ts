@@ -1,6 +1,10 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiAcceptedResponse, ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
+import type { Readable } from 'node:stream';
+import { JobAcceptedDto, jobLinks, type JobState } from 'src/jobs/dto/job.dto';
+import { prepareEventStream } from 'src/jobs/event-stream';
+import { JobsService } from 'src/jobs/jobs.service';
 import { ApiErrorResponses } from 'src/common/errors/api-error-responses.decorator';
 import { abortOnClientDisconnect } from 'src/common/http/client-disconnect';
 import { ServerIdParamDto } from 'src/servers/dto/server-id.dto';
@@ -9,6 +13,7 @@ import {
   BatchResultDto,
   ExecuteOnServerDto,
   ExecuteToolDto,
+  type ExecutionMode,
   ExecutionResultDto,
   ListToolsQueryDto,
   ServerToolParamDto,
@@ -17,15 +22,38 @@ import {
   ToolNameParamDto,
   ToolQueryDto,
 } from './dto/tool.dto';
-import { ToolsService } from './tools.service';
+import { type ExecuteRequest, ToolsService } from './tools.service';
 import { Authenticated } from 'src/auth/authenticated.decorator';
 import { AllowedServers, CurrentPrincipal } from 'src/auth/current-principal.decorator';
 import type { Principal } from 'src/auth/principal';
 
+const RESPOND_ASYNC = /(^|[\s,;])respond-async(?=$|[\s,;=])/i;
+
+const PREFER_HEADER = {
+  name: 'Prefer',
+  required: false,
+  description: '`respond-async`: run as a job (same as `"mode":"async"`); answered with `Preference-Applied`',
+};
+
+const ACCEPTED_DESCRIPTION =
+  'Started as a job (`"mode":"async"` or `Prefer: respond-async`); `Location` is its execution. An idempotent repeat ' +
+  "answers the first call's execution and state.";
+
+const ASYNC_AND_SSE =
+  '\n\n**Jobs:** with `"mode":"async"` (or `Prefer: respond-async`) the answer is 202 with `execution_id` and a ' +
+  '`Location` at once; the call goes on when the client leaves. Follow it with GET /api/executions/{id} or the ' +
+  'Server-Sent Events of GET /api/executions/{id}/events (progress, logs, result; resumable with `Last-Event-ID`), ' +
+  'stop it with POST /api/executions/{id}/cancel. Jobs do not survive a gateway restart (status `interrupted`).' +
+  '\n\n**Streaming:** a synchronous call with `Accept: text/event-stream` is answered with the same events as ' +
+  'they happen, ending with the result; closing the stream cancels the call.';
+
 @ApiTags('Tools')
 @Controller('api')
 export class ToolsController {
-  constructor(private readonly tools: ToolsService) {}
+  constructor(
+    private readonly tools: ToolsService,
+    private readonly jobs: JobsService,
+  ) {}
 
   @Get('tools')
   @Authenticated({ scopes: ['mcp:read'] })
@@ -62,9 +90,12 @@ export class ToolsController {
     summary: 'Execute a tool',
     description:
       "Parameters are validated against the tool's input schema before the upstream is called. A result with `is_error: true` " +
-      'is a completed call whose tool reported a failure. A client that disconnects cancels the upstream call.',
+      'is a completed call whose tool reported a failure. A client that disconnects cancels the upstream call.' +
+      ASYNC_AND_SSE,
   })
+  @ApiHeader(PREFER_HEADER)
   @ApiOkResponse({ type: ExecutionResultDto })
+  @ApiAcceptedResponse({ type: JobAcceptedDto, description: ACCEPTED_DESCRIPTION })
   @ApiErrorResponses(400, 404, 409, 413, 502, 503, 504)
   executeTool(
     @Param() { name }: ToolNameParamDto,
@@ -72,17 +103,21 @@ export class ToolsController {
     @Res({ passthrough: true }) reply: FastifyReply,
     @AllowedServers() allowed?: ReadonlySet<string>,
     @CurrentPrincipal() principal?: Principal,
-  ): Promise<ExecutionResultDto> {
-    return this.tools.execute({
-      name,
-      serverId: body.server_id,
-      allowedServers: allowed,
-      parameters: body.parameters,
-      timeoutMs: body.timeout,
-      idempotencyKey: body.idempotency_key,
-      principal: principal?.id,
-      signal: abortOnClientDisconnect(reply),
-    });
+  ): Promise<ExecutionResultDto | JobAcceptedDto | Readable> {
+    return this.dispatch(
+      {
+        name,
+        serverId: body.server_id,
+        allowedServers: allowed,
+        parameters: body.parameters,
+        timeoutMs: body.timeout,
+        idempotencyKey: body.idempotency_key,
+        principal: principal?.id,
+      },
+      body.mode,
+      reply,
+      principal,
+    );
   }
 
   @Post('tools/batch')
@@ -126,24 +161,70 @@ export class ToolsController {
   @HttpCode(200)
   @ApiOperation({
     summary: "Execute one server's tool",
-    description: 'Same as POST /api/tools/{name}/execute with the server named in the path.',
+    description:
+      'Same as POST /api/tools/{name}/execute with the server named in the path. The document also lists one typed ' +
+      'operation per tool of the live catalog (`POST /api/servers/<server>/tools/<tool>`, tag `Tools: <server>`).' +
+      ASYNC_AND_SSE,
   })
+  @ApiHeader(PREFER_HEADER)
   @ApiOkResponse({ type: ExecutionResultDto })
+  @ApiAcceptedResponse({ type: JobAcceptedDto, description: ACCEPTED_DESCRIPTION })
   @ApiErrorResponses(400, 404, 409, 413, 502, 503, 504)
   executeServerTool(
     @Param() { id, tool }: ServerToolParamDto,
     @Body() body: ExecuteOnServerDto,
     @Res({ passthrough: true }) reply: FastifyReply,
     @CurrentPrincipal() principal?: Principal,
-  ): Promise<ExecutionResultDto> {
-    return this.tools.execute({
-      name: tool,
-      serverId: id,
-      parameters: body.parameters,
-      timeoutMs: body.timeout,
-      idempotencyKey: body.idempotency_key,
-      principal: principal?.id,
-      signal: abortOnClientDisconnect(reply),
-    });
+  ): Promise<ExecutionResultDto | JobAcceptedDto | Readable> {
+    return this.dispatch(
+      {
+        name: tool,
+        serverId: id,
+        parameters: body.parameters,
+        timeoutMs: body.timeout,
+        idempotencyKey: body.idempotency_key,
+        principal: principal?.id,
+      },
+      body.mode,
+      reply,
+      principal,
+    );
+  }
+
+  /**
+   * One call, three ways: a job (202 + Location) for `mode: async` or `Prefer: respond-async`; a synchronous call
+   * streamed as SSE (progress, logs, result) for `Accept: text/event-stream`; else the plain synchronous answer.
+   */
+  private async dispatch(
+    request: ExecuteRequest,
+    mode: ExecutionMode | undefined,
+    reply: FastifyReply,
+    principal: Principal | undefined,
+  ): Promise<ExecutionResultDto | JobAcceptedDto | Readable> {
+    const headers = reply.request.headers;
+    const preferAsync = RESPOND_ASYNC.test(String(headers.prefer ?? ''));
+    if (mode === 'async' || (mode === undefined && preferAsync)) {
+      const prepared = await this.tools.prepare(request);
+      let status: JobState = prepared.repeatOf ?? 'running';
+      if (prepared.run) status = this.jobs.start(prepared, principal).state;
+      void reply.status(202).header('location', `/api/executions/${prepared.executionId}`);
+      if (preferAsync) void reply.header('preference-applied', 'respond-async');
+      return {
+        execution_id: prepared.executionId,
+        status,
+        server_id: prepared.serverId,
+        tool_name: prepared.toolName,
+        started_at: prepared.startedAt.toISOString(),
+        links: jobLinks(prepared.executionId),
+      };
+    }
+    if (/\btext\/event-stream\b/i.test(headers.accept ?? '')) {
+      const prepared = await this.tools.prepare(request);
+      if (prepared.run) this.jobs.start(prepared, principal);
+      const stream = await this.jobs.stream(prepared.executionId, principal, undefined, { cancelOnClose: true });
+      prepareEventStream(reply);
+      return stream;
+    }
+    return this.tools.execute({ ...request, signal: abortOnClientDisconnect(reply) });
   }
 }

@@ -48,6 +48,23 @@ export interface ExecuteRequest {
   onProgress?: CallOptions['onProgress'];
   /** The MCP client session that asks: the upstream's sampling/elicitation/roots requests go back to it. */
   origin?: CallOptions['origin'];
+  /** Asked when the call fails: true records it `interrupted` (a job cut short by a gateway stop) instead of `failed`. */
+  interrupted?: () => boolean;
+}
+
+/**
+ * A call whose `running` row is on record but that has not started (a job, or a sync call streamed as SSE), so its
+ * `execution_id` can be handed out first. `run` is absent when an idempotency key was used before with the same
+ * parameters: `executionId` is then the first call's, and `repeatOf` its status.
+ */
+export interface PreparedCall {
+  executionId: string;
+  serverId: string;
+  toolName: string;
+  startedAt: Date;
+  repeatOf?: ExecutionEntity['status'];
+  /** Runs the call and records its outcome under `executionId`; `hooks` are the job's signal, progress, ... */
+  run?: (hooks: Pick<ExecuteRequest, 'signal' | 'onProgress' | 'interrupted'>) => Promise<ExecutionResultDto>;
 }
 
 /** Who runs a batch. */
@@ -106,6 +123,55 @@ export class ToolsService {
     return this.executeOn(this.resolveServer(request), randomUUID(), request);
   }
 
+  /**
+   * Resolves the tool (404/409 as for `execute`) and writes the call's `running` row, so that it is visible at once
+   * (GET /api/executions/{id}) before anything runs. An idempotency key used before: its first call (same
+   * parameters) or 409 CONFLICT. The caller runs the call with `run`.
+   */
+  async prepare(request: ExecuteRequest): Promise<PreparedCall> {
+    const serverId = this.resolveServer(request);
+    const id = randomUUID();
+    const principal = request.principal ?? 'anonymous';
+    const startedAt = new Date();
+    const hash =
+      request.idempotencyKey !== undefined ? requestHash(request.name, request.serverId, request.parameters) : null;
+    const first = await this.executions.insertRunningOnce({
+      id,
+      principal,
+      channel: request.channel ?? 'rest',
+      serverId,
+      toolName: request.name,
+      startedAt,
+      idempotencyKey: request.idempotencyKey ?? null,
+      requestHash: hash,
+      batchId: request.batchId ?? null,
+      stepId: request.stepId ?? null,
+    } as ExecutionEntity);
+    if (!first) {
+      const row = await this.executions.findByKey(principal, request.idempotencyKey!);
+      if (!row || row.requestHash !== hash) {
+        throw AppException.conflict('idempotency_key was already used with other parameters', {
+          idempotency_key: request.idempotencyKey,
+          ...(row ? { execution_id: row.id } : {}),
+        });
+      }
+      return {
+        executionId: row.id,
+        serverId: row.serverId,
+        toolName: row.toolName,
+        startedAt: row.startedAt,
+        repeatOf: row.status,
+      };
+    }
+    return {
+      executionId: id,
+      serverId,
+      toolName: request.name,
+      startedAt,
+      run: (hooks) => this.executeOn(serverId, id, { ...request, ...hooks }, { startedAt, hash }),
+    };
+  }
+
   /** The server a call goes to: 404 for an unknown server or tool, 409 for an ambiguous name. */
   private resolveServer(request: ExecuteRequest): string {
     if (request.serverId) this.servers.find(request.serverId);
@@ -116,11 +182,17 @@ export class ToolsService {
   }
 
   /** Calls a resolved tool and records the call under `id` (from here on, every outcome is on record). */
-  private async executeOn(serverId: string, id: string, request: ExecuteRequest): Promise<ExecutionResultDto> {
+  private async executeOn(
+    serverId: string,
+    id: string,
+    request: ExecuteRequest,
+    /** Set when `prepare` wrote the `running` row already. */
+    prepared?: { startedAt: Date; hash: string | null },
+  ): Promise<ExecutionResultDto> {
     const principal = request.principal ?? 'anonymous';
-    const startedAt = new Date();
-    let hash: string | null = null;
-    if (request.idempotencyKey !== undefined) {
+    const startedAt = prepared?.startedAt ?? new Date();
+    let hash: string | null = prepared?.hash ?? null;
+    if (request.idempotencyKey !== undefined && !prepared) {
       hash = requestHash(request.name, request.serverId, request.parameters);
       const first = await this.executions.insertRunningOnce({
         id,
@@ -179,7 +251,7 @@ export class ToolsService {
       const durationMs = Math.round((performance.now() - started) * 100) / 100;
       this.recorder.record({
         ...record,
-        status: 'failed',
+        status: request.interrupted?.() ? 'interrupted' : 'failed',
         error: errorOf(error),
         completedAt: new Date(),
         durationMs,
