@@ -13,6 +13,23 @@ import type { AppConfig } from 'src/config/config.schema';
  */
 export const MAX_JSON_DEPTH = 128;
 
+/**
+ * Peers whose X-Forwarded-For/-Proto/-Host are believed: loopback and private networks, where a load balancer or
+ * ingress sits (the internal proxies Tomcat's RemoteIpValve trusts by default). `trustProxy: true` believed anyone,
+ * so a client on the internet could send a new X-Forwarded-For with each request and get a fresh per-address
+ * rate-limit bucket for every failed authentication.
+ */
+export const TRUSTED_PROXIES = [
+  '127.0.0.0/8',
+  '::1/128',
+  '10.0.0.0/8',
+  '172.16.0.0/12',
+  '192.168.0.0/16',
+  '169.254.0.0/16',
+  'fc00::/7',
+  'fe80::/10',
+];
+
 export interface AdapterOptions {
   bodyLimit: number;
   https?: SecureContextOptions & { minVersion?: string; maxVersion?: string; ciphers?: string };
@@ -26,7 +43,7 @@ export function createFastifyAdapter(options: AdapterOptions): FastifyAdapter {
   const adapter = new FastifyAdapter({
     bodyLimit: options.bodyLimit,
     genReqId: requestIdFor,
-    trustProxy: true,
+    trustProxy: TRUSTED_PROXIES,
     logger: false,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
