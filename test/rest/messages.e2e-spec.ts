@@ -4,7 +4,11 @@ import { createTestDatabase, type TestDatabase } from '../support/test-database'
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
 import { EVERYTHING } from '../support/paths';
 
+// The gateway's upstream sessions declare no client capability here (roots, sampling... are the MCP front door's):
+// what this file checks is the raw passthrough of a session that declared none.
 const SERVERS_YAML = `mcp:
+  endpoint:
+    forward-client-capabilities: false
   client:
     default-timeout: 10000
   servers:
