@@ -37,4 +37,16 @@ describe('upgradeToOpenApi31', () => {
     expect(doc.paths['/a']!.get!.security).toEqual([]);
     expect(doc.paths['/a']!.post!.security).toEqual([{ api_key: [] }]);
   });
+
+  it('declares path parameters the path names but the operation lacks', () => {
+    const doc = upgradeToOpenApi31({
+      paths: {
+        '/a/{x}/b/{y}': { get: { parameters: [{ name: 'x', in: 'path', required: true }], responses: {} } },
+      },
+    }) as { paths: Record<string, Record<string, { parameters?: unknown[] }>> };
+    expect(doc.paths['/a/{x}/b/{y}']!.get!.parameters).toEqual([
+      { name: 'x', in: 'path', required: true },
+      { name: 'y', in: 'path', required: true, schema: { type: 'string' } },
+    ]);
+  });
 });
