@@ -6,6 +6,7 @@ import {
   ElicitRequestSchema,
   ListRootsRequestSchema,
   LoggingMessageNotificationSchema,
+  ResourceUpdatedNotificationSchema,
   ToolListChangedNotificationSchema,
   type LoggingMessageNotification,
   type Progress,
@@ -392,6 +393,46 @@ describe('MCP front door (/mcp, /mcp/{server_id}, /sse) with the official SDK cl
         10_000,
         'the new tool listed',
       );
+    });
+  });
+
+  describe('completion, subscriptions, log level', () => {
+    it('forwards completion/complete with the namespaced prompt name mapped back', async () => {
+      const client = await connect('/mcp');
+      const result = await client.complete({
+        ref: { type: 'ref/prompt', name: 'everything__completable-prompt' },
+        argument: { name: 'department', value: 'Eng' },
+      });
+      expect(result.completion.values).toEqual(['Engineering']);
+    });
+
+    it('subscribes to a resource upstream and delivers notifications/resources/updated to the subscribed session', async () => {
+      const client = await connect('/mcp/everything');
+      const updated: string[] = [];
+      client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
+        updated.push(n.params.uri);
+      });
+      const uri = (await client.listResources()).resources[0]!.uri;
+      await client.subscribeResource({ uri });
+      await new Promise((r) => setTimeout(r, 300)); // the session's GET stream is opened by the client after initialize
+      await client.callTool({ name: 'toggle-subscriber-updates', arguments: {} });
+      try {
+        await waitFor(() => updated.includes(uri), 10_000, 'notifications/resources/updated');
+      } finally {
+        await client.callTool({ name: 'toggle-subscriber-updates', arguments: {} });
+        await client.unsubscribeResource({ uri });
+      }
+    });
+
+    it('accepts logging/setLevel and still forwards messages at or above it', async () => {
+      const client = await connect('/mcp/toolbox');
+      const logs: unknown[] = [];
+      client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => {
+        logs.push(n.params.data);
+      });
+      await client.setLoggingLevel('info');
+      await client.callTool({ name: 'progress', arguments: { steps: 1 } });
+      await waitFor(() => logs.includes('progress done'), 5_000, 'the info log message');
     });
   });
 
