@@ -1,6 +1,7 @@
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { OpenAPIObject, OperationObject, PathItemObject, TagObject } from '@nestjs/swagger';
 import { type JsonSchema, mapToolSchema, shortHash } from './json-schema-to-openapi';
+import { exampleOf } from './schema-example';
 
 /** The route every per-tool operation is an instance of (ToolsController.executeServerTool). */
 export const SERVER_TOOL_PATH = '/api/servers/{id}/tools/{tool}';
@@ -68,8 +69,19 @@ export function buildToolOperations(tools: readonly CatalogTool[], document: Ope
       Object.assign(out.schemas, output.components);
       structured = output.ref;
     }
+    // The "Try it out" body: the arguments only (Swagger UI's own sample would also fill in an idempotency key, and
+    // every later try would replay the first).
+    const example = { parameters: exampleOf(input.ref, input.components) ?? {} };
     out.paths[toolPath(serverId, tool.name)] = {
-      post: operationFor({ serverId, serverName, tool }, operationId, template, wrapper, input.ref, structured),
+      post: operationFor(
+        { serverId, serverName, tool },
+        operationId,
+        template,
+        wrapper,
+        input.ref,
+        structured,
+        example,
+      ),
     };
   }
   out.tags = [...servers.entries()]
@@ -88,6 +100,7 @@ function operationFor(
   wrapper: JsonSchema | undefined,
   input: { $ref: string },
   structured: { $ref: string } | undefined,
+  example: Record<string, unknown>,
 ): OperationObject {
   const annotations = tool.annotations ?? {};
   const hints = [
@@ -139,7 +152,7 @@ function operationFor(
     description,
     tags: [serverTag(serverId)],
     ...(template.security ? { security: structuredClone(template.security) } : {}),
-    requestBody: { required: true, content: { 'application/json': { schema: body } } },
+    requestBody: { required: true, content: { 'application/json': { schema: body, example } } },
     responses,
     [X_SERVER]: serverId,
     [X_TOOL]: tool.name,

@@ -114,6 +114,10 @@ describe('one typed OpenAPI operation per tool', () => {
     expect(op.operationId).toBe('call_shop__create_order');
     expect(op.summary).toBe('Create an order (create_order)');
     expect(op['x-mcp-annotations']).toMatchObject({ destructiveHint: true });
+    // the "Try it out" example: valid arguments, nothing else
+    expect(op.requestBody.content['application/json'].example).toEqual({
+      parameters: { customer: { email: 'user@example.com' }, priority: 'low' },
+    });
     const input = resolvePointer(doc, op.requestBody.content['application/json'].schema.properties.parameters.$ref);
     expect(input.$defs).toBeUndefined();
     expect(input.$schema).toBeUndefined();

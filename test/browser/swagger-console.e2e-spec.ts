@@ -1,0 +1,96 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { TEST_ADMIN_KEY } from '../support/auth';
+import { descendantsOf, isAlive } from '../support/processes';
+import { EVERYTHING, REPO } from '../support/paths';
+import { createTestDatabase, type TestDatabase } from '../support/test-database';
+import { startTestGateway, type TestGateway } from '../support/test-gateway';
+import { waitFor } from '../support/wait';
+
+const OUTPUT = path.join(REPO, 'test-output');
+// Debian's chromium, never a downloaded browser; flags keep it headless, sandbox-less (root in CI) and off the network.
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-dev-shm-usage',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
+
+describe('Swagger UI as a console for the tools (headless Chromium)', () => {
+  let db: TestDatabase;
+  let gateway: TestGateway;
+  let browser: Browser | undefined;
+  let page: Page;
+  let browserPids: number[] = [];
+
+  beforeAll(async () => {
+    db = await createTestDatabase('browser');
+    gateway = await startTestGateway({
+      databaseUrl: db.url,
+      yaml: `mcp:\n  servers:\n    everything:\n      type: stdio\n      command: node\n      args: ["${EVERYTHING}", stdio]\n`,
+    });
+    await waitFor(
+      async () => {
+        const doc = (await (await fetch(`${gateway.addresses.api}/v3/api-docs`)).json()) as { paths: object };
+        return '/api/servers/everything/tools/echo' in doc.paths;
+      },
+      30_000,
+      "server-everything's tools in the document",
+    );
+    const before = new Set(descendantsOf(process.pid));
+    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS, timeout: 30_000 });
+    browserPids = descendantsOf(process.pid).filter((pid) => !before.has(pid));
+    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    page.setDefaultTimeout(15_000);
+    mkdirSync(OUTPUT, { recursive: true });
+  }, 90_000);
+
+  afterAll(async () => {
+    await browser?.close().catch(() => undefined);
+    // No browser process left behind, whatever close() managed.
+    for (const pid of browserPids) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+    await gateway?.stop();
+    await db?.drop();
+  });
+
+  it('authorizes with an API key, tries out the echo tool with the generated example body, and gets 200', async () => {
+    await page.goto(`${gateway.addresses.api}/docs`);
+    const operation = page.locator('.opblock', {
+      has: page.locator('[data-path="/api/servers/everything/tools/echo"]'),
+    });
+    await operation.waitFor();
+    expect(await page.locator('.opblock-tag', { hasText: 'Tools: everything' }).count()).toBe(1);
+
+    // Authorize: the API-key scheme of the document
+    await page.locator('button.authorize').first().click();
+    const apiKey = page.locator('.auth-container', { hasText: 'api_key' });
+    await apiKey.locator('input').fill(TEST_ADMIN_KEY);
+    await apiKey.locator('button.authorize').click();
+    await apiKey.locator('button', { hasText: 'Logout' }).waitFor();
+    await page.locator('.auth-btn-wrapper button.btn-done, button.btn-done').first().click();
+
+    // Open the tool's operation and try it out with the example body Swagger UI generates from its schema
+    await operation.locator('.opblock-summary').first().click();
+    await operation.locator('button.try-out__btn').click();
+    const body = operation.locator('textarea.body-param__text');
+    await body.waitFor();
+    const example = JSON.parse(await body.inputValue()) as { parameters: { message: unknown } };
+    expect(example).toEqual({ parameters: { message: 'string' } });
+
+    await operation.locator('button.execute').click();
+    const status = operation.locator('.live-responses-table .response .response-col_status').first();
+    await status.waitFor();
+    await status.scrollIntoViewIfNeeded();
+    await page.screenshot({ path: path.join(OUTPUT, 'swagger-console-echo.png'), fullPage: false });
+    expect((await status.innerText()).trim()).toBe('200');
+    const answer = await operation.locator('.live-responses-table .response-col_description pre').first().innerText();
+    const parsed = JSON.parse(answer) as { status: string; result: { content: { text: string }[] } };
+    expect(parsed.status).toBe('completed');
+    expect(parsed.result.content[0]!.text).toContain(`Echo: ${String(example.parameters.message)}`);
+  }, 60_000);
+});
