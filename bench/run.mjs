@@ -8,7 +8,8 @@
 //                      ├─ gateway-load.mjs (autocannon = load generator)
 //                      └─ platform.mjs (Nest ping servers + autocannon)
 //
-// Usage: node bench/run.mjs [--profile] [--quick] [--build] [--no-pool2] [--no-platform] [--log-level INFO]
+// Usage: node bench/run.mjs [--profile] [--quick] [--build] [--no-pool2] [--no-platform] [--no-mcp-endpoint]
+//                           [--log-level INFO]
 //                           [--keep-temp]
 // Writes bench/results/latest.json and latest.md (and profile-summary.md with --profile).
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
@@ -49,6 +50,7 @@ import {
   waitFor,
 } from './lib/common.mjs';
 import { summarizeProfile } from './lib/profile.mjs';
+import { measureMcpFrontDoor, renderMcpFrontDoor } from './mcp-endpoint.mjs';
 
 // ------------------------------------------------------------------------------------------------ options
 
@@ -62,6 +64,7 @@ const OPTS = {
   profile: flags.has('--profile'),
   pool2: !flags.has('--no-pool2'),
   platform: !flags.has('--no-platform'),
+  mcpEndpoint: !flags.has('--no-mcp-endpoint'),
   logLevel: argValue('--log-level', 'INFO'),
   seconds: QUICK ? 2 : 5,
   warmupSeconds: QUICK ? 1 : 3,
@@ -601,6 +604,7 @@ function renderMarkdown(r) {
     );
   }
   lines.push('');
+  if (r.mcp_front_door) lines.push(renderMcpFrontDoor(r.mcp_front_door, d));
   if (r.rss_10_servers) {
     const x = r.rss_10_servers;
     lines.push(
@@ -728,6 +732,23 @@ async function main() {
       `gateway pool 1: p50 ${results.gateway_pool1.sequential.p50} ms, p99 ${results.gateway_pool1.sequential.p99} ms; ` +
         results.gateway_pool1.throughput.map((t) => `${t.connections}: ${t.rps}/s`).join(', '),
     );
+    if (OPTS.mcpEndpoint) {
+      results.mcp_front_door = await measureMcpFrontDoor({
+        gatewayUrl: gw.api,
+        headers: AUTH,
+        opts: OPTS,
+        runWorker,
+        spawnTracked,
+        cleanEnv,
+        log,
+      });
+      log(
+        'mcp front door, 16 callers: ' +
+          Object.entries(results.mcp_front_door)
+            .map(([k, v]) => `${k} ${v.throughput?.find((t) => t.callers === 16)?.rps ?? 'failed'}/s`)
+            .join(', '),
+      );
+    }
     await stopGateway(gw);
     ttr.stop_ms = Math.round(gw.stopMs);
 
