@@ -3,12 +3,14 @@ import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { TEST_ADMIN_KEY } from '../support/auth';
 import { descendantsOf, isAlive } from '../support/processes';
+import { signHs256 } from '../security/test-issuer';
 import { EVERYTHING, REPO } from '../support/paths';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
 import { waitFor } from '../support/wait';
 
 const OUTPUT = path.join(REPO, 'test-output');
+const JWT_SECRET = 'a-browser-test-hs256-secret-longer-than-32-bytes';
 // Debian's chromium, never a downloaded browser; flags keep it headless, sandbox-less (root in CI) and off the network.
 const CHROMIUM_ARGS = [
   '--headless',
@@ -32,7 +34,7 @@ describe('Swagger UI as a console for the tools (headless Chromium)', () => {
     db = await createTestDatabase('browser');
     gateway = await startTestGateway({
       databaseUrl: db.url,
-      yaml: `mcp:\n  servers:\n    everything:\n      type: stdio\n      command: node\n      args: ["${EVERYTHING}", stdio]\n`,
+      yaml: `mcp:\n  security:\n    jwt:\n      secret: ${JWT_SECRET}\n  servers:\n    everything:\n      type: stdio\n      command: node\n      args: ["${EVERYTHING}", stdio]\n`,
     });
     await waitFor(
       async () => {
@@ -92,5 +94,43 @@ describe('Swagger UI as a console for the tools (headless Chromium)', () => {
     const parsed = JSON.parse(answer) as { status: string; result: { content: { text: string }[] } };
     expect(parsed.status).toBe('completed');
     expect(parsed.result.content[0]!.text).toContain(`Echo: ${String(example.parameters.message)}`);
+  }, 60_000);
+
+  it('authorizes with a bearer token and runs a tool with typed numeric arguments (get-sum)', async () => {
+    const token = await signHs256(JWT_SECRET, { scope: 'mcp:read mcp:write' }, { subject: 'console-user' });
+    const context = await browser!.newContext({ viewport: { width: 1280, height: 900 } });
+    const tab = await context.newPage();
+    tab.setDefaultTimeout(15_000);
+    try {
+      await tab.goto(`${gateway.addresses.api}/docs`);
+      const operation = tab.locator('.opblock', {
+        has: tab.locator('[data-path="/api/servers/everything/tools/get-sum"]'),
+      });
+      await operation.waitFor();
+      await tab.locator('button.authorize').first().click();
+      const bearer = tab.locator('.auth-container', { hasText: 'bearer' }).first();
+      await bearer.locator('input').fill(token);
+      await bearer.locator('button.authorize').click();
+      await bearer.locator('button', { hasText: 'Logout' }).waitFor();
+      await tab.locator('button.btn-done').first().click();
+
+      await operation.locator('.opblock-summary').first().click();
+      await operation.locator('button.try-out__btn').click();
+      const body = operation.locator('textarea.body-param__text');
+      expect(JSON.parse(await body.inputValue())).toEqual({ parameters: { a: 0, b: 0 } });
+      await body.fill(JSON.stringify({ parameters: { a: 19, b: 23 } }));
+      await operation.locator('button.execute').click();
+      const status = operation.locator('.live-responses-table .response .response-col_status').first();
+      await status.waitFor();
+      await status.scrollIntoViewIfNeeded();
+      await tab.screenshot({ path: path.join(OUTPUT, 'swagger-console-get-sum-bearer.png') });
+      expect((await status.innerText()).trim()).toBe('200');
+      const answer = await operation.locator('.live-responses-table .response-col_description pre').first().innerText();
+      expect((JSON.parse(answer) as { result: { content: { text: string }[] } }).result.content[0]!.text).toContain(
+        '42',
+      );
+    } finally {
+      await context.close();
+    }
   }, 60_000);
 });
