@@ -3,7 +3,7 @@ import type { Principal } from 'src/auth/principal';
 import { filterFor } from './openapi-document.service';
 import { buildToolOperations, SERVER_TOOL_PATH, toolOperationId, toolPath } from './tool-operations';
 
-const SECURITY = [{ bearer: [] }, { oauth2: ['mcp:write'] }, { api_key: [] }];
+const SECURITY: Record<string, string[]>[] = [{ bearer: [] }, { oauth2: ['mcp:write'] }, { api_key: [] }];
 
 function baseDocument(): OpenAPIObject {
   return {
