@@ -17,6 +17,9 @@ const output = process.argv[3];
 const client = new Client({ name: 'globalmcp-bench-mcp-endpoint', version: '1.0.0' });
 const transport = new StreamableHTTPClientTransport(new URL(options.url), {
   requestInit: { headers: options.headers ?? {} },
+  // The SDK hands one long-lived AbortSignal to every fetch and undici adds a listener per request to it
+  // (MaxListenersExceededWarning after ~1,500 calls, and a growing cost): the load never aborts, so drop it.
+  fetch: (url, init) => fetch(url, { ...init, signal: undefined }),
 });
 const args = { name: options.tool ?? 'echo', arguments: { message: 'hello' } };
 
