@@ -446,6 +446,14 @@ const mcpSchema = z
         }),
       })
       .prefault({}),
+    openapi: z
+      .object({
+        anonymousTools: meta(bool().default(false), {
+          description:
+            'List the per-tool operations (every server, tool and schema) in /v3/api-docs and Swagger UI for callers without a credential. Off: only a caller presenting one sees them, cut to what it may call (Swagger UI reloads the document after Authorize).',
+        }),
+      })
+      .prefault({}),
     reload: z
       .object({
         enabled: meta(bool().default(true), {
