@@ -216,6 +216,13 @@ export class McpFrontDoorService implements OnModuleInit, OnApplicationShutdown 
     if (request.method === 'GET' && session) {
       // One standalone stream per session on this replica: a new GET replaces the old one.
       this.streams.get(sessionId)?.close();
+      // A client that only listens sends no request: its open stream keeps the session alive.
+      const keepAlive = setInterval(
+        () => void this.store.touch(sessionId).catch(() => undefined),
+        Math.max(1000, this.endpoint.sessionIdleTimeout / 2),
+      );
+      keepAlive.unref();
+      raw.once('close', () => clearInterval(keepAlive));
       stream = { scope, close: () => raw.destroy() };
       this.streams.set(sessionId, stream);
       this.metrics.streamOpened();
