@@ -3,10 +3,9 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { CreateMessageRequestSchema, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ADMIN_HEADERS } from '../support/auth';
+import { AUTH as ADMIN_HEADERS, startChildGateway, type ChildGateway } from '../ops/live-support';
 import { EVERYTHING, TOOLBOX } from '../support/paths';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
-import { startTestGateway, type TestGateway } from '../support/test-gateway';
 import { waitFor } from '../support/wait';
 
 const YAML = `mcp:
@@ -48,22 +47,24 @@ function alternatingProxy(targets: string[]): Promise<{ url: string; hits: Map<s
   );
 }
 
-describe('MCP sessions across two gateway replicas behind one loopback proxy (Redis sessions + bus)', () => {
+describe('MCP sessions across two gateway processes behind one loopback proxy (Redis sessions + bus)', () => {
   let db: TestDatabase;
-  let a: TestGateway;
-  let b: TestGateway;
+  let a: ChildGateway;
+  let b: ChildGateway;
   let proxy: Awaited<ReturnType<typeof alternatingProxy>>;
   const clients: Client[] = [];
 
   beforeAll(async () => {
     expect(process.env.TEST_REDIS_URL).toBeTruthy();
     db = await createTestDatabase('mcp_replicas');
-    a = await startTestGateway({ databaseUrl: db.url, yaml: YAML });
-    b = await startTestGateway({ databaseUrl: db.url, yaml: YAML });
+    // Two gateway processes (`node dist/src/main.js`), one database, one Redis.
+    const start = () =>
+      startChildGateway({ databaseUrl: db.url, extraYaml: YAML, env: { REDIS_URL: process.env.TEST_REDIS_URL! } });
+    [a, b] = await Promise.all([start(), start()]);
     for (const g of [a, b]) {
       await waitFor(
         async () => {
-          const res = await fetch(`${g.addresses.api}/api/tools`, { headers: ADMIN_HEADERS });
+          const res = await fetch(`${g.api}/api/tools`, { headers: ADMIN_HEADERS });
           const body = (await res.json()) as { tools: { server_id: string }[] };
           return ['everything', 'toolbox'].every((id) => body.tools.some((t) => t.server_id === id));
         },
@@ -71,7 +72,7 @@ describe('MCP sessions across two gateway replicas behind one loopback proxy (Re
         'both servers on the replica',
       );
     }
-    proxy = await alternatingProxy([a.addresses.api, b.addresses.api]);
+    proxy = await alternatingProxy([a.api, b.api]);
   }, 90_000);
 
   afterAll(async () => {
@@ -121,8 +122,8 @@ describe('MCP sessions across two gateway replicas behind one loopback proxy (Re
     }
 
     const bySession = (target: string) => proxy.hits.get(target)!.filter((h) => h.endsWith(sessionId));
-    expect(bySession(a.addresses.api).length).toBeGreaterThan(3);
-    expect(bySession(b.addresses.api).length).toBeGreaterThan(3);
+    expect(bySession(a.api).length).toBeGreaterThan(3);
+    expect(bySession(b.api).length).toBeGreaterThan(3);
   });
 
   it('delivers a cancellation that arrives on the other replica to the upstream call', async () => {
@@ -145,7 +146,7 @@ describe('MCP sessions across two gateway replicas behind one loopback proxy (Re
     await new Promise((r) => setTimeout(r, 300));
     // Each replica has its own upstream processes: add the tool on both, whichever holds the stream sends it.
     for (const g of [a, b]) {
-      const res = await fetch(`${g.addresses.api}/api/tools/add_tool/execute`, {
+      const res = await fetch(`${g.api}/api/tools/add_tool/execute`, {
         method: 'POST',
         headers: { ...ADMIN_HEADERS, 'content-type': 'application/json' },
         body: JSON.stringify({ server_id: 'toolbox', parameters: { name: 'late' } }),
@@ -158,7 +159,7 @@ describe('MCP sessions across two gateway replicas behind one loopback proxy (Re
     const id = transport.sessionId!;
     await transport.terminateSession();
     for (const g of [a, b]) {
-      const res = await fetch(`${g.addresses.api}/mcp`, {
+      const res = await fetch(`${g.api}/mcp`, {
         method: 'POST',
         headers: {
           ...ADMIN_HEADERS,
@@ -176,7 +177,7 @@ describe('MCP sessions across two gateway replicas behind one loopback proxy (Re
   async function cancellations(): Promise<number> {
     let total = 0;
     for (const g of [a, b]) {
-      const res = await fetch(`${g.addresses.api}/api/tools/cancellations/execute`, {
+      const res = await fetch(`${g.api}/api/tools/cancellations/execute`, {
         method: 'POST',
         headers: { ...ADMIN_HEADERS, 'content-type': 'application/json' },
         body: JSON.stringify({ server_id: 'toolbox', parameters: {} }),
@@ -191,7 +192,7 @@ describe('MCP sessions across two gateway replicas behind one loopback proxy (Re
   async function inFlight(): Promise<number> {
     let total = 0;
     for (const g of [a, b]) {
-      const res = await fetch(`${g.addresses.api}/api/servers/toolbox`, { headers: ADMIN_HEADERS });
+      const res = await fetch(`${g.api}/api/servers/toolbox`, { headers: ADMIN_HEADERS });
       const body = (await res.json()) as { pool?: { in_flight?: number }; metrics?: { in_flight?: number } };
       total += body.pool?.in_flight ?? body.metrics?.in_flight ?? 0;
     }
