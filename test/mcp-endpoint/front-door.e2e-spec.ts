@@ -456,14 +456,18 @@ describe('MCP front door (/mcp, /mcp/{server_id}, /sse) with the official SDK cl
       expect(res.status).toBe(404);
     });
 
-    it('meters live sessions', async () => {
-      await connect('/mcp');
+    it('meters live sessions, front-door requests, and calls like REST', async () => {
+      const client = await connect('/mcp/toolbox');
+      await client.callTool({ name: 'echo', arguments: { message: 'metered' } });
       const text = await (
         await fetch(`${gateway.addresses.management}/actuator/prometheus`, { headers: ADMIN_HEADERS })
       ).text();
       const live = /^mcp_endpoint_sessions (\d+)/m.exec(text)?.[1];
       expect(Number(live)).toBeGreaterThan(0);
       expect(text).toMatch(/mcp_endpoint_requests_total\{method="tools\/call"\} \d+/);
+      // Measured like REST: the HTTP timer by route template, and the upstream call by server and method.
+      expect(text).toMatch(/http_server_requests_seconds_count\{[^}]*uri="\/mcp\/\{serverId\}"[^}]*\} \d+/);
+      expect(text).toMatch(/mcp_client_requests_total\{[^}]*server="toolbox"[^}]*method="tools\/call"[^}]*\} \d+/);
     });
   });
 
