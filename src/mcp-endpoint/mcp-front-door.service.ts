@@ -139,6 +139,10 @@ export class McpFrontDoorService implements OnModuleInit, OnApplicationShutdown 
       const methods = new Set(kinds.map((k) => LIST_CHANGED_OF[k]).filter((m): m is string => m !== undefined));
       for (const method of methods) this.broadcast(serverId, { method });
     });
+    // A server leaving the registry changes what the aggregated view offers.
+    this.engine.on('server.removed', ({ serverId }) => {
+      for (const method of new Set(Object.values(LIST_CHANGED_OF))) this.broadcast(serverId, { method });
+    });
     this.engine.on('server.notification', ({ serverId, notification, origin }) => {
       if (notification.method === 'notifications/message') {
         if (origin instanceof ClientOrigin)
