@@ -6,9 +6,9 @@ cd "$(dirname "$0")/.."
 
 # Programs the tests run for real: Redis (end-to-end), and the operations kit's checkers (promtool, nginx -t,
 # haproxy -c, shellcheck, systemd-analyze verify), Chromium for the Swagger UI browser test, and Debian's
-# PostgreSQL server for the dr-test.sh drill (pg_dump must match its major version). Installed with apt when
-# missing and possible.
-REQUIRED=(redis-server:redis-server promtool:prometheus nginx:nginx haproxy:haproxy shellcheck:shellcheck systemd-analyze:systemd openssl:openssl curl:curl chromium:chromium /usr/lib/postgresql/15/bin/postgres:postgresql)
+# PostgreSQL server for the dr-test.sh drill (pg_dump must match its major version), tini for the Dockerfile
+# rehearsal. Installed with apt when missing and possible.
+REQUIRED=(redis-server:redis-server promtool:prometheus nginx:nginx haproxy:haproxy shellcheck:shellcheck systemd-analyze:systemd openssl:openssl curl:curl chromium:chromium /usr/lib/postgresql/15/bin/postgres:postgresql tini:tini)
 
 ensure_tools() {
   local missing=() entry
