@@ -37,11 +37,19 @@ mcp:
   });
 
   it('counts each MCP request against the caller and answers 429 with Retry-After and the envelope', async () => {
+    // A key of its own: a bucket no other test (or gateway sharing the Redis) draws from.
+    const created = await fetch(`${gateway.addresses.api}/api/api-keys`, {
+      method: 'POST',
+      headers: { ...ADMIN_HEADERS, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'mcp-rate', scopes: ['mcp:read'] }),
+    });
+    expect(created.status).toBe(201);
+    const key = ((await created.json()) as { key: string }).key;
     const post = () =>
       fetch(`${gateway.addresses.api}/mcp/toolbox`, {
         method: 'POST',
         headers: {
-          ...ADMIN_HEADERS,
+          'X-API-Key': key,
           'content-type': 'application/json',
           accept: 'application/json, text/event-stream',
         },
