@@ -1,0 +1,28 @@
+import { AppException } from 'src/common/errors/app.exception';
+import { ErrorCode } from 'src/common/errors/error-code';
+import { EngineError, EngineErrorCode } from 'src/mcp/engine-error';
+import { RESOURCE_NOT_FOUND_RPC, toMcpError } from './mcp-errors';
+
+describe('toMcpError', () => {
+  it('maps invalid parameters and unknown tools to -32602 with the gateway code in data', () => {
+    const invalid = toMcpError(new EngineError(EngineErrorCode.INVALID_PARAMETERS, 'message must be string'));
+    expect(invalid.code).toBe(-32602);
+    expect(invalid.data).toMatchObject({ code: ErrorCode.INVALID_PARAMETERS });
+    expect(toMcpError(AppException.notFound("Tool 'x'"), 'tool').code).toBe(-32602);
+    expect(toMcpError(AppException.notFound('Resource'), 'resource').code).toBe(RESOURCE_NOT_FOUND_RPC);
+  });
+
+  it("passes an upstream's JSON-RPC error through with its code and message", () => {
+    const error = toMcpError(EngineError.upstream('s', { rpcCode: -32050, rpcMessage: 'deliberate', data: { a: 1 } }));
+    expect(error.code).toBe(-32050);
+    expect(error.message).toContain('deliberate');
+    expect(error.data).toEqual({ a: 1 });
+  });
+
+  it('maps timeouts to RequestTimeout and anything unknown to InternalError without details of the cause', () => {
+    expect(toMcpError(new EngineError(EngineErrorCode.TIMEOUT, 'slow')).code).toBe(-32001);
+    const unknown = toMcpError(new Error('secret stack detail'));
+    expect(unknown.code).toBe(-32603);
+    expect(unknown.message).not.toContain('secret');
+  });
+});
