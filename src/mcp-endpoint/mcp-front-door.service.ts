@@ -24,6 +24,7 @@ import {
   UnsubscribeRequestSchema,
   type CallToolResult,
   type JSONRPCMessage,
+  type JSONRPCRequest,
   type LoggingLevel,
   type Notification,
   type RequestId,
@@ -53,6 +54,8 @@ import { type McpSession, McpSessionStore } from './mcp-session.store';
 
 /** One HTTP request's (or one legacy SSE connection's) link to its MCP client. */
 interface ClientScope {
+  /** Whether the answer is an event stream (progress, log messages and server-to-client requests can go on it). */
+  streaming: boolean;
   /** The session id, or a one-off id for a request without a session. */
   sessionId: string;
   session: McpSession | undefined;
@@ -146,7 +149,12 @@ export class McpFrontDoorService implements OnModuleInit, OnApplicationShutdown 
     this.engine.on('server.notification', ({ serverId, notification, origin }) => {
       if (notification.method === 'notifications/message') {
         if (origin instanceof ClientOrigin)
-          void this.forwardLog(origin.scope, serverId, notification, origin.requestId);
+          void this.forwardLog(
+            origin.scope.streaming ? origin.scope : (this.streams.get(origin.scope.sessionId)?.scope ?? origin.scope),
+            serverId,
+            notification,
+            origin.scope.streaming ? origin.requestId : undefined,
+          );
         else this.broadcastLog(serverId, notification);
       } else if (notification.method === 'notifications/resources/updated') {
         void this.bus.publish({ kind: 'notify', serverId, notification }).catch(() => undefined);
@@ -194,9 +202,15 @@ export class McpFrontDoorService implements OnModuleInit, OnApplicationShutdown 
       return;
     }
 
-    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined });
+    const streaming = messages.some((m) => isJSONRPCRequest(m) && mayStream(m, session));
+    // A plain JSON answer when nothing but the result can come back (cheaper than an event stream per request).
+    const transport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: undefined,
+      enableJsonResponse: !streaming,
+    });
     const hangUp = new AbortController();
     const scope: ClientScope = {
+      streaming,
       sessionId,
       session,
       principal,
@@ -255,6 +269,7 @@ export class McpFrontDoorService implements OnModuleInit, OnApplicationShutdown 
     if (!(await this.store.create(session))) throw tooManySessions(this.endpoint.maxSessions);
     const hangUp = new AbortController();
     const scope: ClientScope = {
+      streaming: true,
       sessionId: session.id,
       session,
       principal,
@@ -700,6 +715,21 @@ class ClientOrigin implements CallOrigin {
   request(method: string, params: Record<string, unknown> | undefined, signal: AbortSignal): Promise<unknown> {
     return this.door.askClient(this.scope, this.requestId, method, params, signal);
   }
+}
+
+/** Requests during which the upstream may send progress, log messages or requests for the client. */
+const CALLS = new Set(['tools/call', 'resources/read', 'prompts/get', 'completion/complete']);
+
+/**
+ * Whether a request's answer must be an event stream: a call with a progress token, or a call of a session whose
+ * client accepts server-to-client requests (they go out on the call's stream). Everything else gets plain JSON.
+ */
+function mayStream(request: JSONRPCRequest, session: McpSession | undefined): boolean {
+  if (!CALLS.has(request.method)) return false;
+  if ((request.params as { _meta?: { progressToken?: unknown } } | undefined)?._meta?.progressToken !== undefined)
+    return true;
+  const caps = session?.clientCapabilities ?? {};
+  return caps.sampling !== undefined || caps.elicitation !== undefined || caps.roots !== undefined;
 }
 
 const JSONRPC_KEYS = new Set(['jsonrpc', 'id', 'method', 'params', 'result', 'error']);
