@@ -38,30 +38,36 @@ export class McpSessionBus implements OnModuleInit, OnApplicationShutdown {
     this.local.setMaxListeners(0);
   }
 
-  async onModuleInit(): Promise<void> {
+  onModuleInit(): void {
     const client = this.redis.client;
     if (!client) return;
     const subscriber = client.duplicate();
     subscriber.on('error', (error: Error) => this.logger.debug(`subscriber: ${error.message}`));
     this.subscriber = subscriber;
-    try {
-      await subscriber.connect();
-      await subscriber.subscribe(this.channel, (raw: string) => {
-        try {
-          this.local.emit('message', JSON.parse(raw) as BusMessage);
-        } catch (error) {
-          this.logger.warn(`ignored a malformed bus message: ${(error as Error).message}`);
-        }
-      });
-    } catch (error) {
-      this.logger.warn(`Redis pub/sub unavailable, MCP sessions stay on one replica: ${(error as Error).message}`);
-    }
+    // In the background, like the main connection: Redis being down must never hold the start (the client keeps
+    // reconnecting, and re-subscribes when it is back; until then the bus is local to this process).
+    subscriber
+      .connect()
+      .then(() =>
+        subscriber.subscribe(this.channel, (raw: string) => {
+          try {
+            this.local.emit('message', JSON.parse(raw) as BusMessage);
+          } catch (error) {
+            this.logger.warn(`ignored a malformed bus message: ${(error as Error).message}`);
+          }
+        }),
+      )
+      .catch((error: unknown) =>
+        this.logger.warn(`Redis pub/sub unavailable, MCP sessions stay on one replica: ${(error as Error).message}`),
+      );
   }
 
   async onApplicationShutdown(): Promise<void> {
     const subscriber = this.subscriber;
     this.subscriber = null;
-    if (subscriber?.isOpen) await subscriber.close().catch(() => undefined);
+    if (!subscriber) return;
+    if (subscriber.isReady) await subscriber.close().catch(() => undefined);
+    else subscriber.destroy();
   }
 
   /** Handles what any replica (this one included) publishes. */

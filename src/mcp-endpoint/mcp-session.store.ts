@@ -1,6 +1,8 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { ClientCapabilities, Implementation, LoggingLevel } from '@modelcontextprotocol/sdk/types.js';
 import { RedisConnection } from 'src/cache/cache.module';
+import { AppException } from 'src/common/errors/app.exception';
+import { ErrorCode } from 'src/common/errors/error-code';
 import { APP_CONFIG } from 'src/config/config.module';
 import type { AppConfig } from 'src/config/config.schema';
 
@@ -56,16 +58,17 @@ export class McpSessionStore {
   async create(session: McpSession): Promise<boolean> {
     const now = Date.now();
     const client = this.client;
-    if (client) {
-      await client.zRemRangeByScore(this.indexKey, 0, now);
-      if ((await client.zCard(this.indexKey)) >= this.max) return false;
-      await client
-        .multi()
-        .set(this.prefix + session.id, JSON.stringify(session), { PX: this.idleMs })
-        .zAdd(this.indexKey, { score: now + this.idleMs, value: session.id })
-        .exec();
-      return true;
-    }
+    if (client)
+      return this.redisOp(async () => {
+        await client.zRemRangeByScore(this.indexKey, 0, now);
+        if ((await client.zCard(this.indexKey)) >= this.max) return false;
+        await client
+          .multi()
+          .set(this.prefix + session.id, JSON.stringify(session), { PX: this.idleMs })
+          .zAdd(this.indexKey, { score: now + this.idleMs, value: session.id })
+          .exec();
+        return true;
+      });
     this.sweep(now);
     if (this.memory.size >= this.max) return false;
     this.memory.set(session.id, { session, expiresAt: now + this.idleMs });
@@ -77,14 +80,16 @@ export class McpSessionStore {
     const now = Date.now();
     const client = this.client;
     if (client) {
-      const raw = await client.get(this.prefix + id);
-      if (raw === null) return undefined;
-      await client
-        .multi()
-        .pExpire(this.prefix + id, this.idleMs)
-        .zAdd(this.indexKey, { score: now + this.idleMs, value: id })
-        .exec();
-      return JSON.parse(raw) as McpSession;
+      return this.redisOp(async () => {
+        const raw = await client.get(this.prefix + id);
+        if (raw === null) return undefined;
+        await client
+          .multi()
+          .pExpire(this.prefix + id, this.idleMs)
+          .zAdd(this.indexKey, { score: now + this.idleMs, value: id })
+          .exec();
+        return JSON.parse(raw) as McpSession;
+      });
     }
     const entry = this.memory.get(id);
     if (!entry || entry.expiresAt <= now) {
@@ -99,7 +104,7 @@ export class McpSessionStore {
   async update(session: McpSession): Promise<void> {
     const client = this.client;
     if (client) {
-      await client.set(this.prefix + session.id, JSON.stringify(session), { PX: this.idleMs });
+      await this.redisOp(() => client.set(this.prefix + session.id, JSON.stringify(session), { PX: this.idleMs }));
       return;
     }
     const entry = this.memory.get(session.id);
@@ -110,12 +115,14 @@ export class McpSessionStore {
   async delete(id: string): Promise<boolean> {
     const client = this.client;
     if (client) {
-      const [removed] = await client
-        .multi()
-        .del(this.prefix + id)
-        .zRem(this.indexKey, id)
-        .exec();
-      return Number(removed) > 0;
+      return this.redisOp(async () => {
+        const [removed] = await client
+          .multi()
+          .del(this.prefix + id)
+          .zRem(this.indexKey, id)
+          .exec();
+        return Number(removed) > 0;
+      });
     }
     return this.memory.delete(id);
   }
@@ -135,6 +142,16 @@ export class McpSessionStore {
     }
     this.sweep(now);
     return this.memory.size;
+  }
+
+  /** A Redis failure mid-request is a 503 naming the session store, not a 500. */
+  private async redisOp<T>(op: () => Promise<T>): Promise<T> {
+    try {
+      return await op();
+    } catch (error) {
+      this.logger.warn(`MCP session store (Redis) failed: ${(error as Error).message}`);
+      throw new AppException(ErrorCode.SERVER_UNAVAILABLE, 'The MCP session store (Redis) is unavailable; retry');
+    }
   }
 
   private sweep(now: number): void {

@@ -104,3 +104,40 @@ mcp:
     expect((await postWith(id)).status).toBe(404);
   });
 });
+
+describe('MCP sessions with Redis configured but down', () => {
+  let db: TestDatabase;
+  let gateway: TestGateway;
+  const clients: Client[] = [];
+
+  beforeAll(async () => {
+    db = await createTestDatabase('mcp_sessions_noredis');
+    // Port 1 on loopback: nothing listens there. The gateway starts anyway and keeps sessions in memory.
+    gateway = await startTestGateway({
+      databaseUrl: db.url,
+      env: { REDIS_URL: 'redis://127.0.0.1:1' },
+      yaml: `mcp:\n  servers:\n    toolbox:\n      type: stdio\n      command: node\n      args: ["${TOOLBOX}"]\n`,
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await Promise.allSettled(clients.map((c) => c.close()));
+    await gateway?.stop();
+    await db?.drop();
+  });
+
+  it('serves sessions from memory (one replica) instead of failing', async () => {
+    const client = new Client({ name: 'e2e-noredis', version: '1.0.0' });
+    clients.push(client);
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(`${gateway.addresses.api}/mcp/toolbox`), {
+        requestInit: { headers: ADMIN_HEADERS },
+      }),
+    );
+    await waitFor(async () => (await client.listTools()).tools.length > 0, 20_000, 'toolbox tools');
+    const result = (await client.callTool({ name: 'echo', arguments: { message: 'no redis' } })) as {
+      content: { text: string }[];
+    };
+    expect(result.content[0]?.text).toBe('Echo: no redis');
+  });
+});
