@@ -323,7 +323,14 @@ describe('MCP front door (/mcp, /mcp/{server_id}, /sse) with the official SDK cl
       const client = await connect('/mcp/toolbox');
       const controller = new AbortController();
       const call = client.callTool({ name: 'hang', arguments: {} }, undefined, { signal: controller.signal });
-      await new Promise((r) => setTimeout(r, 300));
+      await waitFor(
+        async () => {
+          const res = await fetch(`${base}/api/servers/toolbox`, { headers: ADMIN_HEADERS });
+          return ((await res.json()) as { metrics: { in_flight: number } }).metrics.in_flight > 0;
+        },
+        10_000,
+        'the hang call in flight upstream',
+      );
       controller.abort('user gave up');
       await expect(call).rejects.toThrow();
       await waitFor(
@@ -384,12 +391,21 @@ describe('MCP front door (/mcp, /mcp/{server_id}, /sse) with the official SDK cl
       client.setNotificationHandler(ToolListChangedNotificationSchema, () => {
         changed++;
       });
-      // The SDK client opens the session's GET stream after initialize: wait until the gateway holds it.
-      await new Promise((r) => setTimeout(r, 300));
-      await client.callTool({ name: 'toolbox__add_tool', arguments: { name: 'fresh' } });
-      await waitFor(() => changed > 0, 10_000, 'tools/list_changed');
+      // The SDK client opens the session's GET stream after initialize, at a moment of its choosing: a change made
+      // before the stream is there reaches nobody, so change again until one arrives (bounded).
+      let added = 0;
       await waitFor(
-        async () => (await client.listTools()).tools.some((t) => t.name === 'toolbox__fresh'),
+        async () => {
+          if (changed > 0) return true;
+          await client.callTool({ name: 'toolbox__add_tool', arguments: { name: `fresh${added++}` } });
+          return false;
+        },
+        10_000,
+        'tools/list_changed',
+        300,
+      );
+      await waitFor(
+        async () => (await client.listTools()).tools.some((t) => t.name === 'toolbox__fresh0'),
         10_000,
         'the new tool listed',
       );
@@ -414,7 +430,7 @@ describe('MCP front door (/mcp, /mcp/{server_id}, /sse) with the official SDK cl
       });
       const uri = (await client.listResources()).resources[0]!.uri;
       await client.subscribeResource({ uri });
-      await new Promise((r) => setTimeout(r, 300)); // the session's GET stream is opened by the client after initialize
+      // Updates repeat every 5 s while on: one missed before the client's GET stream is open is followed by another.
       await client.callTool({ name: 'toggle-subscriber-updates', arguments: {} });
       try {
         await waitFor(() => updated.includes(uri), 10_000, 'notifications/resources/updated');

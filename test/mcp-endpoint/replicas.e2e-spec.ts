@@ -143,17 +143,27 @@ describe('MCP sessions across two gateway processes behind one loopback proxy (R
     client.setNotificationHandler(ToolListChangedNotificationSchema, () => {
       changed++;
     });
-    await new Promise((r) => setTimeout(r, 300));
-    // Each replica has its own upstream processes: add the tool on both, whichever holds the stream sends it.
-    for (const g of [a, b]) {
-      const res = await fetch(`${g.api}/api/tools/add_tool/execute`, {
-        method: 'POST',
-        headers: { ...ADMIN_HEADERS, 'content-type': 'application/json' },
-        body: JSON.stringify({ server_id: 'toolbox', parameters: { name: 'late' } }),
-      });
-      expect(res.status).toBe(200);
-    }
-    await waitFor(() => changed > 0, 10_000, 'tools/list_changed on the session stream');
+    // Each replica has its own upstream processes: add a tool on both, whichever holds the stream sends it; again
+    // until one arrives (a change made before the client's GET stream is open reaches nobody).
+    let round = 0;
+    await waitFor(
+      async () => {
+        if (changed > 0) return true;
+        round++;
+        for (const g of [a, b]) {
+          const res = await fetch(`${g.api}/api/tools/add_tool/execute`, {
+            method: 'POST',
+            headers: { ...ADMIN_HEADERS, 'content-type': 'application/json' },
+            body: JSON.stringify({ server_id: 'toolbox', parameters: { name: `late${round}` } }),
+          });
+          expect(res.status).toBe(200);
+        }
+        return false;
+      },
+      10_000,
+      'tools/list_changed on the session stream',
+      300,
+    );
 
     const transport = client.transport as StreamableHTTPClientTransport;
     const id = transport.sessionId!;
