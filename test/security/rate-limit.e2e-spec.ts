@@ -161,6 +161,22 @@ describe('rate limiting', () => {
       expect(rateHeaders(plain)).toMatchObject({ limit: '50', remaining: '49' });
     });
 
+    it('sets the X-RateLimit-* headers on error answers of limited routes too (400, 403, 404)', async () => {
+      const key = await createKey(apiOne); // default bucket: 50
+      const headers = { 'x-api-key': key };
+      const answers = [
+        await call(apiOne, 'GET', '/api/servers?limit=not-a-number', headers),
+        await call(apiTwo, 'POST', '/api/api-keys', headers, { name: 'x', scopes: ['mcp:read'] }),
+        await call(apiOne, 'GET', '/api/servers/no-such-server', headers),
+      ];
+      expect(answers.map((a) => a.status)).toEqual([400, 403, 404]);
+      expect(answers.map((a) => rateHeaders(a))).toEqual([
+        { limit: '50', remaining: '49', reset: expect.stringMatching(/^\d+$/) },
+        { limit: '50', remaining: '48', reset: expect.stringMatching(/^\d+$/) },
+        { limit: '50', remaining: '47', reset: expect.stringMatching(/^\d+$/) },
+      ]);
+    });
+
     it('counts per principal: another key has its own bucket', async () => {
       const a = await createKey(apiOne, 'trickle');
       const b = await createKey(apiOne, 'trickle');
