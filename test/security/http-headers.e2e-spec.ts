@@ -100,7 +100,9 @@ describe('HTTP security headers and CORS on the API port', () => {
         if (response.url().endsWith('.js')) scripts.push({ url: response.url(), status: response.status() });
       });
       const port = new URL(gateway.addresses.api).port;
-      await page.goto(`http://docs.gateway.test:${port}/docs`);
+      // Spring's address of the UI redirects to it.
+      await page.goto(`http://docs.gateway.test:${port}/swagger-ui.html`);
+      expect(new URL(page.url()).pathname).toBe('/docs');
       // Rendered by swagger-ui-bundle.js from the document: the operations of the API keys controller.
       await page.locator('.opblock').first().waitFor({ timeout: 20_000 });
       expect(await page.locator('.opblock').count()).toBeGreaterThan(5);
@@ -110,6 +112,23 @@ describe('HTTP security headers and CORS on the API port', () => {
         expect.arrayContaining(['swagger-ui-bundle.js', 'swagger-ui-standalone-preset.js', 'swagger-ui-init.js']),
       );
       expect(scripts.every((s) => s.status === 200)).toBe(true);
+
+      // "Try it out" under the CSP (connect-src 'self'): authorize with the API key, call GET /api/servers.
+      await page.evaluate((key) => {
+        (globalThis as { ui?: { preauthorizeApiKey(name: string, value: string): void } }).ui!.preauthorizeApiKey(
+          'api_key',
+          key,
+        );
+      }, gateway.adminKey);
+      const operation = page.locator('.opblock-get', {
+        has: page.locator('.opblock-summary-path[data-path="/api/servers"]'),
+      });
+      await operation.locator('.opblock-summary').first().click();
+      await operation.locator('.try-out__btn').click();
+      const answered = page.waitForResponse((r) => new URL(r.url()).pathname === '/api/servers');
+      await operation.locator('.execute').click();
+      expect((await answered).status()).toBe(200);
+      await operation.locator('.live-responses-table .response-col_status', { hasText: '200' }).first().waitFor();
       expect(problems.filter((p) => /Content Security Policy|Refused to/i.test(p))).toEqual([]);
       // Chromium's note that COOP means nothing on plain HTTP is not a failure of the page.
       expect(problems.filter((p) => !p.includes('Cross-Origin-Opener-Policy header has been ignored'))).toEqual([]);
