@@ -97,13 +97,15 @@ export function mountOpenApi(app: NestFastifyApplication, document: OpenAPIObjec
   SwaggerModule.setup('docs', app, document, {
     raw: false,
     customSiteTitle: 'globalmcp API',
-    // The UI page loads without credentials: it shows the whole catalog, and "Authorize" applies to the calls.
+    // The page loads without credentials, with the anonymous document; "Authorize" reloads it with the credential.
     patchDocumentOnRequest: () => documents.documentFor(),
     swaggerOptions: {
       persistAuthorization: true,
       displayRequestDuration: true,
       displayOperationId: true,
       filter: true,
+      plugins: [reloadDocumentOnAuthorize],
+      requestInterceptor: sendCredentialWithDocumentRequest,
     },
   });
   const fastify = app.getHttpAdapter().getInstance();
@@ -128,4 +130,40 @@ export function mountOpenApi(app: NestFastifyApplication, document: OpenAPIObjec
   for (const path of OPENAPI_JSON_PATHS) fastify.get(path, serve('json'));
   fastify.get('/v3/api-docs.yaml', serve('yaml'));
   fastify.get('/swagger-ui.html', (_request, reply) => reply.redirect('/docs', 302));
+}
+
+// The two functions below run in the browser: @nestjs/swagger writes their source into swagger-ui-init.js, so they
+// use nothing but browser globals (SwaggerUIBundle, location, ui) through globalThis. The document a caller sees depends on its credential
+// (tool operations, scopes, allow-list): once authorized, Swagger UI fetches it again with that credential.
+
+/** Swagger UI plugin: its URL download plugin, plus a reload of /v3/api-docs after authorize, logout and restore. */
+function reloadDocumentOnAuthorize(system: { specActions: { download: (url: string) => void } }): unknown[] {
+  const reload =
+    (original: (payload: unknown) => unknown) =>
+    (payload: unknown): unknown => {
+      const result = original(payload);
+      const { location } = globalThis as unknown as { location: { origin: string } };
+      setTimeout(() => system.specActions.download(`${location.origin}/v3/api-docs`), 0);
+      return result;
+    };
+  return [
+    (globalThis as unknown as { SwaggerUIBundle: { plugins: { DownloadUrl: unknown } } }).SwaggerUIBundle.plugins
+      .DownloadUrl,
+    { statePlugins: { auth: { wrapActions: { authorize: reload, logout: reload, restoreAuthorization: reload } } } },
+  ];
+}
+
+/** Swagger UI request interceptor: the document request carries the credential given to "Authorize". */
+function sendCredentialWithDocumentRequest(request: { loadSpec?: boolean; headers: Record<string, string> }) {
+  const ui = (globalThis as unknown as { ui?: { authSelectors: { authorized: () => { toJS: () => unknown } } } }).ui;
+  if (!request.loadSpec || !ui) return request;
+  const auth = ui.authSelectors.authorized().toJS() as Record<
+    string,
+    { value?: string; token?: { access_token?: string } } | undefined
+  >;
+  const apiKey = auth.api_key?.value;
+  const bearer = auth.bearer?.value ?? auth.oauth2?.token?.access_token;
+  if (apiKey) request.headers['X-API-Key'] = apiKey;
+  else if (bearer) request.headers.Authorization = `Bearer ${bearer}`;
+  return request;
 }

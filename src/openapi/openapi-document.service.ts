@@ -1,8 +1,10 @@
-import { Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import type { OpenAPIObject, OperationObject, PathItemObject } from '@nestjs/swagger';
 import type { Principal } from 'src/auth/principal';
 import { missingScopes, type Scope } from 'src/auth/scopes';
 import { SECURITY_SCHEMES } from 'src/auth/authenticated.decorator';
+import { APP_CONFIG } from 'src/config/config.module';
+import type { AppConfig } from 'src/config/config.schema';
 import { McpEngine } from 'src/mcp/mcp-engine';
 import type { CatalogChangedEvent } from 'src/mcp/mcp-engine.events';
 import { ServersService } from 'src/servers/servers.service';
@@ -14,17 +16,20 @@ const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch'
  * The OpenAPI document as served: the static one of the controllers (built once at boot) plus one typed operation per
  * tool of the live catalog. The merged document is rebuilt lazily after any catalog change (tools discovered,
  * `list_changed`, a server added or removed), without a restart; fetched with a credential, it is cut down to what
- * that caller may call (its scopes and its server allow-list).
+ * that caller may call (its scopes and its server allow-list). Without a credential the tool operations are left out
+ * (they name every tenant's servers and tools) unless `mcp.openapi.anonymous-tools` is on.
  */
 @Injectable()
 export class OpenApiDocumentService implements OnModuleInit, OnModuleDestroy {
   private base: OpenAPIObject | undefined;
   private merged: OpenAPIObject | undefined;
+  private anonymous: OpenAPIObject | undefined;
   private version = 0;
 
   constructor(
     private readonly engine: McpEngine,
     private readonly servers: ServersService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   onModuleInit(): void {
@@ -48,10 +53,12 @@ export class OpenApiDocumentService implements OnModuleInit, OnModuleDestroy {
     return this.version;
   }
 
-  /** The whole document (no credential), or the part the principal may call. */
+  /** The part of the document the principal may call; without one, everything but (by default) the tools. */
   documentFor(principal?: Principal): OpenAPIObject {
     const full = (this.merged ??= this.build());
-    return principal ? filterFor(full, principal) : full;
+    if (principal) return filterFor(full, principal);
+    if (this.config.mcp.openapi.anonymousTools) return full;
+    return (this.anonymous ??= filterOperations(full, (operation) => serverOf(operation) === undefined));
   }
 
   private readonly onCatalogChanged = ({ kinds }: CatalogChangedEvent): void => {
@@ -60,6 +67,7 @@ export class OpenApiDocumentService implements OnModuleInit, OnModuleDestroy {
 
   private readonly invalidate = (): void => {
     this.merged = undefined;
+    this.anonymous = undefined;
     this.version++;
   };
 
@@ -96,6 +104,11 @@ export class OpenApiDocumentService implements OnModuleInit, OnModuleDestroy {
  * tool operations left out go too, so the document does not describe what the caller cannot see.
  */
 export function filterFor(document: OpenAPIObject, principal: Principal): OpenAPIObject {
+  return filterOperations(document, (operation) => allowed(operation, principal));
+}
+
+/** The operations `keep` accepts; the schemas and tags of the tool operations left out go with them. */
+function filterOperations(document: OpenAPIObject, keep: (operation: OperationObject) => boolean): OpenAPIObject {
   const paths: Record<string, PathItemObject> = {};
   const hiddenServers = new Set<string>();
   const hiddenSchemaPrefixes: string[] = [];
@@ -105,7 +118,7 @@ export function filterFor(document: OpenAPIObject, principal: Principal): OpenAP
     for (const method of HTTP_METHODS) {
       const operation = item[method];
       if (!operation) continue;
-      if (allowed(operation, principal)) {
+      if (keep(operation)) {
         any = true;
         continue;
       }

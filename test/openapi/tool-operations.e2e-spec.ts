@@ -34,7 +34,7 @@ describe('one typed OpenAPI operation per tool', () => {
   let gateway: TestGateway;
   let api: string;
 
-  const docWith = async (headers: Record<string, string> = {}) => {
+  const docWith = async (headers: Record<string, string> = ADMIN_HEADERS) => {
     const res = await fetch(`${api}/v3/api-docs`, { headers });
     return { status: res.status, body: (await res.json()) as Json };
   };
@@ -206,12 +206,27 @@ describe('one typed OpenAPI operation per tool', () => {
     expect(admin.paths['/api/api-keys']).toBeDefined();
   });
 
-  it('serves the same live document as YAML and through Swagger UI', async () => {
-    const yaml = await fetch(`${api}/v3/api-docs.yaml`);
+  it('leaves the tool operations out of the document fetched without a credential (mcp.openapi.anonymous-tools off)', async () => {
+    const { status, body: anonymous } = await docWith({});
+    expect(status).toBe(200);
+    expect(Object.keys(anonymous.paths).filter((p) => /^\/api\/servers\/[^{]/.test(p))).toEqual([]);
+    expect(Object.keys(anonymous.components.schemas).filter((n) => n.startsWith('call_'))).toEqual([]);
+    expect(anonymous.tags.map((t: Json) => t.name).filter((n: string) => n.startsWith('Tools: '))).toEqual([]);
+    // the generic routes stay described
+    expect(anonymous.paths['/api/servers/{id}/tools/{tool}'].post).toBeDefined();
+    expect(anonymous.paths['/api/api-keys']).toBeDefined();
+  });
+
+  it('serves the same live document as YAML, and Swagger UI starts from the anonymous one', async () => {
+    const yaml = await fetch(`${api}/v3/api-docs.yaml`, { headers: ADMIN_HEADERS });
     expect(yaml.status).toBe(200);
     expect(await yaml.text()).toContain('operationId: call_shop__create_order');
     const init = await fetch(`${api}/docs/swagger-ui-init.js`);
     expect(init.status).toBe(200);
-    expect(await init.text()).toContain('call_everything__echo');
+    const script = await init.text();
+    expect(script).toContain('executeServerTool');
+    expect(script).not.toContain('call_everything__echo');
+    // and reloads the document with the credential once authorized (exercised in test/browser)
+    expect(script).toContain('restoreAuthorization');
   });
 });
