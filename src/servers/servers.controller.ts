@@ -21,6 +21,7 @@ import { ServerRegistryService } from './registry/server-registry.service';
 import { ServersService } from './servers.service';
 import { Authenticated } from 'src/auth/authenticated.decorator';
 import { AllowedServers } from 'src/auth/current-principal.decorator';
+import { assertServerAllowed } from 'src/auth/principal';
 
 @ApiTags('Servers')
 @Controller('api/servers')
@@ -42,7 +43,12 @@ export class ServersController {
   })
   @ApiCreatedResponse({ type: RegisterServerResultDto })
   @ApiErrorResponses(400, 403, 409)
-  registerServer(@Body() body: RegisterServerDto): Promise<RegisterServerResultDto> {
+  registerServer(
+    @Body() body: RegisterServerDto,
+    @AllowedServers() allowed: ReadonlySet<string> | undefined,
+  ): Promise<RegisterServerResultDto> {
+    // A caller limited to some servers may only register ids on its list (not servers for other tenants).
+    assertServerAllowed(allowed, body.id);
     return this.registry.register(body);
   }
 
