@@ -382,6 +382,26 @@ spring:
       expect((await call('GET', '/api/servers/beta', { 'x-api-key': key })).status).toBe(200);
       expectError(await call('GET', '/api/servers/alpha/info', { 'x-api-key': key }), 403, 'AUTHORIZATION_DENIED');
     });
+    it('keeps an admin limited to some servers from registering, changing or removing other servers', async () => {
+      const key = (
+        await call('POST', '/api/api-keys', ADMIN_HEADERS, {
+          name: 'tenant-admin-b',
+          scopes: ['mcp:admin'],
+          server_ids: ['beta'],
+        })
+      ).body.key as string;
+      const headers = { 'x-api-key': key };
+      const register = await call('POST', '/api/servers', headers, {
+        id: 'gamma',
+        type: 'http',
+        configuration: { url: 'http://127.0.0.1:9/mcp' },
+      });
+      expectError(register, 403, 'AUTHORIZATION_DENIED');
+      expect((register.body as { error: { message: string } }).error.message).toContain('gamma');
+      expectError(await call('PUT', '/api/servers/alpha', headers, { enabled: false }), 403, 'AUTHORIZATION_DENIED');
+      expectError(await call('DELETE', '/api/servers/alpha', headers), 403, 'AUTHORIZATION_DENIED');
+      expect((await call('GET', '/api/servers/alpha', ADMIN_HEADERS)).status).toBe(200);
+    });
   });
 
   describe('with jwk-set-uri and an HS256 issuer and audience', () => {
