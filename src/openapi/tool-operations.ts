@@ -20,6 +20,11 @@ export interface ToolOperations {
   tags: TagObject[];
 }
 
+const SSE_EXAMPLE =
+  'id: 1\nevent: status\ndata: {"status":"running",...}\n\n' +
+  'id: 2\nevent: progress\ndata: {"progress":1,"total":3}\n\n' +
+  'id: 5\nevent: result\ndata: {"status":"completed","result":{...}}\n\n';
+
 /** Extensions carried by every per-tool operation, so the document can be filtered per caller. */
 export const X_SERVER = 'x-mcp-server';
 export const X_TOOL = 'x-mcp-tool';
@@ -123,6 +128,9 @@ function operationFor(
     .filter(Boolean)
     .join('\n\n');
 
+  const headerParameters = ((template.parameters ?? []) as { in?: string }[])
+    .filter((parameter) => parameter.in !== 'path')
+    .map((parameter) => structuredClone(parameter));
   const wrapperProperties = (wrapper?.properties ?? {}) as Record<string, unknown>;
   const body: JsonSchema = {
     type: 'object',
@@ -131,8 +139,14 @@ function operationFor(
     properties: { ...wrapperProperties, parameters: { ...input, description: "The tool's arguments" } },
   };
   const responses = structuredClone(template.responses);
-  const ok = responses['200'] as { content?: Record<string, { schema?: unknown }> } | undefined;
+  const ok = responses['200'] as { content?: Record<string, { schema?: unknown; example?: unknown }> } | undefined;
   const okSchema = ok?.content?.['application/json']?.schema;
+  if (ok?.content) {
+    ok.content['text/event-stream'] = {
+      schema: { type: 'string', description: 'With `Accept: text/event-stream`: status, progress, log, then result' },
+      example: SSE_EXAMPLE,
+    };
+  }
   if (ok && okSchema && structured) {
     ok.content!['application/json'] = {
       schema: {
@@ -152,6 +166,8 @@ function operationFor(
     description,
     tags: [serverTag(serverId)],
     ...(template.security ? { security: structuredClone(template.security) } : {}),
+    // The route's header parameters (Prefer); its path parameters are fixed in the concrete path.
+    ...(headerParameters.length ? { parameters: headerParameters } : {}),
     requestBody: { required: true, content: { 'application/json': { schema: body, example } } },
     responses,
     [X_SERVER]: serverId,

@@ -94,6 +94,12 @@ describe('one typed OpenAPI operation per tool', () => {
     expect(op['x-mcp-annotations']).toMatchObject({ readOnlyHint: true, destructiveHint: false, idempotentHint: true });
     expect(op.description).toContain('**Hints:** read-only, not destructive, idempotent.');
     expect(op.security.flatMap((s: Json) => Object.keys(s)).sort()).toEqual(['api_key', 'bearer', 'oauth2']);
+    // jobs and streaming, as on the generic route: Prefer: respond-async, 202, and an event stream on request
+    expect(op.parameters).toEqual([expect.objectContaining({ name: 'Prefer', in: 'header' })]);
+    expect(op.responses['202'].content['application/json'].schema).toEqual({
+      $ref: '#/components/schemas/JobAcceptedDto',
+    });
+    expect(Object.keys(op.responses['200'].content).sort()).toEqual(['application/json', 'text/event-stream']);
     const body = op.requestBody.content['application/json'].schema;
     expect(body.required).toEqual(['parameters']);
     expect(Object.keys(body.properties).sort()).toEqual(
