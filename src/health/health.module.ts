@@ -10,6 +10,6 @@ import { McpServersHealth } from './mcp-servers.health';
   imports: [TerminusModule.forRoot({ logger: false })],
   controllers: [ApiHealthController],
   providers: [ApplicationState, HealthService, McpServersHealth],
-  exports: [ApplicationState, HealthService],
+  exports: [ApplicationState, HealthService, McpServersHealth],
 })
 export class HealthModule {}

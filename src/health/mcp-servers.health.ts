@@ -11,6 +11,9 @@ import type { ComponentHealth } from './health.types';
  */
 @Injectable()
 export class McpServersHealth implements OnModuleInit {
+  /** Servers other than the configuration file's that readiness waits for (the API-registered ones). */
+  private readonly requiredSources: Array<() => string[]> = [];
+
   constructor(
     private readonly configServers: ConfigServersSource,
     private readonly engine: McpEngine,
@@ -20,6 +23,14 @@ export class McpServersHealth implements OnModuleInit {
   onModuleInit(): void {
     this.health.register({ name: 'mcp-servers', readiness: false, check: () => Promise.resolve(this.component()) });
     this.health.addReadinessGate('required-mcp-servers', () => this.requiredServers());
+  }
+
+  /**
+   * Adds ids of enabled servers marked `required: true` from another source than the configuration file (the servers
+   * registered through the API), read at each readiness check.
+   */
+  addRequiredSource(source: () => string[]): void {
+    this.requiredSources.push(source);
   }
 
   component(): ComponentHealth {
@@ -50,10 +61,19 @@ export class McpServersHealth implements OnModuleInit {
   }
 
   private requiredServers(): ComponentHealth {
-    const required = Object.entries(this.configServers.current).filter(([, entry]) => entry.enabled && entry.required);
-    const down = required
-      .map(([id]) => id)
-      .filter((id) => this.engine.listServerStates().find((s) => s.id === id)?.status !== 'active');
+    const required = new Set(
+      Object.entries(this.configServers.current)
+        .filter(([, entry]) => entry.enabled && entry.required)
+        .map(([id]) => id),
+    );
+    for (const source of this.requiredSources) for (const id of source()) required.add(id);
+    const active = new Set(
+      this.engine
+        .listServerStates()
+        .filter((s) => s.status === 'active')
+        .map((s) => s.id),
+    );
+    const down = [...required].filter((id) => !active.has(id)).sort();
     return down.length === 0 ? { status: 'UP' } : { status: 'DOWN', details: { required_servers_down: down } };
   }
 }

@@ -148,4 +148,9 @@ export class UpdateServerResultDto {
   @ApiProperty() message!: string;
   @ApiProperty({ description: 'Always false: the change was applied to the running pool already' })
   restart_required!: boolean;
+  @ApiProperty({
+    description:
+      'Whether its connections were restarted: only when a field that affects them changed (not for name, description or required)',
+  })
+  restarted!: boolean;
 }

@@ -1,9 +1,11 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import { isDeepStrictEqual } from 'node:util';
 import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
 import { AppException } from 'src/common/errors/app.exception';
 import { APP_CONFIG } from 'src/config/config.module';
+import { McpServersHealth } from 'src/health/mcp-servers.health';
 import { serverEntrySchema, type AppConfig, type ServerEntry } from 'src/config/config.schema';
 import { MASK } from 'src/config/mask-secrets';
 import { errorMessage } from 'src/mcp/connection';
@@ -65,6 +67,7 @@ export class ServerRegistryService implements OnApplicationBootstrap, OnApplicat
     private readonly configServers: ConfigServersSource,
     private readonly repository: McpServersRepository,
     @InjectDataSource() private readonly dataSource: DataSource,
+    health: McpServersHealth,
   ) {
     const { cipher, generatedAt } = SecretsCipher.load(config.mcp.security.encryptionKey, config.mcp.dataDir);
     if (generatedAt) this.logger.log(`generated the encryption key of secrets at rest: ${generatedAt}`);
@@ -72,6 +75,12 @@ export class ServerRegistryService implements OnApplicationBootstrap, OnApplicat
     this.policy = new UpstreamPolicy(
       config.mcp.security.stdio.allowedCommands,
       config.mcp.security.allowedUpstreamHosts,
+    );
+    // Readiness waits for API servers marked `required: true` as for the configuration file's.
+    health.addRequiredSource(() =>
+      this.list()
+        .filter((s) => s.entry.enabled && s.entry.required)
+        .map((s) => s.id),
     );
   }
 
@@ -173,14 +182,19 @@ export class ServerRegistryService implements OnApplicationBootstrap, OnApplicat
     };
     await this.check(row, secrets);
     row.secrets = this.cipher.seal(secrets, id);
+    const before = this.toEntry(existing);
     const saved = await this.repository.update(row);
     if (!saved) throw AppException.notFound(`Server '${id}'`, { server_id: id });
     await this.serial(id, () => this.apply(id, saved));
+    const restarted = !sameConnection(before, this.toEntry(saved));
     return {
       id,
       status: 'updated',
-      message: `Server ${id} updated; its connections were restarted with the new settings`,
+      message: restarted
+        ? `Server ${id} updated; its connections were restarted with the new settings`
+        : `Server ${id} updated; its connections were kept (no connection setting changed)`,
       restart_required: false,
+      restarted,
     };
   }
 
@@ -248,6 +262,8 @@ export class ServerRegistryService implements OnApplicationBootstrap, OnApplicat
       return;
     }
     this.servers.set(id, { id, entry, createdAt: row.createdAt, updatedAt: row.updatedAt });
+    // Name, description or `required` alone: what this process shows and readiness reads changes, connections stay.
+    if (current && sameConnection(current.entry, entry)) return;
     await this.engine.upsertServer(id, entry);
   }
 
@@ -365,6 +381,12 @@ export class ServerRegistryService implements OnApplicationBootstrap, OnApplicat
       return 0;
     }
   }
+}
+
+/** Entries that differ at most in fields the connections do not use (name, description, required). */
+function sameConnection(a: ServerEntry, b: ServerEntry): boolean {
+  const strip = ({ name: _n, description: _d, required: _r, ...rest }: ServerEntry) => rest;
+  return isDeepStrictEqual(strip(a), strip(b));
 }
 
 function fieldOf(name: string) {
