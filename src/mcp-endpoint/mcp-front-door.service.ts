@@ -335,14 +335,16 @@ export class McpFrontDoorService implements OnModuleInit, OnApplicationShutdown 
   private buildServer(scope: ClientScope): Server {
     const view = scope.view;
     const capabilities: ServerCapabilities = view.capabilities();
+    // One server is presented as itself (its name, version and instructions); the aggregate as the gateway.
+    const upstream = view.aggregated ? undefined : this.engine.getServerState(view.view).serverInfo;
     const server = new Server(
-      { name: 'globalmcp', version: this.version, title: view.aggregated ? 'globalmcp' : `globalmcp: ${view.view}` },
+      upstream ? { name: upstream.name, version: upstream.version } : { name: 'globalmcp', version: this.version },
       {
         capabilities,
         jsonSchemaValidator: SHARED_VALIDATOR,
         instructions: view.aggregated
           ? `Tools and prompts of every server you may use, named <server_id>${this.separator}<name>.`
-          : undefined,
+          : this.engine.getServerInstructions(view.view),
       },
     );
     server.onerror = (error) => this.logger.debug(`MCP session ${scope.sessionId}: ${error.message}`);

@@ -194,6 +194,11 @@ export class McpEngine extends EventEmitter<McpEngineEvents> {
     return this.record(id).supervisor.pool.pick()?.serverCapabilities;
   }
 
+  /** The server's `instructions` from initialize (from a live member), if it gave any. */
+  getServerInstructions(id: string): string | undefined {
+    return this.record(id).supervisor.pool.pick()?.instructions;
+  }
+
   getServerState(id: string): ServerState {
     return this.record(id).supervisor.state();
   }

@@ -89,7 +89,11 @@ describe('MCP front door (/mcp, /mcp/{server_id}, /sse) with the official SDK cl
   describe('per-server endpoint', () => {
     it('shows the upstream under its own names and calls through the REST rules (recorded with channel mcp)', async () => {
       const client = await connect('/mcp/toolbox');
-      expect(client.getServerVersion()?.name).toBe('globalmcp');
+      // The upstream as it presents itself (toolbox.js names itself "toolbox"), as a direct client would see it.
+      const state = (await (await fetch(`${base}/api/servers/toolbox`, { headers: ADMIN_HEADERS })).json()) as {
+        capabilities: { server_info: { name: string; version: string } };
+      };
+      expect(client.getServerVersion()).toMatchObject(state.capabilities.server_info);
       const { tools } = await client.listTools();
       const rest = (await (await fetch(`${base}/api/tools?server_id=toolbox`, { headers: ADMIN_HEADERS })).json()) as {
         tools: { name: string }[];
@@ -156,6 +160,8 @@ describe('MCP front door (/mcp, /mcp/{server_id}, /sse) with the official SDK cl
   describe('aggregated endpoint', () => {
     it('offers every server namespaced <server_id>__<name> and routes calls, resources and prompts', async () => {
       const client = await connect('/mcp');
+      expect(client.getServerVersion()?.name).toBe('globalmcp');
+      expect(client.getInstructions()).toContain('<server_id>__<name>');
       const names = (await client.listTools()).tools.map((t) => t.name);
       expect(names).toEqual(expect.arrayContaining(['everything__echo', 'toolbox__echo', 'toolbox__progress']));
       expect(names.every((n) => /^[A-Za-z0-9_.-]{1,128}$/.test(n))).toBe(true);
