@@ -21,7 +21,7 @@ import type { ChildReaper, ReapOptions } from './child-reaper';
 import { EngineError, EngineErrorCode } from './engine-error';
 import type { EngineLogger } from './engine-logger';
 import { createSseTransport, createStreamableHttpTransport } from './transports/http.transport';
-import { StdioTransportHandle } from './transports/stdio.transport';
+import { coalesceWrites, StdioTransportHandle } from './transports/stdio.transport';
 
 /** A zod-like schema: anything with `parse` works for the SDK's `request`. */
 type ResultSchema = Parameters<Client['request']>[1];
@@ -327,6 +327,7 @@ export class McpConnection extends EventEmitter {
             this.options.reaper.track(pid, this.serverId, child);
             // The SDK waits for 'drain' once per write under backpressure: one listener per concurrent request.
             child?.stdin?.setMaxListeners(this.options.maxInFlight + 10);
+            if (child?.stdin) coalesceWrites(transport, child.stdin);
             // A child that exits while a grandchild keeps its stdout open never fires 'close': force it.
             child?.once('exit', (code, signal) => {
               this.closeReason ??= `process exited (${signal ?? `code ${code}`})${this.stderrHint()}`;

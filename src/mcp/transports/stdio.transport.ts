@@ -1,5 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import type { Writable } from 'node:stream';
 import { createInterface } from 'node:readline';
 import { StdioClientTransport, getDefaultEnvironment } from '@modelcontextprotocol/sdk/client/stdio.js';
 import type { ServerEntry } from 'src/config/config.schema';
@@ -85,4 +86,25 @@ export class StdioTransportHandle {
   lastStderr(lines = 3): string {
     return this.stderrTail.slice(-lines).join(' | ');
   }
+}
+
+/**
+ * Messages sent during one turn of the event loop leave the gateway in one pipe write: under concurrent calls each
+ * JSON-RPC line was a write of its own (a syscall here, a read and a parse wake-up in the server). The cork is
+ * lifted in the same turn (setImmediate runs before the loop waits for I/O again), so a lone call is not delayed.
+ */
+export function coalesceWrites(transport: StdioClientTransport, stdin: Writable): void {
+  const send = transport.send.bind(transport);
+  let corked = false;
+  transport.send = (message) => {
+    if (!corked && stdin.writable) {
+      corked = true;
+      stdin.cork();
+      setImmediate(() => {
+        corked = false;
+        stdin.uncork();
+      });
+    }
+    return send(message);
+  };
 }
