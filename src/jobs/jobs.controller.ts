@@ -33,7 +33,8 @@ export class JobsController {
       'while the job ran: MCP does not tie them to a call), then one final event: `result` (the execution result), ' +
       '`error` (`{code,message,details}`), `cancelled` or `interrupted`; the stream ends after it. `id:` is a sequence ' +
       'number: reconnect with `Last-Event-ID` to get only what came after. A job kept no longer in memory (10 min after ' +
-      'it ended) answers its final event from the record. 404 for an unknown id or one of another caller.',
+      'it ended) answers its final event from the record; a job running on another gateway instance gets a `status` ' +
+      'event, then its final event once its record has one. 404 for an unknown id or one of another caller.',
   })
   @ApiHeader({ name: 'Last-Event-ID', required: false, description: 'Resume after this event id' })
   @ApiProduces('text/event-stream')
@@ -61,11 +62,12 @@ export class JobsController {
     summary: 'Cancel a running execution',
     description:
       'The upstream gets `notifications/cancelled` for the call, and the job ends `cancelled` (its record: `failed`, ' +
-      'with the cancellation as its error). 409 when it has already finished, or runs on another gateway instance; ' +
-      '404 for an unknown id or one of another caller.',
+      'with the cancellation as its error). A job of another gateway instance is cancelled through it (PostgreSQL ' +
+      'NOTIFY), answered once its record has ended (504 if that instance does not confirm within 5 s). 409 when it has ' +
+      'already finished; 404 for an unknown id or one of another caller.',
   })
   @ApiOkResponse({ type: JobCancelledDto })
-  @ApiErrorResponses(400, 404, 409)
+  @ApiErrorResponses(400, 404, 409, 504)
   async cancel(
     @Param() { id }: ExecutionIdParamDto,
     @CurrentPrincipal() principal?: Principal,

@@ -2,13 +2,19 @@ import {
   type BeforeApplicationShutdown,
   Injectable,
   Logger,
+  type OnApplicationBootstrap,
   type OnModuleDestroy,
   type OnModuleInit,
+  Optional,
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
+import { InjectDataSource } from '@nestjs/typeorm';
 import type { Progress } from '@modelcontextprotocol/sdk/types.js';
 import type { FastifyInstance } from 'fastify';
 import { PassThrough, type Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Client } from 'pg';
+import type { DataSource } from 'typeorm';
 import { ADMIN_SCOPE } from 'src/auth/scopes';
 import type { Principal } from 'src/auth/principal';
 import { translateEngineError } from 'src/bootstrap/engine-error.translator';
@@ -41,6 +47,12 @@ const MAX_FINISHED = 1_000;
 const HEARTBEAT_MS = 15_000;
 /** How long a gateway stop waits for its jobs' calls to give up after being cancelled. */
 const STOP_WAIT_MS = 5_000;
+/** Cancel requests for jobs of other gateway instances travel on this PostgreSQL channel (payload: the job id). */
+export const JOBS_CHANNEL = 'globalmcp_jobs';
+/** How long a cancel of another instance's job waits for its record to leave `running`. */
+const REMOTE_CANCEL_WAIT_MS = 5_000;
+/** How often a stream of another instance's job looks at its record. */
+const REMOTE_POLL_MS = 500;
 
 class Job {
   state: JobState = 'running';
@@ -77,20 +89,29 @@ class Job {
  * cancelled (the engine sends `notifications/cancelled` upstream). Jobs live in this process: a gateway stop cancels
  * them upstream and records them `interrupted` (a hard kill leaves the row `running`, and the next start marks it
  * `interrupted`). Events are kept in memory per job for `Last-Event-ID` resumption; a job evicted from memory is
- * answered from its database row.
+ * answered from its database row. Behind a load balancer the follow-up requests may reach another instance: a cancel
+ * there is relayed with `NOTIFY globalmcp_jobs` to every instance (the one running the job aborts it), and its event
+ * stream follows the record until it ends (no progress: that stays with the instance running the job).
  */
 @Injectable()
-export class JobsService implements OnModuleInit, OnModuleDestroy, BeforeApplicationShutdown {
+export class JobsService implements OnModuleInit, OnApplicationBootstrap, OnModuleDestroy, BeforeApplicationShutdown {
   private readonly logger = new Logger('Jobs');
   private readonly jobs = new Map<string, Job>();
   private stopping = false;
   private sweeper: NodeJS.Timeout | undefined;
+  private listener: Client | undefined;
+  private reconnect: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly engine: McpEngine,
     private readonly executions: ExecutionsRepository,
     private readonly adapterHost: HttpAdapterHost,
+    @Optional() @InjectDataSource() private readonly dataSource?: DataSource,
   ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.listen();
+  }
 
   onModuleInit(): void {
     this.engine.on('server.notification', this.onNotification);
@@ -106,6 +127,10 @@ export class JobsService implements OnModuleInit, OnModuleDestroy, BeforeApplica
   onModuleDestroy(): void {
     this.engine.off('server.notification', this.onNotification);
     clearInterval(this.sweeper);
+    clearTimeout(this.reconnect);
+    const listener = this.listener;
+    this.listener = undefined;
+    void listener?.end().catch(() => undefined);
   }
 
   async beforeApplicationShutdown(): Promise<void> {
@@ -169,16 +194,17 @@ export class JobsService implements OnModuleInit, OnModuleDestroy, BeforeApplica
    * ends `cancelled`. 404 for an unknown id or another caller's; 409 when it has already finished, or runs on another
    * gateway instance (jobs live in the process that started them).
    */
-  async cancel(id: string, principal: Principal | undefined): Promise<Job> {
+  async cancel(id: string, principal: Principal | undefined): Promise<{ id: string }> {
     const job = this.find(id, principal);
     if (!job) {
       const row = await this.visibleRow(id, principal);
-      throw AppException.conflict(
-        row.status === 'running'
-          ? `Execution '${id}' runs on another gateway instance; cancel it there`
-          : `Execution '${id}' has already finished (${row.status})`,
-        { execution_id: id, status: row.status },
-      );
+      if (row.status !== 'running') {
+        throw AppException.conflict(`Execution '${id}' has already finished (${row.status})`, {
+          execution_id: id,
+          status: row.status,
+        });
+      }
+      return this.cancelElsewhere(row);
     }
     if (job.finished) {
       throw AppException.conflict(`Execution '${id}' has already finished (${job.state})`, {
@@ -189,6 +215,27 @@ export class JobsService implements OnModuleInit, OnModuleDestroy, BeforeApplica
     job.controller.abort(CANCEL_REASON);
     await job.done;
     return job;
+  }
+
+  /** Relays the cancel of a job this instance does not run, then waits for its record to leave `running`. */
+  private async cancelElsewhere(row: ExecutionEntity): Promise<{ id: string }> {
+    if (!this.dataSource) {
+      throw AppException.conflict(`Execution '${row.id}' runs on another gateway instance; cancel it there`, {
+        execution_id: row.id,
+      });
+    }
+    await this.dataSource.query('SELECT pg_notify($1, $2)', [JOBS_CHANNEL, row.id]);
+    const deadline = Date.now() + REMOTE_CANCEL_WAIT_MS;
+    while (Date.now() < deadline) {
+      await sleep(100);
+      const now = await this.executions.findById(row.id);
+      if (now?.status !== 'running') return { id: row.id };
+    }
+    throw new AppException(
+      ErrorCode.TIMEOUT_EXCEEDED,
+      `Cancellation of execution '${row.id}' was sent to the gateway instance running it, which has not confirmed it`,
+      { execution_id: row.id },
+    );
   }
 
   /**
@@ -209,6 +256,10 @@ export class JobsService implements OnModuleInit, OnModuleDestroy, BeforeApplica
     const job = this.find(id, principal);
     if (!job) {
       const row = await this.visibleRow(id, principal);
+      if (row.status === 'running') {
+        this.followRecord(row, out, write);
+        return out;
+      }
       write(finalEventOf(row));
       out.end();
       return out;
@@ -230,6 +281,25 @@ export class JobsService implements OnModuleInit, OnModuleDestroy, BeforeApplica
       if (options.cancelOnClose && !job.finished) job.controller.abort(CLIENT_GONE_REASON);
     });
     return out;
+  }
+
+  /** The stream of a job another instance runs: its `status` now, then its final event once its record has one. */
+  private followRecord(row: ExecutionEntity, out: PassThrough, write: (event: JobEvent) => void): void {
+    write(finalEventOf(row));
+    let closed = false;
+    out.once('close', () => (closed = true));
+    const poll = async (): Promise<void> => {
+      while (!closed && !this.stopping) {
+        await sleep(REMOTE_POLL_MS);
+        const now = await this.executions.findById(row.id).catch(() => row);
+        if (now && now.status !== 'running') {
+          write({ ...finalEventOf(now), id: 1 });
+          break;
+        }
+      }
+      out.end();
+    };
+    void poll();
   }
 
   private finish(job: Job, state: JobState, type: JobEventType, data: Record<string, unknown>): void {
@@ -263,6 +333,50 @@ export class JobsService implements OnModuleInit, OnModuleDestroy, BeforeApplica
       if (!job.finished && job.serverId === serverId) job.push('log', { ...(notification.params ?? {}) });
     }
   };
+
+  /** The LISTEN side of remote cancels: a dedicated connection (pooled ones cannot LISTEN), re-opened when lost. */
+  private async listen(): Promise<void> {
+    if (!this.dataSource || this.stopping) return;
+    const options = this.dataSource.options as {
+      host?: string;
+      port?: number;
+      username?: string;
+      password?: unknown;
+      database?: string;
+      ssl?: unknown;
+    };
+    const client = new Client({
+      host: options.host,
+      port: options.port,
+      user: options.username,
+      password: typeof options.password === 'string' ? options.password : undefined,
+      database: options.database,
+      ssl: options.ssl as boolean | undefined,
+      application_name: 'globalmcp-jobs-listener',
+    });
+    const lost = (why: string) => {
+      if (this.listener !== client) return;
+      this.listener = undefined;
+      client.end().catch(() => undefined);
+      if (this.stopping) return;
+      this.logger.warn(`jobs listener lost (${why}); reconnecting`);
+      this.reconnect = setTimeout(() => void this.listen(), 2000).unref();
+    };
+    client.on('error', (error) => lost(error.message));
+    client.on('end', () => lost('connection ended'));
+    client.on('notification', (message) => {
+      if (message.channel !== JOBS_CHANNEL || !message.payload) return;
+      const job = this.jobs.get(message.payload);
+      if (job && !job.finished) job.controller.abort(CANCEL_REASON);
+    });
+    try {
+      this.listener = client;
+      await client.connect();
+      await client.query(`LISTEN ${JOBS_CHANNEL}`);
+    } catch (error) {
+      lost((error as Error).message);
+    }
+  }
 
   private async visibleRow(id: string, principal: Principal | undefined): Promise<ExecutionEntity> {
     const row = await this.executions.findById(id);
@@ -332,7 +446,13 @@ function finalEventOf(row: ExecutionEntity): JobEvent {
       return {
         id: 0,
         type: 'status',
-        data: { ...base, message: 'Runs on another gateway instance: poll GET /api/executions/{id} there or here' },
+        data: {
+          ...base,
+          server_id: row.serverId,
+          tool_name: row.toolName,
+          started_at: row.startedAt.toISOString(),
+          message: 'Runs on another gateway instance: this stream gives its outcome, not its progress',
+        },
       };
   }
 }
