@@ -192,6 +192,23 @@ export class ToolsService {
     const principal = request.principal ?? 'anonymous';
     const startedAt = prepared?.startedAt ?? new Date();
     let hash: string | null = prepared?.hash ?? null;
+    if (!prepared && request.idempotencyKey === undefined && request.batchId !== undefined) {
+      // A batch step is on record as `running` while it runs: a gateway killed mid-batch leaves rows the sweep of
+      // dead processes interrupts, rather than steps with no trace (one write per step; single calls stay unwritten
+      // until they finish).
+      await this.executions.insertRunningOnce({
+        id,
+        principal,
+        channel: request.channel ?? 'rest',
+        serverId,
+        toolName: request.name,
+        startedAt,
+        idempotencyKey: null,
+        requestHash: null,
+        batchId: request.batchId,
+        stepId: request.stepId ?? null,
+      } as ExecutionEntity);
+    }
     if (request.idempotencyKey !== undefined && !prepared) {
       hash = requestHash(request.name, request.serverId, request.parameters);
       const first = await this.executions.insertRunningOnce({
