@@ -219,6 +219,14 @@ describe('MCP front door (/mcp, /mcp/{server_id}, /sse) with the official SDK cl
         scopes_supported: expect.arrayContaining(['mcp:read', 'mcp:write']) as unknown,
         bearer_methods_supported: ['header'],
       });
+
+      // Per server: the challenge names that server's metadata; an unknown server has none (404).
+      const perServer = await fetch(`${base}/mcp/toolbox`, { method: 'POST' });
+      expect(perServer.status).toBe(401);
+      const serverUrl = /resource_metadata="([^"]+)"/.exec(perServer.headers.get('www-authenticate') ?? '')?.[1];
+      expect(serverUrl).toBe(`${base}/.well-known/oauth-protected-resource/mcp/toolbox`);
+      expect(((await (await fetch(serverUrl!)).json()) as { resource: string }).resource).toBe(`${base}/mcp/toolbox`);
+      expect((await fetch(`${base}/.well-known/oauth-protected-resource/mcp/nope`)).status).toBe(404);
     });
 
     it('lists with mcp:read, needs mcp:write to call (403 with the scope challenge)', async () => {
