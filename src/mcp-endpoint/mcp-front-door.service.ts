@@ -380,7 +380,13 @@ export class McpFrontDoorService implements OnModuleInit, OnApplicationShutdown 
                   );
                 },
         });
-        await Promise.all(progressSent);
+        if (progressSent.length > 0) {
+          await Promise.all(progressSent);
+          // SDK clients settle a response at once but run notification handlers a microtask later: a result read in
+          // the same chunk as the last progress would win and drop it (seen with the legacy SSE client). One turn
+          // apart, they leave in separate writes.
+          await new Promise<void>((resolve) => setImmediate(resolve));
+        }
         return {
           content: result.result.content as CallToolResult['content'],
           ...(result.result.structured_content !== undefined

@@ -519,5 +519,34 @@ describe('MCP front door (/mcp, /mcp/{server_id}, /sse) with the official SDK cl
       const result = (await client.callTool({ name: 'toolbox__echo', arguments: { message: 'old' } })) as CallText;
       expect(result.content[0]?.text).toBe('Echo: old');
     });
+
+    it('routes a sampling request of the upstream to a legacy client, and progress comes back on its stream', async () => {
+      const client = new Client({ name: 'legacy-sampling', version: '1.0.0' }, { capabilities: { sampling: {} } });
+      clients.push(client);
+      client.setRequestHandler(CreateMessageRequestSchema, () => ({
+        model: 'legacy-model',
+        role: 'assistant',
+        content: { type: 'text', text: 'legacy answer' },
+      }));
+      await client.connect(
+        new SSEClientTransport(new URL(`${base}/sse`), {
+          requestInit: { headers: ADMIN_HEADERS },
+          eventSourceInit: {
+            fetch: (url, init) =>
+              fetch(url, { ...init, headers: { ...(init?.headers as Record<string, string>), ...ADMIN_HEADERS } }),
+          },
+        }),
+      );
+      const sampled = (await client.callTool({
+        name: 'everything__trigger-sampling-request',
+        arguments: { prompt: 'old client', maxTokens: 5 },
+      })) as CallText;
+      expect(sampled.content[0]?.text).toContain('legacy answer');
+      const progress: Progress[] = [];
+      await client.callTool({ name: 'toolbox__progress', arguments: { steps: 2 } }, undefined, {
+        onprogress: (p) => progress.push(p),
+      });
+      expect(progress.map((p) => p.progress)).toEqual([1, 2]);
+    });
   });
 });
