@@ -269,15 +269,22 @@ export class JobsService implements OnModuleInit, OnApplicationBootstrap, OnModu
       out.end();
       return out;
     }
+    // Nothing is written after the end: the heartbeat and the listener go with the final event.
+    const stop = () => {
+      clearInterval(heartbeat);
+      job.listeners.delete(listener);
+    };
     const listener = (event: JobEvent) => {
       write(event);
-      if (job.finished) out.end();
+      if (job.finished) {
+        stop();
+        out.end();
+      }
     };
     job.listeners.add(listener);
     const heartbeat = setInterval(() => out.write(': heartbeat\n\n'), HEARTBEAT_MS).unref();
     out.once('close', () => {
-      clearInterval(heartbeat);
-      job.listeners.delete(listener);
+      stop();
       if (options.cancelOnClose && !job.finished) job.controller.abort(CLIENT_GONE_REASON);
     });
     return out;
@@ -292,12 +299,12 @@ export class JobsService implements OnModuleInit, OnApplicationBootstrap, OnModu
       while (!closed && !this.stopping) {
         await sleep(REMOTE_POLL_MS);
         const now = await this.executions.findById(row.id).catch(() => row);
-        if (now && now.status !== 'running') {
+        if (!closed && now && now.status !== 'running') {
           write({ ...finalEventOf(now), id: 1 });
           break;
         }
       }
-      out.end();
+      if (!closed) out.end();
     };
     void poll();
   }
