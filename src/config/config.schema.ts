@@ -444,6 +444,9 @@ const mcpSchema = z
         batchSize: meta(int(1).default(20), {
           description: 'Deliveries one worker claims and sends at once.',
         }),
+        retentionDays: meta(int(1).default(30), {
+          description: 'Finished deliveries (delivered or failed) older than this are deleted with their attempts.',
+        }),
       })
       .prefault({}),
     openapi: z
