@@ -5,6 +5,7 @@ import { WEBHOOK_DELIVERIES } from 'src/metrics/metric-names';
 import { WebhookDeliveryAttemptEntity, WebhookDeliveryEntity } from './webhook-delivery.entity';
 import { WebhookDispatcher } from './webhook-dispatcher';
 import { WebhookOutbox } from './webhook-outbox';
+import { WebhookRetention } from './webhook-retention';
 import { WebhookSecurity } from './webhook-security';
 import { WebhookServerEvents } from './webhook-server-events';
 import { WebhookEntity } from './webhook.entity';
@@ -26,6 +27,7 @@ import { WebhooksService } from './webhooks.service';
     WebhookDispatcher,
     WebhookOutbox,
     WebhookServerEvents,
+    WebhookRetention,
     makeCounterProvider({
       name: WEBHOOK_DELIVERIES,
       help: 'Webhook delivery attempts by outcome: delivered, retry (failed, to be retried) or failed (gave up)',

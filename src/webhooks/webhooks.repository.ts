@@ -171,6 +171,15 @@ export class WebhooksRepository {
     return rows.length === 1;
   }
 
+  /** Deletes delivered and failed deliveries created more than `days` days ago (attempts cascade); returns how many. */
+  async deleteFinishedOlderThan(days: number): Promise<number> {
+    const [, count]: [unknown[], number] = await this.deliveries.query(
+      `DELETE FROM webhook_deliveries WHERE status <> 'pending' AND created_at < now() - make_interval(days => $1)`,
+      [days],
+    );
+    return count;
+  }
+
   async listDeliveries(
     webhookId: string,
     status: DeliveryStatus | undefined,

@@ -4,6 +4,7 @@ import { TOOLBOX } from '../support/paths';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
 import { waitFor } from '../support/wait';
+import { WebhookRetention } from 'src/webhooks/webhook-retention';
 import { verifyDelivery } from 'src/webhooks/webhook-signature';
 import { TestReceiver } from './receiver';
 
@@ -275,6 +276,38 @@ describe('webhooks', () => {
       expect(await deliveries(inactive.id)).toEqual([]);
       expect(await deliveries(other.id)).toEqual([]);
       expect(receiver.received.length).toBe(before);
+    });
+    it('deletes finished deliveries older than retention-days, keeps pending ones', async () => {
+      const hook = await createWebhook(['tool.executed']);
+      await execute('echo', { message: 'to be aged' });
+      await waitFor(
+        async () => (await deliveries(hook.id)).some((d) => d.status === 'delivered'),
+        10_000,
+        'a delivered delivery',
+      );
+      const client = new Client({ connectionString: db.url });
+      await client.connect();
+      try {
+        // A delivered one and a pending one (due in an hour), both 40 days old.
+        await client.query(
+          `INSERT INTO webhook_deliveries (id, webhook_id, event, payload, next_attempt_at)
+           VALUES (gen_random_uuid(), $1, 'tool.executed', '{}'::jsonb, now() + interval '1 hour')`,
+          [hook.id],
+        );
+        await client.query(
+          `UPDATE webhook_deliveries SET created_at = now() - interval '40 days' WHERE webhook_id = $1`,
+          [hook.id],
+        );
+        expect(await gateway.api.get(WebhookRetention).sweep()).toBeGreaterThanOrEqual(1);
+        const left = await client.query<{ status: string }>(
+          `SELECT status FROM webhook_deliveries WHERE webhook_id = $1`,
+          [hook.id],
+        );
+        expect(left.rows.map((r) => r.status)).toEqual(['pending']);
+      } finally {
+        await client.end();
+      }
+      expect((await call('DELETE', `/api/webhooks/${hook.id}`)).status).toBe(200);
     });
   });
 });
