@@ -122,6 +122,20 @@ describe('rate limiting', () => {
       expect(Number(reset)).toBeLessThanOrEqual(Math.ceil(now) + 20 * 60 + 1);
     });
 
+    it('is atomic: 60 concurrent requests on both processes let exactly the burst of 20 through', async () => {
+      const key = await createKey(apiOne, 'trickle');
+      const answers = await Promise.all(
+        Array.from({ length: 60 }, (_, i) =>
+          call(i % 2 === 0 ? apiOne : apiTwo, 'GET', '/api/servers', { 'x-api-key': key }),
+        ),
+      );
+      expect(answers.filter((a) => a.status === 200)).toHaveLength(20);
+      expect(answers.filter((a) => a.status === 429)).toHaveLength(40);
+      // Each passing request saw a different number left: no two read the same bucket state.
+      const remaining = answers.filter((a) => a.status === 200).map((a) => Number(rateHeaders(a).remaining));
+      expect(remaining.sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    });
+
     it('refills continuously: after a burst, one request passes each refill interval, not a new burst', async () => {
       const key = await createKey(apiOne, 'second'); // burst 3, 20 a minute: one request every 3 s
       const first = [];
