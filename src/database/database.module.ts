@@ -5,6 +5,7 @@ import { APP_CONFIG } from 'src/config/config.module';
 import type { AppConfig } from 'src/config/config.schema';
 import { buildDataSourceOptions, describeDatabaseUrl } from './database-options';
 import { EmbeddedPostgresService } from './embedded-postgres.service';
+import { PgNotifications } from './pg-notifications';
 
 /** Injection token of the embedded PostgreSQL: an `EmbeddedPostgresService`, or `null` when a URL is configured. */
 export const EMBEDDED_POSTGRES = Symbol('EMBEDDED_POSTGRES');
@@ -160,7 +161,7 @@ export class DatabaseShutdown implements OnApplicationShutdown {
       dataSourceFactory: createDataSource,
     }),
   ],
-  providers: [DatabaseShutdown],
-  exports: [DatabaseRuntimeModule],
+  providers: [DatabaseShutdown, PgNotifications],
+  exports: [DatabaseRuntimeModule, PgNotifications],
 })
 export class DatabaseModule {}

@@ -8,13 +8,10 @@ import {
   Optional,
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { InjectDataSource } from '@nestjs/typeorm';
 import type { Progress } from '@modelcontextprotocol/sdk/types.js';
 import type { FastifyInstance } from 'fastify';
 import { PassThrough, type Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Client } from 'pg';
-import type { DataSource } from 'typeorm';
 import { ADMIN_SCOPE } from 'src/auth/scopes';
 import type { Principal } from 'src/auth/principal';
 import { translateEngineError } from 'src/bootstrap/engine-error.translator';
@@ -22,6 +19,7 @@ import { AppException } from 'src/common/errors/app.exception';
 import { toAppException } from 'src/common/errors/all-exceptions.filter';
 import { ErrorCode } from 'src/common/errors/error-code';
 import type { ExecutionEntity } from 'src/executions/execution.entity';
+import { PgNotifications } from 'src/database/pg-notifications';
 import { ExecutionsRepository } from 'src/executions/executions.repository';
 import { McpEngine } from 'src/mcp/mcp-engine';
 import type { ServerNotificationEvent } from 'src/mcp/mcp-engine.events';
@@ -99,18 +97,22 @@ export class JobsService implements OnModuleInit, OnApplicationBootstrap, OnModu
   private readonly jobs = new Map<string, Job>();
   private stopping = false;
   private sweeper: NodeJS.Timeout | undefined;
-  private listener: Client | undefined;
-  private reconnect: NodeJS.Timeout | undefined;
+  private unsubscribe: (() => void) | undefined;
 
   constructor(
     private readonly engine: McpEngine,
     private readonly executions: ExecutionsRepository,
     private readonly adapterHost: HttpAdapterHost,
-    @Optional() @InjectDataSource() private readonly dataSource?: DataSource,
+    @Optional() private readonly notifications?: PgNotifications,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    await this.listen();
+    this.unsubscribe = await this.notifications?.subscribe(JOBS_CHANNEL, {
+      onPayload: (id) => {
+        const job = this.jobs.get(id);
+        if (job && !job.finished) job.controller.abort(CANCEL_REASON);
+      },
+    });
   }
 
   onModuleInit(): void {
@@ -127,10 +129,7 @@ export class JobsService implements OnModuleInit, OnApplicationBootstrap, OnModu
   onModuleDestroy(): void {
     this.engine.off('server.notification', this.onNotification);
     clearInterval(this.sweeper);
-    clearTimeout(this.reconnect);
-    const listener = this.listener;
-    this.listener = undefined;
-    void listener?.end().catch(() => undefined);
+    this.unsubscribe?.();
   }
 
   async beforeApplicationShutdown(): Promise<void> {
@@ -219,12 +218,12 @@ export class JobsService implements OnModuleInit, OnApplicationBootstrap, OnModu
 
   /** Relays the cancel of a job this instance does not run, then waits for its record to leave `running`. */
   private async cancelElsewhere(row: ExecutionEntity): Promise<{ id: string }> {
-    if (!this.dataSource) {
+    if (!this.notifications) {
       throw AppException.conflict(`Execution '${row.id}' runs on another gateway instance; cancel it there`, {
         execution_id: row.id,
       });
     }
-    await this.dataSource.query('SELECT pg_notify($1, $2)', [JOBS_CHANNEL, row.id]);
+    await this.notifications.notify(JOBS_CHANNEL, row.id);
     const deadline = Date.now() + REMOTE_CANCEL_WAIT_MS;
     while (Date.now() < deadline) {
       await sleep(100);
@@ -340,50 +339,6 @@ export class JobsService implements OnModuleInit, OnApplicationBootstrap, OnModu
       if (!job.finished && job.serverId === serverId) job.push('log', { ...(notification.params ?? {}) });
     }
   };
-
-  /** The LISTEN side of remote cancels: a dedicated connection (pooled ones cannot LISTEN), re-opened when lost. */
-  private async listen(): Promise<void> {
-    if (!this.dataSource || this.stopping) return;
-    const options = this.dataSource.options as {
-      host?: string;
-      port?: number;
-      username?: string;
-      password?: unknown;
-      database?: string;
-      ssl?: unknown;
-    };
-    const client = new Client({
-      host: options.host,
-      port: options.port,
-      user: options.username,
-      password: typeof options.password === 'string' ? options.password : undefined,
-      database: options.database,
-      ssl: options.ssl as boolean | undefined,
-      application_name: 'globalmcp-jobs-listener',
-    });
-    const lost = (why: string) => {
-      if (this.listener !== client) return;
-      this.listener = undefined;
-      client.end().catch(() => undefined);
-      if (this.stopping) return;
-      this.logger.warn(`jobs listener lost (${why}); reconnecting`);
-      this.reconnect = setTimeout(() => void this.listen(), 2000).unref();
-    };
-    client.on('error', (error) => lost(error.message));
-    client.on('end', () => lost('connection ended'));
-    client.on('notification', (message) => {
-      if (message.channel !== JOBS_CHANNEL || !message.payload) return;
-      const job = this.jobs.get(message.payload);
-      if (job && !job.finished) job.controller.abort(CANCEL_REASON);
-    });
-    try {
-      this.listener = client;
-      await client.connect();
-      await client.query(`LISTEN ${JOBS_CHANNEL}`);
-    } catch (error) {
-      lost((error as Error).message);
-    }
-  }
 
   private async visibleRow(id: string, principal: Principal | undefined): Promise<ExecutionEntity> {
     const row = await this.executions.findById(id);
