@@ -1,10 +1,8 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { isDeepStrictEqual } from 'node:util';
-import { Client } from 'pg';
-import type { DataSource } from 'typeorm';
 import { AppException } from 'src/common/errors/app.exception';
 import { APP_CONFIG } from 'src/config/config.module';
+import { PgNotifications } from 'src/database/pg-notifications';
 import { McpServersHealth } from 'src/health/mcp-servers.health';
 import { serverEntrySchema, type AppConfig, type ServerEntry } from 'src/config/config.schema';
 import { MASK } from 'src/config/mask-secrets';
@@ -56,9 +54,8 @@ export class ServerRegistryService implements OnApplicationBootstrap, OnApplicat
   private readonly chains = new Map<string, Promise<unknown>>();
   private readonly cipher: SecretsCipher;
   private readonly policy: UpstreamPolicy;
-  private listener?: Client;
+  private unsubscribe?: () => void;
   private timer?: NodeJS.Timeout;
-  private reconnectTimer?: NodeJS.Timeout;
   private closed = false;
 
   constructor(
@@ -66,7 +63,7 @@ export class ServerRegistryService implements OnApplicationBootstrap, OnApplicat
     private readonly engine: McpEngine,
     private readonly configServers: ConfigServersSource,
     private readonly repository: McpServersRepository,
-    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly notifications: PgNotifications,
     health: McpServersHealth,
   ) {
     const { cipher, generatedAt } = SecretsCipher.load(config.mcp.security.encryptionKey, config.mcp.dataDir);
@@ -85,7 +82,14 @@ export class ServerRegistryService implements OnApplicationBootstrap, OnApplicat
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    await this.listen();
+    this.unsubscribe = await this.notifications.subscribe(REGISTRY_CHANNEL, {
+      onPayload: (id) =>
+        void this.reconcile(id).catch((error: unknown) =>
+          this.logger.error(`reconciling server '${id}' failed: ${errorMessage(error)}`),
+        ),
+      // Changes announced while the connection was down were missed: compare everything.
+      onReconnected: () => void this.reconcileAll(),
+    });
     await this.reconcileAll();
     const every = this.config.mcp.registry.reconcileInterval;
     if (every > 0) {
@@ -95,13 +99,10 @@ export class ServerRegistryService implements OnApplicationBootstrap, OnApplicat
     this.logger.log(`started ${this.servers.size} server(s) registered through the API`);
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  onApplicationShutdown(): void {
     this.closed = true;
     clearInterval(this.timer);
-    clearTimeout(this.reconnectTimer);
-    const listener = this.listener;
-    this.listener = undefined;
-    await listener?.end().catch(() => undefined);
+    this.unsubscribe?.();
   }
 
   list(): ApiServer[] {
@@ -300,54 +301,6 @@ export class ServerRegistryService implements OnApplicationBootstrap, OnApplicat
   }
 
   // ------------------------------------------------------------------ LISTEN
-
-  private async listen(): Promise<void> {
-    if (this.closed) return;
-    const options = this.dataSource.options as {
-      host?: string;
-      port?: number;
-      username?: string;
-      password?: unknown;
-      database?: string;
-      ssl?: unknown;
-    };
-    const client = new Client({
-      host: options.host,
-      port: options.port,
-      user: options.username,
-      password: typeof options.password === 'string' ? options.password : undefined,
-      database: options.database,
-      ssl: options.ssl as boolean | undefined,
-      application_name: 'globalmcp-registry-listener',
-    });
-    const lost = (why: string) => {
-      if (this.listener !== client) return;
-      this.listener = undefined;
-      client.end().catch(() => undefined);
-      if (this.closed) return;
-      this.logger.warn(`registry listener lost (${why}); reconnecting`);
-      this.reconnectTimer = setTimeout(() => {
-        void this.listen().then(() => this.reconcileAll());
-      }, 2000);
-      this.reconnectTimer.unref();
-    };
-    client.on('error', (error) => lost(errorMessage(error)));
-    client.on('end', () => lost('connection ended'));
-    client.on('notification', (message) => {
-      if (message.channel !== REGISTRY_CHANNEL || !message.payload) return;
-      const id = message.payload;
-      this.reconcile(id).catch((error: unknown) =>
-        this.logger.error(`reconciling server '${id}' failed: ${errorMessage(error)}`),
-      );
-    });
-    try {
-      this.listener = client;
-      await client.connect();
-      await client.query(`LISTEN ${REGISTRY_CHANNEL}`);
-    } catch (error) {
-      lost(errorMessage(error));
-    }
-  }
 
   // ------------------------------------------------------------------ checks
 
