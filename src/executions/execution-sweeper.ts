@@ -2,7 +2,9 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplica
 import { INSTANCE_ID } from 'src/common/instance-id';
 import { APP_CONFIG } from 'src/config/config.module';
 import type { AppConfig } from 'src/config/config.schema';
-import { ExecutionsRepository } from './executions.repository';
+import type { OutboxEvent } from 'src/webhooks/webhook-events';
+import { WebhookOutbox } from 'src/webhooks/webhook-outbox';
+import { ExecutionsRepository, type InterruptedExecution } from './executions.repository';
 
 /**
  * Keeps this process's heartbeat (`gateway_instances`) and interrupts the `running` executions of processes whose
@@ -21,6 +23,7 @@ export class ExecutionSweeper implements OnApplicationBootstrap, OnApplicationSh
   constructor(
     @Inject(APP_CONFIG) config: AppConfig,
     private readonly repository: ExecutionsRepository,
+    private readonly outbox: WebhookOutbox,
   ) {
     this.settings = config.mcp.executions;
   }
@@ -53,7 +56,12 @@ export class ExecutionSweeper implements OnApplicationBootstrap, OnApplicationSh
   /** One sweep; failures are logged and retried at the next heartbeat. */
   async sweep(): Promise<number> {
     try {
-      const interrupted = await this.repository.interruptOrphaned(this.settings.orphanAfter);
+      let queued = 0;
+      // Subscribers hear of an interrupted call as `tool.failed`, written with the status change.
+      const interrupted = await this.repository.interruptOrphaned(this.settings.orphanAfter, async (rows, manager) => {
+        queued = await this.outbox.enqueue(rows.map(toEvent), manager);
+      });
+      this.outbox.written(queued);
       if (interrupted > 0)
         this.logger.warn(`${interrupted} execution(s) left running by a stopped gateway process marked interrupted`);
       return interrupted;
@@ -62,4 +70,25 @@ export class ExecutionSweeper implements OnApplicationBootstrap, OnApplicationSh
       return 0;
     }
   }
+}
+
+function toEvent(e: InterruptedExecution): OutboxEvent {
+  return {
+    event: 'tool.failed',
+    occurredAt: e.completedAt,
+    data: {
+      execution_id: e.id,
+      server_id: e.serverId,
+      tool_name: e.toolName,
+      principal: e.principal,
+      channel: e.channel,
+      status: 'interrupted',
+      error: { code: 'SERVER_ERROR', message: 'The gateway stopped before the call finished' },
+      started_at: e.startedAt.toISOString(),
+      completed_at: e.completedAt.toISOString(),
+      duration_ms: null,
+      batch_id: e.batchId,
+      step_id: e.stepId,
+    },
+  };
 }

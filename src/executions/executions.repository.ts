@@ -23,6 +23,31 @@ const UPDATED_ON_FINISH = [
   'duration_ms',
 ];
 
+/** A row the sweep of dead processes interrupted. */
+export interface InterruptedExecution {
+  id: string;
+  principal: string;
+  channel: string;
+  serverId: string;
+  toolName: string;
+  startedAt: Date;
+  completedAt: Date;
+  batchId: string | null;
+  stepId: string | null;
+}
+
+interface InterruptedRow {
+  id: string;
+  principal: string;
+  channel: string;
+  server_id: string;
+  tool_name: string;
+  started_at: Date;
+  completed_at: Date;
+  batch_id: string | null;
+  step_id: string | null;
+}
+
 /** Named queries over `executions`. */
 @Injectable()
 export class ExecutionsRepository {
@@ -117,23 +142,47 @@ export class ExecutionsRepository {
   /**
    * Rows left `running` by a process that is gone become `interrupted`: their owner's last heartbeat is older than
    * `orphanAfterMs` (or it has none: rows written before owners were recorded). Database time on both sides, so
-   * replica clocks do not matter. Instances silent for 100 times that long are forgotten.
+   * replica clocks do not matter. `alsoInTransaction` gets the rows interrupted, in the same transaction (their
+   * webhook deliveries). Instances silent for 100 times that long are forgotten.
    */
-  async interruptOrphaned(orphanAfterMs: number): Promise<number> {
-    const result: [unknown[], number] = await this.repository.query(
-      `UPDATE executions e SET status = 'interrupted', completed_at = now(),
-              error = '{"code":"SERVER_ERROR","message":"The gateway stopped before the call finished"}'::jsonb
-        WHERE e.status = 'running'
-          AND NOT EXISTS (SELECT 1 FROM gateway_instances i
-                           WHERE i.id = e.owner
-                             AND i.heartbeat_at > now() - make_interval(secs => $1::double precision / 1000))`,
-      [orphanAfterMs],
-    );
+  async interruptOrphaned(
+    orphanAfterMs: number,
+    alsoInTransaction?: (rows: InterruptedExecution[], manager: EntityManager) => Promise<void>,
+  ): Promise<number> {
+    const count = await this.repository.manager.transaction(async (manager) => {
+      const [rows]: [InterruptedRow[], number] = await manager.query(
+        `UPDATE executions e SET status = 'interrupted', completed_at = now(),
+                error = '{"code":"SERVER_ERROR","message":"The gateway stopped before the call finished"}'::jsonb
+          WHERE e.status = 'running'
+            AND NOT EXISTS (SELECT 1 FROM gateway_instances i
+                             WHERE i.id = e.owner
+                               AND i.heartbeat_at > now() - make_interval(secs => $1::double precision / 1000))
+        RETURNING e.id, e.principal, e.channel, e.server_id, e.tool_name, e.started_at, e.completed_at, e.batch_id,
+                  e.step_id`,
+        [orphanAfterMs],
+      );
+      if (rows.length > 0 && alsoInTransaction)
+        await alsoInTransaction(
+          rows.map((r) => ({
+            id: r.id,
+            principal: r.principal,
+            channel: r.channel,
+            serverId: r.server_id,
+            toolName: r.tool_name,
+            startedAt: r.started_at,
+            completedAt: r.completed_at,
+            batchId: r.batch_id,
+            stepId: r.step_id,
+          })),
+          manager,
+        );
+      return rows.length;
+    });
     await this.repository.query(
       `DELETE FROM gateway_instances WHERE heartbeat_at < now() - make_interval(secs => $1::double precision / 10)`,
       [orphanAfterMs],
     );
-    return result[1];
+    return count;
   }
 
   /** Deletes finished records that started more than `days` days ago; returns how many. */

@@ -9,6 +9,9 @@ import { freePort } from '../support/ports';
 import { descendantsOf, isAlive } from '../support/processes';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
 import { waitFor } from '../support/wait';
+import { TestReceiver } from '../webhooks/receiver';
+
+const SECRET = 'whsec_batch-kill-0123456789';
 
 interface Gateway {
   child: ChildProcess;
@@ -21,6 +24,7 @@ describe('kill -9 of the gateway in the middle of a batch', () => {
   let db: TestDatabase;
   let client: Client;
   let dir: string;
+  let receiver: TestReceiver;
   const gateways: Gateway[] = [];
 
   async function start(): Promise<Gateway> {
@@ -74,6 +78,8 @@ describe('kill -9 of the gateway in the middle of a batch', () => {
     client = new Client({ connectionString: db.url });
     await client.connect();
     dir = mkdtempSync(path.join(tmpdir(), 'globalmcp-batch-kill-'));
+    receiver = new TestReceiver(SECRET);
+    await receiver.start();
     writeFileSync(
       path.join(dir, 'application.yml'),
       `mcp:\n  servers:\n    recorder:\n      type: stdio\n      command: ${process.execPath}\n      args: ["${RECORDER}"]\n`,
@@ -93,12 +99,19 @@ describe('kill -9 of the gateway in the middle of a batch', () => {
         if (isAlive(pid)) process.kill(pid, 'SIGKILL');
     }
     rmSync(dir, { recursive: true, force: true });
+    await receiver?.stop();
     await client?.end();
     await db?.drop();
   }, 60_000);
 
   it('leaves no step running forever: the running steps are interrupted after the restart', async () => {
     const first = await start();
+    const hook = await fetch(`${first.api}/api/webhooks`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...ADMIN_HEADERS },
+      body: JSON.stringify({ url: receiver.url, events: ['tool.failed'], secret: SECRET }),
+    });
+    expect(hook.status).toBe(201);
     const batch = fetch(`${first.api}/api/tools/batch`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...ADMIN_HEADERS },
@@ -140,5 +153,17 @@ describe('kill -9 of the gateway in the middle of a batch', () => {
       `SELECT count(*)::int AS n FROM executions WHERE status = 'running'`,
     );
     expect(rows[0]!.n).toBe(0);
+
+    // Subscribers hear of them as tool.failed with status interrupted (written with the status change).
+    await waitFor(() => receiver.of('tool.failed').length === 2, 15_000, 'two tool.failed deliveries');
+    expect(
+      receiver
+        .of('tool.failed')
+        .map((r) => [r.body.data.step_id, r.body.data.status, r.signatureValid])
+        .sort(),
+    ).toEqual([
+      ['killed-a', 'interrupted', true],
+      ['killed-b', 'interrupted', true],
+    ]);
   }, 120_000);
 });
