@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { APP_CONFIG } from 'src/config/config.module';
 import type { AppConfig } from 'src/config/config.schema';
 import { SecretsCipher } from 'src/servers/registry/secrets-cipher';
@@ -15,7 +15,10 @@ export class WebhookSecurity {
   private readonly cipher: SecretsCipher;
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
-    this.cipher = SecretsCipher.load(config.mcp.security.encryptionKey, config.mcp.dataDir).cipher;
+    const { cipher, generatedAt } = SecretsCipher.load(config.mcp.security.encryptionKey, config.mcp.dataDir);
+    // Whichever of the registry and this loads the key first generates it: say so, it must be kept (and shared).
+    if (generatedAt) new Logger('Webhooks').log(`generated the encryption key of secrets at rest: ${generatedAt}`);
+    this.cipher = cipher;
     this.policy = new UpstreamPolicy(
       config.mcp.security.stdio.allowedCommands,
       config.mcp.security.allowedUpstreamHosts,
