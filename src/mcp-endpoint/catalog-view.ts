@@ -3,7 +3,7 @@ import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { isServerAllowed } from 'src/auth/principal';
 import type { McpEngine } from 'src/mcp/mcp-engine';
 import { RESOURCE_NOT_FOUND_RPC } from './mcp-errors';
-import { matchesTemplate, namespaced, splitNamespaced } from './namespacing';
+import { MAX_NAME_LENGTH, matchesTemplate, namespaced, splitNamespaced } from './namespacing';
 
 /** The aggregated endpoint's view id. */
 export const AGGREGATED = '*';
@@ -103,7 +103,8 @@ export class CatalogView {
   /** The server and upstream name of a tool or prompt name as the client wrote it; -32602 when unknown. */
   resolveName(name: string, kind: 'tool' | 'prompt'): Target {
     if (!this.aggregated) return { serverId: this.view, name };
-    const target = splitNamespaced(name, this.servers(), this.separator);
+    const split = splitNamespaced(name, this.servers(), this.separator);
+    const target = split && this.unshortened(split, name, kind);
     if (!target) {
       throw new McpError(-32602, `Unknown ${kind} '${name}': expected <server_id>${this.separator}<name>`, {
         code: 'RESOURCE_NOT_FOUND',
@@ -111,6 +112,17 @@ export class CatalogView {
       });
     }
     return target;
+  }
+
+  /** The upstream name behind a name that was cut to 128 characters (namespacing.ts), else the split as is. */
+  private unshortened(split: Target, exposed: string, kind: 'tool' | 'prompt'): Target {
+    if (exposed.length < MAX_NAME_LENGTH) return split;
+    const names =
+      kind === 'tool'
+        ? this.engine.listTools(split.serverId).map((t) => t.tool.name)
+        : this.engine.listPrompts(split.serverId).map((p) => p.name);
+    const original = names.find((n) => namespaced(split.serverId, n, this.separator) === exposed);
+    return original === undefined ? split : { serverId: split.serverId, name: original };
   }
 
   /** The server a resource URI goes to (see the class comment); -32002 when no server of the view has it. */

@@ -6,6 +6,16 @@ describe('namespacing', () => {
     expect(namespaced('a.b', 'x-y', '.')).toBe('a.b.x-y');
   });
 
+  it('keeps names within 128 characters: cut and hashed, stable and distinct', () => {
+    const long = 'x'.repeat(150);
+    const a = namespaced('server', long, '__');
+    expect(a).toHaveLength(128);
+    expect(a).toMatch(/^server__x+-[0-9a-f]{8}$/);
+    expect(namespaced('server', long, '__')).toBe(a);
+    expect(namespaced('server', `${long}y`, '__')).not.toBe(a);
+    expect(namespaced('s', 'x'.repeat(125), '__')).toHaveLength(128);
+  });
+
   it('reads the longest known server id back, the rest unchanged', () => {
     const ids = ['a', 'a__b', 'other'];
     expect(splitNamespaced('a__b__x', ids, '__')).toEqual({ serverId: 'a__b', name: 'x' });

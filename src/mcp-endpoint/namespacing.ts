@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 /**
  * Names on the aggregated endpoint `/mcp`: `<server_id><separator><name>` for tools and prompts (default separator
  * `__`). Server ids and the separator use only `A-Z a-z 0-9 _ . -`, so a namespaced name is a valid MCP tool name
@@ -6,11 +8,19 @@
  *
  * Reading a name back: the server is the longest known server id that, followed by the separator, starts the name
  * (ids `a` and `a__b` both exist: `a__b__x` is tool `x` of `a__b`, never tool `b__x` of `a`). The rest is the
- * upstream's name, unchanged.
+ * upstream's name, unchanged. A name longer than 128 characters is cut to 119 and given `-` and 8 hex digits of the
+ * SHA-256 of the whole name; such a name is found back by comparing with the server's names.
  */
 export function namespaced(serverId: string, name: string, separator: string): string {
-  return `${serverId}${separator}${name}`;
+  const full = `${serverId}${separator}${name}`;
+  if (full.length <= MAX_NAME_LENGTH) return full;
+  // Too long for an MCP tool name: cut, and keep it unique and stable with a hash of the whole.
+  const hash = createHash('sha256').update(full).digest('hex').slice(0, 8);
+  return `${full.slice(0, MAX_NAME_LENGTH - 9)}-${hash}`;
 }
+
+/** Longest tool name MCP clients accept (specification 2025-11-25: 1 to 128 characters). */
+export const MAX_NAME_LENGTH = 128;
 
 export interface NamespacedRef {
   serverId: string;

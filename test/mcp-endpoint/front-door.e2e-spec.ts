@@ -187,6 +187,25 @@ describe('MCP front door (/mcp, /mcp/{server_id}, /sse) with the official SDK cl
       expect(greet.messages[0]?.content).toMatchObject({ text: 'Hello Bob' });
     });
 
+    it('keeps a name over 128 characters valid (cut and hashed) and callable', async () => {
+      const client = await connect('/mcp');
+      const long = `long_${'n'.repeat(140)}`;
+      await client.callTool({ name: 'toolbox__add_tool', arguments: { name: long } });
+      let exposed: string | undefined;
+      await waitFor(
+        async () => {
+          exposed = (await client.listTools()).tools.find((t) => t.name.startsWith('toolbox__long_'))?.name;
+          return exposed !== undefined;
+        },
+        10_000,
+        'the long tool listed',
+      );
+      expect(exposed).toHaveLength(128);
+      expect(exposed).toMatch(/^[A-Za-z0-9_.-]+$/);
+      const result = (await client.callTool({ name: exposed!, arguments: {} })) as CallText;
+      expect(result.content[0]?.text).toBe('dynamic tool');
+    });
+
     it('keeps names stable across a restart of the upstream', async () => {
       const client = await connect('/mcp');
       const before = (await client.listTools()).tools.map((t) => t.name).sort();
