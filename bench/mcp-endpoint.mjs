@@ -123,7 +123,8 @@ export function renderMcpFrontDoor(r, direct) {
   lines.push(
     '',
     'One MCP session per column, each over Streamable HTTP except the direct path (the SDK client over stdio). The ' +
-      'gateway authenticates (API key), rate-limits, validates the arguments, records the execution and measures; ' +
+      'gateway authenticates (API key), validates the arguments, records the execution and measures (rate limiting is ' +
+      'off in the bench configuration); ' +
       'supergateway and mcp-proxy only relay.',
     '',
   );
