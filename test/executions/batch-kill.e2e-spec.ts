@@ -42,7 +42,7 @@ describe('kill -9 of the gateway in the middle of a batch', () => {
       DATABASE_URL: db.url,
       MCP_SECURITY_RATE_LIMITING_ENABLED: 'false',
       MCP_EXECUTIONS_HEARTBEAT_INTERVAL: '200',
-      MCP_EXECUTIONS_ORPHAN_AFTER: '1500',
+      MCP_EXECUTIONS_ORPHAN_AFTER: '3000',
     };
     const child = spawn(process.execPath, [MAIN], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
     const gateway: Gateway = { child, api: `http://127.0.0.1:${port}`, output: '', pids: [] };

@@ -49,7 +49,7 @@ describe('running executions and gateway processes (owner + heartbeat)', () => {
       DATABASE_URL: db.url,
       MCP_SECURITY_RATE_LIMITING_ENABLED: 'false',
       MCP_EXECUTIONS_HEARTBEAT_INTERVAL: '200',
-      MCP_EXECUTIONS_ORPHAN_AFTER: '1500',
+      MCP_EXECUTIONS_ORPHAN_AFTER: '3000',
     };
     const child = spawn(process.execPath, [MAIN], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
     const gateway: Gateway = { child, api: `http://127.0.0.1:${port}`, dir, output: '', pids: [] };
