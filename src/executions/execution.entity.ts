@@ -1,6 +1,6 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 
-export const EXECUTION_STATUSES = ['running', 'completed', 'failed', 'interrupted'] as const;
+export const EXECUTION_STATUSES = ['running', 'completed', 'failed', 'interrupted', 'cancelled'] as const;
 export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number];
 export type ExecutionChannel = 'rest' | 'mcp';
 

@@ -174,6 +174,7 @@ export class JobsService implements OnModuleInit, OnApplicationBootstrap, OnModu
             ...(progress.message !== undefined ? { message: progress.message } : {}),
           }),
         interrupted: () => this.stopping && job.controller.signal.reason === STOP_REASON,
+        cancelled: () => [CANCEL_REASON, CLIENT_GONE_REASON].includes(job.controller.signal.reason as Error),
       })
       .then(
         (result: ExecutionResultDto) => this.finish(job, 'completed', 'result', { ...result }),
@@ -404,6 +405,8 @@ function finalEventOf(row: ExecutionEntity): JobEvent {
       return { id: 0, type: 'error', data: { ...base, error: row.error } };
     case 'interrupted':
       return { id: 0, type: 'interrupted', data: { ...base, message: row.error?.message ?? 'Interrupted' } };
+    case 'cancelled':
+      return { id: 0, type: 'cancelled', data: { ...base, message: row.error?.message ?? 'Cancelled' } };
     case 'running':
       return {
         id: 0,

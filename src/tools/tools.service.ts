@@ -50,6 +50,8 @@ export interface ExecuteRequest {
   origin?: CallOptions['origin'];
   /** Asked when the call fails: true records it `interrupted` (a job cut short by a gateway stop) instead of `failed`. */
   interrupted?: () => boolean;
+  /** Asked when the call fails: true records it `cancelled` (its caller cancelled it) instead of `failed`. */
+  cancelled?: () => boolean;
 }
 
 /**
@@ -64,7 +66,9 @@ export interface PreparedCall {
   startedAt: Date;
   repeatOf?: ExecutionEntity['status'];
   /** Runs the call and records its outcome under `executionId`; `hooks` are the job's signal, progress, ... */
-  run?: (hooks: Pick<ExecuteRequest, 'signal' | 'onProgress' | 'interrupted'>) => Promise<ExecutionResultDto>;
+  run?: (
+    hooks: Pick<ExecuteRequest, 'signal' | 'onProgress' | 'interrupted' | 'cancelled'>,
+  ) => Promise<ExecutionResultDto>;
 }
 
 /** Who runs a batch. */
@@ -268,7 +272,7 @@ export class ToolsService {
       const durationMs = Math.round((performance.now() - started) * 100) / 100;
       this.recorder.record({
         ...record,
-        status: request.interrupted?.() ? 'interrupted' : 'failed',
+        status: request.interrupted?.() ? 'interrupted' : request.cancelled?.() ? 'cancelled' : 'failed',
         error: errorOf(error),
         completedAt: new Date(),
         durationMs,

@@ -235,7 +235,7 @@ describe('long-running tools as jobs: 202, events, cancel', () => {
     expect(Number(stepsDone)).toBeGreaterThanOrEqual(2);
     expect(Number(stepsDone)).toBeLessThan(200);
 
-    const record = await recordOf(id, 'failed');
+    const record = await recordOf(id, 'cancelled');
     expect(record.error.message).toMatch(/cancel/i);
     const again = await post(`/api/executions/${id}/cancel`, {});
     expect(again.status).toBe(409);
