@@ -1,23 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { Client } from 'pg';
-import { ADMIN_HEADERS, TEST_ADMIN_KEY } from '../support/auth';
-import { MAIN, RECORDER, REPO, requireBuild } from '../support/paths';
-import { freePort } from '../support/ports';
-import { descendantsOf, isAlive } from '../support/processes';
+import { ADMIN_HEADERS } from '../support/auth';
+import { spawnGateway, toolsListed, type SpawnedGateway } from '../support/child-gateway';
+import { RECORDER } from '../support/paths';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
 import { waitFor } from '../support/wait';
-
-interface Gateway {
-  child: ChildProcess;
-  api: string;
-  dir: string;
-  output: string;
-  /** The gateway and every process under it, read while it runs (for the cleanup after a kill -9). */
-  pids: number[];
-}
 
 /**
  * The boot sweep of `running` executions with replicas: a process starting next to a live one leaves that one's
@@ -26,49 +12,16 @@ interface Gateway {
 describe('running executions and gateway processes (owner + heartbeat)', () => {
   let db: TestDatabase;
   let client: Client;
-  const gateways: Gateway[] = [];
+  const gateways: SpawnedGateway[] = [];
 
-  async function start(): Promise<Gateway> {
-    const dir = mkdtempSync(path.join(tmpdir(), 'globalmcp-owners-'));
-    const config = path.join(dir, 'application.yml');
-    writeFileSync(
-      config,
-      `mcp:\n  servers:\n    recorder:\n      type: stdio\n      command: ${process.execPath}\n      args: ["${RECORDER}"]\n`,
-    );
-    const port = await freePort();
-    const env = {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      GLOBALMCP_CONFIG: config,
-      SERVER_PORT: String(port),
-      SERVER_ADDRESS: '127.0.0.1',
-      MANAGEMENT_SERVER_PORT: String(await freePort()),
-      MANAGEMENT_PROMETHEUS_PORT: String(await freePort()),
-      GLOBALMCP_DATA_DIR: path.join(dir, 'data'),
-      GLOBALMCP_ADMIN_API_KEY: TEST_ADMIN_KEY,
-      DATABASE_URL: db.url,
-      MCP_SECURITY_RATE_LIMITING_ENABLED: 'false',
-      MCP_EXECUTIONS_HEARTBEAT_INTERVAL: '200',
-      MCP_EXECUTIONS_ORPHAN_AFTER: '3000',
-    };
-    const child = spawn(process.execPath, [MAIN], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    const gateway: Gateway = { child, api: `http://127.0.0.1:${port}`, dir, output: '', pids: [] };
-    child.stdout!.on('data', (d: Buffer) => (gateway.output += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (gateway.output += d.toString()));
-    gateways.push(gateway);
-    await waitFor(
-      async () =>
-        (
-          (await (await fetch(`${gateway.api}/api/tools?server_id=recorder`, { headers: ADMIN_HEADERS })).json()) as {
-            total_count: number;
-          }
-        ).total_count > 0,
-      60_000,
-      'the recorder server',
-    ).catch((error: Error) => {
-      throw new Error(`${error.message}\n--- gateway output ---\n${gateway.output.slice(-4000)}`);
+  async function start(): Promise<SpawnedGateway> {
+    const gateway = await spawnGateway({
+      databaseUrl: db.url,
+      yaml: `mcp:\n  servers:\n    recorder:\n      type: stdio\n      command: ${process.execPath}\n      args: ["${RECORDER}"]\n`,
+      env: { MCP_EXECUTIONS_HEARTBEAT_INTERVAL: '200', MCP_EXECUTIONS_ORPHAN_AFTER: '3000' },
+      readyWhen: toolsListed('recorder', ADMIN_HEADERS),
     });
-    gateway.pids = [child.pid!, ...descendantsOf(child.pid!)];
+    gateways.push(gateway);
     return gateway;
   }
 
@@ -81,25 +34,13 @@ describe('running executions and gateway processes (owner + heartbeat)', () => {
     ).rows[0];
 
   beforeAll(async () => {
-    requireBuild();
     db = await createTestDatabase('exec-owners');
     client = new Client({ connectionString: db.url });
     await client.connect();
   });
 
   afterAll(async () => {
-    for (const gateway of gateways) {
-      if (gateway.child.exitCode === null && gateway.child.signalCode === null) {
-        const exited = new Promise((resolve) => gateway.child.once('exit', resolve));
-        gateway.child.kill('SIGTERM');
-        let timer: NodeJS.Timeout | undefined;
-        await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, 15_000)))]);
-        clearTimeout(timer);
-      }
-      for (const pid of [...gateway.pids, ...descendantsOf(gateway.child.pid!)])
-        if (isAlive(pid)) process.kill(pid, 'SIGKILL');
-      rmSync(gateway.dir, { recursive: true, force: true });
-    }
+    for (const gateway of gateways) await gateway.stop();
     await client?.end();
     await db?.drop();
   }, 60_000);
@@ -132,6 +73,7 @@ describe('running executions and gateway processes (owner + heartbeat)', () => {
     expect((await statusOf('long-on-a'))!.status).toBe('running');
 
     // A dies without a word; once its heartbeat is stale, B interrupts its call.
+    a.processTree(); // what the kill -9 orphans, for the cleanup
     a.child.kill('SIGKILL');
     await waitFor(async () => (await statusOf('long-on-a'))?.status === 'interrupted', 20_000, 'the sweep by B');
     expect((await statusOf('long-on-a'))!.error!.message).toMatch(/stopped before the call finished/);

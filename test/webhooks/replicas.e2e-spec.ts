@@ -1,13 +1,7 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { Client } from 'pg';
-import { ADMIN_HEADERS, TEST_ADMIN_KEY } from '../support/auth';
-import { MAIN, REPO, requireBuild } from '../support/paths';
-import { freePort } from '../support/ports';
-import { processesMentioning } from '../support/processes';
+import { ADMIN_HEADERS } from '../support/auth';
+import { spawnGateway, toolsListed, type SpawnedGateway } from '../support/child-gateway';
+import { EVERYTHING } from '../support/paths';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
 import { waitFor } from '../support/wait';
 import { TestReceiver } from './receiver';
@@ -15,61 +9,26 @@ import { TestReceiver } from './receiver';
 const SECRET = 'whsec_replicas-0123456789';
 const CALLS_PER_REPLICA = 100;
 
-interface Replica {
-  child: ChildProcess;
-  api: string;
-  dataDir: string;
-  output: string;
-}
-
 describe('webhooks with two gateway processes on one database', () => {
   let db: TestDatabase;
   let receiver: TestReceiver;
-  const replicas: Replica[] = [];
-  // Replicas share the key of secrets at rest, as they must to open each other's webhook secrets.
-  const encryptionKey = randomBytes(32).toString('base64');
+  const replicas: SpawnedGateway[] = [];
 
-  async function startReplica(): Promise<Replica> {
-    const dataDir = mkdtempSync(path.join(tmpdir(), 'globalmcp-webhook-replica-'));
-    const port = await freePort();
-    const env = {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      SERVER_PORT: String(port),
-      SERVER_ADDRESS: '127.0.0.1',
-      MANAGEMENT_SERVER_PORT: String(await freePort()),
-      MANAGEMENT_PROMETHEUS_PORT: String(await freePort()),
-      GLOBALMCP_DATA_DIR: dataDir,
-      GLOBALMCP_ADMIN_API_KEY: TEST_ADMIN_KEY,
-      GLOBALMCP_ENCRYPTION_KEY: encryptionKey,
-      DATABASE_URL: db.url,
-      MCP_SECURITY_RATE_LIMITING_ENABLED: 'false',
+  // spawnGateway gives the replicas one key of secrets at rest, as they need to open each other's webhook secrets.
+  async function startReplica(): Promise<SpawnedGateway> {
+    const replica = await spawnGateway({
+      databaseUrl: db.url,
+      yaml: `mcp:\n  servers:\n    everything:\n      type: stdio\n      command: ${process.execPath}\n      args: ["${EVERYTHING}", "stdio"]\n`,
       // Both workers poll often and claim few rows at a time, so they contend for the same rows.
-      MCP_WEBHOOKS_POLL_INTERVAL: '50',
-      MCP_WEBHOOKS_BATCH_SIZE: '1',
-    };
-    const child = spawn(process.execPath, [MAIN], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    const replica: Replica = { child, api: `http://127.0.0.1:${port}`, dataDir, output: '' };
-    child.stdout!.on('data', (d: Buffer) => (replica.output += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (replica.output += d.toString()));
-    replicas.push(replica);
-    await waitFor(
-      async () =>
-        (
-          (await (await fetch(`${replica.api}/api/tools?server_id=everything`, { headers: ADMIN_HEADERS })).json()) as {
-            total_count: number;
-          }
-        ).total_count > 0,
-      120_000,
-      'the demo server',
-    ).catch((error: Error) => {
-      throw new Error(`${error.message}\n--- gateway output ---\n${replica.output.slice(-4000)}`);
+      env: { MCP_WEBHOOKS_POLL_INTERVAL: '50', MCP_WEBHOOKS_BATCH_SIZE: '1' },
+      readyWhen: toolsListed('everything', ADMIN_HEADERS),
+      readyTimeoutMs: 120_000,
     });
+    replicas.push(replica);
     return replica;
   }
 
   beforeAll(async () => {
-    requireBuild();
     db = await createTestDatabase('webhook-replicas');
     receiver = new TestReceiver(SECRET);
     await receiver.start();
@@ -77,24 +36,13 @@ describe('webhooks with two gateway processes on one database', () => {
   }, 180_000);
 
   afterAll(async () => {
-    for (const replica of replicas) {
-      if (replica.child.exitCode === null && replica.child.signalCode === null) {
-        const exited = new Promise((resolve) => replica.child.once('exit', resolve));
-        replica.child.kill('SIGTERM');
-        let timer: NodeJS.Timeout | undefined;
-        await Promise.race([exited, new Promise((r) => (timer = setTimeout(r, 15_000)))]);
-        clearTimeout(timer);
-        if (replica.child.exitCode === null && replica.child.signalCode === null) replica.child.kill('SIGKILL');
-      }
-      for (const pid of processesMentioning(replica.dataDir)) process.kill(pid, 'SIGKILL');
-      rmSync(replica.dataDir, { recursive: true, force: true });
-    }
+    for (const replica of replicas) await replica.stop();
     await receiver?.stop();
     await db?.drop();
   }, 60_000);
 
   it('delivers each event exactly once, whichever replica recorded it', async () => {
-    const [a, b] = replicas as [Replica, Replica];
+    const [a, b] = replicas as [SpawnedGateway, SpawnedGateway];
     const created = await fetch(`${a.api}/api/webhooks`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...ADMIN_HEADERS },
@@ -104,7 +52,7 @@ describe('webhooks with two gateway processes on one database', () => {
 
     // A batch's steps are recorded in one flush, so each replica writes a burst of deliveries in one transaction
     // and both workers (one woken by the write, the other polling) claim from the same rows at the same time.
-    const batchOn = async (replica: Replica, name: string): Promise<string[]> => {
+    const batchOn = async (replica: SpawnedGateway, name: string): Promise<string[]> => {
       const res = await fetch(`${replica.api}/api/tools/batch`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...ADMIN_HEADERS },
