@@ -103,14 +103,15 @@ export class ExecutionsRepository {
   }
 
   /**
-   * Inserts the `running` row of a call, owned by this process; false when the principal already has a row with
-   * its idempotency key (the partial unique index decides, across replicas).
+   * Inserts the `running` row of a call (its parameters masked and capped as in the finished record), owned by this
+   * process; false when the principal already has a row with its idempotency key (the partial unique index decides,
+   * across replicas).
    */
   async insertRunningOnce(row: ExecutionEntity): Promise<boolean> {
     const inserted: unknown[] = await this.repository.query(
       `INSERT INTO executions (id, principal, channel, server_id, tool_name, status, started_at, idempotency_key,
-                               request_hash, batch_id, step_id, owner)
-       VALUES ($1, $2, $3, $4, $5, 'running', $6, $7, $8, $9, $10, $11)
+                               request_hash, batch_id, step_id, owner, parameters, parameters_truncated)
+       VALUES ($1, $2, $3, $4, $5, 'running', $6, $7, $8, $9, $10, $11, $12::jsonb, $13)
        ON CONFLICT (principal, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
        RETURNING id`,
       [
@@ -125,6 +126,9 @@ export class ExecutionsRepository {
         row.batchId,
         row.stepId,
         INSTANCE_ID,
+        // Stringified here: pg would send a string (a truncated value) as-is, which is not JSON.
+        JSON.stringify(row.parameters ?? null),
+        row.parametersTruncated ?? false,
       ],
     );
     return inserted.length === 1;

@@ -11,7 +11,7 @@ import type { AppConfig } from 'src/config/config.schema';
 import type { ExecutionChannel, ExecutionEntity } from 'src/executions/execution.entity';
 import { ExecutionRecorder } from 'src/executions/execution-recorder';
 import { ExecutionsRepository } from 'src/executions/executions.repository';
-import { requestHash } from 'src/executions/sanitize';
+import { requestHash, storable } from 'src/executions/sanitize';
 import { McpEngine, type CallOptions, type ToolRef } from 'src/mcp/mcp-engine';
 import { ServersService } from 'src/servers/servers.service';
 import { isServerAllowed } from 'src/auth/principal';
@@ -146,6 +146,7 @@ export class ToolsService {
       serverId,
       toolName: request.name,
       startedAt,
+      ...storedParameters(request.parameters),
       idempotencyKey: request.idempotencyKey ?? null,
       requestHash: hash,
       batchId: request.batchId ?? null,
@@ -207,6 +208,7 @@ export class ToolsService {
         serverId,
         toolName: request.name,
         startedAt,
+        ...storedParameters(request.parameters),
         idempotencyKey: null,
         requestHash: null,
         batchId: request.batchId,
@@ -222,6 +224,7 @@ export class ToolsService {
         serverId,
         toolName: request.name,
         startedAt,
+        ...storedParameters(request.parameters),
         idempotencyKey: request.idempotencyKey,
         requestHash: hash,
         batchId: request.batchId ?? null,
@@ -452,4 +455,10 @@ function errorOf(error: unknown): { code: string; message: string } {
 function categoryOf(tool: Tool): string {
   const category = tool._meta?.category;
   return typeof category === 'string' && category.length > 0 ? category : 'general';
+}
+
+/** The parameters of a `running` row, as the finished record stores them (secrets masked, size capped). */
+function storedParameters(parameters: unknown): { parameters: unknown; parametersTruncated: boolean } {
+  const stored = storable(parameters);
+  return { parameters: stored.value, parametersTruncated: stored.truncated };
 }

@@ -153,8 +153,10 @@ describe('long-running tools as jobs: 202, events, cancel', () => {
       tool_name: 'trigger-long-running-operation',
       links: { events: `/api/executions/${id}/events`, cancel: `/api/executions/${id}/cancel` },
     });
-    // visible at once, running
-    expect((await get(`/api/executions/${id}`)).body.status).toBe('running');
+    // visible at once, running, with what it was called with
+    const running = (await get(`/api/executions/${id}`)).body;
+    expect(running.status).toBe('running');
+    expect(running.parameters).toEqual({ duration: 1.5, steps: 3 });
 
     const res = await events(id);
     expect(res.status).toBe(200);
