@@ -15,6 +15,12 @@ describe('principalFromClaims', () => {
     expect([...principal.servers!]).toEqual(['a', 'b']);
   });
 
+  it('takes the rate-limit tier from mcp_tier (a string), else none', () => {
+    expect(principalFromClaims('jwt', { sub: 'x', mcp_tier: 'pro' }, 0).tier).toBe('pro');
+    expect(principalFromClaims('jwt', { sub: 'x', mcp_tier: 7 }, 0).tier).toBeNull();
+    expect(principalFromClaims('jwt', { sub: 'x', mcp_tier: '' }, 0).tier).toBeNull();
+  });
+
   it('falls back to azp/client_id for client-credentials tokens, and needs one of them', () => {
     expect(principalFromClaims('jwt', { azp: 'svc' }, 0).subject).toBe('svc');
     expect(() => principalFromClaims('jwt', {}, 0)).toThrow(AppException);

@@ -8,6 +8,9 @@ export type TokenClaims = Record<string, unknown>;
 /** Claim naming the servers a token may use (array of server ids); absent: every server. */
 export const SERVERS_CLAIM = 'mcp_servers';
 
+/** Claim naming the token's rate-limit tier (as an API key's `tier`); absent or unknown: the default limits. */
+export const TIER_CLAIM = 'mcp_tier';
+
 /** The principal a verified token stands for. */
 export function principalFromClaims(kind: 'jwt' | 'oauth2', claims: TokenClaims, clockSkewMs: number): Principal {
   if (typeof claims.iat === 'number' && claims.iat * 1000 > Date.now() + clockSkewMs) {
@@ -25,7 +28,7 @@ export function principalFromClaims(kind: 'jwt' | 'oauth2', claims: TokenClaims,
     subject,
     scopes: scopesFromClaims(claims),
     servers: serversFromClaim(claims[SERVERS_CLAIM]),
-    tier: null,
+    tier: typeof claims[TIER_CLAIM] === 'string' && claims[TIER_CLAIM] !== '' ? claims[TIER_CLAIM] : null,
   };
 }
 

@@ -7,6 +7,7 @@ import { freePort } from '../support/ports';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
 import { waitFor } from '../support/wait';
+import { signHs256 } from './test-issuer';
 
 interface Answer {
   status: number;
@@ -23,6 +24,8 @@ const call = async (base: string, method: string, p: string, headers: Record<str
   const text = await res.text();
   return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : undefined } as Answer;
 };
+
+const JWT_SECRET = 'rate-limit-e2e-hs256-secret-of-32-bytes-or-more';
 
 const rateHeaders = (answer: Answer) => ({
   limit: answer.headers.get('x-ratelimit-limit'),
@@ -47,7 +50,8 @@ async function createKey(base: string, tier?: string): Promise<string> {
  */
 const limitsYaml = (prefix: string, defaults: { rpm: number; burst: number }) =>
   `spring:\n  cache:\n    redis:\n      key-prefix: "${prefix}"\n` +
-  `mcp:\n  security:\n    rate-limiting:\n      requests-per-minute: ${defaults.rpm}\n      burst-capacity: ${defaults.burst}\n` +
+  `mcp:\n  security:\n    jwt:\n      secret: "${JWT_SECRET}"\n` +
+  `    rate-limiting:\n      requests-per-minute: ${defaults.rpm}\n      burst-capacity: ${defaults.burst}\n` +
   '      tiers:\n' +
   '        free: { requests-per-minute: 100, burst-capacity: 20 }\n' +
   '        pro: { requests-per-minute: 500, burst-capacity: 100 }\n' +
@@ -173,6 +177,11 @@ describe('rate limiting', () => {
       expect(rateHeaders(enterprise)).toMatchObject({ limit: '500', remaining: '499' });
       const plain = await call(apiOne, 'GET', '/api/servers', { 'x-api-key': await createKey(apiOne) });
       expect(rateHeaders(plain)).toMatchObject({ limit: '50', remaining: '49' });
+      // A token names its tier in the mcp_tier claim.
+      const token = await signHs256(JWT_SECRET, { scope: 'mcp:read', mcp_tier: 'pro' }, { subject: 'tiered-client' });
+      const tiered = await call(apiTwo, 'GET', '/api/servers', { authorization: `Bearer ${token}` });
+      expect(tiered.status).toBe(200);
+      expect(rateHeaders(tiered)).toMatchObject({ limit: '100', remaining: '99' });
     });
 
     it('sets the X-RateLimit-* headers on error answers of limited routes too (400, 403, 404)', async () => {
