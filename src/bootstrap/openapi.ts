@@ -4,6 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { stringify as toYaml } from 'yaml';
 import { SECURITY_SCHEMES } from 'src/auth/authenticated.decorator';
 import { CredentialVerifier } from 'src/auth/credential-verifier';
+import { RateLimitService } from 'src/rate-limit/rate-limit.service';
 import type { Principal } from 'src/auth/principal';
 import { renderEnvelope, toAppException } from 'src/common/errors/all-exceptions.filter';
 import { ErrorEnvelopeDto } from 'src/common/errors/error-envelope.dto';
@@ -93,6 +94,7 @@ export function buildOpenApiDocument(app: NestFastifyApplication, version: strin
 export function mountOpenApi(app: NestFastifyApplication, document: OpenAPIObject): void {
   const documents = app.get(OpenApiDocumentService);
   const credentials = app.get(CredentialVerifier);
+  const rateLimit = app.get(RateLimitService);
   documents.setBase(document);
   SwaggerModule.setup('docs', app, document, {
     raw: false,
@@ -115,7 +117,11 @@ export function mountOpenApi(app: NestFastifyApplication, document: OpenAPIObjec
       try {
         principal = await credentials.verifyHeaders(request.headers);
       } catch (error) {
-        const { exception } = toAppException(error);
+        // As on the guarded routes, a refused credential counts against the client address: a flood of made-up keys
+        // here gets 429 instead of a key lookup or a signature check each.
+        let refusal = error;
+        await rateLimit.consumeAnonymous(request.ip, reply).catch((limited: unknown) => (refusal = limited));
+        const { exception } = toAppException(refusal);
         if (exception.headers) void reply.headers(exception.headers);
         return reply.status(exception.status).send(renderEnvelope(exception, String(request.id)));
       }

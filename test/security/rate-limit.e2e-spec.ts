@@ -227,6 +227,10 @@ describe('rate limiting', () => {
       }
       expect(statuses).toEqual([...Array(50).fill(401), 429]);
       expect(last!.headers.get('retry-after')).toMatch(/^\d+$/);
+      // The OpenAPI document checks a credential too: the same address bucket, now empty.
+      const docs = await call(apiOne, 'GET', '/v3/api-docs', { 'x-api-key': 'gmcp_made-up-docs' });
+      expect(docs.status).toBe(429);
+      expect(docs.body.error.code).toBe('RATE_LIMIT_EXCEEDED');
       // A valid credential has its own bucket.
       expect((await call(apiTwo, 'GET', '/api/servers', ADMIN_HEADERS)).status).toBe(200);
     });
