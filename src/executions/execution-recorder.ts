@@ -72,30 +72,76 @@ export class ExecutionRecorder implements OnApplicationShutdown {
 
   async onApplicationShutdown(): Promise<void> {
     for (let attempt = 0; attempt < 3 && (this.buffer.length > 0 || this.flushing); attempt++) await this.flush();
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.buffer.length > 0)
+      this.logger.error(`${this.buffer.length} execution record(s) not written: the database refused them at shutdown`);
   }
 
   private async write(batch: FinishedExecution[]): Promise<void> {
     for (let i = 0; i < batch.length; i += FLUSH_SIZE) {
       const chunk = batch.slice(i, i + FLUSH_SIZE);
-      let queued = 0;
       try {
-        // The webhook deliveries of these calls commit (or not) with their records: no event without a record.
-        await this.repository.upsertMany(chunk.map(toRow), async (manager) => {
-          queued = await this.outbox.enqueue(chunk.map(toEvent), manager);
-        });
-        this.outbox.written(queued);
+        await this.writeChunk(chunk);
       } catch (error) {
+        if (isDataError(error)) {
+          // One record the database can never take must not hold back the others: write them one by one.
+          await this.writeOneByOne(chunk, error);
+          continue;
+        }
         this.logger.error(`Writing ${chunk.length} execution record(s) failed: ${(error as Error).message}`);
-        this.buffer.unshift(...chunk);
+        this.buffer.unshift(...batch.slice(i));
         if (this.buffer.length > MAX_BUFFERED) {
           const dropped = this.buffer.splice(0, this.buffer.length - MAX_BUFFERED);
           this.logger.error(`${dropped.length} execution record(s) dropped: the buffer is full`);
         }
-        this.timer ??= setTimeout(() => void this.flush(), 1000);
+        // unref: a database that stays down must not keep a stopping process alive.
+        this.timer ??= setTimeout(() => void this.flush(), 1000).unref();
         return;
       }
     }
   }
+
+  /** The records and their webhook deliveries in one transaction: no event without its record. */
+  private async writeChunk(chunk: FinishedExecution[]): Promise<void> {
+    let queued = 0;
+    await this.repository.upsertMany(chunk.map(toRow), async (manager) => {
+      queued = await this.outbox.enqueue(chunk.map(toEvent), manager);
+    });
+    this.outbox.written(queued);
+  }
+
+  private async writeOneByOne(chunk: FinishedExecution[], cause: unknown): Promise<void> {
+    this.logger.warn(
+      `A batch of ${chunk.length} execution record(s) was refused (${(cause as Error).message}); writing them one by one`,
+    );
+    for (const execution of chunk) {
+      try {
+        await this.writeChunk([execution]);
+      } catch (error) {
+        if (!isDataError(error)) {
+          this.buffer.unshift(execution);
+          this.timer ??= setTimeout(() => void this.flush(), 1000).unref();
+          continue;
+        }
+        this.logger.error(
+          `Execution record ${execution.id} (${execution.serverId}/${execution.toolName.slice(0, 200)}) dropped: ` +
+            `the database refuses it (${(error as Error).message})`,
+        );
+      }
+    }
+  }
+}
+
+/**
+ * PostgreSQL refused the values themselves (SQLSTATE class 22 data exception, 23 integrity constraint): retrying
+ * the same row would fail forever. Anything else (connection lost, database down) is worth a retry.
+ */
+function isDataError(error: unknown): boolean {
+  const code =
+    (error as { code?: unknown; driverError?: { code?: unknown } }).driverError?.code ??
+    (error as { code?: unknown }).code;
+  return typeof code === 'string' && /^2[23]/.test(code);
 }
 
 function toRow(e: FinishedExecution): ExecutionEntity {

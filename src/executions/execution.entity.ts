@@ -24,7 +24,7 @@ export class ExecutionEntity {
   @Column({ name: 'server_id', type: 'varchar', length: 64 })
   serverId!: string;
 
-  @Column({ name: 'tool_name', type: 'varchar', length: 128 })
+  @Column({ name: 'tool_name', type: 'varchar', length: 512 })
   toolName!: string;
 
   @Column({ type: 'jsonb', nullable: true })

@@ -207,6 +207,33 @@ describe('MCP front door (/mcp, /mcp/{server_id}, /sse) with the official SDK cl
       expect(result.content[0]?.text).toBe('dynamic tool');
     });
 
+    it('records a call of a tool whose upstream name is over 128 characters, with the whole name', async () => {
+      const client = await connect('/mcp');
+      const long = `over_${'m'.repeat(135)}`;
+      await client.callTool({ name: 'toolbox__add_tool', arguments: { name: long } });
+      let exposed: string | undefined;
+      await waitFor(
+        async () => {
+          exposed = (await client.listTools()).tools.find((t) => t.name.startsWith('toolbox__over_'))?.name;
+          return exposed !== undefined;
+        },
+        10_000,
+        'the long tool listed',
+      );
+      const result = (await client.callTool({ name: exposed!, arguments: {} })) as CallText;
+      expect(result.content[0]?.text).toBe('dynamic tool');
+      // The audit trail keeps it (a name the table refused used to hold back every record written with it).
+      await waitFor(
+        async () => {
+          const res = await fetch(`${base}/api/executions?server_id=toolbox&limit=100`, { headers: ADMIN_HEADERS });
+          const body = (await res.json()) as { executions: { tool_name: string; channel: string }[] };
+          return body.executions.some((e) => e.tool_name === long && e.channel === 'mcp');
+        },
+        10_000,
+        'the record of the long-named call',
+      );
+    });
+
     it('keeps names stable across a restart of the upstream', async () => {
       const client = await connect('/mcp');
       const before = (await client.listTools()).tools.map((t) => t.name).sort();
