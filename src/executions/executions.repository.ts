@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
 import type { EntityManager, FindOptionsWhere, Repository } from 'typeorm';
 import { INSTANCE_ID } from 'src/common/instance-id';
 import { ExecutionEntity, type ExecutionStatus } from './execution.entity';
@@ -12,6 +11,7 @@ export interface ExecutionFilter {
   status?: ExecutionStatus;
 }
 
+/** Set again when a finished record meets its `running` row (jobs, batch steps, idempotent calls). */
 const UPDATED_ON_FINISH = [
   'parameters',
   'parameters_truncated',
@@ -22,6 +22,59 @@ const UPDATED_ON_FINISH = [
   'completed_at',
   'duration_ms',
 ];
+
+const RECORD_COLUMNS: [column: string, type: string][] = [
+  ['id', 'uuid'],
+  ['principal', 'varchar'],
+  ['channel', 'varchar'],
+  ['server_id', 'varchar'],
+  ['tool_name', 'varchar'],
+  ['parameters', 'jsonb'],
+  ['parameters_truncated', 'boolean'],
+  ['result', 'jsonb'],
+  ['result_truncated', 'boolean'],
+  ['status', 'varchar'],
+  ['error', 'jsonb'],
+  ['started_at', 'timestamptz'],
+  ['completed_at', 'timestamptz'],
+  ['duration_ms', 'double precision'],
+  ['idempotency_key', 'varchar'],
+  ['request_hash', 'varchar'],
+  ['batch_id', 'uuid'],
+  ['step_id', 'varchar'],
+  ['owner', 'varchar'],
+];
+
+const UPSERT_FINISHED = `
+  INSERT INTO executions (${RECORD_COLUMNS.map(([c]) => `"${c}"`).join(', ')})
+  SELECT ${RECORD_COLUMNS.map(([c]) => `r."${c}"`).join(', ')}
+  FROM jsonb_to_recordset($1::jsonb) AS r(${RECORD_COLUMNS.map(([c, t]) => `"${c}" ${t}`).join(', ')})
+  ON CONFLICT ("id") DO UPDATE SET ${UPDATED_ON_FINISH.map((c) => `"${c}" = EXCLUDED."${c}"`).join(', ')}`;
+
+/** A row as `jsonb_to_recordset` reads it: the table's column names; jsonb columns as JSON values. */
+function toRecord(row: ExecutionEntity): Record<string, unknown> {
+  return {
+    id: row.id,
+    principal: row.principal,
+    channel: row.channel,
+    server_id: row.serverId,
+    tool_name: row.toolName,
+    parameters: row.parameters ?? null,
+    parameters_truncated: row.parametersTruncated ?? false,
+    result: row.result ?? null,
+    result_truncated: row.resultTruncated ?? false,
+    status: row.status,
+    error: row.error ?? null,
+    started_at: row.startedAt,
+    completed_at: row.completedAt ?? null,
+    duration_ms: row.durationMs ?? null,
+    idempotency_key: row.idempotencyKey ?? null,
+    request_hash: row.requestHash ?? null,
+    batch_id: row.batchId ?? null,
+    step_id: row.stepId ?? null,
+    owner: row.owner ?? null,
+  };
+}
 
 /** A row the sweep of dead processes interrupted. */
 export interface InterruptedExecution {
@@ -84,14 +137,10 @@ export class ExecutionsRepository {
     alsoInTransaction?: (manager: EntityManager) => Promise<void>,
   ): Promise<void> {
     if (rows.length === 0) return;
-    const write = (manager: EntityManager) =>
-      manager
-        .createQueryBuilder()
-        .insert()
-        .into(ExecutionEntity)
-        .values(rows as QueryDeepPartialEntity<ExecutionEntity>[])
-        .orUpdate(UPDATED_ON_FINISH, ['id'])
-        .execute();
+    // One statement with one parameter (the rows as a JSON array): TypeORM's multi-row insert builds and checks a
+    // parameter per cell, which cost ~70 µs of CPU per recorded call under load (bench profile).
+    const payload = JSON.stringify(rows.map(toRecord));
+    const write = (manager: EntityManager) => manager.query(UPSERT_FINISHED, [payload]);
     if (!alsoInTransaction) {
       await write(this.repository.manager);
       return;

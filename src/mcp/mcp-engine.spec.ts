@@ -79,11 +79,13 @@ describe('McpEngine (InMemoryTransport)', () => {
     try {
       await engine.upsertServer('m', memEntry());
       await engine.waitUntilReady('m', 1_000);
-      await expect(engine.callTool('m', 't1', {}, { timeoutMs: 50 })).rejects.toMatchObject({
+      // 300 ms, not less: a timeout that fires before the request has reached the server sends a cancellation the
+      // server ignores (it knows no such request yet), which a loaded machine made happen with 50 ms.
+      await expect(engine.callTool('m', 't1', {}, { timeoutMs: 300 })).rejects.toMatchObject({
         code: EngineErrorCode.TIMEOUT,
       });
       // The notification crosses the in-memory transport asynchronously: poll (bounded) rather than sleep a guess.
-      for (let i = 0; i < 200 && cancelled.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      for (let i = 0; i < 500 && cancelled.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
       expect(cancelled).toHaveLength(1);
     } finally {
       await engine.close();

@@ -1,6 +1,8 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { connect } from 'node:net';
 import path from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ADMIN_HEADERS, TEST_ADMIN_KEY } from '../support/auth';
 import { EVERYTHING, REPO } from '../support/paths';
 import { freePort } from '../support/ports';
@@ -57,7 +59,7 @@ async function everythingOver(mode: 'streamableHttp' | 'sse', children: ChildPro
   return port;
 }
 
-describe('MCP Inspector CLI through the gateway (stdio-, HTTP- and SSE-backed upstreams)', () => {
+describe('MCP Inspector CLI and the SDK client through the gateway (stdio-, HTTP- and SSE-backed upstreams)', () => {
   let db: TestDatabase;
   let gateway: TestGateway;
   let base: string;
@@ -151,6 +153,33 @@ describe('MCP Inspector CLI through the gateway (stdio-, HTTP- and SSE-backed up
       expect(called.content[0]?.text).toContain(`agg-${serverId}`);
     }
   }, 90_000);
+
+  it.each(['stdio-everything', 'http-everything', 'sse-everything'])(
+    'the official SDK client lists and calls %s through /mcp/{server_id} and the aggregated /mcp',
+    async (serverId) => {
+      for (const [endpoint, tool] of [
+        [`/mcp/${serverId}`, 'echo'],
+        ['/mcp', `${serverId}__echo`],
+      ] as const) {
+        const client = new Client({ name: 'sdk-e2e', version: '1.0.0' });
+        const transport = new StreamableHTTPClientTransport(new URL(`${base}${endpoint}`), {
+          requestInit: { headers: { 'X-API-Key': TEST_ADMIN_KEY } },
+        });
+        await client.connect(transport);
+        try {
+          expect((await client.listTools()).tools.map((t) => t.name)).toContain(tool);
+          const called = (await client.callTool({ name: tool, arguments: { message: `sdk-${endpoint}` } })) as {
+            content: { text: string }[];
+          };
+          expect(called.content[0]?.text).toContain(`sdk-${endpoint}`);
+        } finally {
+          await transport.terminateSession().catch(() => undefined);
+          await client.close();
+        }
+      }
+    },
+    60_000,
+  );
 
   it('lists and calls through the legacy /sse endpoint', async () => {
     const listed = (await inspector(`${base}/sse`, 'sse', ['--method', 'tools/list'])) as {
