@@ -139,19 +139,9 @@ export class ToolsService {
     const startedAt = new Date();
     const hash =
       request.idempotencyKey !== undefined ? requestHash(request.name, request.serverId, request.parameters) : null;
-    const first = await this.executions.insertRunningOnce({
-      id,
-      principal,
-      channel: request.channel ?? 'rest',
-      serverId,
-      toolName: request.name,
-      startedAt,
-      ...storedParameters(request.parameters),
-      idempotencyKey: request.idempotencyKey ?? null,
-      requestHash: hash,
-      batchId: request.batchId ?? null,
-      stepId: request.stepId ?? null,
-    } as ExecutionEntity);
+    const first = await this.executions.insertRunningOnce(
+      runningRow(id, principal, serverId, request, startedAt, hash),
+    );
     if (!first) {
       const row = await this.executions.findByKey(principal, request.idempotencyKey!);
       if (!row || row.requestHash !== hash) {
@@ -201,35 +191,13 @@ export class ToolsService {
       // A batch step is on record as `running` while it runs: a gateway killed mid-batch leaves rows the sweep of
       // dead processes interrupts, rather than steps with no trace (one write per step; single calls stay unwritten
       // until they finish).
-      await this.executions.insertRunningOnce({
-        id,
-        principal,
-        channel: request.channel ?? 'rest',
-        serverId,
-        toolName: request.name,
-        startedAt,
-        ...storedParameters(request.parameters),
-        idempotencyKey: null,
-        requestHash: null,
-        batchId: request.batchId,
-        stepId: request.stepId ?? null,
-      } as ExecutionEntity);
+      await this.executions.insertRunningOnce(runningRow(id, principal, serverId, request, startedAt, null));
     }
     if (request.idempotencyKey !== undefined && !prepared) {
       hash = requestHash(request.name, request.serverId, request.parameters);
-      const first = await this.executions.insertRunningOnce({
-        id,
-        principal,
-        channel: request.channel ?? 'rest',
-        serverId,
-        toolName: request.name,
-        startedAt,
-        ...storedParameters(request.parameters),
-        idempotencyKey: request.idempotencyKey,
-        requestHash: hash,
-        batchId: request.batchId ?? null,
-        stepId: request.stepId ?? null,
-      } as ExecutionEntity);
+      const first = await this.executions.insertRunningOnce(
+        runningRow(id, principal, serverId, request, startedAt, hash),
+      );
       if (!first) return this.replay(principal, request.idempotencyKey, hash, request);
     }
     const started = performance.now();
@@ -457,8 +425,28 @@ function categoryOf(tool: Tool): string {
   return typeof category === 'string' && category.length > 0 ? category : 'general';
 }
 
-/** The parameters of a `running` row, as the finished record stores them (secrets masked, size capped). */
-function storedParameters(parameters: unknown): { parameters: unknown; parametersTruncated: boolean } {
-  const stored = storable(parameters);
-  return { parameters: stored.value, parametersTruncated: stored.truncated };
+/** The `running` row of a call: its parameters as the finished record stores them (secrets masked, size capped). */
+function runningRow(
+  id: string,
+  principal: string,
+  serverId: string,
+  request: ExecuteRequest,
+  startedAt: Date,
+  hash: string | null,
+): ExecutionEntity {
+  const parameters = storable(request.parameters);
+  return {
+    id,
+    principal,
+    channel: request.channel ?? 'rest',
+    serverId,
+    toolName: request.name,
+    startedAt,
+    parameters: parameters.value,
+    parametersTruncated: parameters.truncated,
+    idempotencyKey: request.idempotencyKey ?? null,
+    requestHash: hash,
+    batchId: request.batchId ?? null,
+    stepId: request.stepId ?? null,
+  } as ExecutionEntity;
 }
