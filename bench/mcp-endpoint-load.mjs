@@ -6,10 +6,9 @@
 //
 // Options: { url, headers, tool, sequential, warmupCalls, warmupSeconds, concurrency: [1,16], seconds }
 import { writeFileSync } from 'node:fs';
-import { performance } from 'node:perf_hooks';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { summarize } from './lib/common.mjs';
+import { measureCalls } from './lib/sdk-load.mjs';
 
 const options = JSON.parse(process.argv[2] ?? '{}');
 const output = process.argv[3];
@@ -28,55 +27,14 @@ async function call() {
   if (result.isError) throw new Error(`echo failed: ${JSON.stringify(result)}`);
 }
 
-/** `callers` loops calling back to back for `seconds`; counts calls completed in the window. */
-async function load(callers, seconds) {
-  const latencies = [];
-  let completed = 0;
-  let errors = 0;
-  let firstError;
-  const start = performance.now();
-  const end = start + seconds * 1000;
-  const loop = async () => {
-    while (performance.now() < end) {
-      const t0 = performance.now();
-      try {
-        await call();
-        const t1 = performance.now();
-        latencies.push(t1 - t0);
-        if (t1 <= end) completed++;
-      } catch (error) {
-        errors++;
-        firstError ??= String(error?.message ?? error);
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: callers }, loop));
-  return {
-    callers,
-    completed,
-    errors,
-    ...(firstError ? { first_error: firstError } : {}),
-    rps: Math.round(completed / seconds),
-    latency: summarize(latencies),
-  };
-}
-
 const result = { url: options.url, started_at: new Date().toISOString() };
 try {
   await client.connect(transport);
   await client.listTools();
-  for (let i = 0; i < (options.warmupCalls ?? 200); i++) await call();
-  if (options.warmupSeconds) await load(16, options.warmupSeconds);
-  const sequential = [];
-  for (let i = 0; i < (options.sequential ?? 1000); i++) {
-    const t0 = performance.now();
-    await call();
-    sequential.push(performance.now() - t0);
-  }
-  result.sequential = summarize(sequential);
-  result.throughput = [];
-  for (const callers of options.concurrency ?? [1, 16])
-    result.throughput.push(await load(callers, options.seconds ?? 5));
+  Object.assign(
+    result,
+    await measureCalls(call, options, { warmupCalls: 200, sequential: 1000, concurrency: [1, 16] }),
+  );
 } catch (error) {
   result.error = String(error?.stack ?? error);
 } finally {
