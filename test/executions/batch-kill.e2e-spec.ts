@@ -1,9 +1,9 @@
 import { Client } from 'pg';
 import { ADMIN_HEADERS } from '../support/auth';
-import { spawnGateway, toolsListed, type SpawnedGateway } from '../support/child-gateway';
-import { RECORDER } from '../support/paths';
+import type { SpawnedGateway } from '../support/child-gateway';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
 import { waitFor } from '../support/wait';
+import { spawnRecorderGateway } from './recorder-gateway';
 import { TestReceiver } from '../webhooks/receiver';
 
 const SECRET = 'whsec_batch-kill-0123456789';
@@ -15,12 +15,7 @@ describe('kill -9 of the gateway in the middle of a batch', () => {
   const gateways: SpawnedGateway[] = [];
 
   async function start(): Promise<SpawnedGateway> {
-    const gateway = await spawnGateway({
-      databaseUrl: db.url,
-      yaml: `mcp:\n  servers:\n    recorder:\n      type: stdio\n      command: ${process.execPath}\n      args: ["${RECORDER}"]\n`,
-      env: { MCP_EXECUTIONS_HEARTBEAT_INTERVAL: '200', MCP_EXECUTIONS_ORPHAN_AFTER: '3000' },
-      readyWhen: toolsListed('recorder', ADMIN_HEADERS),
-    });
+    const gateway = await spawnRecorderGateway(db.url);
     gateways.push(gateway);
     return gateway;
   }

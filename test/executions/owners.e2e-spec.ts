@@ -1,9 +1,9 @@
 import { Client } from 'pg';
 import { ADMIN_HEADERS } from '../support/auth';
-import { spawnGateway, toolsListed, type SpawnedGateway } from '../support/child-gateway';
-import { RECORDER } from '../support/paths';
+import type { SpawnedGateway } from '../support/child-gateway';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
 import { waitFor } from '../support/wait';
+import { spawnRecorderGateway } from './recorder-gateway';
 
 /**
  * The boot sweep of `running` executions with replicas: a process starting next to a live one leaves that one's
@@ -15,12 +15,7 @@ describe('running executions and gateway processes (owner + heartbeat)', () => {
   const gateways: SpawnedGateway[] = [];
 
   async function start(): Promise<SpawnedGateway> {
-    const gateway = await spawnGateway({
-      databaseUrl: db.url,
-      yaml: `mcp:\n  servers:\n    recorder:\n      type: stdio\n      command: ${process.execPath}\n      args: ["${RECORDER}"]\n`,
-      env: { MCP_EXECUTIONS_HEARTBEAT_INTERVAL: '200', MCP_EXECUTIONS_ORPHAN_AFTER: '3000' },
-      readyWhen: toolsListed('recorder', ADMIN_HEADERS),
-    });
+    const gateway = await spawnRecorderGateway(db.url);
     gateways.push(gateway);
     return gateway;
   }

@@ -13,24 +13,10 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { request } from 'node:http';
 import { ADMIN_HEADERS } from '../support/auth';
-import { EVERYTHING, TOOLBOX } from '../support/paths';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
 import { waitFor } from '../support/wait';
-
-const YAML = `mcp:
-  client:
-    default-timeout: 15000
-  servers:
-    everything:
-      type: stdio
-      command: node
-      args: ["${EVERYTHING}", stdio]
-    toolbox:
-      type: stdio
-      command: node
-      args: ["${TOOLBOX}"]
-`;
+import { EVERYTHING_AND_TOOLBOX_YAML } from './upstreams';
 
 interface CallText {
   content: { type: string; text?: string }[];
@@ -46,7 +32,7 @@ describe('MCP front door (/mcp, /mcp/{server_id}, /sse) with the official SDK cl
 
   beforeAll(async () => {
     db = await createTestDatabase('mcp_front_door');
-    gateway = await startTestGateway({ databaseUrl: db.url, yaml: YAML });
+    gateway = await startTestGateway({ databaseUrl: db.url, yaml: EVERYTHING_AND_TOOLBOX_YAML });
     base = gateway.addresses.api;
     await waitFor(
       async () => {
@@ -187,40 +173,37 @@ describe('MCP front door (/mcp, /mcp/{server_id}, /sse) with the official SDK cl
       expect(greet.messages[0]?.content).toMatchObject({ text: 'Hello Bob' });
     });
 
-    it('keeps a name over 128 characters valid (cut and hashed) and callable', async () => {
-      const client = await connect('/mcp');
-      // 125 characters upstream (within MCP's 128, and the executions table's tool_name), 134 with `toolbox__`.
-      const long = `long_${'n'.repeat(120)}`;
-      await client.callTool({ name: 'toolbox__add_tool', arguments: { name: long } });
+    /** Adds a tool to the toolbox upstream at run time; resolves with the name /mcp lists it under. */
+    async function addToolbox(client: Client, name: string): Promise<string> {
+      await client.callTool({ name: 'toolbox__add_tool', arguments: { name } });
+      const prefix = `toolbox__${name.slice(0, 5)}`;
       let exposed: string | undefined;
       await waitFor(
         async () => {
-          exposed = (await client.listTools()).tools.find((t) => t.name.startsWith('toolbox__long_'))?.name;
+          exposed = (await client.listTools()).tools.find((t) => t.name.startsWith(prefix))?.name;
           return exposed !== undefined;
         },
         10_000,
-        'the long tool listed',
+        `the tool ${name.slice(0, 12)}… listed`,
       );
+      return exposed!;
+    }
+
+    it('keeps a name over 128 characters valid (cut and hashed) and callable', async () => {
+      const client = await connect('/mcp');
+      // 125 characters upstream (within MCP's 128, and the executions table's tool_name), 134 with `toolbox__`.
+      const exposed = await addToolbox(client, `long_${'n'.repeat(120)}`);
       expect(exposed).toHaveLength(128);
       expect(exposed).toMatch(/^[A-Za-z0-9_.-]+$/);
-      const result = (await client.callTool({ name: exposed!, arguments: {} })) as CallText;
+      const result = (await client.callTool({ name: exposed, arguments: {} })) as CallText;
       expect(result.content[0]?.text).toBe('dynamic tool');
     });
 
     it('records a call of a tool whose upstream name is over 128 characters, with the whole name', async () => {
       const client = await connect('/mcp');
       const long = `over_${'m'.repeat(135)}`;
-      await client.callTool({ name: 'toolbox__add_tool', arguments: { name: long } });
-      let exposed: string | undefined;
-      await waitFor(
-        async () => {
-          exposed = (await client.listTools()).tools.find((t) => t.name.startsWith('toolbox__over_'))?.name;
-          return exposed !== undefined;
-        },
-        10_000,
-        'the long tool listed',
-      );
-      const result = (await client.callTool({ name: exposed!, arguments: {} })) as CallText;
+      const exposed = await addToolbox(client, long);
+      const result = (await client.callTool({ name: exposed, arguments: {} })) as CallText;
       expect(result.content[0]?.text).toBe('dynamic tool');
       // The audit trail keeps it (a name the table refused used to hold back every record written with it).
       await waitFor(

@@ -4,23 +4,9 @@ import { CreateMessageRequestSchema, ToolListChangedNotificationSchema } from '@
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AUTH as ADMIN_HEADERS, startChildGateway, type ChildGateway } from '../ops/live-support';
-import { EVERYTHING, TOOLBOX } from '../support/paths';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
 import { waitFor } from '../support/wait';
-
-const YAML = `mcp:
-  client:
-    default-timeout: 15000
-  servers:
-    everything:
-      type: stdio
-      command: node
-      args: ["${EVERYTHING}", stdio]
-    toolbox:
-      type: stdio
-      command: node
-      args: ["${TOOLBOX}"]
-`;
+import { EVERYTHING_AND_TOOLBOX_YAML } from './upstreams';
 
 /**
  * A loopback reverse proxy that sends each request to the next replica in turn (strict alternation, the worst
@@ -59,7 +45,11 @@ describe('MCP sessions across two gateway processes behind one loopback proxy (R
     db = await createTestDatabase('mcp_replicas');
     // Two gateway processes (`node dist/src/main.js`), one database, one Redis.
     const start = () =>
-      startChildGateway({ databaseUrl: db.url, extraYaml: YAML, env: { REDIS_URL: process.env.TEST_REDIS_URL! } });
+      startChildGateway({
+        databaseUrl: db.url,
+        extraYaml: EVERYTHING_AND_TOOLBOX_YAML,
+        env: { REDIS_URL: process.env.TEST_REDIS_URL! },
+      });
     [a, b] = await Promise.all([start(), start()]);
     for (const g of [a, b]) {
       await waitFor(
