@@ -12,7 +12,8 @@ import { summarize } from './lib/common.mjs';
 
 const options = JSON.parse(process.argv[2] ?? '{}');
 const output = process.argv[3];
-const body = JSON.stringify({ parameters: { message: 'hello' } });
+// The per-server route's body is the tool's arguments themselves (echo's `message`), no wrapper.
+const body = JSON.stringify({ message: 'hello' });
 const paths = options.paths ?? ['/api/servers/everything/tools/echo'];
 
 function runStep(step) {
