@@ -30,6 +30,13 @@ export const TRUSTED_PROXIES = [
   'fe80::/10',
 ];
 
+/**
+ * Route config flag (`@RouteConfig({ [EMPTY_JSON_BODY_IS_EMPTY_OBJECT]: true })`): an `application/json` request with
+ * an empty body reads as no body instead of Fastify's 400, for routes whose whole body is optional (a tool call
+ * without arguments, as `curl -H 'Content-Type: application/json' -X POST` sends it).
+ */
+export const EMPTY_JSON_BODY_IS_EMPTY_OBJECT = 'emptyJsonBodyIsEmptyObject';
+
 export interface AdapterOptions {
   bodyLimit: number;
   https?: SecureContextOptions & { minVersion?: string; maxVersion?: string; ciphers?: string };
@@ -68,6 +75,11 @@ export function createFastifyAdapter(options: AdapterOptions): FastifyAdapter {
   const parseJson = instance.getDefaultJsonParser('error', 'error');
   adapter.useBodyParser('application/json', false, { bodyLimit: options.bodyLimit }, (request, body, done) => {
     const text = body.toString('utf8');
+    const config = request.routeOptions.config as unknown as Record<string, unknown> | undefined;
+    if (text.length === 0 && config?.[EMPTY_JSON_BODY_IS_EMPTY_OBJECT] === true) {
+      done(null, undefined);
+      return;
+    }
     if (jsonDeeperThan(text, MAX_JSON_DEPTH)) {
       const error = new Error(`JSON body is nested deeper than ${MAX_JSON_DEPTH} levels`) as FastifyError;
       Object.assign(error, { statusCode: 400, code: 'FST_ERR_CTP_JSON_TOO_DEEP' });
