@@ -14,7 +14,15 @@ function baseDocument(): OpenAPIObject {
         post: {
           operationId: 'executeServerTool',
           security: SECURITY,
-          requestBody: { content: { 'application/json': { schema: { $ref: '#/components/schemas/Body' } } } },
+          parameters: [
+            { name: 'id', in: 'path', required: true, schema: { type: 'string' } },
+            { name: 'tool', in: 'path', required: true, schema: { type: 'string' } },
+            { name: 'timeout', in: 'query', required: false, schema: { type: 'number' } },
+            { name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string' } },
+          ],
+          requestBody: {
+            content: { 'application/json': { schema: { type: 'object', additionalProperties: true } } },
+          },
           responses: {
             '200': {
               description: 'ok',
@@ -26,11 +34,7 @@ function baseDocument(): OpenAPIObject {
       '/api/tools': { get: { operationId: 'listTools', security: [{ oauth2: ['mcp:read'] }], responses: {} } },
       '/api/health': { get: { operationId: 'health', security: [], responses: {} } },
     },
-    components: {
-      schemas: {
-        Body: { type: 'object', properties: { parameters: { type: 'object' }, timeout: { type: 'integer' } } },
-      },
-    },
+    components: { schemas: {} },
   };
 }
 
@@ -57,7 +61,7 @@ describe('toolOperationId', () => {
 });
 
 describe('buildToolOperations', () => {
-  it('types parameters with the input schema and keeps the other wrapper fields, security and answers', () => {
+  it("makes the input schema the body and keeps the route's options, security and answers", () => {
     const out = buildToolOperations(
       [
         {
@@ -74,13 +78,27 @@ describe('buildToolOperations', () => {
     );
     const op = out.paths[toolPath('everything', 'echo')]!.post! as unknown as Record<string, any>;
     expect(op.security).toEqual(SECURITY);
+    expect(op.requestBody.required).toBe(true);
     const body = op.requestBody.content['application/json'];
-    expect(body.schema.properties.parameters.$ref).toBe('#/components/schemas/call_everything__echo.input');
-    expect(body.schema.properties.timeout).toEqual({ type: 'integer' });
-    expect(body.example).toEqual({ parameters: { message: 'string' } });
+    expect(body.schema).toEqual({ $ref: '#/components/schemas/call_everything__echo.input' });
+    expect(body.example).toEqual({ message: 'string' });
+    expect(op.parameters.map((p: { name: string; in: string }) => `${p.in}:${p.name}`)).toEqual([
+      'query:timeout',
+      'header:Idempotency-Key',
+    ]);
     expect(op['x-mcp-annotations']).toEqual({ readOnlyHint: true });
     expect(out.schemas['call_everything__echo.input']).toMatchObject({ required: ['message'] });
     expect(out.tags).toEqual([expect.objectContaining({ name: 'Tools: everything' })]);
+  });
+
+  it('leaves the body optional for a tool without required arguments, with {} as its example', () => {
+    const out = buildToolOperations(
+      [{ serverId: 's', serverName: 's', tool: { name: 'ping', inputSchema: { type: 'object', properties: {} } } }],
+      baseDocument(),
+    );
+    const op = out.paths[toolPath('s', 'ping')]!.post! as unknown as Record<string, any>;
+    expect(op.requestBody.required).toBe(false);
+    expect(op.requestBody.content['application/json'].example).toEqual({});
   });
 });
 

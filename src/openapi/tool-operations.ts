@@ -1,6 +1,6 @@
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { OpenAPIObject, OperationObject, PathItemObject, TagObject } from '@nestjs/swagger';
-import { type JsonSchema, mapToolSchema, shortHash } from './json-schema-to-openapi';
+import { type JsonSchema, type MappedSchema, mapToolSchema, shortHash } from './json-schema-to-openapi';
 import { exampleOf } from './schema-example';
 
 /** The route every per-tool operation is an instance of (ToolsController.executeServerTool). */
@@ -53,15 +53,15 @@ export const toolPath = (serverId: string, toolName: string) =>
 
 /**
  * One operation per tool: `POST /api/servers/<server>/tools/<tool>` as a concrete path (the generic templated route
- * stays in the document too). The body is the route's `{parameters, timeout, idempotency_key, mode}` wrapper with
- * `parameters` typed by the tool's `inputSchema`; the 200 answer types `result.structured_content` by its
- * `outputSchema`. Security, error answers and the 202 of an async call are those of the generic route (`template`).
+ * stays in the document too). The body schema is the tool's `inputSchema` itself (the body is the arguments); the
+ * call's options are the route's header and query parameters (`Prefer`, `Idempotency-Key`, `timeout`, `mode`); the
+ * 200 answer types `result.structured_content` by its `outputSchema`. Security, parameters, error answers and the
+ * 202 of an async call are those of the generic route (`template`).
  */
 export function buildToolOperations(tools: readonly CatalogTool[], document: OpenAPIObject): ToolOperations {
   const template = document.paths[SERVER_TOOL_PATH]?.post;
   const out: ToolOperations = { paths: {}, schemas: {}, tags: [] };
   if (!template) return out;
-  const wrapper = resolveRequestSchema(template, document);
   const servers = new Map<string, string>();
   for (const { serverId, serverName, tool } of tools) {
     servers.set(serverId, serverName);
@@ -74,19 +74,11 @@ export function buildToolOperations(tools: readonly CatalogTool[], document: Ope
       Object.assign(out.schemas, output.components);
       structured = output.ref;
     }
-    // The "Try it out" body: the arguments only (Swagger UI's own sample would also fill in an idempotency key, and
-    // every later try would replay the first).
-    const example = { parameters: exampleOf(input.ref, input.components) ?? {} };
+    // The "Try it out" body: the required arguments (and those with a default or an example), not Swagger UI's own
+    // sample, which fills in every optional property.
+    const example = exampleOf(input.ref, input.components) ?? {};
     out.paths[toolPath(serverId, tool.name)] = {
-      post: operationFor(
-        { serverId, serverName, tool },
-        operationId,
-        template,
-        wrapper,
-        input.ref,
-        structured,
-        example,
-      ),
+      post: operationFor({ serverId, serverName, tool }, operationId, template, input, structured, example),
     };
   }
   out.tags = [...servers.entries()]
@@ -102,10 +94,9 @@ function operationFor(
   { serverId, tool }: CatalogTool,
   operationId: string,
   template: OperationObject,
-  wrapper: JsonSchema | undefined,
-  input: { $ref: string },
+  input: MappedSchema,
   structured: { $ref: string } | undefined,
-  example: Record<string, unknown>,
+  example: unknown,
 ): OperationObject {
   const annotations = tool.annotations ?? {};
   const hints = [
@@ -122,22 +113,19 @@ function operationFor(
   const description = [
     tool.description ?? '',
     hints.length ? `**Hints:** ${hints.join(', ')}.` : '',
-    `MCP tool \`${tool.name}\` of server \`${serverId}\`. The body wraps the tool's arguments in \`parameters\`; ` +
-      'same behaviour as `POST /api/servers/{id}/tools/{tool}`.',
+    `MCP tool \`${tool.name}\` of server \`${serverId}\`. The body is the tool's arguments themselves (no ` +
+      'wrapper); `timeout` and `mode` are query parameters, the idempotency key the `Idempotency-Key` header. Same ' +
+      'behaviour as `POST /api/servers/{id}/tools/{tool}`.',
   ]
     .filter(Boolean)
     .join('\n\n');
 
-  const headerParameters = ((template.parameters ?? []) as { in?: string }[])
+  const optionParameters = ((template.parameters ?? []) as { in?: string }[])
     .filter((parameter) => parameter.in !== 'path')
     .map((parameter) => structuredClone(parameter));
-  const wrapperProperties = (wrapper?.properties ?? {}) as Record<string, unknown>;
-  const body: JsonSchema = {
-    type: 'object',
-    required: ['parameters'],
-    additionalProperties: false,
-    properties: { ...wrapperProperties, parameters: { ...input, description: "The tool's arguments" } },
-  };
+  // Without required arguments the body may be left out (it is then `{}`): generated clients make it optional.
+  const root = input.components[input.ref.$ref.split('/').pop()!];
+  const bodyRequired = Array.isArray(root?.required) && root.required.length > 0;
   const responses = structuredClone(template.responses);
   const ok = responses['200'] as { content?: Record<string, { schema?: unknown; example?: unknown }> } | undefined;
   const okSchema = ok?.content?.['application/json']?.schema;
@@ -166,21 +154,17 @@ function operationFor(
     description,
     tags: [serverTag(serverId)],
     ...(template.security ? { security: structuredClone(template.security) } : {}),
-    // The route's header parameters (Prefer); its path parameters are fixed in the concrete path.
-    ...(headerParameters.length ? { parameters: headerParameters } : {}),
-    requestBody: { required: true, content: { 'application/json': { schema: body, example } } },
+    // The route's header and query parameters (Prefer, Idempotency-Key, timeout, mode); its path parameters are
+    // fixed in the concrete path.
+    ...(optionParameters.length ? { parameters: optionParameters } : {}),
+    requestBody: {
+      required: bodyRequired,
+      description: "The tool's arguments",
+      content: { 'application/json': { schema: input.ref, example } },
+    },
     responses,
     [X_SERVER]: serverId,
     [X_TOOL]: tool.name,
     ...(tool.annotations ? { [X_ANNOTATIONS]: { ...tool.annotations } } : {}),
   } as OperationObject;
-}
-
-/** The generic route's body schema with its `$ref` resolved (its properties are copied next to `parameters`). */
-function resolveRequestSchema(template: OperationObject, document: OpenAPIObject): JsonSchema | undefined {
-  const body = template.requestBody as { content?: Record<string, { schema?: { $ref?: string } }> } | undefined;
-  const schema = body?.content?.['application/json']?.schema;
-  if (!schema?.$ref) return schema;
-  const name = schema.$ref.split('/').pop()!;
-  return document.components?.schemas?.[name] as JsonSchema | undefined;
 }

@@ -1,5 +1,6 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { RouteConfig } from '@nestjs/platform-fastify';
+import { ApiAcceptedResponse, ApiBody, ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import type { Readable } from 'node:stream';
 import { JobAcceptedDto, jobLinks, type JobState } from 'src/jobs/dto/job.dto';
@@ -11,18 +12,25 @@ import { ServerIdParamDto } from 'src/servers/dto/server-id.dto';
 import {
   BatchRequestDto,
   BatchResultDto,
-  ExecuteOnServerDto,
   ExecuteToolDto,
   type ExecutionMode,
   ExecutionResultDto,
   ListToolsQueryDto,
+  ServerToolCallQueryDto,
   ServerToolParamDto,
   ToolDto,
   ToolListDto,
   ToolNameParamDto,
   ToolQueryDto,
 } from './dto/tool.dto';
+import {
+  IDEMPOTENCY_KEY_API_HEADER,
+  IDEMPOTENCY_KEY_HEADER,
+  IdempotencyKey,
+  ToolArgumentsPipe,
+} from './dto/server-tool-call';
 import { type ExecuteRequest, ToolsService } from './tools.service';
+import { EMPTY_JSON_BODY_IS_EMPTY_OBJECT } from 'src/bootstrap/fastify-adapter';
 import { Authenticated } from 'src/auth/authenticated.decorator';
 import { AllowedServers, CurrentPrincipal } from 'src/auth/current-principal.decorator';
 import type { Principal } from 'src/auth/principal';
@@ -32,15 +40,16 @@ const RESPOND_ASYNC = /(^|[\s,;])respond-async(?=$|[\s,;=])/i;
 const PREFER_HEADER = {
   name: 'Prefer',
   required: false,
-  description: '`respond-async`: run as a job (same as `"mode":"async"`); answered with `Preference-Applied`',
+  description: '`respond-async`: run as a job (same as mode `async`); answered with `Preference-Applied`',
+  schema: { type: 'string', example: 'respond-async' },
 };
 
 const ACCEPTED_DESCRIPTION =
-  'Started as a job (`"mode":"async"` or `Prefer: respond-async`); `Location` is its execution. An idempotent repeat ' +
+  'Started as a job (mode `async` or `Prefer: respond-async`); `Location` is its execution. An idempotent repeat ' +
   "answers the first call's execution and state.";
 
 const ASYNC_AND_SSE =
-  '\n\n**Jobs:** with `"mode":"async"` (or `Prefer: respond-async`) the answer is 202 with `execution_id` and a ' +
+  '\n\n**Jobs:** with mode `async` (or `Prefer: respond-async`) the answer is 202 with `execution_id` and a ' +
   '`Location` at once; the call goes on when the client leaves. Follow it with GET /api/executions/{id} or the ' +
   'Server-Sent Events of GET /api/executions/{id}/events (progress, logs, result; resumable with `Last-Event-ID`), ' +
   'stop it with POST /api/executions/{id}/cancel. Jobs do not survive a gateway restart (status `interrupted`).' +
@@ -159,33 +168,39 @@ export class ToolsController {
   @Post('servers/:id/tools/:tool')
   @Authenticated({ scopes: ['mcp:write'], serverParam: 'id' })
   @HttpCode(200)
+  @RouteConfig({ [EMPTY_JSON_BODY_IS_EMPTY_OBJECT]: true })
   @ApiOperation({
     summary: "Execute one server's tool",
     description:
-      'Same as POST /api/tools/{name}/execute with the server named in the path. The document also lists one typed ' +
-      'operation per tool of the live catalog (`POST /api/servers/<server>/tools/<tool>`, tag `Tools: <server>`).' +
+      "The body is the tool's arguments themselves (a JSON object, validated against the tool's input schema; no " +
+      'body: `{}`). There is no wrapper: a body `{"parameters":{...}}` is a call with one argument named ' +
+      '`parameters`. The options of POST /api/tools/{name}/execute are the query parameters `timeout` and `mode` ' +
+      `and the header \`${IDEMPOTENCY_KEY_HEADER}\`. The document also lists one typed operation per tool of the ` +
+      'live catalog (`POST /api/servers/<server>/tools/<tool>`, tag `Tools: <server>`) whose body schema is that ' +
+      "tool's input schema." +
       ASYNC_AND_SSE,
   })
   @ApiHeader(PREFER_HEADER)
+  @ApiHeader(IDEMPOTENCY_KEY_API_HEADER)
+  @ApiBody({
+    required: false,
+    description: "The tool's arguments",
+    schema: { type: 'object', additionalProperties: true, example: { message: 'hello' } },
+  })
   @ApiOkResponse({ type: ExecutionResultDto })
   @ApiAcceptedResponse({ type: JobAcceptedDto, description: ACCEPTED_DESCRIPTION })
   @ApiErrorResponses(400, 404, 409, 413, 502, 503, 504)
   executeServerTool(
     @Param() { id, tool }: ServerToolParamDto,
-    @Body() body: ExecuteOnServerDto,
+    @Body(ToolArgumentsPipe) parameters: Record<string, unknown>,
+    @Query() { timeout, mode }: ServerToolCallQueryDto,
+    @IdempotencyKey() idempotencyKey: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
     @CurrentPrincipal() principal?: Principal,
   ): Promise<ExecutionResultDto | JobAcceptedDto | Readable> {
     return this.dispatch(
-      {
-        name: tool,
-        serverId: id,
-        parameters: body.parameters,
-        timeoutMs: body.timeout,
-        idempotencyKey: body.idempotency_key,
-        principal: principal?.id,
-      },
-      body.mode,
+      { name: tool, serverId: id, parameters, timeoutMs: timeout, idempotencyKey, principal: principal?.id },
+      mode,
       reply,
       principal,
     );

@@ -3,6 +3,7 @@ import { ADMIN_HEADERS } from '../support/auth';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
 import { EVERYTHING, RECORDER } from '../support/paths';
+import { waitFor } from '../support/wait';
 
 const SERVERS_YAML = `
   servers:
@@ -148,7 +149,7 @@ describe('servers and tools REST over real MCP servers', () => {
       await waitActive(['everything-two']);
       const after = gateway.api.get((await import('src/mcp/mcp-engine')).McpEngine).childPids('everything-two');
       expect(after.some((pid) => before.includes(pid))).toBe(false);
-      const echo = await post('/api/servers/everything-two/tools/echo', { parameters: { message: 'again' } });
+      const echo = await post('/api/servers/everything-two/tools/echo', { message: 'again' });
       expect(echo.body.result.content[0].text).toContain('again');
     });
   });
@@ -196,28 +197,26 @@ describe('servers and tools REST over real MCP servers', () => {
       expect(first.body.result.content).toEqual([{ type: 'text', text: 'Echo: hello' }]);
       expect(first.body.execution_id).toMatch(/^[0-9a-f-]{36}$/);
       expect(first.body.duration_ms).toBeGreaterThan(0);
-      const second = await post('/api/servers/everything/tools/get-sum', { parameters: { a: 2, b: 40 } });
+      const second = await post('/api/servers/everything/tools/get-sum', { a: 2, b: 40 });
       expect(second.status).toBe(200);
       expect(JSON.stringify(second.body.result.content)).toContain('42');
     });
 
     it('passes results through faithfully: images and structured content', async () => {
-      const image = await post('/api/servers/everything/tools/get-tiny-image', { parameters: {} });
+      const image = await post('/api/servers/everything/tools/get-tiny-image', {});
       const kinds = image.body.result.content.map((c: any) => c.type);
       expect(kinds).toContain('image');
       const png = image.body.result.content.find((c: any) => c.type === 'image');
       expect(png.mimeType).toBe('image/png');
       expect(Buffer.from(png.data, 'base64').subarray(1, 4).toString()).toBe('PNG');
       const tools = (await get('/api/tools?server_id=everything&search=structured')).body.tools;
-      const structured = await post(`/api/servers/everything/tools/${tools[0].name}`, {
-        parameters: { location: 'New York' },
-      });
+      const structured = await post(`/api/servers/everything/tools/${tools[0].name}`, { location: 'New York' });
       expect(structured.status).toBe(200);
       expect(structured.body.result.structured_content).toBeDefined();
     });
 
     it('validates parameters against the input schema before calling upstream', async () => {
-      const res = await post('/api/servers/everything/tools/echo', { parameters: { message: 42 } });
+      const res = await post('/api/servers/everything/tools/echo', { message: 42 });
       expect(res.status).toBe(400);
       expect(res.body.error.code).toBe('INVALID_PARAMETERS');
       expect(res.body.error.details.errors[0].path).toBe('/message');
@@ -226,21 +225,152 @@ describe('servers and tools REST over real MCP servers', () => {
       expect(missing.body.error.details.fields[0].field).toBe('parameters');
     });
 
+    describe("POST /api/servers/{id}/tools/{tool}: the body is the tool's arguments", () => {
+      const call = async (p: string, body: string | undefined, headers: Record<string, string> = {}) => {
+        const res = await fetch(`${api}${p}`, {
+          method: 'POST',
+          headers: {
+            ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+            ...ADMIN_HEADERS,
+            ...headers,
+          },
+          body,
+        });
+        const text = await res.text();
+        return { status: res.status, headers: res.headers, body: (text ? JSON.parse(text) : undefined) as any };
+      };
+      const upstreamCalls = async (server: string): Promise<number> => {
+        const text = await (await fetch(`${gateway.addresses.metrics}/actuator/prometheus`)).text();
+        const pattern = new RegExp(
+          `mcp_client_requests_total\\{server="${server}",method="tools/call",outcome="[^"]+"\\} (\\d+)`,
+          'g',
+        );
+        return [...text.matchAll(pattern)].reduce((sum, m) => sum + Number(m[1]), 0);
+      };
+      const expectInvalid = (res: { status: number; body: any }, field: string) => {
+        expect(res.status).toBe(400);
+        expect(res.body.error).toMatchObject({ code: 'INVALID_PARAMETERS', request_id: expect.any(String) });
+        expect(res.body.error.details.fields.map((f: { field: string }) => f.field)).toEqual([field]);
+      };
+
+      it('calls the tool with the body as its arguments; no body or an empty one is {}', async () => {
+        const echo = await call('/api/servers/everything/tools/echo', JSON.stringify({ message: 'plain body' }));
+        expect(echo.status).toBe(200);
+        expect(echo.body.result.content).toEqual([{ type: 'text', text: 'Echo: plain body' }]);
+        for (const body of [undefined, '']) {
+          const pid = await call('/api/servers/recorder/tools/pid', body);
+          expect({ body, status: pid.status }).toEqual({ body, status: 200 });
+          expect(pid.body.result.content[0].text).toMatch(/^\d+$/);
+        }
+      });
+
+      it('checks the arguments against the input schema, naming the field; the old wrapper is no wrapper', async () => {
+        const wrong = await call('/api/servers/everything/tools/echo', JSON.stringify({ message: 42 }));
+        expect(wrong.status).toBe(400);
+        expect(wrong.body.error.code).toBe('INVALID_PARAMETERS');
+        expect(wrong.body.error.details.errors).toEqual([expect.objectContaining({ path: '/message' })]);
+        // `parameters` is just an argument name here: echo then lacks its `message`
+        const wrapped = await call(
+          '/api/servers/everything/tools/echo',
+          JSON.stringify({ parameters: { message: 'x' } }),
+        );
+        expect(wrapped.status).toBe(400);
+        expect(wrapped.body.error.details.errors).toEqual(
+          expect.arrayContaining([expect.objectContaining({ path: '/message' })]),
+        );
+      });
+
+      it('refuses a body that is not a JSON object with 400 in the envelope', async () => {
+        for (const body of ['[]', '[{"message":"x"}]', '"text"', 'null', '42', 'true']) {
+          const res = await call('/api/servers/everything/tools/echo', body);
+          expect({ body, status: res.status }).toEqual({ body, status: 400 });
+          expectInvalid(res, 'body');
+        }
+      });
+
+      it('takes the idempotency key from the Idempotency-Key header: one upstream call, other arguments 409', async () => {
+        const key = { 'Idempotency-Key': 'header-once' };
+        const before = await upstreamCalls('recorder');
+        const first = await call('/api/servers/recorder/tools/echo', JSON.stringify({ message: 'once' }), key);
+        expect(first.status).toBe(200);
+        const again = await call('/api/servers/recorder/tools/echo', JSON.stringify({ message: 'once' }), key);
+        expect(again.status).toBe(200);
+        expect(again.body.execution_id).toBe(first.body.execution_id);
+        expect(again.body).toEqual(first.body);
+        expect(await upstreamCalls('recorder')).toBe(before + 1);
+        const other = await call('/api/servers/recorder/tools/echo', JSON.stringify({ message: 'twice' }), key);
+        expect(other.status).toBe(409);
+        expect(other.body.error.code).toBe('CONFLICT');
+        // without the header each call is its own
+        const plain = await call('/api/servers/recorder/tools/echo', JSON.stringify({ message: 'once' }));
+        expect(plain.body.execution_id).not.toBe(first.body.execution_id);
+      });
+
+      it('refuses a bad Idempotency-Key with 400 naming the header', async () => {
+        for (const bad of ['with\ttab', 'k'.repeat(201)]) {
+          const res = await call('/api/servers/recorder/tools/pid', '{}', { 'Idempotency-Key': bad });
+          expectInvalid(res, 'Idempotency-Key');
+        }
+      });
+
+      it('runs as a job with Prefer: respond-async or ?mode=async: 202 and a Location', async () => {
+        const preferred = await call('/api/servers/everything/tools/echo', JSON.stringify({ message: 'job 1' }), {
+          Prefer: 'respond-async',
+        });
+        const queried = await call(
+          '/api/servers/everything/tools/echo?mode=async',
+          JSON.stringify({ message: 'job 2' }),
+        );
+        for (const [res, text] of [
+          [preferred, 'job 1'],
+          [queried, 'job 2'],
+        ] as const) {
+          expect(res.status).toBe(202);
+          expect(res.headers.get('location')).toBe(`/api/executions/${res.body.execution_id}`);
+          let record: any;
+          await waitFor(
+            async () => {
+              record = (await get(res.headers.get('location')!)).body;
+              return record.status === 'completed';
+            },
+            10_000,
+            `the job of ${text} to complete`,
+          );
+          expect(record.result.content[0].text).toBe(`Echo: ${text}`);
+        }
+        expect(preferred.headers.get('preference-applied')).toBe('respond-async');
+        // an explicit ?mode=sync wins over the header
+        const sync = await call('/api/servers/everything/tools/echo?mode=sync', JSON.stringify({ message: 's' }), {
+          Prefer: 'respond-async',
+        });
+        expect(sync.status).toBe(200);
+        expectInvalid(await call('/api/servers/everything/tools/echo?mode=later', '{"message":"x"}'), 'mode');
+      });
+
+      it('refuses a ?timeout= out of its bounds and options it does not know', async () => {
+        // (a timeout that fires: 'times out with 504' below)
+        for (const timeout of ['0', '3600001', 'soon', '1.5']) {
+          expectInvalid(await call(`/api/servers/recorder/tools/pid?timeout=${timeout}`, '{}'), 'timeout');
+        }
+        expectInvalid(await call('/api/servers/recorder/tools/pid?idempotency_key=k', '{}'), 'idempotency_key');
+      });
+    });
+
     it('maps an upstream JSON-RPC error to 502 with its code and message', async () => {
-      const res = await post('/api/servers/recorder/tools/fail', { parameters: {} });
+      const res = await post('/api/servers/recorder/tools/fail', {});
       expect(res.status).toBe(502);
       expect(res.body.error.code).toBe('TOOL_EXECUTION_FAILED');
       expect(res.body.error.details.rpc_code).toEqual(expect.any(Number));
     });
 
     it('times out with 504 and the upstream receives the cancellation', async () => {
-      const res = await post('/api/servers/recorder/tools/hang', { parameters: {}, timeout: 300 });
+      const res = await post('/api/servers/recorder/tools/hang?timeout=300', {});
       expect(res.status).toBe(504);
       expect(res.body.error.code).toBe('TIMEOUT_EXCEEDED');
       const deadline = Date.now() + 5000;
       let cancelled: unknown[] = [];
       while (Date.now() < deadline && cancelled.length === 0) {
-        const seen = await post('/api/servers/recorder/tools/cancellations', { parameters: {} });
+        const seen = await post('/api/servers/recorder/tools/cancellations', {});
         cancelled = JSON.parse(seen.body.result.content[0].text) as unknown[];
         if (cancelled.length === 0) await new Promise((r) => setTimeout(r, 100));
       }
@@ -251,7 +381,7 @@ describe('servers and tools REST over real MCP servers', () => {
       const count = async () =>
         (
           JSON.parse(
-            (await post('/api/servers/recorder/tools/cancellations', { parameters: {} })).body.result.content[0].text,
+            (await post('/api/servers/recorder/tools/cancellations', {})).body.result.content[0].text,
           ) as unknown[]
         ).length;
       const before = await count();
@@ -259,7 +389,7 @@ describe('servers and tools REST over real MCP servers', () => {
       const pending = fetch(`${api}/api/servers/recorder/tools/hang`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...ADMIN_HEADERS },
-        body: JSON.stringify({ parameters: {} }),
+        body: '{}',
         signal: controller.signal,
       }).catch((e: Error) => e);
       await new Promise((r) => setTimeout(r, 300));

@@ -1,7 +1,8 @@
 import { type ArgumentMetadata, ValidationPipe } from '@nestjs/common';
 import { AppException } from 'src/common/errors/app.exception';
 import { createValidationPipe } from 'src/common/errors/validation.pipe';
-import { ExecuteOnServerDto, ExecuteToolDto, ServerToolParamDto, ToolNameParamDto } from './tool.dto';
+import { parseIdempotencyKey, ToolArgumentsPipe } from './server-tool-call';
+import { ExecuteToolDto, ServerToolCallQueryDto, ServerToolParamDto, ToolNameParamDto } from './tool.dto';
 
 /** The same pipe with the fast checks bypassed: class-transformer + class-validator only. */
 function fullPipe(): ValidationPipe {
@@ -21,6 +22,7 @@ async function outcome(pipe: ValidationPipe, value: unknown, metadata: ArgumentM
 
 const body = (metatype: ArgumentMetadata['metatype']): ArgumentMetadata => ({ type: 'body', metatype });
 const param = (metatype: ArgumentMetadata['metatype']): ArgumentMetadata => ({ type: 'param', metatype });
+const query = (metatype: ArgumentMetadata['metatype']): ArgumentMetadata => ({ type: 'query', metatype });
 
 const bodies: unknown[] = [
   { parameters: { message: 'hello' } },
@@ -81,13 +83,49 @@ const params: Record<string, unknown>[] = [
   { id: 'everything', tool: 'echo', extra: 'x' },
 ];
 
+// As Fastify's query-string parser gives them: strings, a repeated key as an array.
+const queries: Record<string, unknown>[] = [
+  {},
+  { mode: 'async' },
+  { mode: 'sync' },
+  { mode: 'later' },
+  { mode: '' },
+  { mode: ['async', 'sync'] },
+  { timeout: '30000' },
+  { timeout: '1' },
+  { timeout: '3600000' },
+  { timeout: '3600001' },
+  { timeout: '0' },
+  { timeout: '-1' },
+  { timeout: '1.5' },
+  { timeout: 'soon' },
+  { timeout: '' },
+  { timeout: ['1', '2'] },
+  { timeout: '500', mode: 'async' },
+  { parameters: '{}' },
+  { idempotency_key: 'k' },
+];
+
 describe('fast checks of the execute DTOs', () => {
   const fast = createValidationPipe();
   const full = fullPipe();
 
-  it.each([ExecuteOnServerDto, ExecuteToolDto])('%p: same answer as class-validator for every body', async (dto) => {
+  it('ExecuteToolDto: same answer as class-validator for every body', async () => {
     for (const value of bodies) {
-      const [a, b] = await Promise.all([outcome(fast, value, body(dto)), outcome(full, value, body(dto))]);
+      const [a, b] = await Promise.all([
+        outcome(fast, value, body(ExecuteToolDto)),
+        outcome(full, value, body(ExecuteToolDto)),
+      ]);
+      expect({ value, outcome: a }).toEqual({ value, outcome: b });
+    }
+  });
+
+  it('ServerToolCallQueryDto: same answer as class-validator for every query', async () => {
+    for (const value of queries) {
+      const [a, b] = await Promise.all([
+        outcome(fast, value, query(ServerToolCallQueryDto)),
+        outcome(full, value, query(ServerToolCallQueryDto)),
+      ]);
       expect({ value, outcome: a }).toEqual({ value, outcome: b });
     }
   });
@@ -100,7 +138,7 @@ describe('fast checks of the execute DTOs', () => {
   });
 
   it('names the field of a bad body in details.fields', async () => {
-    const result = await outcome(fast, { parameters: 'x', timeout: 0 }, body(ExecuteOnServerDto));
+    const result = await outcome(fast, { parameters: 'x', timeout: 0 }, body(ExecuteToolDto));
     expect(result).toMatchObject({
       ok: false,
       status: 400,
@@ -115,8 +153,53 @@ describe('fast checks of the execute DTOs', () => {
 
   it('passes an accepted body through as the parsed object itself', async () => {
     const value = { parameters: { message: 'hello' }, timeout: 5 };
-    expect(await fast.transform(value, body(ExecuteOnServerDto))).toBe(value);
+    expect(await fast.transform(value, body(ExecuteToolDto))).toBe(value);
     // and the full path builds a class instance instead
-    expect(await full.transform(value, body(ExecuteOnServerDto))).toBeInstanceOf(ExecuteOnServerDto);
+    expect(await full.transform(value, body(ExecuteToolDto))).toBeInstanceOf(ExecuteToolDto);
+  });
+});
+
+describe('the options of POST /api/servers/{id}/tools/{tool}', () => {
+  const full = fullPipe();
+
+  it('reads timeout as a number of ms within the bounds and names a bad one', async () => {
+    expect(await outcome(full, { timeout: '30000', mode: 'async' }, query(ServerToolCallQueryDto))).toEqual({
+      ok: true,
+      value: { timeout: 30000, mode: 'async' },
+    });
+    for (const timeout of ['0', '3600001', 'soon', '1.5']) {
+      const result = await outcome(full, { timeout }, query(ServerToolCallQueryDto));
+      expect(result).toMatchObject({ ok: false, status: 400, details: { fields: [{ field: 'timeout' }] } });
+    }
+    expect(await outcome(full, { mode: 'later' }, query(ServerToolCallQueryDto))).toMatchObject({
+      ok: false,
+      details: { fields: [{ field: 'mode', problems: ['mode must be sync or async'] }] },
+    });
+  });
+
+  it('takes the body as the arguments: an object as is, no body as {}, anything else a 400 naming the body', () => {
+    const pipe = new ToolArgumentsPipe();
+    const args = { parameters: { nested: true }, message: 'x' };
+    expect(pipe.transform(args)).toBe(args);
+    expect(pipe.transform(undefined)).toEqual({});
+    for (const value of [null, [], [{ message: 'x' }], 'text', 42, true]) {
+      expect(() => pipe.transform(value)).toThrow(
+        expect.objectContaining({ status: 400, details: { fields: [expect.objectContaining({ field: 'body' })] } }),
+      );
+    }
+  });
+
+  it('checks the Idempotency-Key header with the rules of idempotency_key', () => {
+    expect(parseIdempotencyKey(undefined)).toBeUndefined();
+    expect(parseIdempotencyKey('order-42')).toBe('order-42');
+    expect(parseIdempotencyKey('k'.repeat(200))).toBe('k'.repeat(200));
+    for (const bad of ['', 'k'.repeat(201), 'a\tb', 'a\u0000b', 'a\u007fb']) {
+      expect(() => parseIdempotencyKey(bad)).toThrow(
+        expect.objectContaining({
+          status: 400,
+          details: { fields: [expect.objectContaining({ field: 'Idempotency-Key' })] },
+        }),
+      );
+    }
   });
 });

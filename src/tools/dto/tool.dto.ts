@@ -25,9 +25,18 @@ const MAX_TIMEOUT_MS = 3_600_000;
 export const MAX_IDEMPOTENCY_KEY = 200;
 /** Printable text only: PostgreSQL refuses NUL in text, and control characters have no business in a key. */
 // eslint-disable-next-line no-control-regex -- matching control characters is the point
-const IDEMPOTENCY_KEY_PATTERN = /^[^\u0000-\u001f\u007f]+$/;
+export const IDEMPOTENCY_KEY_PATTERN = /^[^\u0000-\u001f\u007f]+$/;
 export const EXECUTION_MODES = ['sync', 'async'] as const;
 export type ExecutionMode = (typeof EXECUTION_MODES)[number];
+
+const TIMEOUT_DESCRIPTION = "Timeout in ms; default: the server's timeout, else mcp.client.default-timeout";
+export const IDEMPOTENCY_DESCRIPTION =
+  "Per caller: a repeat with the same key and arguments returns the first call's result (same execution_id) " +
+  'without calling the tool again, waiting while the first still runs; other arguments: 409 CONFLICT';
+const MODE_DESCRIPTION =
+  '`async`: answer 202 at once with `execution_id` and a `Location` (GET /api/executions/{id}); follow it with ' +
+  'GET /api/executions/{id}/events (Server-Sent Events) and stop it with POST /api/executions/{id}/cancel. ' +
+  'The header `Prefer: respond-async` does the same.';
 
 export class ListToolsQueryDto {
   @ApiPropertyOptional({ example: 'everything', description: 'Only the tools of this server' })
@@ -106,7 +115,7 @@ export class ToolListDto {
   @ApiProperty({ type: [String], example: ['general'] }) categories!: string[];
 }
 
-export class ExecuteOnServerDto {
+export class ExecuteToolDto {
   @ApiProperty({
     type: 'object',
     additionalProperties: true,
@@ -120,7 +129,7 @@ export class ExecuteOnServerDto {
     example: 30000,
     minimum: 1,
     maximum: MAX_TIMEOUT_MS,
-    description: "Timeout in ms; default: the server's timeout, else mcp.client.default-timeout",
+    description: TIMEOUT_DESCRIPTION,
   })
   @IsOptional()
   @IsInt()
@@ -131,9 +140,7 @@ export class ExecuteOnServerDto {
   @ApiPropertyOptional({
     example: 'order-42-refund',
     maxLength: MAX_IDEMPOTENCY_KEY,
-    description:
-      "Per caller: a repeat with the same key and parameters returns the first call's result (same execution_id) " +
-      'without calling the tool again, waiting while the first still runs; other parameters: 409 CONFLICT',
+    description: IDEMPOTENCY_DESCRIPTION,
   })
   @IsOptional()
   @IsString()
@@ -142,24 +149,34 @@ export class ExecuteOnServerDto {
   @Matches(IDEMPOTENCY_KEY_PATTERN, { message: 'idempotency_key must not contain control characters' })
   idempotency_key?: string;
 
-  @ApiPropertyOptional({
-    enum: EXECUTION_MODES,
-    default: 'sync',
-    description:
-      '`async`: answer 202 at once with `execution_id` and a `Location` (GET /api/executions/{id}); follow it with ' +
-      'GET /api/executions/{id}/events (Server-Sent Events) and stop it with POST /api/executions/{id}/cancel. ' +
-      'The header `Prefer: respond-async` does the same.',
-  })
+  @ApiPropertyOptional({ enum: EXECUTION_MODES, default: 'sync', description: MODE_DESCRIPTION })
   @IsOptional()
   @IsIn(EXECUTION_MODES, { message: 'mode must be sync or async' })
   mode?: ExecutionMode;
-}
 
-export class ExecuteToolDto extends ExecuteOnServerDto {
   @ApiPropertyOptional({ example: 'everything', description: 'Required when the tool name exists on several servers' })
   @IsOptional()
   @Matches(SERVER_ID_PATTERN, { message: 'server_id is not a valid server id' })
   server_id?: string;
+}
+
+/**
+ * The options of POST /api/servers/{id}/tools/{tool} (whose body is the tool's arguments themselves) as query
+ * parameters; the idempotency key is the `Idempotency-Key` header (src/tools/dto/server-tool-call.ts).
+ */
+export class ServerToolCallQueryDto {
+  @ApiPropertyOptional({ example: 30000, minimum: 1, maximum: MAX_TIMEOUT_MS, description: TIMEOUT_DESCRIPTION })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt({ message: 'timeout must be an integer number of milliseconds' })
+  @Min(1)
+  @Max(MAX_TIMEOUT_MS)
+  timeout?: number;
+
+  @ApiPropertyOptional({ enum: EXECUTION_MODES, default: 'sync', description: MODE_DESCRIPTION })
+  @IsOptional()
+  @IsIn(EXECUTION_MODES, { message: 'mode must be sync or async' })
+  mode?: ExecutionMode;
 }
 
 export class ToolResultDto {
@@ -212,7 +229,6 @@ const isIdempotencyKey = (value: unknown): boolean =>
 const isMode = (value: unknown): boolean => value === undefined || value === 'sync' || value === 'async';
 const matches = (value: unknown, pattern: RegExp): boolean => typeof value === 'string' && pattern.test(value);
 
-const EXECUTE_ON_SERVER_KEYS: ReadonlySet<string> = new Set(['parameters', 'timeout', 'idempotency_key', 'mode']);
 const EXECUTE_TOOL_KEYS: ReadonlySet<string> = new Set([
   'parameters',
   'timeout',
@@ -220,18 +236,10 @@ const EXECUTE_TOOL_KEYS: ReadonlySet<string> = new Set([
   'idempotency_key',
   'mode',
 ]);
+const SERVER_TOOL_QUERY_KEYS: ReadonlySet<string> = new Set(['mode']);
 const TOOL_NAME_KEYS: ReadonlySet<string> = new Set(['name']);
 const SERVER_TOOL_KEYS: ReadonlySet<string> = new Set(['id', 'tool']);
 
-registerFastCheck(
-  ExecuteOnServerDto,
-  (v) =>
-    hasOnlyKeys(v, EXECUTE_ON_SERVER_KEYS) &&
-    isJsonObject(v.parameters) &&
-    isTimeout(v.timeout) &&
-    isIdempotencyKey(v.idempotency_key) &&
-    isMode(v.mode),
-);
 registerFastCheck(
   ExecuteToolDto,
   (v) =>
@@ -242,6 +250,9 @@ registerFastCheck(
     isMode(v.mode) &&
     (v.server_id === undefined || matches(v.server_id, SERVER_ID_PATTERN)),
 );
+// A query string's values are strings: only a query without `timeout` (which class-transformer turns into a number)
+// can pass unchanged; the usual one is empty.
+registerFastCheck(ServerToolCallQueryDto, (v) => hasOnlyKeys(v, SERVER_TOOL_QUERY_KEYS) && isMode(v.mode));
 registerFastCheck(ToolNameParamDto, (v) => hasOnlyKeys(v, TOOL_NAME_KEYS) && matches(v.name, TOOL_NAME_PATTERN));
 registerFastCheck(
   ServerToolParamDto,
