@@ -53,7 +53,7 @@ export async function startGateway(loaded: LoadedConfig): Promise<RunningGateway
   );
   const logger = api.get(PinoLogger);
   api.useLogger(logger);
-  await applyHttpSecurity(api, config);
+  applyHttpSecurity(api, config);
   api.useGlobalFilters(new AllExceptionsFilter([translateEngineError]));
   api.useGlobalPipes(createValidationPipe());
   const httpMetrics = api.get(HttpMetricsRecorder);

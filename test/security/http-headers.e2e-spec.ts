@@ -57,6 +57,30 @@ describe('HTTP security headers and CORS on the API port', () => {
       expectHelmetHeaders(document.headers);
     });
 
+    it('sends them on the MCP endpoint too, whose replies are written by the SDK transport', async () => {
+      const initialize = await fetch(`${gateway.addresses.api}/mcp`, {
+        method: 'POST',
+        headers: {
+          ...ADMIN_HEADERS,
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+        },
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'initialize',
+          params: {
+            protocolVersion: '2025-06-18',
+            capabilities: {},
+            clientInfo: { name: 'headers-test', version: '1' },
+          },
+        }),
+      });
+      expect(initialize.status).toBe(200);
+      expect(await initialize.text()).toContain('"serverInfo"');
+      expectHelmetHeaders(initialize.headers);
+    });
+
     it('answers no cross-origin request: no Access-Control-Allow-Origin for any origin', async () => {
       for (const origin of [ALLOWED, OTHER]) {
         const answer = await preflight(gateway.addresses.api, origin);
