@@ -28,11 +28,14 @@ const CLIENT_PROGRAM = `
 import type { paths } from './api';
 
 type Post<P extends keyof paths> = paths[P] extends { post: infer O } ? O : never;
-type BodyOf<P extends keyof paths> = Post<P> extends { requestBody: { content: { 'application/json': infer B } } } ? B : never;
+// The body of a per-tool operation is the tool's arguments (optional when it has no required argument).
+type BodyOf<P extends keyof paths> = Post<P> extends { requestBody?: { content: { 'application/json': infer B } } } ? B : never;
+type QueryOf<P extends keyof paths> = Post<P> extends { parameters: { query?: infer Q } } ? NonNullable<Q> : never;
 type OkOf<P extends keyof paths> = Post<P> extends { responses: { 200: { content: { 'application/json': infer R } } } } ? R : never;
 
-async function call<P extends keyof paths>(path: P, body: BodyOf<P>): Promise<OkOf<P>> {
-  const res = await fetch(process.env.API_URL + String(path), {
+async function call<P extends keyof paths>(path: P, body: BodyOf<P>, query?: QueryOf<P>): Promise<OkOf<P>> {
+  const search = new URLSearchParams(Object.entries(query ?? {}).map(([k, v]): [string, string] => [k, String(v)])).toString();
+  const res = await fetch(process.env.API_URL + String(path) + (search ? '?' + search : ''), {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'x-api-key': process.env.API_KEY ?? '' },
     body: JSON.stringify(body),
@@ -41,26 +44,29 @@ async function call<P extends keyof paths>(path: P, body: BodyOf<P>): Promise<Ok
   return (await res.json()) as OkOf<P>;
 }
 
-const sumArgs: BodyOf<'/api/servers/everything/tools/get-sum'>['parameters'] = { a: 2, b: 40 };
+const sumArgs: BodyOf<'/api/servers/everything/tools/get-sum'> = { a: 2, b: 40 };
 // @ts-expect-error a and b are numbers
-const wrongSum: BodyOf<'/api/servers/everything/tools/get-sum'>['parameters'] = { a: '2', b: 40 };
+const wrongSum: BodyOf<'/api/servers/everything/tools/get-sum'> = { a: '2', b: 40 };
 // @ts-expect-error message is required
-const noMessage: BodyOf<'/api/servers/everything/tools/echo'>['parameters'] = {};
+const noMessage: BodyOf<'/api/servers/everything/tools/echo'> = {};
+// @ts-expect-error the body is the arguments: no {parameters} wrapper
+const wrapped: BodyOf<'/api/servers/everything/tools/echo'> = { parameters: { message: 'x' } };
 // @ts-expect-error location is one of three cities
-const elsewhere: BodyOf<'/api/servers/everything/tools/get-structured-content'>['parameters'] = { location: 'Paris' };
+const elsewhere: BodyOf<'/api/servers/everything/tools/get-structured-content'> = { location: 'Paris' };
 // @ts-expect-error priority is an enum
-const badOrder: BodyOf<'/api/servers/shop/tools/create_order'>['parameters'] = { customer: { email: 'a@b.c' }, priority: 'urgent' };
-void wrongSum; void noMessage; void elsewhere; void badOrder;
+const badOrder: BodyOf<'/api/servers/shop/tools/create_order'> = { customer: { email: 'a@b.c' }, priority: 'urgent' };
+// @ts-expect-error mode is sync or async
+const badMode: QueryOf<'/api/servers/everything/tools/echo'> = { mode: 'later' };
+void wrongSum; void noMessage; void wrapped; void elsewhere; void badOrder; void badMode;
 
 async function main(): Promise<void> {
-  const echo = await call('/api/servers/everything/tools/echo', { parameters: { message: 'typed hello' } });
-  const sum = await call('/api/servers/everything/tools/get-sum', { parameters: sumArgs, timeout: 10000 });
-  const weather = await call('/api/servers/everything/tools/get-structured-content', {
-    parameters: { location: 'Chicago' },
-  });
+  const echo = await call('/api/servers/everything/tools/echo', { message: 'typed hello' });
+  const sum = await call('/api/servers/everything/tools/get-sum', sumArgs, { timeout: 10000, mode: 'sync' });
+  const weather = await call('/api/servers/everything/tools/get-structured-content', { location: 'Chicago' });
   const temperature: number | undefined = weather.result.structured_content?.temperature;
   const order = await call('/api/servers/shop/tools/create_order', {
-    parameters: { customer: { email: 'buyer@example.com', referrer: { email: 'friend@example.com' } }, priority: 'high' },
+    customer: { email: 'buyer@example.com', referrer: { email: 'friend@example.com' } },
+    priority: 'high',
   });
   const orderId: string | undefined = order.result.structured_content?.order_id;
   const status: string = echo.status;

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { mapToolSchema } from 'src/openapi/json-schema-to-openapi';
 import { ADMIN_HEADERS } from '../support/auth';
 import { EVERYTHING, TOOLBOX } from '../support/paths';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
@@ -94,19 +95,37 @@ describe('one typed OpenAPI operation per tool', () => {
     expect(op['x-mcp-annotations']).toMatchObject({ readOnlyHint: true, destructiveHint: false, idempotentHint: true });
     expect(op.description).toContain('**Hints:** read-only, not destructive, idempotent.');
     expect(op.security.flatMap((s: Json) => Object.keys(s)).sort()).toEqual(['api_key', 'bearer', 'oauth2']);
-    // jobs and streaming, as on the generic route: Prefer: respond-async, 202, and an event stream on request
-    expect(op.parameters).toEqual([expect.objectContaining({ name: 'Prefer', in: 'header' })]);
+    // the call's options, as on the generic route: Prefer: respond-async and Idempotency-Key headers, timeout and mode
+    // in the query; 202, and an event stream on request
+    expect(op.parameters.map((p: Json) => `${p.in}:${p.name}`).sort()).toEqual([
+      'header:Idempotency-Key',
+      'header:Prefer',
+      'query:mode',
+      'query:timeout',
+    ]);
+    expect(op.parameters.find((p: Json) => p.name === 'timeout').schema).toMatchObject({
+      minimum: 1,
+      maximum: 3_600_000,
+    });
+    expect(op.parameters.find((p: Json) => p.name === 'mode').schema).toMatchObject({ enum: ['sync', 'async'] });
     expect(op.responses['202'].content['application/json'].schema).toEqual({
       $ref: '#/components/schemas/JobAcceptedDto',
     });
     expect(Object.keys(op.responses['200'].content).sort()).toEqual(['application/json', 'text/event-stream']);
-    const body = op.requestBody.content['application/json'].schema;
-    expect(body.required).toEqual(['parameters']);
-    expect(Object.keys(body.properties).sort()).toEqual(
-      expect.arrayContaining(['idempotency_key', 'parameters', 'timeout']),
-    );
-    const input = resolvePointer(doc, body.properties.parameters.$ref);
-    expect(input).toMatchObject({ type: 'object', required: ['message'], properties: { message: { type: 'string' } } });
+    // the body is the arguments: its schema is the tool's input schema (mapped to OpenAPI 3.1), nothing around it
+    expect(op.requestBody.required).toBe(true);
+    const body = op.requestBody.content['application/json'];
+    expect(body.schema).toEqual({ $ref: '#/components/schemas/call_everything__echo.input' });
+    expect(body.example).toEqual({ message: 'string' });
+    const tool = await fetch(`${api}/api/tools/echo?server_id=everything`, { headers: ADMIN_HEADERS });
+    const { input_schema } = (await tool.json()) as Json;
+    const mapped = mapToolSchema(input_schema, 'call_everything__echo.input');
+    expect(resolvePointer(doc, body.schema.$ref)).toEqual(mapped.components['call_everything__echo.input']);
+    expect(resolvePointer(doc, body.schema.$ref)).toMatchObject({
+      type: 'object',
+      required: ['message'],
+      properties: { message: { type: 'string' } },
+    });
     expect(doc.tags).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ name: 'Tools: everything', description: expect.stringContaining('Everything demo') }),
@@ -122,9 +141,10 @@ describe('one typed OpenAPI operation per tool', () => {
     expect(op['x-mcp-annotations']).toMatchObject({ destructiveHint: true });
     // the "Try it out" example: valid arguments, nothing else
     expect(op.requestBody.content['application/json'].example).toEqual({
-      parameters: { customer: { email: 'user@example.com' }, priority: 'low' },
+      customer: { email: 'user@example.com' },
+      priority: 'low',
     });
-    const input = resolvePointer(doc, op.requestBody.content['application/json'].schema.properties.parameters.$ref);
+    const input = resolvePointer(doc, op.requestBody.content['application/json'].schema.$ref);
     expect(input.$defs).toBeUndefined();
     expect(input.$schema).toBeUndefined();
     expect(input.properties.priority).toEqual({ type: 'string', enum: ['low', 'normal', 'high'] });
@@ -155,18 +175,19 @@ describe('one typed OpenAPI operation per tool', () => {
   });
 
   it('executes through the per-tool paths, a percent-encoded tool name included', async () => {
-    const echo = await post('/api/servers/everything/tools/echo', { parameters: { message: 'typed' } });
+    const echo = await post('/api/servers/everything/tools/echo', { message: 'typed' });
     expect(echo.status).toBe(200);
     expect(echo.body.result.content[0].text).toContain('typed');
     const { body: doc } = await docWith();
     const encoded = Object.keys(doc.paths).find((p) => p.startsWith('/api/servers/shop/tools/admin'));
     expect(encoded).toBe('/api/servers/shop/tools/admin%2Freset.v2');
     expect(doc.paths[encoded!].post.operationId).toMatch(/^call_shop__admin_reset_v2_[0-9a-f]{8}$/);
-    const reset = await post(encoded!, { parameters: {} });
+    const reset = await post(encoded!, {});
     expect(reset.status).toBe(200);
     expect(reset.body.result.content[0].text).toBe('called admin/reset.v2');
     const order = await post('/api/servers/shop/tools/create_order', {
-      parameters: { customer: { email: 'a@example.com' }, priority: 'high' },
+      customer: { email: 'a@example.com' },
+      priority: 'high',
     });
     expect(order.status).toBe(200);
     expect(order.body.result.structured_content).toEqual({ order_id: expect.any(String), total: 42.5 });
@@ -175,7 +196,7 @@ describe('one typed OpenAPI operation per tool', () => {
   it('adds the operation of a tool that appears at run time (tools/list_changed), without a restart', async () => {
     const before = (await docWith()).body;
     expect(before.paths['/api/servers/toolbox/tools/late_tool']).toBeUndefined();
-    expect((await post('/api/servers/toolbox/tools/add_tool', { parameters: { name: 'late_tool' } })).status).toBe(200);
+    expect((await post('/api/servers/toolbox/tools/add_tool', { name: 'late_tool' })).status).toBe(200);
     await waitFor(
       async () => (await docWith()).body.paths['/api/servers/toolbox/tools/late_tool'] !== undefined,
       10_000,
@@ -218,8 +239,21 @@ describe('one typed OpenAPI operation per tool', () => {
     expect(Object.keys(anonymous.paths).filter((p) => /^\/api\/servers\/[^{]/.test(p))).toEqual([]);
     expect(Object.keys(anonymous.components.schemas).filter((n) => n.startsWith('call_'))).toEqual([]);
     expect(anonymous.tags.map((t: Json) => t.name).filter((n: string) => n.startsWith('Tools: '))).toEqual([]);
-    // the generic routes stay described
-    expect(anonymous.paths['/api/servers/{id}/tools/{tool}'].post).toBeDefined();
+    // the generic routes stay described; the per-server one with a free-form body of arguments and its options
+    const generic = anonymous.paths['/api/servers/{id}/tools/{tool}'].post;
+    expect(generic.requestBody.content['application/json'].schema).toMatchObject({
+      type: 'object',
+      additionalProperties: true,
+    });
+    expect(generic.parameters.map((p: Json) => `${p.in}:${p.name}`).sort()).toEqual([
+      'header:Idempotency-Key',
+      'header:Prefer',
+      'path:id',
+      'path:tool',
+      'query:mode',
+      'query:timeout',
+    ]);
+    expect(generic.description).toContain('There is no wrapper');
     expect(anonymous.paths['/api/api-keys']).toBeDefined();
   });
 
