@@ -418,7 +418,12 @@ export class McpFrontDoorService implements OnModuleInit, OnApplicationShutdown 
       server.setRequestHandler(SubscribeRequestSchema, async (request, extra) => {
         const target = view.resolveUri(request.params.uri);
         await this.upstream(scope, extra.requestId, extra.signal, 'resource', () =>
-          this.engine.request(target.serverId, 'resources/subscribe', { uri: target.name }),
+          this.engine.request(
+            target.serverId,
+            'resources/subscribe',
+            { uri: target.name },
+            { origin: new ClientOrigin(this, scope, extra.requestId) },
+          ),
         );
         await this.editSession(scope, (s) => {
           if (!s.subscriptions.includes(target.name)) s.subscriptions.push(target.name);
@@ -457,7 +462,11 @@ export class McpFrontDoorService implements OnModuleInit, OnApplicationShutdown 
             target.serverId,
             'completion/complete',
             { ...request.params, ref: upstreamRef },
-            { signal: AbortSignal.any([extra.signal, scope.signal]) },
+            // With the session's origin it may run beside the session's own calls (see `CallOrigin`).
+            {
+              signal: AbortSignal.any([extra.signal, scope.signal]),
+              origin: new ClientOrigin(this, scope, extra.requestId),
+            },
           ),
         );
         return result;
@@ -712,13 +721,24 @@ export class McpFrontDoorService implements OnModuleInit, OnApplicationShutdown 
   }
 }
 
-/** Answers an upstream's server-to-client requests during one client request (see `CallOrigin`). */
+/**
+ * Answers an upstream's server-to-client requests during one client request (see `CallOrigin`). The calls of one
+ * session form one group; they can answer when the client declared sampling, elicitation or roots at initialize
+ * (a request without a session, or of a client that declared none, is placed and routed like a REST call).
+ */
 class ClientOrigin implements CallOrigin {
+  readonly group: string;
+  readonly answers: boolean;
+
   constructor(
     private readonly door: McpFrontDoorService,
     readonly scope: ClientScope,
     readonly requestId: RequestId,
-  ) {}
+  ) {
+    this.group = scope.sessionId;
+    const caps = scope.session?.clientCapabilities;
+    this.answers = caps !== undefined && Object.values(CLIENT_CAPABILITY_FOR).some((c) => caps[c] !== undefined);
+  }
 
   request(method: string, params: Record<string, unknown> | undefined, signal: AbortSignal): Promise<unknown> {
     return this.door.askClient(this.scope, this.requestId, method, params, signal);

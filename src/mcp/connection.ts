@@ -20,6 +20,7 @@ import type { ServerEntry } from 'src/config/config.schema';
 import type { ChildReaper, ReapOptions } from './child-reaper';
 import { EngineError, EngineErrorCode } from './engine-error';
 import type { EngineLogger } from './engine-logger';
+import { MemberLoad, type PlacementKey } from './pool';
 import { createSseTransport, createStreamableHttpTransport } from './transports/http.transport';
 import { coalesceWrites, StdioTransportHandle } from './transports/stdio.transport';
 
@@ -48,11 +49,19 @@ export interface ConnectionOptions {
 
 /**
  * Who caused a call (an MCP client session of the front door). A request or logging notification the upstream sends
- * while calls are in flight on a session carries no link to any of them on the wire (stdio has no request context),
- * so it is routed by elimination: to the one origin with calls in flight on this connection. With none, `roots/list`
- * gets an empty list and other requests an error; with several, the upstream gets an error rather than a guess.
+ * while calls are in flight on a session carries no link to any of them on the wire (stdio has no request context).
+ * The pool keeps it unambiguous instead (`ConnectionPool.place`): calls of an origin that `answers` share a member
+ * only with calls of the same `group`, so a server-to-client request goes to that group (see `route`). A member
+ * without an answering call answers `roots/list` with an empty list and refuses the other requests.
  */
-export interface CallOrigin {
+export interface CallOrigin extends PlacementKey {
+  /** The client session: calls of one session may share a member and answer for each other. */
+  readonly group: string;
+  /**
+   * The session can answer server-to-client requests (its client declared `sampling`, `elicitation` or `roots`). An
+   * origin that cannot is placed like a REST call.
+   */
+  readonly answers: boolean;
   /** Answers a server-to-client request (`sampling/createMessage`, `elicitation/create`, `roots/list`). */
   request(method: string, params: Record<string, unknown> | undefined, signal: AbortSignal): Promise<unknown>;
 }
@@ -65,7 +74,7 @@ export interface CallOptions {
    */
   signal?: AbortSignal;
   onProgress?: (progress: Progress) => void;
-  /** Server-to-client requests that arrive while this call runs are answered by it (when it is the only one). */
+  /** Server-to-client requests that arrive while this call runs go to its group (see `CallOrigin`). */
   origin?: CallOrigin;
 }
 
@@ -99,8 +108,10 @@ export class McpConnection extends EventEmitter {
   private readonly gone: Promise<void>;
   private resolveGone!: () => void;
   private childPid: number | null = null;
-  /** Origins of the calls in flight, with how many calls each. */
+  /** Origins of the calls in flight, with how many calls each (in the order they arrived). */
   private readonly origins = new Map<CallOrigin, number>();
+  /** Calls the pool placed here (see `ConnectionPool.place`). */
+  readonly load = new MemberLoad();
 
   constructor(
     readonly serverId: string,
@@ -112,7 +123,8 @@ export class McpConnection extends EventEmitter {
     const capabilities = options.clientCapabilities ?? {};
     this.client = new Client(options.clientInfo, { capabilities });
     this.client.fallbackNotificationHandler = (notification) => {
-      this.emit('notification', notification, this.soleOrigin());
+      const to = this.route();
+      this.emit('notification', notification, typeof to === 'string' ? undefined : to);
       return Promise.resolve();
     };
     const forward = (request: { method: string; params?: Record<string, unknown> }, signal: AbortSignal) =>
@@ -243,10 +255,31 @@ export class McpConnection extends EventEmitter {
     };
   }
 
-  /** The one origin with calls in flight, if exactly one. */
-  private soleOrigin(): CallOrigin | undefined {
-    if (this.origins.size !== 1) return undefined;
-    return this.origins.keys().next().value;
+  /**
+   * Where a server-to-client request or a logging notification goes: the answering group with calls in flight here
+   * (placement allows one at most), to its oldest call still in flight: any call of the group reaches the same client
+   * session, whose answer comes back by session, not by call, and the first entry of the map costs nothing to find.
+   * Without an answering call: the one group whose calls are all that is in flight (its log messages reach it; its
+   * refusal names the missing capability). Otherwise `'none'` (nobody to ask) or `'several'` (should not happen:
+   * placement keeps answering groups apart; refuse rather than guess).
+   */
+  private route(): CallOrigin | 'none' | 'several' {
+    let answering: CallOrigin | undefined;
+    let group: string | undefined;
+    let oneGroup = true;
+    let calls = 0;
+    for (const [origin, n] of this.origins) {
+      calls += n;
+      if (group === undefined) group = origin.group;
+      else if (origin.group !== group) oneGroup = false;
+      if (!origin.answers) continue;
+      if (answering === undefined) answering = origin;
+      else if (answering.group !== origin.group) return 'several';
+    }
+    if (answering) return answering;
+    // calls < inFlight: an origin-less call (REST, catalog refresh) is in flight too; it may be the cause.
+    if (group !== undefined && oneGroup && calls === this._inFlight) return this.origins.keys().next().value!;
+    return 'none';
   }
 
   private async upstreamRequest(
@@ -254,13 +287,13 @@ export class McpConnection extends EventEmitter {
     params: Record<string, unknown> | undefined,
     signal: AbortSignal,
   ): Promise<unknown> {
-    const origin = this.soleOrigin();
-    if (origin) return origin.request(method, params, signal);
+    const to = this.route();
+    if (typeof to !== 'string') return to.request(method, params, signal);
     if (method === 'roots/list') return { roots: [] };
     throw new McpError(
       ErrorCode.InvalidRequest,
-      this.origins.size === 0
-        ? `'${method}' outside of a client call: there is no client to ask`
+      to === 'none'
+        ? `'${method}' while no call of a client that can answer it is in flight on this connection: there is no client to ask`
         : `'${method}' while calls of several clients are in flight on this connection: the gateway cannot tell which client to ask`,
     );
   }

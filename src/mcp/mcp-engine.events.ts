@@ -43,7 +43,7 @@ export interface QueueDepthEvent {
 export interface ServerNotificationEvent {
   serverId: string;
   notification: Notification;
-  /** The one caller with calls in flight on the connection that sent it, if exactly one. */
+  /** The caller it belongs to, when the connection can tell (see `CallOrigin`). */
   origin?: CallOrigin;
 }
 
@@ -64,6 +64,11 @@ export interface McpEngineEvents {
   'server.restart': [ServerRestartEvent];
   'server.removed': [{ serverId: string }];
   'queue.depth': [QueueDepthEvent];
+  /**
+   * A call waits for a member of the server's pool it may share: busy members serve calls of another client session
+   * that can answer server-to-client requests, or calls that cannot (see `ConnectionPool.place`).
+   */
+  'placement.wait': [{ serverId: string }];
   /** Every notification an upstream sends (logging, progress without a caller, list_changed, resources/updated...). */
   'server.notification': [ServerNotificationEvent];
   'catalog.changed': [CatalogChangedEvent];

@@ -408,9 +408,11 @@ export class McpEngine extends EventEmitter<McpEngineEvents> {
     let outcome: CallOutcome = 'success';
     let release: (() => void) | undefined;
     let timeoutMs: number | undefined;
+    let supervisor: ServerSupervisor | undefined;
+    let member: McpConnection | undefined;
     try {
       this.assertOpen();
-      const supervisor = this.record(serverId).supervisor;
+      supervisor = this.record(serverId).supervisor;
       precheck?.();
       timeoutMs = options.timeoutMs ?? this.defaultTimeout(supervisor.entry);
       if (options.signal?.aborted)
@@ -424,9 +426,20 @@ export class McpEngine extends EventEmitter<McpEngineEvents> {
         throw new EngineError(EngineErrorCode.TIMEOUT, `'${method}' on '${serverId}' timed out in the queue`, {
           timeoutMs,
         });
-      // Least busy member at the moment the permit is granted.
-      const member = supervisor.pick() ?? (await supervisor.acquire(remaining, options.signal));
-      const result = await send(member, remaining);
+      // A member the call may share (see ConnectionPool.place), the least busy one when the permit is granted.
+      const placed = supervisor.place(options.origin, remaining, options.signal);
+      let left = remaining;
+      if (placed instanceof Promise) {
+        member = await placed;
+        left = timeoutMs - (performance.now() - started);
+        if (left <= 0)
+          throw new EngineError(EngineErrorCode.TIMEOUT, `'${method}' on '${serverId}' timed out in the queue`, {
+            timeoutMs,
+          });
+      } else {
+        member = placed;
+      }
+      const result = await send(member, left);
       if ((result as { isError?: unknown }).isError === true) outcome = 'tool_error';
       return result;
     } catch (e) {
@@ -449,6 +462,7 @@ export class McpEngine extends EventEmitter<McpEngineEvents> {
       outcome = error.code;
       throw error;
     } finally {
+      if (member) supervisor!.pool.release(member, options.origin);
       release?.();
       this.emit('call.finished', { serverId, method, target, outcome, durationMs: performance.now() - started });
     }
@@ -466,11 +480,13 @@ export class McpEngine extends EventEmitter<McpEngineEvents> {
       this.crashLoop,
       this.logger,
       client.pool.keepAlive,
+      client.pool.queueCapacity,
     );
     supervisor.on('status', (status, previous, lastError) =>
       this.emit('server.status', { serverId: id, status, previous, lastError }),
     );
     supervisor.on('restart', (info) => this.emit('server.restart', { serverId: id, ...info }));
+    supervisor.on('placement-wait', () => this.emit('placement.wait', { serverId: id }));
     supervisor.on('member-up', (conn) => {
       // Discovered on connect, refreshed on every reconnect.
       void this.catalog.refresh(id, conn, ALL_CATALOG_KINDS, this.defaultTimeout(entry));

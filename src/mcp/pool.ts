@@ -1,16 +1,73 @@
 import { EngineError, EngineErrorCode } from './engine-error';
 import type { McpConnection } from './connection';
 
+/** What placement needs to know of a call's origin (a `CallOrigin`; see there). */
+export interface PlacementKey {
+  /** Calls of one client session share it. */
+  readonly group: string;
+  /** The session can answer server-to-client requests (sampling, elicitation, roots). */
+  readonly answers: boolean;
+}
+
+/**
+ * Calls placed on one member and not yet released. "Answering" calls (origin that answers server-to-client requests)
+ * of one group at most; "plain" calls are the others (REST, internal, origins that cannot answer).
+ */
+export class MemberLoad {
+  plain = 0;
+  answering = 0;
+  /** The group of the answering calls, while there are any. */
+  group: string | undefined = undefined;
+
+  get total(): number {
+    return this.plain + this.answering;
+  }
+}
+
+/** The part of a member placement looks at (an `McpConnection`; plain objects in tests). */
+export interface PoolMember {
+  readonly isOpen: boolean;
+  readonly inFlight: number;
+  readonly load: MemberLoad;
+}
+
+interface PlacementWaiter<M> {
+  origin: PlacementKey | undefined;
+  resolve: (member: M) => void;
+  reject: (error: EngineError) => void;
+  settled: boolean;
+}
+
 /**
  * The members of one server's pool: at most `size` sessions (one child each for stdio), one per slot. A slot holds
  * at most one connection at a time, pending or open, and the supervisor only fills a slot again once its previous
  * connection is gone (child reaped): that is what bounds the process count per server by the pool size.
+ *
+ * Placement (`place`/`release`): an upstream's server-to-client request carries no link to the call that caused it
+ * (stdio has no request context), so the pool keeps every member unambiguous instead. A call whose origin can answer
+ * such requests runs only on a member where every placed call belongs to its own group (its client session); any
+ * other call only on a member with no answering call placed. A member therefore either serves one answering group, or
+ * only calls that cannot answer; the connection routes server-to-client requests to that group (see `McpConnection`).
+ * When no member fits, the call waits in a strict FIFO (bounded by `queueCapacity`, its timeout and its signal) until
+ * one does: no connection beyond the pool size is ever opened for it. With no answering call anywhere and nobody
+ * waiting, a plain call takes the least busy member at once, as before placement existed.
  */
-export class ConnectionPool {
-  private readonly members: (McpConnection | undefined)[];
+export class ConnectionPool<M extends PoolMember = McpConnection> {
+  private readonly members: (M | undefined)[];
+  /** Answering calls placed on any member (also ones since gone from the pool, until released). */
+  private answeringCalls = 0;
+  private readonly queue: PlacementWaiter<M>[] = [];
+  private head = 0;
+  private waiting = 0;
 
-  constructor(readonly size: number) {
-    this.members = new Array<McpConnection | undefined>(size).fill(undefined);
+  constructor(
+    readonly size: number,
+    private readonly queueCapacity = Number.POSITIVE_INFINITY,
+    /** Called each time a call has to wait for a member it may run on. */
+    private readonly onWait: () => void = () => undefined,
+    private readonly label = 'upstream',
+  ) {
+    this.members = new Array<M | undefined>(size).fill(undefined);
   }
 
   /** Pool size of a server: its `poolSize`, else `coreSize`, never above `maxSize`. */
@@ -18,17 +75,18 @@ export class ConnectionPool {
     return Math.max(1, Math.min(poolSize ?? coreSize, maxSize));
   }
 
-  set(slot: number, connection: McpConnection | undefined): void {
+  set(slot: number, connection: M | undefined): void {
     this.members[slot] = connection;
+    if (connection?.isOpen && this.waiting > 0) this.dispatch();
   }
 
-  get(slot: number): McpConnection | undefined {
+  get(slot: number): M | undefined {
     return this.members[slot];
   }
 
   /** The open member with the fewest requests in flight (JSON-RPC is multiplexed, so a busy member still works). */
-  pick(): McpConnection | undefined {
-    let best: McpConnection | undefined;
+  pick(): M | undefined {
+    let best: M | undefined;
     for (const m of this.members) {
       if (m?.isOpen && (best === undefined || m.inFlight < best.inFlight)) {
         best = m;
@@ -36,6 +94,61 @@ export class ConnectionPool {
       }
     }
     return best;
+  }
+
+  /** Calls waiting for a member they may run on. */
+  get placementDepth(): number {
+    return this.waiting;
+  }
+
+  /**
+   * Places a call (see the class comment): a member at once, a promise of one when the call must wait (TIMEOUT after
+   * `timeoutMs`, CANCELLED on `signal`, SERVER_UNAVAILABLE at once when the queue is full), or undefined when no member
+   * is open. Every member handed out must be given back to `release` with the same origin, exactly once.
+   */
+  place(origin: PlacementKey | undefined, timeoutMs: number, signal?: AbortSignal): M | Promise<M> | undefined {
+    const answers = origin?.answers === true;
+    if (!answers && this.answeringCalls === 0 && this.waiting === 0) {
+      // Hot path (REST-only traffic): every member fits.
+      const member = this.pick();
+      if (member) member.load.plain++;
+      return member;
+    }
+    if (this.openCount === 0) return undefined;
+    if (this.waiting === 0) {
+      const member = this.fitting(origin);
+      if (member) {
+        this.take(member, origin);
+        return member;
+      }
+    }
+    return this.wait(origin, timeoutMs, signal);
+  }
+
+  /** Gives back what `place` handed out; the oldest waiter that now fits gets a member. */
+  release(member: M, origin: PlacementKey | undefined): void {
+    const load = member.load;
+    if (origin?.answers === true) {
+      load.answering--;
+      if (load.answering === 0) load.group = undefined;
+      this.answeringCalls--;
+    } else {
+      load.plain--;
+    }
+    if (this.waiting > 0) this.dispatch();
+  }
+
+  /** Fails every waiter (the server went down or stopped: the circuit is open, as for new calls). */
+  failWaiters(error: EngineError): void {
+    for (let i = this.head; i < this.queue.length; i++) {
+      const waiter = this.queue[i]!;
+      if (waiter.settled) continue;
+      waiter.settled = true;
+      waiter.reject(error);
+    }
+    this.queue.length = 0;
+    this.head = 0;
+    this.waiting = 0;
   }
 
   get openCount(): number {
@@ -51,8 +164,114 @@ export class ConnectionPool {
   }
 
   /** Every member, open or not. */
-  all(): McpConnection[] {
-    return this.members.filter((m): m is McpConnection => m !== undefined);
+  all(): M[] {
+    return this.members.filter((m): m is M => m !== undefined);
+  }
+
+  /** The least loaded open member the call may run on (an idle one first), if any. */
+  private fitting(origin: PlacementKey | undefined): M | undefined {
+    const group = origin?.answers === true ? origin.group : undefined;
+    let best: M | undefined;
+    for (const m of this.members) {
+      if (!m?.isOpen) continue;
+      const load = m.load;
+      const fits =
+        group !== undefined ? load.plain === 0 && (load.answering === 0 || load.group === group) : load.answering === 0;
+      if (fits && (best === undefined || load.total < best.load.total)) {
+        best = m;
+        if (load.total === 0) break;
+      }
+    }
+    return best;
+  }
+
+  private take(member: M, origin: PlacementKey | undefined): void {
+    const load = member.load;
+    if (origin?.answers === true) {
+      load.answering++;
+      load.group = origin.group;
+      this.answeringCalls++;
+    } else {
+      load.plain++;
+    }
+  }
+
+  private wait(origin: PlacementKey | undefined, timeoutMs: number, signal?: AbortSignal): Promise<M> {
+    if (this.waiting >= this.queueCapacity) {
+      return Promise.reject(
+        new EngineError(
+          EngineErrorCode.SERVER_UNAVAILABLE,
+          `Too many calls waiting for a connection of '${this.label}' they may share; the queue is full (${this.queueCapacity})`,
+          { reason: 'queue-full', server: this.label },
+        ),
+      );
+    }
+    if (signal?.aborted)
+      return Promise.reject(new EngineError(EngineErrorCode.CANCELLED, 'Cancelled by the caller while queued'));
+    this.onWait();
+    return new Promise<M>((resolve, reject) => {
+      const cleanup = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      const waiter: PlacementWaiter<M> = {
+        origin,
+        settled: false,
+        resolve: (member) => {
+          cleanup();
+          resolve(member);
+        },
+        reject: (error) => {
+          cleanup();
+          reject(error);
+        },
+      };
+      const giveUp = (error: EngineError) => {
+        if (waiter.settled) return;
+        waiter.settled = true;
+        this.waiting--;
+        waiter.reject(error);
+        // The head may have been what held back the calls behind it.
+        if (this.waiting > 0) this.dispatch();
+      };
+      const onAbort = () => giveUp(new EngineError(EngineErrorCode.CANCELLED, 'Cancelled by the caller while queued'));
+      const timer = setTimeout(
+        () =>
+          giveUp(
+            new EngineError(
+              EngineErrorCode.TIMEOUT,
+              `Timed out after ${timeoutMs} ms waiting for a connection of '${this.label}' it may share`,
+              { timeoutMs },
+            ),
+          ),
+        Math.max(timeoutMs, 1),
+      );
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.queue.push(waiter);
+      this.waiting++;
+    });
+  }
+
+  /** Strict FIFO: serves waiters from the oldest while each fits somewhere; nobody overtakes a waiter that does not. */
+  private dispatch(): void {
+    while (this.head < this.queue.length) {
+      const next = this.queue[this.head]!;
+      if (!next.settled) {
+        const member = this.fitting(next.origin);
+        if (!member) return;
+        next.settled = true;
+        this.waiting--;
+        this.take(member, next.origin);
+        next.resolve(member);
+      }
+      this.head++;
+      if (this.head > 1024 && this.head * 2 > this.queue.length) {
+        this.queue.splice(0, this.head);
+        this.head = 0;
+      }
+    }
+    this.queue.length = 0;
+    this.head = 0;
   }
 }
 

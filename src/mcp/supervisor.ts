@@ -5,7 +5,7 @@ import type { McpConnection } from './connection';
 import { errorMessage } from './connection';
 import { EngineError } from './engine-error';
 import type { EngineLogger } from './engine-logger';
-import { ConnectionPool } from './pool';
+import { ConnectionPool, type PlacementKey } from './pool';
 
 export type ServerStatus = 'active' | 'inactive' | 'error';
 
@@ -56,6 +56,8 @@ export interface SupervisorEvents {
   restart: [info: { slot: number; attempt: number; delayMs: number; reason: string }];
   'member-up': [connection: McpConnection];
   'member-down': [connection: McpConnection, reason: string];
+  /** A call waits for a member it may share (see `ConnectionPool.place`). */
+  'placement-wait': [];
 }
 
 /**
@@ -98,9 +100,11 @@ export class ServerSupervisor extends EventEmitter<SupervisorEvents> {
     private readonly logger: EngineLogger,
     /** HTTP/SSE members beyond the first are closed after this long idle, and reopened when load comes back. */
     private readonly keepAliveMs = 0,
+    /** Calls that may wait for a member they may share (see `ConnectionPool.place`); beyond it SERVER_UNAVAILABLE. */
+    placementQueueCapacity = Number.POSITIVE_INFINITY,
   ) {
     super();
-    this.pool = new ConnectionPool(poolSize);
+    this.pool = new ConnectionPool(poolSize, placementQueueCapacity, () => this.emit('placement-wait'), id);
     this.slots = Array.from({ length: poolSize }, () => ({ connection: undefined, attempts: 0, timer: undefined }));
   }
 
@@ -133,15 +137,39 @@ export class ServerSupervisor extends EventEmitter<SupervisorEvents> {
    */
   pick(): McpConnection | undefined {
     const member = this.pool.pick();
-    if ((member === undefined || member.inFlight > 0) && this.dormant.size > 0 && this.running && !this.parked) {
-      // Only a slot whose idle session is fully gone: a slot never holds two sessions.
-      const slot = [...this.dormant].find((i) => this.slots[i]!.connection === undefined);
-      if (slot !== undefined) {
-        this.dormant.delete(slot);
-        void this.runSlot(slot, this.generation);
-      }
-    }
+    if (member === undefined || member.inFlight > 0) this.wakeDormant();
     return member;
+  }
+
+  /**
+   * A member for one call (see `ConnectionPool.place`: the member, or a promise while the call waits for one it may
+   * share); wakes a sleeping slot when the call did not get an idle member. Give it back with `pool.release`. Without
+   * an open member: SERVER_UNAVAILABLE (circuit open), except during the very first start (waits like `acquire`).
+   */
+  place(
+    origin: PlacementKey | undefined,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): McpConnection | Promise<McpConnection> {
+    const placed = this.pool.place(origin, timeoutMs, signal);
+    if (placed === undefined) {
+      this.wakeDormant();
+      return this.acquire(timeoutMs, signal).then(
+        () => this.pool.place(origin, timeoutMs, signal) ?? Promise.reject(this.unavailableError()),
+      );
+    }
+    if (placed instanceof Promise || placed.inFlight > 0) this.wakeDormant();
+    return placed;
+  }
+
+  private wakeDormant(): void {
+    if (this.dormant.size === 0 || !this.running || this.parked) return;
+    // Only a slot whose idle session is fully gone: a slot never holds two sessions.
+    const slot = [...this.dormant].find((i) => this.slots[i]!.connection === undefined);
+    if (slot !== undefined) {
+      this.dormant.delete(slot);
+      void this.runSlot(slot, this.generation);
+    }
   }
 
   private closeIdle(): void {
@@ -149,7 +177,7 @@ export class ServerSupervisor extends EventEmitter<SupervisorEvents> {
     // Slot 0 always stays: the server keeps one warm session.
     for (let i = 1; i < this.slots.length; i++) {
       const conn = this.pool.get(i);
-      if (conn?.isOpen && conn.inFlight === 0 && now - conn.lastUsedAt > this.keepAliveMs) {
+      if (conn?.isOpen && conn.inFlight === 0 && conn.load.total === 0 && now - conn.lastUsedAt > this.keepAliveMs) {
         this.dormant.add(i);
         this.pool.set(i, undefined);
         void conn.close('idle for longer than keep-alive');
@@ -178,6 +206,7 @@ export class ServerSupervisor extends EventEmitter<SupervisorEvents> {
     this.connectedAt = undefined;
     this.publishStatus();
     this.wakeWaiters();
+    this.pool.failWaiters(this.unavailableError());
   }
 
   /** Manual restart: clears the parked state and crash history, keeps the restart count. */
@@ -289,7 +318,11 @@ export class ServerSupervisor extends EventEmitter<SupervisorEvents> {
         return;
       }
       this.pool.set(i, undefined);
-      if (this.pool.openCount === 0) this.connectedAt = undefined;
+      if (this.pool.openCount === 0) {
+        this.connectedAt = undefined;
+        // Calls waiting for a member fail now, like new calls do while no member is open (circuit open).
+        this.pool.failWaiters(EngineError.unavailable(this.id, `no live connection (${reason})`));
+      }
       if (gen === this.generation && this.running) {
         this.everFailed = true;
         this.lastError = reason;
@@ -343,6 +376,7 @@ export class ServerSupervisor extends EventEmitter<SupervisorEvents> {
       slot.timer = undefined;
       void slot.connection?.close('server parked after a crash loop');
     }
+    this.pool.failWaiters(this.unavailableError());
     this.publishStatus();
     this.wakeWaiters();
   }

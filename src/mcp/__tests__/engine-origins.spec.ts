@@ -12,10 +12,11 @@ import { type CallOrigin, McpEngine } from '../mcp-engine';
 
 /**
  * Server-to-client requests of an upstream (sampling, roots) answered by the origin of the call in flight: one
- * in-process server over InMemoryTransport, one connection (pool size 1), so every call shares it.
+ * in-process server over InMemoryTransport, one connection (pool size 1), so calls that may not share it wait.
  */
 function engineWithSamplingServer() {
-  let release: (() => void) | undefined;
+  const releases: (() => void)[] = [];
+  const started: string[] = [];
   const engine = new McpEngine({
     client: {
       defaultTimeout: 2_000,
@@ -33,8 +34,9 @@ function engineWithSamplingServer() {
         tools: ['sample', 'roots', 'wait'].map((name) => ({ name, inputSchema: { type: 'object' as const } })),
       }));
       server.setRequestHandler(CallToolRequestSchema, async (req, extra): Promise<CallToolResult> => {
+        started.push(req.params.name);
         if (req.params.name === 'wait') {
-          await new Promise<void>((resolve) => (release = resolve));
+          await new Promise<void>((resolve) => releases.push(resolve));
           return { content: [{ type: 'text', text: 'waited' }] };
         }
         try {
@@ -56,16 +58,18 @@ function engineWithSamplingServer() {
       return client;
     },
   });
-  return { engine, release: () => release?.() };
+  return { engine, started, release: () => releases.shift()?.() };
 }
 
 const entry = serverEntrySchema.parse({ type: 'http', url: 'http://in-memory.invalid/mcp' });
 
-/** An origin that answers sampling with its own name, roots with one root, and counts what it was asked. */
-function origin(name: string): CallOrigin & { asked: string[] } {
+/** An origin (its own group) that answers sampling with its name, roots with one root, and counts what it was asked. */
+function origin(name: string, group = name, answers = true): CallOrigin & { asked: string[] } {
   const asked: string[] = [];
   return {
     asked,
+    group,
+    answers,
     request: (method) => {
       asked.push(method);
       return Promise.resolve(
@@ -94,20 +98,95 @@ describe('McpEngine: server-to-client requests routed to the origin of the call'
     }
   });
 
-  it('refuses to guess when calls of two origins are in flight on the connection', async () => {
-    const { engine, release } = engineWithSamplingServer();
+  it('runs a call of a second client session only once the first one is done, and routes to each its own', async () => {
+    const { engine, started, release } = engineWithSamplingServer();
+    const waits: { serverId: string }[] = [];
+    engine.on('placement.wait', (e) => waits.push(e));
     try {
       await engine.upsertServer('s', entry);
       await engine.waitUntilReady('s', 1_000);
       const bob = origin('bob');
       const carol = origin('carol');
       const waiting = engine.callTool('s', 'wait', {}, { origin: bob });
-      const result = await engine.callTool('s', 'sample', {}, { origin: carol });
+      await until(() => started.includes('wait'));
+      const sampled = engine.callTool('s', 'sample', {}, { origin: carol });
+      await until(() => waits.length === 1);
+      expect(started).toEqual(['wait']);
       release();
       await waiting;
-      expect(result.isError).toBe(true);
-      expect(textOf(result)).toMatch(/several clients/);
-      expect([...bob.asked, ...carol.asked]).toEqual([]);
+      expect(textOf(await sampled)).toContain('from carol');
+      expect(bob.asked).toEqual([]);
+      expect(carol.asked).toEqual(['sampling/createMessage']);
+      expect(waits).toEqual([{ serverId: 's' }]);
+    } finally {
+      await engine.close();
+    }
+  });
+
+  it('lets calls of one session share the connection, routed to that session', async () => {
+    const { engine, release } = engineWithSamplingServer();
+    const waits: unknown[] = [];
+    engine.on('placement.wait', (e) => waits.push(e));
+    try {
+      await engine.upsertServer('s', entry);
+      await engine.waitUntilReady('s', 1_000);
+      const first = origin('dave');
+      const second = origin('dave-2', 'dave');
+      const waiting = engine.callTool('s', 'wait', {}, { origin: first });
+      const sampled = await engine.callTool('s', 'sample', {}, { origin: second });
+      // The oldest call of the group in flight is asked: the same client session either way.
+      expect(textOf(sampled)).toContain('from dave');
+      expect(first.asked).toEqual(['sampling/createMessage']);
+      expect(waits).toEqual([]);
+      release();
+      await waiting;
+    } finally {
+      await engine.close();
+    }
+  });
+
+  it('keeps a call without an origin (REST) off a connection serving a client session, and the other way round', async () => {
+    const { engine, started, release } = engineWithSamplingServer();
+    try {
+      await engine.upsertServer('s', entry);
+      await engine.waitUntilReady('s', 1_000);
+      const erin = origin('erin');
+      const waiting = engine.callTool('s', 'wait', {}, { origin: erin });
+      await until(() => started.length === 1);
+      const rest = engine.callTool('s', 'sample');
+      release();
+      await waiting;
+      const refused = await rest;
+      expect(refused.isError).toBe(true);
+      expect(textOf(refused)).toMatch(/no client to ask/);
+      expect(erin.asked).toEqual([]);
+
+      const restWaiting = engine.callTool('s', 'wait');
+      await until(() => started.length === 3);
+      const frank = origin('frank');
+      const sampled = engine.callTool('s', 'sample', {}, { origin: frank });
+      release();
+      await restWaiting;
+      expect(textOf(await sampled)).toContain('from frank');
+    } finally {
+      await engine.close();
+    }
+  });
+
+  it('places an origin that cannot answer like a call without one', async () => {
+    const { engine, started, release } = engineWithSamplingServer();
+    try {
+      await engine.upsertServer('s', entry);
+      await engine.waitUntilReady('s', 1_000);
+      const mute = origin('mute', 'mute', false);
+      const waiting = engine.callTool('s', 'wait', {}, { origin: mute });
+      await until(() => started.length === 1);
+      // Shares the connection with the REST call (neither can answer): no wait, and nobody to ask.
+      const sampled = await engine.callTool('s', 'sample');
+      expect(sampled.isError).toBe(true);
+      expect(mute.asked).toEqual([]);
+      release();
+      await waiting;
     } finally {
       await engine.close();
     }
@@ -127,3 +206,9 @@ describe('McpEngine: server-to-client requests routed to the origin of the call'
     }
   });
 });
+
+/** Bounded wait for a condition the engine reaches asynchronously. */
+async function until(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 5));
+  if (!condition()) throw new Error('condition not reached');
+}
