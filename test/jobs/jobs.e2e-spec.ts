@@ -140,9 +140,9 @@ describe('long-running tools as jobs: 202, events, cancel', () => {
   });
 
   it("runs server-everything's long-running operation as a job: 202 + Location, progress over SSE, then the result", async () => {
-    const started = await post('/api/servers/everything/tools/trigger-long-running-operation', {
-      parameters: { duration: 1.5, steps: 3 },
-      mode: 'async',
+    const started = await post('/api/servers/everything/tools/trigger-long-running-operation?mode=async', {
+      duration: 1.5,
+      steps: 3,
     });
     expect(started.status).toBe(202);
     const id = started.body.execution_id as string;
@@ -207,10 +207,12 @@ describe('long-running tools as jobs: 202, events, cancel', () => {
   });
 
   it('cancels a long-running job mid-way: the upstream sees notifications/cancelled, the job ends cancelled', async () => {
-    const started = await post('/api/servers/slow/tools/count', {
-      parameters: { steps: 200, interval_ms: 100 },
-      mode: 'async',
-    });
+    // the per-server route takes Prefer: respond-async too (its body is the arguments)
+    const started = await post(
+      '/api/servers/slow/tools/count',
+      { steps: 200, interval_ms: 100 },
+      { Prefer: 'respond-async' },
+    );
     expect(started.status).toBe(202);
     const id = started.body.execution_id as string;
     const before = cancellations(cancelLog).length;
@@ -245,7 +247,7 @@ describe('long-running tools as jobs: 202, events, cancel', () => {
   });
 
   it('cancels a hanging call of the cancel-recorder fixture, which records the cancelled request', async () => {
-    const started = await post('/api/servers/recorder/tools/hang', { parameters: {}, mode: 'async' });
+    const started = await post('/api/servers/recorder/tools/hang?mode=async', {});
     expect(started.status).toBe(202);
     const id = started.body.execution_id as string;
     // Nothing tells when the call has reached the upstream (hang sends nothing): give the loopback a moment, or the
@@ -253,15 +255,12 @@ describe('long-running tools as jobs: 202, events, cancel', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect((await post(`/api/executions/${id}/cancel`, {})).status).toBe(200);
     await waitFor(() => cancellations(recorderLog).length === 1, 5_000, 'the recorder to log the cancellation');
-    const listed = await post('/api/servers/recorder/tools/cancellations', { parameters: {} });
+    const listed = await post('/api/servers/recorder/tools/cancellations', {});
     expect(JSON.parse(listed.body.result.content[0].text)).toHaveLength(1);
   });
 
   it('keeps a job running when the client that follows it leaves', async () => {
-    const started = await post('/api/servers/slow/tools/count', {
-      parameters: { steps: 8, interval_ms: 100 },
-      mode: 'async',
-    });
+    const started = await post('/api/servers/slow/tools/count?mode=async', { steps: 8, interval_ms: 100 });
     const id = started.body.execution_id as string;
     const first = await readEvents(await events(id), (seen) => seen.some((e) => e.event === 'progress'));
     expect(first.ended).toBe(false); // we hung up
@@ -273,7 +272,7 @@ describe('long-running tools as jobs: 202, events, cancel', () => {
     const res = await fetch(`${api}/api/servers/slow/tools/count`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...ADMIN_HEADERS },
-      body: JSON.stringify({ parameters: { steps: 3, interval_ms: 50 } }),
+      body: JSON.stringify({ steps: 3, interval_ms: 50 }),
     });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
@@ -287,7 +286,7 @@ describe('long-running tools as jobs: 202, events, cancel', () => {
     const long = await fetch(`${api}/api/servers/slow/tools/count`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...ADMIN_HEADERS },
-      body: JSON.stringify({ parameters: { steps: 200, interval_ms: 100 } }),
+      body: JSON.stringify({ steps: 200, interval_ms: 100 }),
     });
     const partial = await readEvents(long, (s) => s.some((e) => e.event === 'progress'));
     expect(partial.ended).toBe(false);
@@ -295,10 +294,7 @@ describe('long-running tools as jobs: 202, events, cancel', () => {
   });
 
   it("answers 404 for another caller's job, and 400 for a bad id or Last-Event-ID", async () => {
-    const started = await post('/api/servers/everything/tools/echo', {
-      parameters: { message: 'mine' },
-      mode: 'async',
-    });
+    const started = await post('/api/servers/everything/tools/echo?mode=async', { message: 'mine' });
     const id = started.body.execution_id as string;
     const key = await post('/api/api-keys', { name: 'other-caller', scopes: ['mcp:read', 'mcp:write'] });
     const other = { 'X-API-Key': key.body.key as string };
@@ -309,27 +305,24 @@ describe('long-running tools as jobs: 202, events, cancel', () => {
     const badResume = await events(id, { 'Last-Event-ID': 'abc' });
     expect(badResume.status).toBe(400);
     expect(((await badResume.json()) as Json).error.code).toBe('INVALID_PARAMETERS');
-    expect((await post('/api/servers/everything/tools/echo', { parameters: {}, mode: 'later' })).status).toBe(400);
+    expect((await post('/api/servers/everything/tools/echo?mode=later', {})).status).toBe(400);
   });
 
   it('answers an idempotent repeat of an async start with the first execution', async () => {
-    const body = { parameters: { message: 'once' }, mode: 'async', idempotency_key: 'job-once' };
-    const first = await post('/api/servers/everything/tools/echo', body);
+    const key = { 'Idempotency-Key': 'job-once' };
+    const first = await post('/api/servers/everything/tools/echo?mode=async', { message: 'once' }, key);
     expect(first.status).toBe(202);
     await recordOf(first.body.execution_id, 'completed');
-    const repeat = await post('/api/servers/everything/tools/echo', body);
+    const repeat = await post('/api/servers/everything/tools/echo?mode=async', { message: 'once' }, key);
     expect(repeat.status).toBe(202);
     expect(repeat.body).toMatchObject({ execution_id: first.body.execution_id, status: 'completed' });
-    const other = await post('/api/servers/everything/tools/echo', { ...body, parameters: { message: 'twice' } });
+    const other = await post('/api/servers/everything/tools/echo?mode=async', { message: 'twice' }, key);
     expect(other.status).toBe(409);
   });
 
   // Last: it stops the gateway.
   it('marks a job interrupted when the gateway stops, after cancelling it upstream', async () => {
-    const started = await post('/api/servers/slow/tools/count', {
-      parameters: { steps: 200, interval_ms: 100 },
-      mode: 'async',
-    });
+    const started = await post('/api/servers/slow/tools/count?mode=async', { steps: 200, interval_ms: 100 });
     const id = started.body.execution_id as string;
     const before = cancellations(cancelLog).length;
     // One connection that follows the job from before the stop to its end (a second, idle client connection would

@@ -31,11 +31,12 @@ describe('jobs behind a load balancer: two gateways on one database', () => {
   let dir: string;
   let cancelLog: string;
 
-  const start = (gateway: TestGateway, body: unknown) =>
-    fetch(`${gateway.addresses.api}/api/servers/slow/tools/count`, {
+  /** Starts count as a job (?mode=async); the body is its arguments. */
+  const start = (gateway: TestGateway, args: unknown) =>
+    fetch(`${gateway.addresses.api}/api/servers/slow/tools/count?mode=async`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...ADMIN_HEADERS },
-      body: JSON.stringify(body),
+      body: JSON.stringify(args),
     }).then(async (res) => ({ status: res.status, body: (await res.json()) as Json }));
 
   beforeAll(async () => {
@@ -67,7 +68,7 @@ describe('jobs behind a load balancer: two gateways on one database', () => {
   });
 
   it('cancels through the other gateway: the one running the job cancels it upstream', async () => {
-    const started = await start(a, { parameters: { steps: 300, interval_ms: 100 }, mode: 'async' });
+    const started = await start(a, { steps: 300, interval_ms: 100 });
     expect(started.status).toBe(202);
     const id = started.body.execution_id as string;
     const followedOnB = fetch(`${b.addresses.api}/api/executions/${id}/events`, { headers: ADMIN_HEADERS });
@@ -102,7 +103,7 @@ describe('jobs behind a load balancer: two gateways on one database', () => {
   });
 
   it("follows another gateway's job to its result", async () => {
-    const started = await start(a, { parameters: { steps: 5, interval_ms: 100 }, mode: 'async' });
+    const started = await start(a, { steps: 5, interval_ms: 100 });
     const id = started.body.execution_id as string;
     const events = await allEvents(
       await fetch(`${b.addresses.api}/api/executions/${id}/events`, { headers: ADMIN_HEADERS }),
