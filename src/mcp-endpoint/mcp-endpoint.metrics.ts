@@ -6,6 +6,7 @@ export const MCP_ENDPOINT_SESSIONS = 'mcp_endpoint_sessions';
 export const MCP_ENDPOINT_SESSIONS_OPENED = 'mcp_endpoint_sessions_opened_total';
 export const MCP_ENDPOINT_STREAMS = 'mcp_endpoint_streams';
 export const MCP_ENDPOINT_MESSAGES = 'mcp_endpoint_requests_total';
+export const MCP_POOL_PLACEMENT_WAITS = 'mcp_pool_placement_waits_total';
 
 export const mcpEndpointMetricProviders = [
   makeGaugeProvider({
@@ -22,6 +23,13 @@ export const mcpEndpointMetricProviders = [
     help: 'JSON-RPC requests received on the MCP endpoint, by method',
     labelNames: ['method'],
   }),
+  makeCounterProvider({
+    name: MCP_POOL_PLACEMENT_WAITS,
+    help:
+      'Calls that waited for a pooled upstream connection they may share: client sessions that answer sampling, ' +
+      'elicitation or roots each get connections of their own while their calls run (see ADR 0003)',
+    labelNames: ['server'],
+  }),
 ];
 
 /** Sessions and streams of the MCP front door. Upstream connections are the pools' (mcp_pool_*), not per session. */
@@ -32,7 +40,13 @@ export class McpEndpointMetrics {
     @InjectMetric(MCP_ENDPOINT_SESSIONS_OPENED) private readonly opened: Counter,
     @InjectMetric(MCP_ENDPOINT_STREAMS) private readonly streams: Gauge,
     @InjectMetric(MCP_ENDPOINT_MESSAGES) private readonly messages: Counter<'method'>,
+    @InjectMetric(MCP_POOL_PLACEMENT_WAITS) private readonly placementWaits: Counter<'server'>,
   ) {}
+
+  /** Counted here: only the front door's sessions make calls that may have to wait for a connection to share. */
+  placementWait(server: string): void {
+    this.placementWaits.inc({ server });
+  }
 
   /** Reads the live-session count at each scrape. */
   sessions(count: () => Promise<number>): void {

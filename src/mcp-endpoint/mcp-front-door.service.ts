@@ -160,6 +160,7 @@ export class McpFrontDoorService implements OnModuleInit, OnApplicationShutdown 
         void this.bus.publish({ kind: 'notify', serverId, notification }).catch(() => undefined);
       }
     });
+    this.engine.on('placement.wait', ({ serverId }) => this.metrics.placementWait(serverId));
     this.metrics.sessions(() => this.store.count());
   }
 
