@@ -41,7 +41,8 @@ const PREFER_HEADER = {
   name: 'Prefer',
   required: false,
   description: '`respond-async`: run as a job (same as mode `async`); answered with `Preference-Applied`',
-  schema: { type: 'string', example: 'respond-async' },
+  // No example: Swagger UI would fill it in on "Try it out" and turn every try into a job.
+  schema: { type: 'string' },
 };
 
 const ACCEPTED_DESCRIPTION =

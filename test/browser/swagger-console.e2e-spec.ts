@@ -85,8 +85,9 @@ describe('Swagger UI as a console for the tools (headless Chromium)', () => {
     await operation.locator('button.try-out__btn').click();
     const body = operation.locator('textarea.body-param__text');
     await body.waitFor();
-    const example = JSON.parse(await body.inputValue()) as { parameters: { message: unknown } };
-    expect(example).toEqual({ parameters: { message: 'string' } });
+    // the body is the tool's arguments, generated from its input schema
+    const example = JSON.parse(await body.inputValue()) as { message: unknown };
+    expect(example).toEqual({ message: 'string' });
 
     await operation.locator('button.execute').click();
     const status = operation.locator('.live-responses-table .response .response-col_status').first();
@@ -97,7 +98,7 @@ describe('Swagger UI as a console for the tools (headless Chromium)', () => {
     const answer = await operation.locator('.live-responses-table .response-col_description pre').first().innerText();
     const parsed = JSON.parse(answer) as { status: string; result: { content: { text: string }[] } };
     expect(parsed.status).toBe('completed');
-    expect(parsed.result.content[0]!.text).toContain(`Echo: ${String(example.parameters.message)}`);
+    expect(parsed.result.content[0]!.text).toContain(`Echo: ${String(example.message)}`);
   }, 60_000);
 
   it('authorizes with a bearer token and runs a tool with typed numeric arguments (get-sum)', async () => {
@@ -122,8 +123,8 @@ describe('Swagger UI as a console for the tools (headless Chromium)', () => {
       await operation.locator('.opblock-summary').first().click();
       await operation.locator('button.try-out__btn').click();
       const body = operation.locator('textarea.body-param__text');
-      expect(JSON.parse(await body.inputValue())).toEqual({ parameters: { a: 0, b: 0 } });
-      await body.fill(JSON.stringify({ parameters: { a: 19, b: 23 } }));
+      expect(JSON.parse(await body.inputValue())).toEqual({ a: 0, b: 0 });
+      await body.fill(JSON.stringify({ a: 19, b: 23 }));
       await operation.locator('button.execute').click();
       const status = operation.locator('.live-responses-table .response .response-col_status').first();
       await status.waitFor();

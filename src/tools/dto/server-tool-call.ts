@@ -12,12 +12,15 @@ import { IDEMPOTENCY_DESCRIPTION, IDEMPOTENCY_KEY_PATTERN, MAX_IDEMPOTENCY_KEY }
 
 export const IDEMPOTENCY_KEY_HEADER = 'Idempotency-Key';
 
-/** The `@ApiHeader` of the header, so the document states the same rules the pipe applies. */
+/**
+ * The `@ApiHeader` of the header, so the document states the same rules the parser applies. No example: Swagger UI
+ * would fill it in on "Try it out", and every later try would replay the first call.
+ */
 export const IDEMPOTENCY_KEY_API_HEADER = {
   name: IDEMPOTENCY_KEY_HEADER,
   required: false,
   description: `${IDEMPOTENCY_DESCRIPTION}. 1-${MAX_IDEMPOTENCY_KEY} characters, no control characters.`,
-  schema: { type: 'string', minLength: 1, maxLength: MAX_IDEMPOTENCY_KEY, example: 'order-42-refund' },
+  schema: { type: 'string', minLength: 1, maxLength: MAX_IDEMPOTENCY_KEY },
 } as const;
 
 const isJsonObject = (value: unknown): value is Record<string, unknown> =>

@@ -165,7 +165,8 @@ export class ExecuteToolDto {
  * parameters; the idempotency key is the `Idempotency-Key` header (src/tools/dto/server-tool-call.ts).
  */
 export class ServerToolCallQueryDto {
-  @ApiPropertyOptional({ example: 30000, minimum: 1, maximum: MAX_TIMEOUT_MS, description: TIMEOUT_DESCRIPTION })
+  // No example: Swagger UI would send it on every "Try it out", overriding the server's own timeout.
+  @ApiPropertyOptional({ minimum: 1, maximum: MAX_TIMEOUT_MS, description: TIMEOUT_DESCRIPTION })
   @IsOptional()
   @Type(() => Number)
   @IsInt({ message: 'timeout must be an integer number of milliseconds' })
