@@ -99,9 +99,7 @@ describe('executions: audit trail and idempotency over real MCP servers', () => 
     expect(record.duration_ms).toBeGreaterThanOrEqual(0);
     expect(Date.parse(record.completed_at)).toBeGreaterThanOrEqual(Date.parse(record.started_at));
 
-    const secret = await post('/api/servers/recorder/tools/echo', {
-      parameters: { message: 'x', password: 'hunter2-in-clear' },
-    });
+    const secret = await post('/api/servers/recorder/tools/echo', { message: 'x', password: 'hunter2-in-clear' });
     // The fixture's schema does not forbid extra keys: the call completes, the record masks the value.
     expect(secret.status).toBe(200);
     const masked = await recordOf(secret.body.execution_id);
@@ -113,7 +111,7 @@ describe('executions: audit trail and idempotency over real MCP servers', () => 
   });
 
   it('records a failed call with the error code and message', async () => {
-    const res = await post('/api/servers/recorder/tools/fail', { parameters: {} });
+    const res = await post('/api/servers/recorder/tools/fail', {});
     expect(res.status).toBeGreaterThanOrEqual(400);
     const rows = await (async () => {
       const deadline = Date.now() + 5000;
@@ -169,8 +167,8 @@ describe('executions: audit trail and idempotency over real MCP servers', () => 
   });
 
   it('deletes records older than mcp.executions.retention-days (30 by default), keeping newer ones', async () => {
-    const old = await post('/api/servers/everything/tools/echo', { parameters: { message: 'old' } });
-    const fresh = await post('/api/servers/everything/tools/echo', { parameters: { message: 'fresh' } });
+    const old = await post('/api/servers/everything/tools/echo', { message: 'old' });
+    const fresh = await post('/api/servers/everything/tools/echo', { message: 'fresh' });
     await recordOf(old.body.execution_id);
     await recordOf(fresh.body.execution_id);
     const pg = new Client({ connectionString: db.url });
@@ -222,13 +220,14 @@ describe('executions: audit trail and idempotency over real MCP servers', () => 
 
     it('a repeat while the first still runs waits for it instead of calling twice', async () => {
       const before = await upstreamCalls('recorder');
-      const body = { parameters: { ms: 800 }, idempotency_key: 'slow-once' };
-      const first = post('/api/servers/recorder/tools/sleep', body);
+      // the per-server route: the arguments as the body, the key in the Idempotency-Key header
+      const key = { ...ADMIN_HEADERS, 'Idempotency-Key': 'slow-once' };
+      const first = post('/api/servers/recorder/tools/sleep', { ms: 800 }, key);
       await new Promise((r) => setTimeout(r, 200));
       const [a, b, c] = await Promise.all([
         first,
-        post('/api/servers/recorder/tools/sleep', body),
-        post('/api/servers/recorder/tools/sleep', body),
+        post('/api/servers/recorder/tools/sleep', { ms: 800 }, key),
+        post('/api/servers/recorder/tools/sleep', { ms: 800 }, key),
       ]);
       expect([a.status, b.status, c.status]).toEqual([200, 200, 200]);
       expect(b.body.execution_id).toBe(a.body.execution_id);
@@ -237,10 +236,11 @@ describe('executions: audit trail and idempotency over real MCP servers', () => 
     });
 
     it('a repeat of a failed call answers the same error without calling again', async () => {
-      const body = { parameters: {}, idempotency_key: 'fail-once' };
-      const first = await post('/api/servers/recorder/tools/fail', body);
+      const key = { ...ADMIN_HEADERS, 'Idempotency-Key': 'fail-once' };
+      const first = await post('/api/servers/recorder/tools/fail', {}, key);
+      expect(first.status).toBe(502);
       const before = await upstreamCalls('recorder');
-      const again = await post('/api/servers/recorder/tools/fail', body);
+      const again = await post('/api/servers/recorder/tools/fail', {}, key);
       expect(again.status).toBe(first.status);
       expect(again.body.error.code).toBe(first.body.error.code);
       expect(await upstreamCalls('recorder')).toBe(before);

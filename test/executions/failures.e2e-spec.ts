@@ -32,10 +32,10 @@ describe('failed calls on the audit trail', () => {
   let api: string;
 
   const execute = (server: string, tool: string, parameters: Record<string, unknown>, timeout?: number) =>
-    fetch(`${api}/api/servers/${server}/tools/${tool}`, {
+    fetch(`${api}/api/servers/${server}/tools/${tool}${timeout ? `?timeout=${timeout}` : ''}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...ADMIN_HEADERS },
-      body: JSON.stringify({ parameters, ...(timeout ? { timeout } : {}) }),
+      body: JSON.stringify(parameters),
     });
   const records = async (query: string) =>
     (

@@ -45,8 +45,8 @@ describe('running executions and gateway processes (owner + heartbeat)', () => {
     // An idempotent call writes its `running` row first (owned by A), then runs for a minute.
     const long = fetch(`${a.api}/api/servers/recorder/tools/sleep`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', ...ADMIN_HEADERS },
-      body: JSON.stringify({ parameters: { ms: 60_000 }, idempotency_key: 'long-on-a' }),
+      headers: { 'content-type': 'application/json', 'Idempotency-Key': 'long-on-a', ...ADMIN_HEADERS },
+      body: JSON.stringify({ ms: 60_000 }),
     }).catch(() => undefined);
     await waitFor(async () => (await statusOf('long-on-a'))?.status === 'running', 10_000, "A's running row");
     const owner = (await statusOf('long-on-a'))!.owner;

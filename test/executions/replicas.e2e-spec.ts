@@ -42,8 +42,8 @@ describe('idempotency across two gateways on one database', () => {
     const call = (gateway: TestGateway) =>
       fetch(`${gateway.addresses.api}/api/servers/recorder/tools/sleep`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', ...ADMIN_HEADERS },
-        body: JSON.stringify({ parameters: { ms: 800 }, idempotency_key: 'across-replicas' }),
+        headers: { 'content-type': 'application/json', 'Idempotency-Key': 'across-replicas', ...ADMIN_HEADERS },
+        body: JSON.stringify({ ms: 800 }),
       }).then(async (res) => ({ status: res.status, body: (await res.json()) as { execution_id: string } }));
     // Both gateways run in this process and report into prom-client's global registry: either endpoint gives the
     // total of both replicas' upstream calls.

@@ -44,7 +44,7 @@ describe('replicas on one database agree on the servers registered through the A
     expect(await eventually(async () => (await apiB.get('/api/servers/shared')).status === 200, 2000)).toBe(true);
     expect(Date.now() - registeredAt).toBeLessThan(2500);
     const callable = await eventually(async () => {
-      const res = await apiB.post('/api/servers/shared/tools/echo', { parameters: { message: 'from B' } });
+      const res = await apiB.post('/api/servers/shared/tools/echo', { message: 'from B' });
       return res.status === 200 && JSON.stringify(res.body).includes('from B');
     }, 15_000);
     expect(callable).toBe(true);

@@ -101,7 +101,7 @@ describe('servers registered through the API (PostgreSQL, real MCP servers)', ()
       expect(res.status).toBe(201);
       expect(res.body).toMatchObject({ id: 'api-everything', status: 'registered', server_status: 'active' });
       expect(res.body.initialization_time_ms).toBeGreaterThanOrEqual(0);
-      const call = await api.post('/api/servers/api-everything/tools/echo', { parameters: { message: 'hi' } });
+      const call = await api.post('/api/servers/api-everything/tools/echo', { message: 'hi' });
       expect(call.status).toBe(200);
       expect(JSON.stringify(call.body)).toContain('hi');
     });
@@ -221,10 +221,10 @@ describe('servers registered through the API (PostgreSQL, real MCP servers)', ()
       const pids = engine().childPids('api-recorder');
       expect(pids.length).toBeGreaterThan(0);
       const controller = new AbortController();
-      const pending = fetch(`${gateway.addresses.api}/api/servers/api-recorder/tools/hang`, {
+      const pending = fetch(`${gateway.addresses.api}/api/servers/api-recorder/tools/hang?timeout=60000`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...ADMIN_HEADERS },
-        body: JSON.stringify({ parameters: {}, timeout: 60_000 }),
+        body: '{}',
         signal: controller.signal,
       }).catch((e: Error) => e);
       expect(await eventually(async () => engine().getServerState('api-recorder').inFlight > 0, 5000)).toBe(true);
@@ -256,7 +256,7 @@ describe('servers registered through the API (PostgreSQL, real MCP servers)', ()
         (s: any) => s.id === 'api-everything',
       );
       expect(summary).toMatchObject({ source: 'api', name: 'Renamed' });
-      const call = await api.post('/api/servers/api-everything/tools/echo', { parameters: { message: 'back' } });
+      const call = await api.post('/api/servers/api-everything/tools/echo', { message: 'back' });
       expect(call.status).toBe(200);
       expect((await api.get('/api/servers/remote')).body.configuration.headers).toEqual({ Authorization: '***' });
       await sleep(0);

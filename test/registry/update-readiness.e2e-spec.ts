@@ -19,7 +19,7 @@ describe('servers registered through the API: PUT restarts only for connection f
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     });
   const pidOf = async (server: string) => {
-    const res = await call('POST', `/api/servers/${server}/tools/pid`, { parameters: {} });
+    const res = await call('POST', `/api/servers/${server}/tools/pid`, {});
     expect(res.status).toBe(200);
     const body = (await res.json()) as { result: { content: Array<{ text: string }> } };
     return Number(body.result.content[0]!.text);
@@ -47,7 +47,7 @@ describe('servers registered through the API: PUT restarts only for connection f
       configuration: { command: NODE, args: [TOOLBOX] },
     });
     expect(created.status).toBe(201);
-    await waitFor(async () => (await call('POST', '/api/servers/tb/tools/pid', { parameters: {} })).ok, 20_000, 'tb');
+    await waitFor(async () => (await call('POST', '/api/servers/tb/tools/pid', {})).ok, 20_000, 'tb');
     const first = await pidOf('tb');
 
     const renamed = await call('PUT', '/api/servers/tb', { name: 'Toolbox', description: 'renamed', required: true });

@@ -329,7 +329,7 @@ spring:
         ['GET', '/api/tools?server_id=beta', undefined],
         ['GET', '/api/tools/echo?server_id=beta', undefined],
         ['POST', '/api/tools/echo/execute', { server_id: 'beta', parameters: { message: 'x' } }],
-        ['POST', '/api/servers/beta/tools/echo', { parameters: { message: 'x' } }],
+        ['POST', '/api/servers/beta/tools/echo', { message: 'x' }],
       ] as const) {
         expectError(await call(method, p, bearer(token), body), 403, 'AUTHORIZATION_DENIED');
       }
