@@ -16,6 +16,9 @@ export interface SpawnedGateway {
   dir: string;
   api: string;
   management: string;
+  /** The Prometheus scrape listener. */
+  metrics: string;
+  ports: { api: number; management: number; metrics: number };
   /** stdout and stderr so far (the last 200 kB). */
   output(): string;
   /** The gateway and every process under it now (read before a kill -9, which orphans them). */
@@ -28,6 +31,12 @@ export interface SpawnGatewayOptions {
   databaseUrl: string;
   /** YAML of its config file (`GLOBALMCP_CONFIG`), e.g. `mcp.servers`. */
   yaml?: string;
+  /** YAML of a second config file in its dir (`GLOBALMCP_CONFIG=application.yml,<extraFileName>`), to edit and reload. */
+  extraYaml?: string;
+  /** Name of that file; `servers.yml` by default. */
+  extraFileName?: string;
+  /** Rate limiting as the config says (default: off, so that a test's bursts are not refused). */
+  configuredRateLimits?: boolean;
   /** More environment (relaxed config keys such as `MCP_EXECUTIONS_HEARTBEAT_INTERVAL`). */
   env?: Record<string, string>;
   /** Extra readiness beyond `/actuator/health/readiness`, e.g. a server's tools listed. */
@@ -47,11 +56,17 @@ export async function spawnGateway(options: SpawnGatewayOptions): Promise<Spawne
   const dir = mkdtempSync(path.join(tmpdir(), 'globalmcp-child-'));
   const config = path.join(dir, 'application.yml');
   writeFileSync(config, options.yaml ?? '{}\n');
+  const configFiles = [config];
+  if (options.extraYaml !== undefined) {
+    const extra = path.join(dir, options.extraFileName ?? 'servers.yml');
+    writeFileSync(extra, options.extraYaml);
+    configFiles.push(extra);
+  }
   const ports = { api: await freePort(), management: await freePort(), metrics: await freePort() };
   const env = {
     PATH: process.env.PATH ?? '',
     HOME: process.env.HOME ?? dir,
-    GLOBALMCP_CONFIG: config,
+    GLOBALMCP_CONFIG: configFiles.join(','),
     GLOBALMCP_DATA_DIR: path.join(dir, 'data'),
     GLOBALMCP_ADMIN_API_KEY: TEST_ADMIN_KEY,
     GLOBALMCP_ENCRYPTION_KEY: SHARED_ENCRYPTION_KEY,
@@ -60,7 +75,7 @@ export async function spawnGateway(options: SpawnGatewayOptions): Promise<Spawne
     SERVER_PORT: String(ports.api),
     MANAGEMENT_SERVER_PORT: String(ports.management),
     MANAGEMENT_PROMETHEUS_PORT: String(ports.metrics),
-    MCP_SECURITY_RATE_LIMITING_ENABLED: 'false',
+    ...(options.configuredRateLimits ? {} : { MCP_SECURITY_RATE_LIMITING_ENABLED: 'false' }),
     ...options.env,
   };
   const child = spawn(process.execPath, [MAIN], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -79,6 +94,8 @@ export async function spawnGateway(options: SpawnGatewayOptions): Promise<Spawne
     dir,
     api: `http://127.0.0.1:${ports.api}`,
     management: `http://127.0.0.1:${ports.management}`,
+    metrics: `http://127.0.0.1:${ports.metrics}`,
+    ports,
     output: () => output,
     processTree,
     stop: async (graceMs = 15_000) => {
