@@ -430,12 +430,14 @@ export class McpEngine extends EventEmitter<McpEngineEvents> {
       const placed = supervisor.place(options.origin, remaining, options.signal);
       let left = remaining;
       if (placed instanceof Promise) {
+        // The wait may be long (a session's call may wait for a human's elicitation): not with a gateway-wide permit
+        // held, which would let one busy server stall every other. The member is kept while the permit comes back.
+        release();
+        release = undefined;
         member = await placed;
-        left = timeoutMs - (performance.now() - started);
-        if (left <= 0)
-          throw new EngineError(EngineErrorCode.TIMEOUT, `'${method}' on '${serverId}' timed out in the queue`, {
-            timeoutMs,
-          });
+        const again = this.limiter.acquire(this.left(started, timeoutMs, method, serverId), options.signal, serverId);
+        release = typeof again === 'function' ? again : await again;
+        left = this.left(started, timeoutMs, method, serverId);
       } else {
         member = placed;
       }
@@ -466,6 +468,16 @@ export class McpEngine extends EventEmitter<McpEngineEvents> {
       release?.();
       this.emit('call.finished', { serverId, method, target, outcome, durationMs: performance.now() - started });
     }
+  }
+
+  /** What is left of a call's timeout; TIMEOUT when nothing is. */
+  private left(started: number, timeoutMs: number, method: string, serverId: string): number {
+    const left = timeoutMs - (performance.now() - started);
+    if (left <= 0)
+      throw new EngineError(EngineErrorCode.TIMEOUT, `'${method}' on '${serverId}' timed out in the queue`, {
+        timeoutMs,
+      });
+    return left;
   }
 
   private createSupervisor(id: string, entry: ServerEntry): ServerSupervisor {

@@ -14,13 +14,13 @@ import { type CallOrigin, McpEngine } from '../mcp-engine';
  * Server-to-client requests of an upstream (sampling, roots) answered by the origin of the call in flight: one
  * in-process server over InMemoryTransport, one connection (pool size 1), so calls that may not share it wait.
  */
-function engineWithSamplingServer() {
+function engineWithSamplingServer(maxConcurrentConnections = 10) {
   const releases: (() => void)[] = [];
   const started: string[] = [];
   const engine = new McpEngine({
     client: {
       defaultTimeout: 2_000,
-      maxConcurrentConnections: 10,
+      maxConcurrentConnections,
       maxResultSize: 1_000_000,
       retry: { maxAttempts: 3, backoffMultiplier: 2, initialInterval: 10, maxInterval: 100 },
       pool: { coreSize: 1, maxSize: 1, keepAlive: 60_000, queueCapacity: 10 },
@@ -29,15 +29,19 @@ function engineWithSamplingServer() {
     clientCapabilities: { sampling: {}, roots: { listChanged: true } },
     transportFactory: () => {
       const [client, serverSide] = InMemoryTransport.createLinkedPair();
-      const server = new Server({ name: 'sampler', version: '1' }, { capabilities: { tools: {} } });
+      const server = new Server({ name: 'sampler', version: '1' }, { capabilities: { tools: {}, logging: {} } });
       server.setRequestHandler(ListToolsRequestSchema, () => ({
-        tools: ['sample', 'roots', 'wait'].map((name) => ({ name, inputSchema: { type: 'object' as const } })),
+        tools: ['sample', 'roots', 'wait', 'log'].map((name) => ({ name, inputSchema: { type: 'object' as const } })),
       }));
       server.setRequestHandler(CallToolRequestSchema, async (req, extra): Promise<CallToolResult> => {
         started.push(req.params.name);
         if (req.params.name === 'wait') {
           await new Promise<void>((resolve) => releases.push(resolve));
           return { content: [{ type: 'text', text: 'waited' }] };
+        }
+        if (req.params.name === 'log') {
+          await extra.sendNotification({ method: 'notifications/message', params: { level: 'info', data: 'hi' } });
+          return { content: [{ type: 'text', text: 'logged' }] };
         }
         try {
           const text =
@@ -187,6 +191,54 @@ describe('McpEngine: server-to-client requests routed to the origin of the call'
       expect(mute.asked).toEqual([]);
       release();
       await waiting;
+    } finally {
+      await engine.close();
+    }
+  });
+
+  it('does not hold a gateway-wide permit while waiting for a connection it may share', async () => {
+    // Two permits: bob's call holds one; carol waits for bob's connection; a call to another server still runs.
+    const { engine, started, release } = engineWithSamplingServer(2);
+    try {
+      await engine.upsertServer('s', entry);
+      await engine.upsertServer('t', entry);
+      await engine.waitUntilReady('s', 1_000);
+      await engine.waitUntilReady('t', 1_000);
+      const waiting = engine.callTool('s', 'wait', {}, { origin: origin('bob') });
+      await until(() => started.includes('wait'));
+      const carol = origin('carol');
+      const sampled = engine.callTool('s', 'sample', {}, { origin: carol });
+      sampled.catch(() => undefined); // awaited below; handled if the test fails before
+      const other = engine.callTool('t', 'roots', {}, { origin: origin('dave'), timeoutMs: 1_000 });
+      expect(JSON.parse(textOf(await other))).toEqual({ roots: [{ uri: 'file:///dave' }] });
+      expect(carol.asked).toEqual([]);
+      release();
+      await waiting;
+      expect(textOf(await sampled)).toContain('from carol');
+    } finally {
+      await engine.close();
+    }
+  });
+
+  it("routes an upstream's log message to the answering session in flight, and to nobody beside a REST call", async () => {
+    const { engine, started, release } = engineWithSamplingServer();
+    const logs: (CallOrigin | undefined)[] = [];
+    engine.on('server.notification', (e) => {
+      if (e.notification.method === 'notifications/message') logs.push(e.origin);
+    });
+    try {
+      await engine.upsertServer('s', entry);
+      await engine.waitUntilReady('s', 1_000);
+      const gina = origin('gina');
+      await engine.callTool('s', 'log', {}, { origin: gina });
+      // A session that cannot answer beside a REST call: the log could be either's.
+      const mute = origin('mute', 'mute', false);
+      const waiting = engine.callTool('s', 'wait');
+      await until(() => started.includes('wait'));
+      await engine.callTool('s', 'log', {}, { origin: mute });
+      release();
+      await waiting;
+      expect(logs).toEqual([gina, undefined]);
     } finally {
       await engine.close();
     }
