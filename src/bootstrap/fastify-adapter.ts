@@ -96,7 +96,10 @@ export function createFastifyAdapter(options: AdapterOptions): FastifyAdapter {
   return adapter;
 }
 
-/** Request headers a browser page on an allowed origin may send (credentials, MCP session, request id). */
+/**
+ * Request headers a browser page on an allowed origin may send (credentials, MCP session, request id, and the
+ * options of a tool call: `Idempotency-Key`, `Prefer: respond-async`).
+ */
 const CORS_ALLOWED_HEADERS = [
   'Authorization',
   'Content-Type',
@@ -105,8 +108,13 @@ const CORS_ALLOWED_HEADERS = [
   'Mcp-Session-Id',
   'Mcp-Protocol-Version',
   'Last-Event-ID',
+  'Idempotency-Key',
+  'Prefer',
 ];
-/** Response headers such a page may read: the request id, the rate-limit state, the MCP session. */
+/**
+ * Response headers such a page may read: the request id, the rate-limit state, the MCP session, and where a job
+ * started (`Location`, `Preference-Applied`).
+ */
 const CORS_EXPOSED_HEADERS = [
   'X-Request-Id',
   'X-RateLimit-Limit',
@@ -114,6 +122,8 @@ const CORS_EXPOSED_HEADERS = [
   'X-RateLimit-Reset',
   'Retry-After',
   'Mcp-Session-Id',
+  'Location',
+  'Preference-Applied',
 ];
 
 /**

@@ -182,6 +182,9 @@ describe('HTTP security headers and CORS on the API port', () => {
       expect(answer.headers.get('access-control-allow-origin')).toBe(ALLOWED);
       expect(answer.headers.get('access-control-allow-methods')).toContain('GET');
       expect(answer.headers.get('access-control-allow-headers')?.toLowerCase()).toContain('x-api-key');
+      // the options of POST /api/servers/{id}/tools/{tool}, which are headers (its body is the tool's arguments)
+      expect(answer.headers.get('access-control-allow-headers')?.toLowerCase()).toContain('idempotency-key');
+      expect(answer.headers.get('access-control-allow-headers')?.toLowerCase()).toContain('prefer');
       expect(answer.headers.get('access-control-allow-credentials')).toBeNull();
       expect(answer.headers.get('vary')?.toLowerCase()).toContain('origin');
     });
