@@ -4,6 +4,7 @@ import helmet, { type HelmetOptions } from 'helmet';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SecureContextOptions } from 'node:tls';
 import { renderEnvelope, toAppException } from 'src/common/errors/all-exceptions.filter';
+import { EMPTY_JSON_BODY_IS_EMPTY_OBJECT } from 'src/common/http/empty-json-body';
 import { REQUEST_ID_HEADER, requestIdFor } from 'src/common/http/request-id';
 import type { AppConfig } from 'src/config/config.schema';
 
@@ -30,13 +31,6 @@ export const TRUSTED_PROXIES = [
   'fc00::/7',
   'fe80::/10',
 ];
-
-/**
- * Route config flag (`@RouteConfig({ [EMPTY_JSON_BODY_IS_EMPTY_OBJECT]: true })`): an `application/json` request with
- * an empty body reads as no body instead of Fastify's 400, for routes whose whole body is optional (a tool call
- * without arguments, as `curl -H 'Content-Type: application/json' -X POST` sends it).
- */
-export const EMPTY_JSON_BODY_IS_EMPTY_OBJECT = 'emptyJsonBodyIsEmptyObject';
 
 export interface AdapterOptions {
   bodyLimit: number;

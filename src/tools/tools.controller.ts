@@ -30,7 +30,7 @@ import {
   ToolArgumentsPipe,
 } from './dto/server-tool-call';
 import { type ExecuteRequest, ToolsService } from './tools.service';
-import { EMPTY_JSON_BODY_IS_EMPTY_OBJECT } from 'src/bootstrap/fastify-adapter';
+import { EMPTY_JSON_BODY_IS_EMPTY_OBJECT } from 'src/common/http/empty-json-body';
 import { Authenticated } from 'src/auth/authenticated.decorator';
 import { AllowedServers, CurrentPrincipal } from 'src/auth/current-principal.decorator';
 import type { Principal } from 'src/auth/principal';
