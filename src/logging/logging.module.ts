@@ -4,22 +4,24 @@ import {
   type INestApplication,
   Module,
   type OnApplicationShutdown,
-  RequestMethod,
+  type OnModuleInit,
 } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import type { FastifyInstance } from 'fastify';
 import { Logger, LoggerModule } from 'nestjs-pino';
 import type pino from 'pino';
 import { APP_CONFIG } from 'src/config/config.module';
 import type { AppConfig } from 'src/config/config.schema';
-import { httpLoggingOptions } from './http-logging.options';
 import { closeRootLogger, createRootLogger, flushRootLogger } from './logger.factory';
+import { ROOT_LOGGER } from './logging.tokens';
+import { RequestLogging } from './request-logging';
 
-/** The process's root pino logger (see {@link createRootLogger}); inject it to close it after `app.close()`. */
-export const ROOT_LOGGER = Symbol('ROOT_LOGGER');
+export { ROOT_LOGGER };
 
 /**
- * Logging for the whole application: nestjs-pino over the root logger built from `logging.*`, with pino-http
- * giving each request its id and one line when it finishes. Nest's own `Logger` goes through it once
- * {@link applyLogger} has run.
+ * Logging for the whole application: nestjs-pino over the root logger built from `logging.*`, so Nest's own
+ * `Logger` goes through it once {@link applyLogger} has run; per request, {@link RequestLogging}'s hooks on the HTTP
+ * listener of the application that imports this module (the request id on every line, one line per request).
  */
 @Global()
 @Module({
@@ -27,20 +29,32 @@ export const ROOT_LOGGER = Symbol('ROOT_LOGGER');
     LoggerModule.forRootAsync({
       inject: [ROOT_LOGGER],
       useFactory: (root: pino.Logger) => ({
-        pinoHttp: httpLoggingOptions(root),
-        // nestjs-pino's default route, `{/*splat}`, matches nothing under @nestjs/platform-fastify 12.5 with
-        // @fastify/middie 9 (no request got an id or a line); this form matches every route.
-        forRoutes: [{ path: '{*splat}', method: RequestMethod.ALL }],
+        // nestjs-pino takes its root logger from here; its pino-http middleware is mounted on no route: the
+        // per-request side is RequestLogging's Fastify hooks (see there why).
+        pinoHttp: { logger: root },
+        forRoutes: [],
       }),
     }),
   ],
   providers: [
     { provide: ROOT_LOGGER, inject: [APP_CONFIG], useFactory: (config: AppConfig) => createRootLogger(config) },
+    RequestLogging,
   ],
   exports: [ROOT_LOGGER, LoggerModule],
 })
-export class LoggingModule implements OnApplicationShutdown {
-  constructor(@Inject(ROOT_LOGGER) private readonly root: pino.Logger) {}
+export class LoggingModule implements OnModuleInit, OnApplicationShutdown {
+  constructor(
+    @Inject(ROOT_LOGGER) private readonly root: pino.Logger,
+    private readonly requestLogging: RequestLogging,
+    private readonly adapterHost: HttpAdapterHost,
+  ) {}
+
+  /** Before the listener starts (Fastify takes hooks until it is ready); nothing to do without one (CLI runs). */
+  onModuleInit(): void {
+    const instance: unknown = this.adapterHost.httpAdapter?.getInstance();
+    if (instance && typeof (instance as FastifyInstance).addHook === 'function')
+      this.requestLogging.attach(instance as FastifyInstance);
+  }
 
   /** Writes out what is buffered; the file stays open for the lines other modules log while they stop. */
   async onApplicationShutdown(): Promise<void> {

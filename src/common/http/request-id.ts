@@ -12,7 +12,7 @@ export function requestIdFor(req: IncomingMessage): string {
   const given = req.headers[REQUEST_ID_HEADER];
   const candidate = Array.isArray(given) ? given[0] : given;
   const id = candidate && ACCEPTABLE_ID.test(candidate) ? candidate : randomUUID();
-  // pino-http reuses an id already on the raw request, so logs and responses agree.
+  // Kept on the raw request too, for code that only sees it.
   (req as IncomingMessage & { id?: string }).id = id;
   return id;
 }
