@@ -58,11 +58,21 @@ export class AuthGuard implements CanActivate {
   }
 }
 
-/** Server ids a request names: the route's server parameter, and `server_id` in the query or a JSON body. */
-function requestedServers(request: FastifyRequest, serverParam?: string): string[] {
+/**
+ * Server ids a request names: the route's server path parameter when it has one; otherwise `server_id` in the query
+ * or a JSON body. A route with the server in its path takes no other: on `POST /api/servers/{id}/tools/{tool}` the
+ * body is the tool's arguments, and an argument that happens to be called `server_id` is not a server.
+ */
+export function requestedServers(
+  request: Pick<FastifyRequest, 'params' | 'query' | 'body'>,
+  serverParam?: string,
+): string[] {
+  if (serverParam) {
+    const params = request.params as Record<string, unknown> | undefined;
+    const id = params?.[serverParam];
+    return typeof id === 'string' ? [id] : [];
+  }
   const ids: string[] = [];
-  const params = request.params as Record<string, unknown> | undefined;
-  if (serverParam && typeof params?.[serverParam] === 'string') ids.push(params[serverParam]);
   const query = request.query as Record<string, unknown> | undefined;
   if (typeof query?.server_id === 'string') ids.push(query.server_id);
   const body = request.body as Record<string, unknown> | undefined;

@@ -335,6 +335,17 @@ spring:
       }
     });
 
+    it("reads a server-path route's body as the tool's arguments: an argument named server_id is not a server", async () => {
+      const token = await oauth({ scope: 'mcp:read mcp:write', mcp_servers: ['alpha'] });
+      const run = await call('POST', '/api/servers/alpha/tools/echo', bearer(token), {
+        message: 'deploy',
+        server_id: 'beta',
+      });
+      expect(run.status).toBe(200);
+      expect(run.body.server_id).toBe('alpha');
+      expect(JSON.stringify(run.body.result.content)).toContain('deploy');
+    });
+
     it('hides other servers from lists and resolves tool names among the allowed servers only', async () => {
       const token = await oauth({ scope: 'mcp:read mcp:write', mcp_servers: ['alpha'] });
       const servers = await call('GET', '/api/servers', bearer(token));
