@@ -1,5 +1,6 @@
 import { EngineError, EngineErrorCode } from './engine-error';
 import type { McpConnection } from './connection';
+import { WaitQueue, cancelledWhileQueued } from './wait-queue';
 
 /** What placement needs to know of a call's origin (a `CallOrigin`; see there). */
 export interface PlacementKey {
@@ -31,13 +32,6 @@ export interface PoolMember {
   readonly load: MemberLoad;
 }
 
-interface PlacementWaiter<M> {
-  origin: PlacementKey | undefined;
-  resolve: (member: M) => void;
-  reject: (error: EngineError) => void;
-  settled: boolean;
-}
-
 /**
  * The members of one server's pool: at most `size` sessions (one child each for stdio), one per slot. A slot holds
  * at most one connection at a time, pending or open, and the supervisor only fills a slot again once its previous
@@ -56,9 +50,8 @@ export class ConnectionPool<M extends PoolMember = McpConnection> {
   private readonly members: (M | undefined)[];
   /** Answering calls placed on any member (also ones since gone from the pool, until released). */
   private answeringCalls = 0;
-  private readonly queue: PlacementWaiter<M>[] = [];
-  private head = 0;
-  private waiting = 0;
+  /** Calls waiting for a member they may run on, by origin; when a waiter gives up, the one behind may now fit. */
+  private readonly waiters = new WaitQueue<PlacementKey | undefined, M>({ onGiveUp: () => this.dispatch() });
 
   constructor(
     readonly size: number,
@@ -77,7 +70,7 @@ export class ConnectionPool<M extends PoolMember = McpConnection> {
 
   set(slot: number, connection: M | undefined): void {
     this.members[slot] = connection;
-    if (connection?.isOpen && this.waiting > 0) this.dispatch();
+    if (connection?.isOpen && this.waiters.size > 0) this.dispatch();
   }
 
   get(slot: number): M | undefined {
@@ -98,7 +91,7 @@ export class ConnectionPool<M extends PoolMember = McpConnection> {
 
   /** Calls waiting for a member they may run on. */
   get placementDepth(): number {
-    return this.waiting;
+    return this.waiters.size;
   }
 
   /**
@@ -108,14 +101,14 @@ export class ConnectionPool<M extends PoolMember = McpConnection> {
    */
   place(origin: PlacementKey | undefined, timeoutMs: number, signal?: AbortSignal): M | Promise<M> | undefined {
     const answers = origin?.answers === true;
-    if (!answers && this.answeringCalls === 0 && this.waiting === 0) {
+    if (!answers && this.answeringCalls === 0 && this.waiters.size === 0) {
       // Hot path (REST-only traffic): every member fits.
       const member = this.pick();
       if (member) member.load.plain++;
       return member;
     }
     if (this.openCount === 0) return undefined;
-    if (this.waiting === 0) {
+    if (this.waiters.size === 0) {
       const member = this.fitting(origin);
       if (member) {
         this.take(member, origin);
@@ -135,20 +128,12 @@ export class ConnectionPool<M extends PoolMember = McpConnection> {
     } else {
       load.plain--;
     }
-    if (this.waiting > 0) this.dispatch();
+    if (this.waiters.size > 0) this.dispatch();
   }
 
   /** Fails every waiter (the server went down or stopped: the circuit is open, as for new calls). */
   failWaiters(error: EngineError): void {
-    for (let i = this.head; i < this.queue.length; i++) {
-      const waiter = this.queue[i]!;
-      if (waiter.settled) continue;
-      waiter.settled = true;
-      waiter.reject(error);
-    }
-    this.queue.length = 0;
-    this.head = 0;
-    this.waiting = 0;
+    this.waiters.failAll(error);
   }
 
   get openCount(): number {
@@ -197,7 +182,7 @@ export class ConnectionPool<M extends PoolMember = McpConnection> {
   }
 
   private wait(origin: PlacementKey | undefined, timeoutMs: number, signal?: AbortSignal): Promise<M> {
-    if (this.waiting >= this.queueCapacity) {
+    if (this.waiters.size >= this.queueCapacity) {
       return Promise.reject(
         new EngineError(
           EngineErrorCode.SERVER_UNAVAILABLE,
@@ -206,79 +191,30 @@ export class ConnectionPool<M extends PoolMember = McpConnection> {
         ),
       );
     }
-    if (signal?.aborted)
-      return Promise.reject(new EngineError(EngineErrorCode.CANCELLED, 'Cancelled by the caller while queued'));
+    // Checked here as well as in the queue: a call that never waits does not count as a wait.
+    if (signal?.aborted) return Promise.reject(cancelledWhileQueued());
     this.onWait();
-    return new Promise<M>((resolve, reject) => {
-      const cleanup = () => {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-      };
-      const waiter: PlacementWaiter<M> = {
-        origin,
-        settled: false,
-        resolve: (member) => {
-          cleanup();
-          resolve(member);
-        },
-        reject: (error) => {
-          cleanup();
-          reject(error);
-        },
-      };
-      const giveUp = (error: EngineError) => {
-        if (waiter.settled) return;
-        waiter.settled = true;
-        this.waiting--;
-        waiter.reject(error);
-        // The head may have been what held back the calls behind it.
-        if (this.waiting > 0) this.dispatch();
-      };
-      const onAbort = () => giveUp(new EngineError(EngineErrorCode.CANCELLED, 'Cancelled by the caller while queued'));
-      const timer = setTimeout(
-        () =>
-          giveUp(
-            new EngineError(
-              EngineErrorCode.TIMEOUT,
-              `Timed out after ${timeoutMs} ms waiting for a connection of '${this.label}' it may share`,
-              { timeoutMs },
-            ),
-          ),
-        Math.max(timeoutMs, 1),
-      );
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.queue.push(waiter);
-      this.waiting++;
-    });
+    return this.waiters.enqueue(
+      origin,
+      timeoutMs,
+      signal,
+      () =>
+        new EngineError(
+          EngineErrorCode.TIMEOUT,
+          `Timed out after ${timeoutMs} ms waiting for a connection of '${this.label}' it may share`,
+          { timeoutMs },
+        ),
+    );
   }
 
   /** Strict FIFO: serves waiters from the oldest while each fits somewhere; nobody overtakes a waiter that does not. */
   private dispatch(): void {
-    while (this.head < this.queue.length) {
-      const next = this.queue[this.head]!;
-      if (!next.settled) {
-        const member = this.fitting(next.origin);
-        if (!member) return;
-        next.settled = true;
-        this.waiting--;
-        this.take(member, next.origin);
-        next.resolve(member);
-      }
-      this.head++;
-      if (this.head > 1024 && this.head * 2 > this.queue.length) {
-        this.queue.splice(0, this.head);
-        this.head = 0;
-      }
-    }
-    this.queue.length = 0;
-    this.head = 0;
+    this.waiters.serve((origin) => {
+      const member = this.fitting(origin);
+      if (member) this.take(member, origin);
+      return member;
+    });
   }
-}
-
-interface Waiter {
-  resolve: (release: () => void) => void;
-  reject: (error: EngineError) => void;
-  settled: boolean;
 }
 
 /**
@@ -288,9 +224,10 @@ interface Waiter {
  */
 export class ConcurrencyLimiter {
   private active = 0;
-  private readonly queue: Waiter[] = [];
-  private head = 0;
-  private waiting = 0;
+  /** A waiter is served a release function: the permit passes to it without ever being free. */
+  private readonly waiters = new WaitQueue<undefined, () => void>({
+    onDepth: (depth) => this.onDepth(depth, this.active),
+  });
 
   constructor(
     private readonly max: number,
@@ -299,7 +236,7 @@ export class ConcurrencyLimiter {
   ) {}
 
   get depth(): number {
-    return this.waiting;
+    return this.waiters.size;
   }
 
   get inFlight(): number {
@@ -308,11 +245,11 @@ export class ConcurrencyLimiter {
 
   /** Resolves with a release function (call it exactly once). */
   acquire(timeoutMs: number, signal?: AbortSignal, label = 'upstream'): Promise<() => void> | (() => void) {
-    if (this.active < this.max && this.waiting === 0) {
+    if (this.active < this.max && this.waiters.size === 0) {
       this.active++;
       return this.releaser();
     }
-    if (this.waiting >= this.queueCapacity) {
+    if (this.waiters.size >= this.queueCapacity) {
       throw new EngineError(
         EngineErrorCode.SERVER_UNAVAILABLE,
         `Too many upstream calls in flight; the queue is full (${this.queueCapacity})`,
@@ -322,47 +259,17 @@ export class ConcurrencyLimiter {
         },
       );
     }
-    if (signal?.aborted) throw new EngineError(EngineErrorCode.CANCELLED, 'Cancelled by the caller while queued');
-    return new Promise<() => void>((resolve, reject) => {
-      const cleanup = () => {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-      };
-      const waiter: Waiter = {
-        settled: false,
-        resolve: (release) => {
-          cleanup();
-          resolve(release);
-        },
-        reject: (error) => {
-          cleanup();
-          reject(error);
-        },
-      };
-      const giveUp = (error: EngineError) => {
-        if (waiter.settled) return;
-        waiter.settled = true;
-        this.waiting--;
-        this.onDepth(this.waiting, this.active);
-        waiter.reject(error);
-      };
-      const onAbort = () => giveUp(new EngineError(EngineErrorCode.CANCELLED, 'Cancelled by the caller while queued'));
-      const timer = setTimeout(
-        () =>
-          giveUp(
-            new EngineError(
-              EngineErrorCode.TIMEOUT,
-              `Timed out after ${timeoutMs} ms waiting for a free upstream slot`,
-              { timeoutMs },
-            ),
-          ),
-        Math.max(timeoutMs, 1),
-      );
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.queue.push(waiter);
-      this.waiting++;
-      this.onDepth(this.waiting, this.active);
-    });
+    // Thrown, as the queue-full error above: the caller gets no promise unless it waits.
+    if (signal?.aborted) throw cancelledWhileQueued();
+    return this.waiters.enqueue(
+      undefined,
+      timeoutMs,
+      signal,
+      () =>
+        new EngineError(EngineErrorCode.TIMEOUT, `Timed out after ${timeoutMs} ms waiting for a free upstream slot`, {
+          timeoutMs,
+        }),
+    );
   }
 
   private releaser(): () => void {
@@ -374,24 +281,9 @@ export class ConcurrencyLimiter {
     };
   }
 
-  /** Gives the freed permit to the oldest live waiter, or returns it. */
+  /** Gives the freed permit to the oldest waiter, or returns it. */
   private handOver(): void {
-    while (this.head < this.queue.length) {
-      const next = this.queue[this.head]!;
-      this.head++;
-      if (this.head > 1024 && this.head * 2 > this.queue.length) {
-        this.queue.splice(0, this.head);
-        this.head = 0;
-      }
-      if (next.settled) continue;
-      next.settled = true;
-      this.waiting--;
-      this.onDepth(this.waiting, this.active);
-      next.resolve(this.releaser());
-      return;
-    }
-    this.queue.length = 0;
-    this.head = 0;
-    this.active--;
+    if (this.waiters.size > 0) this.waiters.serveOldest(this.releaser());
+    else this.active--;
   }
 }
