@@ -82,6 +82,20 @@ describe('WaitQueue', () => {
     expect(gaveUp).toHaveBeenCalledTimes(1);
   });
 
+  it('waits out a timeout longer than a timer can hold (24.8 days) instead of failing at once', async () => {
+    jest.useFakeTimers();
+    const queue = new WaitQueue<string, string>();
+    const days30 = 30 * 24 * 3_600_000;
+    const waiter = track(queue.enqueue('patient', days30, undefined, timeout(days30)));
+    // Node (and the fake clock) fire a timer of more than 2^31-1 ms after 1 ms.
+    jest.advanceTimersByTime(60_000);
+    await Promise.resolve();
+    expect(waiter.error).toBeUndefined();
+    expect(queue.serveOldest('served')).toBe(true);
+    await Promise.resolve();
+    expect(waiter.value).toBe('served');
+  });
+
   it('fails a waiter CANCELLED when its signal aborts, and at once when it had aborted already', async () => {
     const gaveUp = jest.fn();
     const queue = new WaitQueue<string, string>({ onGiveUp: gaveUp });

@@ -5,6 +5,9 @@ export function cancelledWhileQueued(): EngineError {
   return new EngineError(EngineErrorCode.CANCELLED, 'Cancelled by the caller while queued');
 }
 
+/** The longest delay a timer holds: Node fires a longer one after 1 ms (a server's `timeout` may be set in days). */
+const MAX_TIMER_MS = 2_147_483_647;
+
 interface Waiter<P, V> {
   readonly payload: P;
   readonly resolve: (value: V) => void;
@@ -54,7 +57,7 @@ export class WaitQueue<P, V> {
         reject,
         signal,
         settled: false,
-        timer: setTimeout(() => this.giveUp(waiter, timeoutError()), Math.max(timeoutMs, 1)),
+        timer: setTimeout(() => this.giveUp(waiter, timeoutError()), Math.min(Math.max(timeoutMs, 1), MAX_TIMER_MS)),
         onAbort: () => this.giveUp(waiter, cancelledWhileQueued()),
       };
       signal?.addEventListener('abort', waiter.onAbort, { once: true });
