@@ -314,6 +314,8 @@ export class ServerSupervisor extends EventEmitter<SupervisorEvents> {
         // Closed for idleness: not a failure; the slot sleeps until load wakes it.
         void connection.whenGone().then(() => {
           if (slot.connection === connection) slot.connection = undefined;
+          // A call that had to wait meanwhile could not wake this slot (it still held this session): wake it now.
+          if (this.pool.placementDepth > 0) this.wakeDormant();
         });
         return;
       }
