@@ -42,3 +42,30 @@ describe('execution parameters and results as stored', () => {
     expect(requestHash('u', 's', { x: 1, y: { a: 1, b: 2 } })).not.toBe(a);
   });
 });
+
+describe('values PostgreSQL jsonb cannot hold', () => {
+  it('stores NUL and lone surrogates (in values and keys, at any depth) as U+FFFD, and leaves the rest alone', () => {
+    let deep: unknown = { 'k\u0000': 'v\u0000' };
+    for (let i = 0; i < 100; i++) deep = { a: deep };
+    const stored = storable({
+      message: 'a\u0000b',
+      lone: ['\ud800', 'x\udc00y'],
+      pair: '\ud83d\ude00',
+      escaped: '\\u0000 and \\\\u0000 as text',
+      deep,
+    });
+    const text = JSON.stringify(stored.value);
+    expect(text).not.toMatch(/(?<!\\)(?:\\\\)*\\u(?:0000|d[89a-f][0-9a-f]{2})/i);
+    expect(stored.value).toMatchObject({
+      message: 'a\ufffdb',
+      lone: ['\ufffd', 'x\ufffdy'],
+      pair: '\ud83d\ude00',
+      escaped: '\\u0000 and \\\\u0000 as text',
+    });
+    expect(text).toContain('{"k\ufffd":"v\ufffd"}');
+    expect(stored.truncated).toBe(false);
+    // a value without them is kept as it is (the same object)
+    const plain = { message: 'hello \\u0000' };
+    expect(storable(plain).value).toEqual(plain);
+  });
+});

@@ -18,11 +18,26 @@ export function maskSecretValues(value: unknown, depth = 0): unknown {
   return out;
 }
 
-/** Masked, then capped: `{ value, truncated }` where a value over the cap becomes a string preview. */
+/**
+ * What PostgreSQL's jsonb refuses although it is valid JSON (the whole row, and with it the request, would fail): the
+ * NUL character and lone UTF-16 surrogates, which JSON.stringify writes as `\u0000` and `\udXXX` escapes (a pair is
+ * written as is). An even run of backslashes before one is text, not an escape.
+ */
+const JSONB_UNSAFE_ESCAPE = /(?<!\\)((?:\\\\)*)\\u(?:0000|d[89a-f][0-9a-f]{2})/gi;
+
+/**
+ * Masked, then capped: `{ value, truncated }` where a value over the cap becomes a string preview. NUL characters and
+ * lone surrogates (in keys and values, at any depth) are stored as U+FFFD, which jsonb can hold.
+ */
 export function storable(value: unknown): { value: unknown; truncated: boolean } {
   if (value === undefined) return { value: null, truncated: false };
-  const masked = maskSecretValues(value);
-  const text = JSON.stringify(masked) ?? 'null';
+  let masked = maskSecretValues(value);
+  let text = JSON.stringify(masked) ?? 'null';
+  const safe = text.replace(JSONB_UNSAFE_ESCAPE, '$1\\ufffd');
+  if (safe !== text) {
+    text = safe;
+    masked = JSON.parse(safe) as unknown;
+  }
   if (Buffer.byteLength(text) <= MAX_STORED_BYTES) return { value: masked, truncated: false };
   return { value: Buffer.from(text).subarray(0, MAX_STORED_BYTES).toString('utf8'), truncated: true };
 }

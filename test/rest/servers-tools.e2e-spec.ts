@@ -306,6 +306,39 @@ describe('servers and tools REST over real MCP servers', () => {
         expect(plain.body.execution_id).not.toBe(first.body.execution_id);
       });
 
+      it('records arguments jsonb cannot hold (NUL, a lone surrogate) with U+FFFD: keyed, as a job and streamed', async () => {
+        // Valid JSON that PostgreSQL's jsonb refuses: the running row written first (key, job, stream) was a 500.
+        const body = '{"message":"a\\u0000b\\ud800c"}';
+        const keyed = await call('/api/servers/recorder/tools/echo', body, { 'Idempotency-Key': 'nul-arguments' });
+        expect(keyed.status).toBe(200);
+        expect(keyed.body.result.content[0].text).toBe('Echo: a\u0000b\ud800c');
+        const again = await call('/api/servers/recorder/tools/echo', body, { 'Idempotency-Key': 'nul-arguments' });
+        expect({ status: again.status, id: again.body.execution_id }).toEqual({
+          status: 200,
+          id: keyed.body.execution_id,
+        });
+        const job = await call('/api/servers/recorder/tools/echo?mode=async', body);
+        expect(job.status).toBe(202);
+        let record: any;
+        await waitFor(
+          async () => {
+            record = (await get(`/api/executions/${job.body.execution_id}`)).body;
+            return record.status === 'completed';
+          },
+          10_000,
+          'the job with a NUL argument to complete',
+        );
+        expect(record.parameters).toEqual({ message: 'a\ufffdb\ufffdc' });
+        expect(record.result.structured_content).toEqual({ echoed: 'a\ufffdb\ufffdc' });
+        const res = await fetch(`${api}/api/servers/recorder/tools/echo`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...ADMIN_HEADERS },
+          body,
+        });
+        expect(res.status).toBe(200);
+        expect(await res.text()).toMatch(/event: result\ndata: \{"execution_id":"[^"]+","status":"completed"/);
+      });
+
       it('refuses a bad Idempotency-Key with 400 naming the header', async () => {
         for (const bad of ['with\ttab', 'k'.repeat(201)]) {
           const res = await call('/api/servers/recorder/tools/pid', '{}', { 'Idempotency-Key': bad });
