@@ -119,6 +119,11 @@ export class McpFrontDoorService implements OnModuleInit, OnApplicationShutdown 
   private readonly clientTimeoutMs: number;
   private readonly endpoint: AppConfig['mcp']['endpoint'];
   private readonly loopbackBind: boolean;
+  /**
+   * The engine announces sampling, elicitation and roots to upstreams (McpModule): without it no upstream asks a
+   * client anything, and a session's calls need no connection of their own (see `ClientOrigin`).
+   */
+  readonly forwardsClientRequests: boolean;
 
   constructor(
     @Inject(APP_CONFIG) config: AppConfig,
@@ -130,6 +135,7 @@ export class McpFrontDoorService implements OnModuleInit, OnApplicationShutdown 
     private readonly metrics: McpEndpointMetrics,
   ) {
     this.endpoint = config.mcp.endpoint;
+    this.forwardsClientRequests = config.mcp.endpoint.forwardClientCapabilities;
     this.separator = config.mcp.endpoint.separator;
     this.clientTimeoutMs = config.mcp.client.defaultTimeout;
     const address = config.server.address ?? '0.0.0.0';
@@ -725,7 +731,8 @@ export class McpFrontDoorService implements OnModuleInit, OnApplicationShutdown 
 /**
  * Answers an upstream's server-to-client requests during one client request (see `CallOrigin`). The calls of one
  * session form one group; they can answer when the client declared sampling, elicitation or roots at initialize
- * (a request without a session, or of a client that declared none, is placed and routed like a REST call).
+ * and the gateway forwards those to upstreams (a request without a session, of a client that declared none, or with
+ * forwarding off is placed and routed like a REST call).
  */
 class ClientOrigin implements CallOrigin {
   readonly group: string;
@@ -738,7 +745,10 @@ class ClientOrigin implements CallOrigin {
   ) {
     this.group = scope.sessionId;
     const caps = scope.session?.clientCapabilities;
-    this.answers = caps !== undefined && Object.values(CLIENT_CAPABILITY_FOR).some((c) => caps[c] !== undefined);
+    this.answers =
+      door.forwardsClientRequests &&
+      caps !== undefined &&
+      Object.values(CLIENT_CAPABILITY_FOR).some((c) => caps[c] !== undefined);
   }
 
   request(method: string, params: Record<string, unknown> | undefined, signal: AbortSignal): Promise<unknown> {
