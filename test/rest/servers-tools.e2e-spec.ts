@@ -339,6 +339,58 @@ describe('servers and tools REST over real MCP servers', () => {
         expect(await res.text()).toMatch(/event: result\ndata: \{"execution_id":"[^"]+","status":"completed"/);
       });
 
+      it('reads an empty body as {} on this route and for JSON only; prototype-poisoning bodies are a 400', async () => {
+        // the flag is this route's: the generic route still wants its body
+        const generic = await call('/api/tools/pid/execute', '');
+        expect(generic.status).toBe(400);
+        expect(generic.body.error.message).toMatch(/cannot be empty/);
+        for (const body of ['', 'x']) {
+          const res = await call('/api/servers/recorder/tools/pid', body, { 'content-type': 'text/plain' });
+          expect({ body, status: res.status, code: res.body.error.code }).toEqual({
+            body,
+            status: 415,
+            code: 'UNSUPPORTED_MEDIA_TYPE',
+          });
+        }
+        expect((await call('/api/servers/recorder/tools/pid', '  ')).status).toBe(400);
+        for (const body of [
+          '{"__proto__":{"polluted":1}}',
+          '{"x":{"\\u005f_proto__":{"polluted":1}}}',
+          '{"x":{"constructor":{"prototype":{"polluted":1}}}}',
+        ]) {
+          const res = await call('/api/servers/recorder/tools/pid', body);
+          expect({ body, status: res.status, code: res.body.error.code }).toEqual({
+            body,
+            status: 400,
+            code: 'INVALID_PARAMETERS',
+          });
+        }
+        expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+      });
+
+      it('finds respond-async among other preferences in any case; one Idempotency-Key names one call on both routes', async () => {
+        const job = await call('/api/servers/everything/tools/echo', '{"message":"pref"}', {
+          Prefer: 'wait=5, RESPOND-ASYNC',
+        });
+        expect(job.status).toBe(202);
+        expect(job.headers.get('preference-applied')).toBe('respond-async');
+        const key = { 'Idempotency-Key': 'both-routes' };
+        const first = await call('/api/servers/everything/tools/echo', '{"message":"k"}', key);
+        expect(first.status).toBe(200);
+        const generic = await post('/api/tools/echo/execute', {
+          server_id: 'everything',
+          parameters: { message: 'k' },
+          idempotency_key: 'both-routes',
+        });
+        expect({ status: generic.status, id: generic.body.execution_id }).toEqual({
+          status: 200,
+          id: first.body.execution_id,
+        });
+        // the same key for the same tool of another server is another call: 409
+        const other = await call('/api/servers/everything-two/tools/echo', '{"message":"k"}', key);
+        expect(other.status).toBe(409);
+      });
+
       it('refuses a bad Idempotency-Key with 400 naming the header', async () => {
         for (const bad of ['with\ttab', 'k'.repeat(201)]) {
           const res = await call('/api/servers/recorder/tools/pid', '{}', { 'Idempotency-Key': bad });
