@@ -220,6 +220,53 @@ describe('McpEngine: server-to-client requests routed to the origin of the call'
     }
   });
 
+  it('gives the connection back when a call placed after waiting is cancelled while it waits for its permit again', async () => {
+    // Two permits. carol waits for bob's connection (permit given back); once bob is done she has the connection but
+    // both permits are taken (dave's two calls on t), so she queues for one, and is cancelled there.
+    const { engine, started, release } = engineWithSamplingServer(2);
+    const waits: unknown[] = [];
+    engine.on('placement.wait', (e) => waits.push(e));
+    let depth = 0;
+    engine.on('queue.depth', (e) => (depth = e.depth));
+    try {
+      await engine.upsertServer('s', entry);
+      await engine.upsertServer('t', entry);
+      await engine.waitUntilReady('s', 1_000);
+      await engine.waitUntilReady('t', 1_000);
+      const bob = engine.callTool('s', 'wait', {}, { origin: origin('bob') });
+      await until(() => started.length === 1);
+      const cancel = new AbortController();
+      const carol = origin('carol');
+      const sampled = engine.callTool('s', 'sample', {}, { origin: carol, signal: cancel.signal });
+      sampled.catch(() => undefined); // awaited below; handled if the test fails before
+      await until(() => waits.length === 1);
+      const dave1 = engine.callTool('t', 'wait', {}, { origin: origin('dave') });
+      await until(() => started.length === 2);
+      const dave2 = engine.callTool('t', 'wait', {}, { origin: origin('dave') });
+      await until(() => depth === 1);
+      release(); // bob's call ends: carol is placed on s, bob's permit goes to dave's second call
+      await bob;
+      await until(() => started.length === 3 && depth === 1); // carol queued for a permit again
+      cancel.abort();
+      await expect(sampled).rejects.toMatchObject({ code: 'CANCELLED' });
+      expect(carol.asked).toEqual([]);
+      release();
+      release();
+      await Promise.all([dave1, dave2]);
+      // Nothing leaked: s is free for another session and both permits are free (two calls run at once).
+      const erin = engine.callTool('s', 'wait', {}, { origin: origin('erin') });
+      const frank = engine.callTool('t', 'wait', {}, { origin: origin('frank') });
+      await until(() => started.length === 5);
+      expect(depth).toBe(0);
+      release();
+      release();
+      await Promise.all([erin, frank]);
+      expect(waits).toHaveLength(1);
+    } finally {
+      await engine.close();
+    }
+  });
+
   it("routes an upstream's log message to the answering session in flight, and to nobody beside a REST call", async () => {
     const { engine, started, release } = engineWithSamplingServer();
     const logs: (CallOrigin | undefined)[] = [];
