@@ -1,3 +1,4 @@
+import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { OpenAPIObject } from '@nestjs/swagger';
 import type { Principal } from 'src/auth/principal';
 import { filterFor } from './openapi-document.service';
@@ -99,6 +100,32 @@ describe('buildToolOperations', () => {
     const op = out.paths[toolPath('s', 'ping')]!.post! as unknown as Record<string, any>;
     expect(op.requestBody.required).toBe(false);
     expect(op.requestBody.content['application/json'].example).toEqual({});
+  });
+
+  it('requires the body when the arguments are required through a root $ref or allOf, not when a variant has none', () => {
+    const args = { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] };
+    const schemas: Record<string, Record<string, unknown>> = {
+      ref: { type: 'object', $ref: '#/$defs/Args', $defs: { Args: args } },
+      allOf: { type: 'object', allOf: [{ properties: {} }, args] },
+      oneOf: { type: 'object', oneOf: [args, { ...args, required: ['name'] }] },
+      optionalVariant: { type: 'object', anyOf: [args, { type: 'object' }] },
+      refToNothing: { type: 'object', $ref: '#/$defs/Missing' },
+    };
+    const out = buildToolOperations(
+      Object.entries(schemas).map(([name, inputSchema]) => ({
+        serverId: 's',
+        serverName: 's',
+        tool: { name, inputSchema: inputSchema as Tool['inputSchema'] },
+      })),
+      baseDocument(),
+    );
+    const required = Object.fromEntries(
+      Object.keys(schemas).map((name) => [
+        name,
+        (out.paths[toolPath('s', name)]!.post! as unknown as Record<string, any>).requestBody.required,
+      ]),
+    );
+    expect(required).toEqual({ ref: true, allOf: true, oneOf: true, optionalVariant: false, refToNothing: false });
   });
 });
 

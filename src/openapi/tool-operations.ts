@@ -124,8 +124,7 @@ function operationFor(
     .filter((parameter) => parameter.in !== 'path')
     .map((parameter) => structuredClone(parameter));
   // Without required arguments the body may be left out (it is then `{}`): generated clients make it optional.
-  const root = input.components[input.ref.$ref.split('/').pop()!];
-  const bodyRequired = Array.isArray(root?.required) && root.required.length > 0;
+  const bodyRequired = requiresArguments(input.ref, input.components);
   const responses = structuredClone(template.responses);
   const ok = responses['200'] as { content?: Record<string, { schema?: unknown; example?: unknown }> } | undefined;
   const okSchema = ok?.content?.['application/json']?.schema;
@@ -167,4 +166,24 @@ function operationFor(
     [X_TOOL]: tool.name,
     ...(tool.annotations ? { [X_ANNOTATIONS]: { ...tool.annotations } } : {}),
   } as OperationObject;
+}
+
+/**
+ * Whether `{}` misses a required argument: `required` at the root, or reached through a `$ref` to a component, any
+ * part of an `allOf`, or every variant of an `anyOf`/`oneOf` (bounded depth, for recursive schemas).
+ */
+function requiresArguments(schema: unknown, components: Record<string, JsonSchema>, depth = 0): boolean {
+  if (typeof schema !== 'object' || schema === null || Array.isArray(schema) || depth > 8) return false;
+  const node = schema as JsonSchema;
+  if (Array.isArray(node.required) && node.required.length > 0) return true;
+  const prefix = '#/components/schemas/';
+  if (typeof node.$ref === 'string' && node.$ref.startsWith(prefix)) {
+    const name = node.$ref.slice(prefix.length);
+    if (Object.hasOwn(components, name) && requiresArguments(components[name], components, depth + 1)) return true;
+  }
+  const parts = (key: string) => (Array.isArray(node[key]) ? (node[key] as unknown[]) : []);
+  if (parts('allOf').some((part) => requiresArguments(part, components, depth + 1))) return true;
+  return ['anyOf', 'oneOf'].some(
+    (key) => parts(key).length > 0 && parts(key).every((part) => requiresArguments(part, components, depth + 1)),
+  );
 }
