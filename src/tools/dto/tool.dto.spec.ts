@@ -104,6 +104,12 @@ const queries: Record<string, unknown>[] = [
   { timeout: '500', mode: 'async' },
   { parameters: '{}' },
   { idempotency_key: 'k' },
+  // keys class-transformer skips on a class instance (inherited members), which the fast check must not let through
+  { toString: '1' },
+  { constructor: '1' },
+  { mode: 'async', hasOwnProperty: 'x' },
+  { timeout: '1e3' },
+  { timeout: ' 7 ' },
 ];
 
 describe('fast checks of the execute DTOs', () => {
