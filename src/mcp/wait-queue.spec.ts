@@ -180,6 +180,27 @@ describe('WaitQueue', () => {
     expect(served).toEqual(expected.map((id, turn) => [id, turn]));
   });
 
+  it('does not keep every waiter that gave up behind a head that waits long (a placement queue stuck on one session)', async () => {
+    const queue = new WaitQueue<number, number>();
+    const stored = () => (queue as unknown as { waiters: unknown[] }).waiters.length;
+    const head = queue.enqueue(-1, 60_000, undefined, timeout(60_000));
+    const gaveUp: Promise<unknown>[] = [];
+    for (let id = 0; id < 20_000; id++) {
+      const controller = new AbortController();
+      gaveUp.push(queue.enqueue(id, 60_000, controller.signal, timeout(60_000)).catch(() => undefined));
+      controller.abort();
+    }
+    await Promise.all(gaveUp);
+    expect(queue.size).toBe(1);
+    // What the waiters that gave up hold (their payload, signal, error) is not kept until the head is served.
+    expect(stored()).toBeLessThan(5_000);
+    const later = queue.enqueue(1, 60_000, undefined, timeout(60_000));
+    expect(queue.serveOldest(10)).toBe(true);
+    expect(queue.serveOldest(11)).toBe(true);
+    expect(await Promise.all([head, later])).toEqual([10, 11]);
+    expect(stored()).toBe(0);
+  });
+
   it('reports the number of waiters after each change to the depth hook', async () => {
     const depths: number[] = [];
     const queue = new WaitQueue<string, string>({ onDepth: (d) => depths.push(d) });

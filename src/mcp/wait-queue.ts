@@ -132,6 +132,24 @@ export class WaitQueue<P, V> {
     this.settle(waiter);
     this.hooks.onDepth?.(this.live);
     waiter.reject(error);
-    if (this.live > 0) this.hooks.onGiveUp?.();
+    if (this.live > 0) {
+      // A head that waits long (a placement waiter, for a session's call) keeps the array from being trimmed at the
+      // front: drop those that gave up behind it once they outnumber the live ones (each costs its payload, signal
+      // and error until then). Amortized: at least 1,024 give-ups between two passes.
+      const gone = this.waiters.length - this.head - this.live;
+      if (gone > 1024 && gone > this.live) this.compact();
+      this.hooks.onGiveUp?.();
+    }
+  }
+
+  /** Keeps only the waiters still waiting, in order. */
+  private compact(): void {
+    let kept = 0;
+    for (let i = this.head; i < this.waiters.length; i++) {
+      const next = this.waiters[i]!;
+      if (!next.settled) this.waiters[kept++] = next;
+    }
+    this.waiters.length = kept;
+    this.head = 0;
   }
 }
