@@ -218,6 +218,30 @@ describe('ConnectionPool placement', () => {
     expect(pool.placementDepth).toBe(0);
   });
 
+  it("counts a replaced member's calls until they are released, apart from its successor's", async () => {
+    const { pool, members } = poolOf(1);
+    const old = members[0]!;
+    expect(pool.place(session('a'), 1_000)).toBe(old);
+    // a's member dies with a's call on it (that call fails later); a new member takes the slot and serves b.
+    old.isOpen = false;
+    const fresh = new Member('fresh');
+    pool.set(0, fresh);
+    expect(pool.place(session('b'), 1_000)).toBe(fresh);
+    const rest = track(pool.place(undefined, 1_000));
+    pool.release(old, session('a'));
+    await settle();
+    expect(rest.member).toBeUndefined(); // the member is b's
+    expect(old.load).toMatchObject({ answering: 0, plain: 0, group: undefined });
+    expect(fresh.load).toMatchObject({ answering: 1, plain: 0, group: 'b' });
+    pool.release(fresh, session('b'));
+    await settle();
+    expect(rest.member).toBe(fresh);
+    pool.release(fresh, undefined);
+    expect(fresh.load.total).toBe(0);
+    // No answering call is counted any more (REST-only traffic is back on the hot path).
+    expect(pool['answeringCalls']).toBe(0);
+  });
+
   it('answers undefined without an open member, and serves a waiter when a member comes up', async () => {
     const { pool, members } = poolOf(1);
     members[0]!.isOpen = false;
