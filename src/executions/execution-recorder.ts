@@ -4,7 +4,7 @@ import { ExecutionEntity, type ExecutionChannel, type ExecutionError, type Execu
 import { WebhookOutbox } from 'src/webhooks/webhook-outbox';
 import type { OutboxEvent } from 'src/webhooks/webhook-events';
 import { ExecutionsRepository } from './executions.repository';
-import { storable } from './sanitize';
+import { jsonbSafe, storable } from './sanitize';
 
 /** A finished call, as the caller hands it over: masked, capped and serialized only when written. */
 export interface FinishedExecution {
@@ -159,7 +159,7 @@ function toRow(e: FinishedExecution): ExecutionEntity {
     result: result.value,
     resultTruncated: result.truncated,
     status: e.status,
-    error: e.error ?? null,
+    error: e.error ? jsonbSafe(e.error) : null,
     startedAt: e.startedAt,
     completedAt: e.completedAt,
     durationMs: e.durationMs,
@@ -187,7 +187,7 @@ function toEvent(e: FinishedExecution): OutboxEvent {
       channel: e.channel,
       status: e.status,
       ...(e.status === 'completed' ? { is_error: isError } : {}),
-      error: e.error ?? null,
+      error: e.error ? jsonbSafe(e.error) : null,
       started_at: e.startedAt.toISOString(),
       completed_at: e.completedAt.toISOString(),
       duration_ms: e.durationMs,

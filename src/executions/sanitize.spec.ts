@@ -1,4 +1,4 @@
-import { MAX_STORED_BYTES, maskSecretValues, requestHash, storable } from './sanitize';
+import { jsonbSafe, MAX_STORED_BYTES, maskSecretValues, requestHash, storable } from './sanitize';
 
 describe('execution parameters and results as stored', () => {
   it('masks the values of secret-looking keys at any depth, leaving the rest', () => {
@@ -67,5 +67,11 @@ describe('values PostgreSQL jsonb cannot hold', () => {
     // a value without them is kept as it is (the same object)
     const plain = { message: 'hello \\u0000' };
     expect(storable(plain).value).toEqual(plain);
+    expect(jsonbSafe(plain)).toBe(plain);
+    // an error as recorded (no masking, no cap)
+    expect(jsonbSafe({ code: 'INVALID_PARAMETERS', message: '/a\u0000b: must NOT be there' })).toEqual({
+      code: 'INVALID_PARAMETERS',
+      message: '/a\ufffdb: must NOT be there',
+    });
   });
 });

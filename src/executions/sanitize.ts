@@ -25,19 +25,25 @@ export function maskSecretValues(value: unknown, depth = 0): unknown {
  */
 const JSONB_UNSAFE_ESCAPE = /(?<!\\)((?:\\\\)*)\\u(?:0000|d[89a-f][0-9a-f]{2})/gi;
 
+/** A JSON value as jsonb can hold it: NUL and lone surrogates (keys and values, any depth) become U+FFFD. */
+export function jsonbSafe<T>(value: T): T {
+  return jsonbSafeWithText(value).value;
+}
+
+/** {@link jsonbSafe}, and the value's JSON text; the value itself when it holds nothing to replace. */
+function jsonbSafeWithText<T>(value: T): { value: T; text: string } {
+  const text = JSON.stringify(value) ?? 'null';
+  const safe = text.replace(JSONB_UNSAFE_ESCAPE, '$1\\ufffd');
+  return safe === text ? { value, text } : { value: JSON.parse(safe) as T, text: safe };
+}
+
 /**
  * Masked, then capped: `{ value, truncated }` where a value over the cap becomes a string preview. NUL characters and
  * lone surrogates (in keys and values, at any depth) are stored as U+FFFD, which jsonb can hold.
  */
 export function storable(value: unknown): { value: unknown; truncated: boolean } {
   if (value === undefined) return { value: null, truncated: false };
-  let masked = maskSecretValues(value);
-  let text = JSON.stringify(masked) ?? 'null';
-  const safe = text.replace(JSONB_UNSAFE_ESCAPE, '$1\\ufffd');
-  if (safe !== text) {
-    text = safe;
-    masked = JSON.parse(safe) as unknown;
-  }
+  const { value: masked, text } = jsonbSafeWithText(maskSecretValues(value));
   if (Buffer.byteLength(text) <= MAX_STORED_BYTES) return { value: masked, truncated: false };
   return { value: Buffer.from(text).subarray(0, MAX_STORED_BYTES).toString('utf8'), truncated: true };
 }

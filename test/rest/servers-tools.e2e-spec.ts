@@ -337,6 +337,23 @@ describe('servers and tools REST over real MCP servers', () => {
         });
         expect(res.status).toBe(200);
         expect(await res.text()).toMatch(/event: result\ndata: \{"execution_id":"[^"]+","status":"completed"/);
+        // an error naming such an argument (an unknown one: `strict` allows no others) is recorded too
+        const refused = await call(
+          '/api/servers/recorder/tools/strict?mode=async',
+          '{"name":"n","count":1,"odd\\u0000key":1}',
+        );
+        expect(refused.status).toBe(202);
+        await waitFor(
+          async () => {
+            record = (await get(`/api/executions/${refused.body.execution_id}`)).body;
+            return record.status !== 'running';
+          },
+          10_000,
+          'the job refused for an unknown argument to be recorded',
+        );
+        expect(record.status).toBe('failed');
+        expect(record.error).toMatchObject({ code: 'INVALID_PARAMETERS' });
+        expect(record.error.message).toContain('/odd\ufffdkey');
       });
 
       it('reads an empty body as {} on this route and for JSON only; prototype-poisoning bodies are a 400', async () => {
