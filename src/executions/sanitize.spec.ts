@@ -21,6 +21,14 @@ describe('execution parameters and results as stored', () => {
     });
   });
 
+  it('masks what lies deeper than it looks (a request body may nest 128 levels): no secret left in clear', () => {
+    let deep: unknown = { password: 'hunter2', note: 'x' };
+    for (let i = 0; i < 100; i++) deep = { a: [deep] };
+    const text = JSON.stringify(maskSecretValues(deep));
+    expect(text).not.toContain('hunter2');
+    expect(text).toContain('"a":[{"a":[{"a"');
+  });
+
   it('keeps a value up to 64 KB serialized; a larger one becomes a text preview flagged truncated', () => {
     expect(storable({ a: 1 })).toEqual({ value: { a: 1 }, truncated: false });
     expect(storable(undefined)).toEqual({ value: null, truncated: false });
@@ -46,7 +54,7 @@ describe('execution parameters and results as stored', () => {
 describe('values PostgreSQL jsonb cannot hold', () => {
   it('stores NUL and lone surrogates (in values and keys, at any depth) as U+FFFD, and leaves the rest alone', () => {
     let deep: unknown = { 'k\u0000': 'v\u0000' };
-    for (let i = 0; i < 100; i++) deep = { a: deep };
+    for (let i = 0; i < 50; i++) deep = { a: deep };
     const stored = storable({
       message: 'a\u0000b',
       lone: ['\ud800', 'x\udc00y'],

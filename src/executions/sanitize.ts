@@ -6,9 +6,14 @@ export const MAX_STORED_BYTES = 64 * 1024;
 
 const SECRET_KEY = /pass(word|wd)?|secret|token|api[-_]?key|authorization|credential|private[-_]?key/i;
 
-/** A deep copy with the values of secret-looking keys (password, secret, token, api_key, authorization...) masked. */
+/**
+ * A deep copy with the values of secret-looking keys (password, secret, token, api_key, authorization...) masked.
+ * An object or array nested deeper than 64 levels is masked whole: its keys are not looked at (the recursion stays
+ * bounded, and a result has no depth limit), so none of it is kept.
+ */
 export function maskSecretValues(value: unknown, depth = 0): unknown {
-  if (value === null || typeof value !== 'object' || depth > 64) return value;
+  if (value === null || typeof value !== 'object') return value;
+  if (depth > 64) return MASK;
   if (Array.isArray(value)) return value.map((item) => maskSecretValues(item, depth + 1));
   const out: Record<string, unknown> = {};
   for (const [key, child] of Object.entries(value as Record<string, unknown>)) {

@@ -408,6 +408,17 @@ describe('servers and tools REST over real MCP servers', () => {
         expect(other.status).toBe(409);
       });
 
+      it('keeps no secret of a deeply nested body in the audit trail', async () => {
+        // within the 128 levels a body may nest, deeper than the masking walks
+        let args = '{"password":"deep-secret-value","note":"x"}';
+        for (let i = 0; i < 100; i++) args = `{"a":${args}}`;
+        const res = await call('/api/servers/recorder/tools/pid', args, { 'Idempotency-Key': 'deep-secret' });
+        expect(res.status).toBe(200);
+        const record = (await get(`/api/executions/${res.body.execution_id}`)).body;
+        expect(record.parameters).toHaveProperty('a.a.a');
+        expect(JSON.stringify(record)).not.toContain('deep-secret-value');
+      });
+
       it('refuses a bad Idempotency-Key with 400 naming the header', async () => {
         for (const bad of ['with\ttab', 'k'.repeat(201)]) {
           const res = await call('/api/servers/recorder/tools/pid', '{}', { 'Idempotency-Key': bad });
