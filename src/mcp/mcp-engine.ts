@@ -427,9 +427,9 @@ export class McpEngine extends EventEmitter<McpEngineEvents> {
           timeoutMs,
         });
       // A member the call may share (see ConnectionPool.place), the least busy one when the permit is granted.
-      const placed = supervisor.place(options.origin, remaining, options.signal);
+      let placed = supervisor.place(options.origin, remaining, options.signal);
       let left = remaining;
-      if (placed instanceof Promise) {
+      while (placed instanceof Promise) {
         // The wait may be long (a session's call may wait for a human's elicitation): not with a gateway-wide permit
         // held, which would let one busy server stall every other. The member is kept while the permit comes back.
         release();
@@ -438,9 +438,13 @@ export class McpEngine extends EventEmitter<McpEngineEvents> {
         const again = this.limiter.acquire(this.left(started, timeoutMs, method, serverId), options.signal, serverId);
         release = typeof again === 'function' ? again : await again;
         left = this.left(started, timeoutMs, method, serverId);
-      } else {
-        member = placed;
+        if (member.isOpen) break;
+        // It closed while the call waited for the permit; nothing was sent: place the call again.
+        supervisor.pool.release(member, options.origin);
+        member = undefined;
+        placed = supervisor.place(options.origin, left, options.signal);
       }
+      member ??= placed as McpConnection; // placed at once (or again); after the break above `member` is set
       const result = await send(member, left);
       if ((result as { isError?: unknown }).isError === true) outcome = 'tool_error';
       return result;

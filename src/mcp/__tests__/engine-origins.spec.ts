@@ -17,6 +17,8 @@ import { type CallOrigin, McpEngine } from '../mcp-engine';
 function engineWithSamplingServer(maxConcurrentConnections = 10) {
   const releases: (() => void)[] = [];
   const started: string[] = [];
+  /** The upstream end of each connection opened, in order (closing one is the upstream going away). */
+  const upstreams: Server[] = [];
   const engine = new McpEngine({
     client: {
       defaultTimeout: 2_000,
@@ -59,10 +61,11 @@ function engineWithSamplingServer(maxConcurrentConnections = 10) {
         }
       });
       void server.connect(serverSide);
+      upstreams.push(server);
       return client;
     },
   });
-  return { engine, started, release: () => releases.shift()?.() };
+  return { engine, started, upstreams, release: () => releases.shift()?.() };
 }
 
 const entry = serverEntrySchema.parse({ type: 'http', url: 'http://in-memory.invalid/mcp' });
@@ -262,6 +265,43 @@ describe('McpEngine: server-to-client requests routed to the origin of the call'
       release();
       await Promise.all([erin, frank]);
       expect(waits).toHaveLength(1);
+    } finally {
+      await engine.close();
+    }
+  });
+
+  it('places a call again when the connection it got closes while it waits for its permit again', async () => {
+    // As above, but s's connection goes away (and comes back) while carol queues for a permit: nothing was sent.
+    const { engine, started, upstreams, release } = engineWithSamplingServer(2);
+    const waits: unknown[] = [];
+    engine.on('placement.wait', (e) => waits.push(e));
+    let depth = 0;
+    engine.on('queue.depth', (e) => (depth = e.depth));
+    try {
+      await engine.upsertServer('s', entry);
+      await engine.waitUntilReady('s', 1_000);
+      await engine.upsertServer('t', entry);
+      await engine.waitUntilReady('t', 1_000);
+      const bob = engine.callTool('s', 'wait', {}, { origin: origin('bob') });
+      await until(() => started.length === 1);
+      const carol = origin('carol');
+      const sampled = engine.callTool('s', 'sample', {}, { origin: carol });
+      sampled.catch(() => undefined); // awaited below; handled if the test fails before
+      await until(() => waits.length === 1);
+      const dave1 = engine.callTool('t', 'wait', {}, { origin: origin('dave') });
+      await until(() => started.length === 2);
+      const dave2 = engine.callTool('t', 'wait', {}, { origin: origin('dave') });
+      await until(() => depth === 1);
+      release(); // bob's call ends: carol is placed on s, bob's permit goes to dave's second call
+      await bob;
+      await until(() => started.length === 3 && depth === 1);
+      await upstreams[0]!.close(); // s's only connection
+      await until(() => upstreams.length === 3 && engine.getServerState('s').connected === 1);
+      release();
+      release();
+      await Promise.all([dave1, dave2]);
+      expect(textOf(await sampled)).toContain('from carol');
+      expect(carol.asked).toEqual(['sampling/createMessage']);
     } finally {
       await engine.close();
     }
