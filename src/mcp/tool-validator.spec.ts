@@ -61,6 +61,20 @@ describe('ToolValidator', () => {
     );
   });
 
+  it('refuses numbers JSON cannot carry (1e400 parses to Infinity), with strict mode off for the schemas', () => {
+    const v = new ToolValidator();
+    const t = tool({ type: 'object', properties: { a: { type: 'number' }, n: { type: 'integer' } } });
+    const body = JSON.parse('{"a":1e400}') as Record<string, unknown>;
+    expect(body.a).toBe(Infinity);
+    expect(() => v.validate('s', t, body)).toThrow(
+      expect.objectContaining({ code: EngineErrorCode.INVALID_PARAMETERS }),
+    );
+    expect(() => v.validate('s', t, { n: Number.NaN })).toThrow(
+      expect.objectContaining({ code: EngineErrorCode.INVALID_PARAMETERS }),
+    );
+    expect(() => v.validate('s', t, { a: 1.5e300, n: 3 })).not.toThrow();
+  });
+
   it('lets arguments through when an upstream schema does not compile', () => {
     const v = new ToolValidator();
     expect(() =>

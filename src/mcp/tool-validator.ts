@@ -25,7 +25,15 @@ export class ToolValidator {
   private readonly byKey = new Map<string, ValidateFunction>();
 
   constructor(private readonly logger: EngineLogger = silentLogger) {
-    const options = { allErrors: true, strict: false, addUsedSchema: false, validateFormats: true } as const;
+    // Upstream schemas are not ours to fix, so ajv's strict mode is off; but `strict: false` also lets Infinity and
+    // NaN pass as numbers (JSON's 1e400 parses to Infinity and would reach the upstream as null): numbers stay strict.
+    const options = {
+      allErrors: true,
+      strict: false,
+      strictNumbers: true,
+      addUsedSchema: false,
+      validateFormats: true,
+    } as const;
     this.ajv07 = new Ajv(options);
     this.ajv2020 = new Ajv2020(options);
     addFormats(this.ajv07);
