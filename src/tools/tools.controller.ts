@@ -27,6 +27,7 @@ import {
   IDEMPOTENCY_KEY_API_HEADER,
   IDEMPOTENCY_KEY_HEADER,
   IdempotencyKey,
+  oneIdempotencyKey,
   ToolArgumentsPipe,
 } from './dto/server-tool-call';
 import { type ExecuteRequest, ToolsService } from './tools.service';
@@ -100,16 +101,19 @@ export class ToolsController {
     summary: 'Execute a tool',
     description:
       "Parameters are validated against the tool's input schema before the upstream is called. A result with `is_error: true` " +
-      'is a completed call whose tool reported a failure. A client that disconnects cancels the upstream call.' +
+      'is a completed call whose tool reported a failure. A client that disconnects cancels the upstream call. ' +
+      `The idempotency key may also come as the \`${IDEMPOTENCY_KEY_HEADER}\` header (both given: they must agree).` +
       ASYNC_AND_SSE,
   })
   @ApiHeader(PREFER_HEADER)
+  @ApiHeader(IDEMPOTENCY_KEY_API_HEADER)
   @ApiOkResponse({ type: ExecutionResultDto })
   @ApiAcceptedResponse({ type: JobAcceptedDto, description: ACCEPTED_DESCRIPTION })
   @ApiErrorResponses(400, 404, 409, 413, 502, 503, 504)
   executeTool(
     @Param() { name }: ToolNameParamDto,
     @Body() body: ExecuteToolDto,
+    @IdempotencyKey() headerKey: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
     @AllowedServers() allowed?: ReadonlySet<string>,
     @CurrentPrincipal() principal?: Principal,
@@ -121,7 +125,7 @@ export class ToolsController {
         allowedServers: allowed,
         parameters: body.parameters,
         timeoutMs: body.timeout,
-        idempotencyKey: body.idempotency_key,
+        idempotencyKey: oneIdempotencyKey(body.idempotency_key, headerKey),
         principal: principal?.id,
       },
       body.mode,

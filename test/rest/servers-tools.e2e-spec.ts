@@ -419,6 +419,30 @@ describe('servers and tools REST over real MCP servers', () => {
         expect(JSON.stringify(record)).not.toContain('deep-secret-value');
       });
 
+      it('takes the Idempotency-Key header on the generic route too; body and header naming different keys: 400', async () => {
+        const key = { 'Idempotency-Key': 'generic-header' };
+        const body = JSON.stringify({ server_id: 'recorder', parameters: { message: 'generic' } });
+        const before = await upstreamCalls('recorder');
+        const first = await call('/api/tools/echo/execute', body, key);
+        expect(first.status).toBe(200);
+        const again = await call('/api/tools/echo/execute', body, key);
+        expect(again.body.execution_id).toBe(first.body.execution_id);
+        expect(await upstreamCalls('recorder')).toBe(before + 1);
+        const same = JSON.stringify({
+          server_id: 'recorder',
+          parameters: { message: 'generic' },
+          idempotency_key: 'generic-header',
+        });
+        expect((await call('/api/tools/echo/execute', same, key)).body.execution_id).toBe(first.body.execution_id);
+        const clash = JSON.stringify({
+          server_id: 'recorder',
+          parameters: { message: 'generic' },
+          idempotency_key: 'another',
+        });
+        expectInvalid(await call('/api/tools/echo/execute', clash, key), 'Idempotency-Key');
+        expect(await upstreamCalls('recorder')).toBe(before + 1);
+      });
+
       it('refuses a bad Idempotency-Key with 400 naming the header', async () => {
         for (const bad of ['with\ttab', 'k'.repeat(201)]) {
           const res = await call('/api/servers/recorder/tools/pid', '{}', { 'Idempotency-Key': bad });

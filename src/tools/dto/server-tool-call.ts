@@ -64,6 +64,20 @@ export function parseIdempotencyKey(value: string | string[] | undefined): strin
   });
 }
 
+/**
+ * The generic route's key: `idempotency_key` in the body or the `Idempotency-Key` header (the IETF draft's name,
+ * which HTTP clients and proxies send on their own); given both, they must be the same key (400 otherwise).
+ */
+export function oneIdempotencyKey(bodyKey: string | undefined, headerKey: string | undefined): string | undefined {
+  if (bodyKey !== undefined && headerKey !== undefined && bodyKey !== headerKey) {
+    const problem = `idempotency_key and the ${IDEMPOTENCY_KEY_HEADER} header name different keys`;
+    throw AppException.invalid(`Invalid request: ${problem}`, {
+      fields: [{ field: IDEMPOTENCY_KEY_HEADER, problems: [problem] }],
+    });
+  }
+  return bodyKey ?? headerKey;
+}
+
 /** The handler parameter: the validated `Idempotency-Key` header (a bad one is a 400 before the handler runs). */
 export const IdempotencyKey = createParamDecorator((_: unknown, context: ExecutionContext) =>
   parseIdempotencyKey(context.switchToHttp().getRequest<FastifyRequest>().headers['idempotency-key']),
