@@ -147,6 +147,21 @@ describe('filterFor', () => {
     };
   };
 
+  it('offers no operation for a tool the REST routes cannot call (name over 128 characters or with a space)', () => {
+    const long = 'x'.repeat(129);
+    const tool = (name: string): Tool => ({ name, inputSchema: { type: 'object', properties: {} } });
+    const ops = buildToolOperations(
+      [
+        { serverId: 'alpha', serverName: 'Alpha', tool: tool('echo') },
+        { serverId: 'alpha', serverName: 'Alpha', tool: tool(long) },
+        { serverId: 'alpha', serverName: 'Alpha', tool: tool('two words') },
+        { serverId: 'alpha', serverName: 'Alpha', tool: tool('ns/tool.v2') },
+      ],
+      baseDocument(),
+    );
+    expect(Object.keys(ops.paths).sort()).toEqual([toolPath('alpha', 'echo'), toolPath('alpha', 'ns/tool.v2')].sort());
+  });
+
   it("keeps the tools of the caller's servers only, with their schemas and tags", () => {
     const doc = filterFor(document(), principal(['mcp:read', 'mcp:write'], ['a']));
     expect(Object.keys(doc.paths).sort()).toEqual(

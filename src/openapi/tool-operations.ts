@@ -2,6 +2,7 @@ import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { OpenAPIObject, OperationObject, PathItemObject, TagObject } from '@nestjs/swagger';
 import { type JsonSchema, type MappedSchema, mapToolSchema, shortHash } from './json-schema-to-openapi';
 import { exampleOf } from './schema-example';
+import { TOOL_NAME_PATTERN } from 'src/tools/dto/tool.dto';
 
 /** The route every per-tool operation is an instance of (ToolsController.executeServerTool). */
 export const SERVER_TOOL_PATH = '/api/servers/{id}/tools/{tool}';
@@ -64,6 +65,9 @@ export function buildToolOperations(tools: readonly CatalogTool[], document: Ope
   if (!template) return out;
   const servers = new Map<string, string>();
   for (const { serverId, serverName, tool } of tools) {
+    // A name outside the REST routes' rule (over 128 characters, spaces, ...) cannot be called there (400): no
+    // operation promises it. The MCP front door still offers such tools.
+    if (!TOOL_NAME_PATTERN.test(tool.name)) continue;
     servers.set(serverId, serverName);
     const operationId = toolOperationId(serverId, tool.name);
     const input = mapToolSchema(tool.inputSchema, `${operationId}.input`);
