@@ -242,7 +242,8 @@ export class ServerSupervisor extends EventEmitter<SupervisorEvents> {
         this.readyWaiters.delete(done);
         resolve();
       };
-      const timer = setTimeout(done, Math.max(timeoutMs, 1));
+      // Capped: Node fires a timer of more than 2^31-1 ms after 1 ms (a server's `timeout` may be set in days).
+      const timer = setTimeout(done, Math.min(Math.max(timeoutMs, 1), 2_147_483_647));
       signal?.addEventListener('abort', done, { once: true });
       this.readyWaiters.add(done);
     });

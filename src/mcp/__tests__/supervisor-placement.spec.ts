@@ -23,17 +23,28 @@ class FakeConnection extends EventEmitter {
   private resolveGone!: () => void;
   private readonly goneP = new Promise<void>((resolve) => (this.resolveGone = resolve));
 
+  /** Whether `open` waits for `opened()` (a slow first connect). */
+  slowOpen = false;
+  private finishOpen: () => void = () => undefined;
+
   open(): Promise<void> {
-    this.isOpen = true;
-    return Promise.resolve();
+    if (!this.slowOpen) {
+      this.isOpen = true;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => (this.finishOpen = () => ((this.isOpen = true), resolve())));
+  }
+
+  opened(): void {
+    this.finishOpen();
   }
 
   close(reason: string): Promise<void> {
     if (this.isOpen) {
       this.isOpen = false;
       this.emit('closed', reason);
-      if (!this.slowClose) this.resolveGone();
     }
+    if (!this.slowClose) this.resolveGone();
     return this.goneP;
   }
 
@@ -53,7 +64,7 @@ async function until(condition: () => boolean): Promise<void> {
   if (!condition()) throw new Error('condition not reached');
 }
 
-function supervisorOf(poolSize: number, keepAliveMs: number) {
+function supervisorOf(poolSize: number, keepAliveMs: number, slowOpen = false) {
   const connections: FakeConnection[] = [];
   const entry = serverEntrySchema.parse({ type: 'http', url: 'http://fake.invalid/mcp' });
   const supervisor = new ServerSupervisor(
@@ -62,6 +73,7 @@ function supervisorOf(poolSize: number, keepAliveMs: number) {
     poolSize,
     () => {
       const connection = new FakeConnection();
+      connection.slowOpen = slowOpen;
       connections.push(connection);
       return connection as unknown as McpConnection;
     },
@@ -95,6 +107,29 @@ describe('ServerSupervisor placement', () => {
       expect(await bob).toBe(connections[2]);
       expect(connections[0]!.load.answering).toBe(1);
     } finally {
+      await supervisor.stop();
+    }
+  });
+
+  it('waits for the first member at start for a timeout longer than a timer can hold (24.8 days)', async () => {
+    const { supervisor, connections } = supervisorOf(1, 0, true);
+    jest.useFakeTimers();
+    try {
+      supervisor.start();
+      const days30 = 30 * 24 * 3_600_000;
+      let outcome: string | undefined;
+      supervisor.acquire(days30).then(
+        () => (outcome = 'member'),
+        () => (outcome = 'failed'),
+      );
+      // Node (and the fake clock) fire a timer of more than 2^31-1 ms after 1 ms.
+      await jest.advanceTimersByTimeAsync(60_000);
+      expect(outcome).toBeUndefined();
+      connections[0]!.opened();
+      await jest.advanceTimersByTimeAsync(1);
+      expect(outcome).toBe('member');
+    } finally {
+      jest.useRealTimers();
       await supervisor.stop();
     }
   });
