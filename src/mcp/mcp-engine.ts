@@ -297,20 +297,27 @@ export class McpEngine extends EventEmitter<McpEngineEvents> {
           onProgress: options.onProgress,
           origin: options.origin,
         }),
-      () => {
-        const record = this.record(serverId);
-        const cat = this.catalog.get(serverId);
-        if (!cat?.loaded.includes('tools')) return; // catalog not known yet: the upstream decides
-        const tool = cat.tools.find((t) => t.name === toolName);
-        if (!tool) {
-          throw new EngineError(EngineErrorCode.NOT_FOUND, `Tool '${toolName}' not found on server '${serverId}'`, {
-            serverId,
-            tool: toolName,
-          });
-        }
-        if (!options.skipValidation) this.validator.validate(record.supervisor.id, tool, args);
-      },
+      () => this.checkToolCall(serverId, toolName, args, options.skipValidation === true),
     );
+  }
+
+  /**
+   * What `callTool` checks before it calls, without calling: NOT_FOUND for a tool the server's known catalog lacks,
+   * INVALID_PARAMETERS for arguments its `inputSchema` refuses (nothing to check while the catalog is not known yet:
+   * the upstream decides). For callers that must answer a bad request before they accept the call (jobs).
+   */
+  checkToolCall(serverId: string, toolName: string, args: Record<string, unknown>, skipValidation = false): void {
+    const record = this.record(serverId);
+    const cat = this.catalog.get(serverId);
+    if (!cat?.loaded.includes('tools')) return;
+    const tool = cat.tools.find((t) => t.name === toolName);
+    if (!tool) {
+      throw new EngineError(EngineErrorCode.NOT_FOUND, `Tool '${toolName}' not found on server '${serverId}'`, {
+        serverId,
+        tool: toolName,
+      });
+    }
+    if (!skipValidation) this.validator.validate(record.supervisor.id, tool, args);
   }
 
   async readResource(serverId: string, uri: string, options: CallOptions = {}): Promise<ReadResourceResult> {

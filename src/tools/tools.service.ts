@@ -134,6 +134,8 @@ export class ToolsService {
    */
   async prepare(request: ExecuteRequest): Promise<PreparedCall> {
     const serverId = this.resolveServer(request);
+    // Bad arguments are the caller's error (400) before a job or a stream is accepted, and leave nothing on record.
+    this.engine.checkToolCall(serverId, request.name, request.parameters);
     const id = randomUUID();
     const principal = request.principal ?? 'anonymous';
     const startedAt = new Date();
@@ -194,6 +196,8 @@ export class ToolsService {
       await this.executions.insertRunningOnce(runningRow(id, principal, serverId, request, startedAt, null));
     }
     if (request.idempotencyKey !== undefined && !prepared) {
+      // As in `prepare`: a bad request writes no running row.
+      this.engine.checkToolCall(serverId, request.name, request.parameters);
       hash = requestHash(request.name, request.serverId, request.parameters);
       const first = await this.executions.insertRunningOnce(
         runningRow(id, principal, serverId, request, startedAt, hash),

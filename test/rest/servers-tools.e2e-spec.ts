@@ -337,23 +337,66 @@ describe('servers and tools REST over real MCP servers', () => {
         });
         expect(res.status).toBe(200);
         expect(await res.text()).toMatch(/event: result\ndata: \{"execution_id":"[^"]+","status":"completed"/);
-        // an error naming such an argument (an unknown one: `strict` allows no others) is recorded too
+        // an error naming such an argument (an unknown one: `strict` allows no others) is recorded too: a batch step
+        // whose arguments the tool refuses is a failed step on record (a job with them is refused up front, below)
+        const batch = await post('/api/tools/batch', {
+          executions: [
+            {
+              execution_id: 'odd',
+              tool_name: 'strict',
+              server_id: 'recorder',
+              parameters: { name: 'n', count: 1, 'odd\u0000key': 1 },
+            },
+          ],
+        });
+        expect(batch.status).toBe(200);
+        const step = batch.body.executions[0];
+        expect(step.status).toBe('failed');
+        await waitFor(
+          async () => {
+            const page = (await get(`/api/executions?tool=strict&status=failed&limit=100`)).body;
+            record = page.executions?.find((e: { error?: { message?: string } }) =>
+              e.error?.message?.includes('/odd\ufffdkey'),
+            );
+            return record !== undefined;
+          },
+          10_000,
+          'the step refused for an unknown argument to be recorded',
+        );
+        expect(record.error).toMatchObject({ code: 'INVALID_PARAMETERS' });
+        // as a job, a stream or a keyed call, the same arguments are the caller's error before anything is accepted
+        // or written
+        const onRecord = async () => (await get('/api/executions?tool=strict&limit=1')).body.pagination.total as number;
+        const recorded = await onRecord();
+        for (const [query, headers] of [
+          ['', { accept: 'text/event-stream' }],
+          ['', { 'Idempotency-Key': 'odd-arguments' }],
+        ] as const) {
+          const res = await call(
+            `/api/servers/recorder/tools/strict${query}`,
+            '{"name":"n","count":1,"extra":1}',
+            headers,
+          );
+          expect({ status: res.status, code: res.body.error?.code }).toEqual({
+            status: 400,
+            code: 'INVALID_PARAMETERS',
+          });
+        }
         const refused = await call(
           '/api/servers/recorder/tools/strict?mode=async',
           '{"name":"n","count":1,"odd\\u0000key":1}',
         );
-        expect(refused.status).toBe(202);
+        expect(refused.status).toBe(400);
+        expect(refused.body.error.code).toBe('INVALID_PARAMETERS');
+        // a good call after them: once it is on record, whatever the refused ones had written would be too
+        const good = await call('/api/servers/recorder/tools/strict', '{"name":"n","count":1}');
+        expect(good.status).toBe(200);
         await waitFor(
-          async () => {
-            record = (await get(`/api/executions/${refused.body.execution_id}`)).body;
-            return record.status !== 'running';
-          },
+          async () => (await get(`/api/executions/${good.body.execution_id}`)).status === 200,
           10_000,
-          'the job refused for an unknown argument to be recorded',
+          'the good call to be on record',
         );
-        expect(record.status).toBe('failed');
-        expect(record.error).toMatchObject({ code: 'INVALID_PARAMETERS' });
-        expect(record.error.message).toContain('/odd\ufffdkey');
+        expect(await onRecord()).toBe(recorded + 1);
       });
 
       it('reads an empty body as {} on this route and for JSON only; prototype-poisoning bodies are a 400', async () => {
