@@ -556,7 +556,7 @@ export class McpFrontDoorService implements OnModuleInit, OnApplicationShutdown 
           }
         } else if (message.method === 'notifications/roots/list_changed') {
           const servers = new CatalogView(this.engine, view, undefined, this.separator).servers();
-          await Promise.allSettled(servers.map((id) => this.engine.notify(id, message.method)));
+          await Promise.allSettled(servers.map((id) => this.engine.notifyAll(id, message.method)));
         }
         continue;
       }

@@ -385,6 +385,18 @@ export class McpEngine extends EventEmitter<McpEngineEvents> {
     await member.notify({ method, params });
   }
 
+  /**
+   * A notification every open member of a server must see, e.g. a client's `notifications/roots/list_changed`: each
+   * pooled session of the upstream may have asked for the roots and cached them. Resolves when all were sent (a
+   * member that fails to take it is closing anyway).
+   */
+  async notifyAll(serverId: string, method: string, params?: Record<string, unknown>): Promise<void> {
+    const members = this.record(serverId)
+      .supervisor.pool.all()
+      .filter((m) => m.isOpen);
+    await Promise.allSettled(members.map((m) => m.notify({ method, params })));
+  }
+
   /** Stops every server, reaps every child, and refuses further work. Idempotent. */
   async close(): Promise<void> {
     if (this.closed) return;
