@@ -8,6 +8,7 @@ import { prepareEventStream } from 'src/jobs/event-stream';
 import { JobsService } from 'src/jobs/jobs.service';
 import { ApiErrorResponses } from 'src/common/errors/api-error-responses.decorator';
 import { abortOnClientDisconnect } from 'src/common/http/client-disconnect';
+import { acceptsExplicitly, hasPreference } from 'src/common/http/preferences';
 import { ServerIdParamDto } from 'src/servers/dto/server-id.dto';
 import {
   BatchRequestDto,
@@ -35,8 +36,6 @@ import { EMPTY_JSON_BODY_IS_EMPTY_OBJECT } from 'src/common/http/empty-json-body
 import { Authenticated } from 'src/auth/authenticated.decorator';
 import { AllowedServers, CurrentPrincipal } from 'src/auth/current-principal.decorator';
 import type { Principal } from 'src/auth/principal';
-
-const RESPOND_ASYNC = /(^|[\s,;])respond-async(?=$|[\s,;=])/i;
 
 const PREFER_HEADER = {
   name: 'Prefer',
@@ -222,7 +221,7 @@ export class ToolsController {
     principal: Principal | undefined,
   ): Promise<ExecutionResultDto | JobAcceptedDto | Readable> {
     const headers = reply.request.headers;
-    const preferAsync = RESPOND_ASYNC.test(String(headers.prefer ?? ''));
+    const preferAsync = hasPreference(headers.prefer, 'respond-async');
     if (mode === 'async' || (mode === undefined && preferAsync)) {
       const prepared = await this.tools.prepare(request);
       let status: JobState = prepared.repeatOf ?? 'running';
@@ -238,7 +237,7 @@ export class ToolsController {
         links: jobLinks(prepared.executionId),
       };
     }
-    if (/\btext\/event-stream\b/i.test(headers.accept ?? '')) {
+    if (acceptsExplicitly(headers.accept, 'text/event-stream')) {
       const prepared = await this.tools.prepare(request);
       if (prepared.run) this.jobs.start(prepared, principal);
       const stream = await this.jobs.stream(prepared.executionId, principal, undefined, { cancelOnClose: true });
