@@ -435,10 +435,11 @@ describe('servers and tools REST over real MCP servers', () => {
         expect(job.status).toBe(202);
         expect(job.headers.get('preference-applied')).toBe('respond-async');
         // by the grammar: here respond-async is a parameter of `wait`, and q=0 refuses the stream — plain calls
-        for (const headers of [
+        const plainHeaders: Record<string, string>[] = [
           { Prefer: 'wait=5; respond-async' },
           { accept: 'text/event-stream;q=0, application/json' },
-        ]) {
+        ];
+        for (const headers of plainHeaders) {
           const plain = await call('/api/servers/everything/tools/echo', '{"message":"plain"}', headers);
           expect({ headers, status: plain.status, type: plain.headers.get('content-type') }).toEqual({
             headers,
