@@ -1,4 +1,5 @@
 import { createClient } from '@keyv/redis';
+import { request } from 'node:http';
 import { ADMIN_HEADERS } from '../support/auth';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
@@ -498,6 +499,31 @@ describe('servers and tools REST over real MCP servers', () => {
         });
         expectInvalid(await call('/api/tools/echo/execute', clash, key), 'Idempotency-Key');
         expect(await upstreamCalls('recorder')).toBe(before + 1);
+      });
+
+      it('refuses an Idempotency-Key header given twice (Node would join them into a third key)', async () => {
+        const { hostname, port } = new URL(api);
+        const answer = await new Promise<{ status: number; body: any }>((resolve, reject) => {
+          const req = request(
+            {
+              host: hostname,
+              port,
+              method: 'POST',
+              path: '/api/servers/recorder/tools/pid',
+              headers: { ...ADMIN_HEADERS, 'content-type': 'application/json', 'Idempotency-Key': ['one', 'two'] },
+            },
+            (res) => {
+              let text = '';
+              res.setEncoding('utf8');
+              res.on('data', (chunk: string) => (text += chunk));
+              res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
+            },
+          );
+          req.on('error', reject);
+          req.end('{}');
+        });
+        expectInvalid(answer, 'Idempotency-Key');
+        expect(answer.body.error.details.fields[0].problems[0]).toMatch(/more than once/);
       });
 
       it('refuses a bad Idempotency-Key with 400 naming the header', async () => {

@@ -49,7 +49,6 @@ export class ToolArgumentsPipe implements PipeTransform<unknown, Record<string, 
  */
 export function parseIdempotencyKey(value: string | string[] | undefined): string | undefined {
   if (value === undefined) return undefined;
-  // Node joins a repeated unknown header with ", "; kept as one key.
   const key = Array.isArray(value) ? value.join(', ') : value;
   const problems: string[] = [];
   if (!minLength(key, 1) || !maxLength(key, MAX_IDEMPOTENCY_KEY)) {
@@ -79,6 +78,22 @@ export function oneIdempotencyKey(bodyKey: string | undefined, headerKey: string
 }
 
 /** The handler parameter: the validated `Idempotency-Key` header (a bad one is a 400 before the handler runs). */
-export const IdempotencyKey = createParamDecorator((_: unknown, context: ExecutionContext) =>
-  parseIdempotencyKey(context.switchToHttp().getRequest<FastifyRequest>().headers['idempotency-key']),
-);
+export const IdempotencyKey = createParamDecorator((_: unknown, context: ExecutionContext) => {
+  const request = context.switchToHttp().getRequest<FastifyRequest>();
+  // Node joins a repeated header into one value ("a, b"), which would silently become a third key: two keys for
+  // one call are the caller's mistake.
+  if (headerCount(request.raw.rawHeaders, 'idempotency-key') > 1) {
+    const problem = `${IDEMPOTENCY_KEY_HEADER} is given more than once`;
+    throw AppException.invalid(`Invalid request: ${problem}`, {
+      fields: [{ field: IDEMPOTENCY_KEY_HEADER, problems: [problem] }],
+    });
+  }
+  return parseIdempotencyKey(request.headers['idempotency-key']);
+});
+
+/** How many times a header appears in the raw request (names case-insensitive). */
+function headerCount(rawHeaders: readonly string[], lowerCaseName: string): number {
+  let count = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]!.toLowerCase() === lowerCaseName) count++;
+  return count;
+}
