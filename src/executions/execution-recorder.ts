@@ -2,9 +2,9 @@ import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { INSTANCE_ID } from 'src/common/instance-id';
 import { ExecutionEntity, type ExecutionChannel, type ExecutionError, type ExecutionStatus } from './execution.entity';
 import { WebhookOutbox } from 'src/webhooks/webhook-outbox';
-import type { OutboxEvent } from 'src/webhooks/webhook-events';
 import { ExecutionsRepository } from './executions.repository';
 import { jsonbSafe, storable } from './sanitize';
+import { toolEvent } from './tool-events';
 
 /** A finished call, as the caller hands it over: masked, capped and serialized only when written. */
 export interface FinishedExecution {
@@ -106,7 +106,7 @@ export class ExecutionRecorder implements OnApplicationShutdown {
   private async writeChunk(chunk: FinishedExecution[]): Promise<void> {
     let queued = 0;
     await this.repository.upsertMany(chunk.map(toRow), async (manager) => {
-      queued = await this.outbox.enqueue(chunk.map(toEvent), manager);
+      queued = await this.outbox.enqueue(chunk.map(toolEvent), manager);
     });
     this.outbox.written(queued);
   }
@@ -170,29 +170,4 @@ function toRow(e: FinishedExecution): ExecutionEntity {
     owner: INSTANCE_ID,
   } satisfies ExecutionEntity);
   return row;
-}
-
-/** `tool.executed` for a completed call (its result may still be `is_error`), `tool.failed` otherwise. */
-function toEvent(e: FinishedExecution): OutboxEvent {
-  const isError =
-    typeof e.result === 'object' && e.result !== null && (e.result as { is_error?: unknown }).is_error === true;
-  return {
-    event: e.status === 'completed' ? 'tool.executed' : 'tool.failed',
-    occurredAt: e.completedAt,
-    data: {
-      execution_id: e.id,
-      server_id: e.serverId,
-      tool_name: e.toolName,
-      principal: e.principal,
-      channel: e.channel,
-      status: e.status,
-      ...(e.status === 'completed' ? { is_error: isError } : {}),
-      error: e.error ? jsonbSafe(e.error) : null,
-      started_at: e.startedAt.toISOString(),
-      completed_at: e.completedAt.toISOString(),
-      duration_ms: e.durationMs,
-      batch_id: e.batchId ?? null,
-      step_id: e.stepId ?? null,
-    },
-  };
 }

@@ -2,9 +2,9 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplica
 import { INSTANCE_ID } from 'src/common/instance-id';
 import { APP_CONFIG } from 'src/config/config.module';
 import type { AppConfig } from 'src/config/config.schema';
-import type { OutboxEvent } from 'src/webhooks/webhook-events';
 import { WebhookOutbox } from 'src/webhooks/webhook-outbox';
 import { ExecutionsRepository, type InterruptedExecution } from './executions.repository';
+import { toolEvent } from './tool-events';
 
 /**
  * Keeps this process's heartbeat (`gateway_instances`) and interrupts the `running` executions of processes whose
@@ -72,23 +72,12 @@ export class ExecutionSweeper implements OnApplicationBootstrap, OnApplicationSh
   }
 }
 
-function toEvent(e: InterruptedExecution): OutboxEvent {
-  return {
-    event: 'tool.failed',
-    occurredAt: e.completedAt,
-    data: {
-      execution_id: e.id,
-      server_id: e.serverId,
-      tool_name: e.toolName,
-      principal: e.principal,
-      channel: e.channel,
-      status: 'interrupted',
-      error: { code: 'SERVER_ERROR', message: 'The gateway stopped before the call finished' },
-      started_at: e.startedAt.toISOString(),
-      completed_at: e.completedAt.toISOString(),
-      duration_ms: null,
-      batch_id: e.batchId,
-      step_id: e.stepId,
-    },
-  };
+/** The `tool.failed` webhook of a call the gateway stopped under. */
+function toEvent(e: InterruptedExecution) {
+  return toolEvent({
+    ...e,
+    status: 'interrupted',
+    error: { code: 'SERVER_ERROR', message: 'The gateway stopped before the call finished' },
+    durationMs: null,
+  });
 }
