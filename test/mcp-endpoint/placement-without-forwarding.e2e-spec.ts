@@ -5,13 +5,7 @@ import { TOOLBOX } from '../support/paths';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
 import { waitFor } from '../support/wait';
-
-interface CallText {
-  content: { type: string; text?: string }[];
-  isError?: boolean;
-}
-
-const textOf = (result: unknown) => (result as CallText).content.map((c) => c.text ?? '').join('\n');
+import { placementWaits, textOf } from './upstreams';
 
 /**
  * With `mcp.endpoint.forward-client-capabilities: false` the gateway announces no sampling, elicitation or roots to
@@ -71,11 +65,7 @@ describe('MCP front door: sessions whose client capabilities are not forwarded s
     return client;
   }
 
-  async function placementWaits(): Promise<number> {
-    const res = await fetch(`${gateway.addresses.management}/actuator/prometheus`, { headers: ADMIN_HEADERS });
-    const match = /^mcp_pool_placement_waits_total\{server="toolbox"\} (\d+)/m.exec(await res.text());
-    return Number(match?.[1] ?? 0);
-  }
+  const waits = () => placementWaits(gateway.addresses.management, 'toolbox', ADMIN_HEADERS);
 
   async function inFlight(): Promise<number> {
     const res = await fetch(`${base}/api/servers/toolbox`, { headers: ADMIN_HEADERS });
@@ -85,7 +75,7 @@ describe('MCP front door: sessions whose client capabilities are not forwarded s
   it("runs a session's call and a REST call beside another session's call on a pool of one, without waiting", async () => {
     const alice = await connect('alice');
     const bob = await connect('bob');
-    const before = await placementWaits();
+    const before = await waits();
     const stop = new AbortController();
     // alice's call holds the one connection until it is cancelled.
     const hanging = alice.callTool({ name: 'hang', arguments: {} }, undefined, { signal: stop.signal });
@@ -102,7 +92,7 @@ describe('MCP front door: sessions whose client capabilities are not forwarded s
     expect(rest.status).toBe(200);
     expect(JSON.stringify(await rest.json())).toContain('rest beside alice');
     // Neither waited: alice's call was still in flight all along.
-    expect(await placementWaits()).toBe(before);
+    expect(await waits()).toBe(before);
     expect(await inFlight()).toBe(1);
 
     stop.abort();

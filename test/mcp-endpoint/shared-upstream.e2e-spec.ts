@@ -6,13 +6,7 @@ import { EVERYTHING } from '../support/paths';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
 import { waitFor } from '../support/wait';
-
-interface CallText {
-  content: { type: string; text?: string }[];
-  isError?: boolean;
-}
-
-const textOf = (result: unknown) => (result as CallText).content.map((c) => c.text ?? '').join('\n');
+import { placementWaits, textOf } from './upstreams';
 
 /**
  * Several client sessions and REST on ONE upstream connection (server-everything over stdio, `pool-size: 1`): each
@@ -66,16 +60,11 @@ describe('MCP front door: server-to-client requests with several callers of one 
     return client;
   }
 
-  /** How many calls have waited for a connection of `sampler` they may share (the engine's placement queue). */
-  async function placementWaits(): Promise<number> {
-    const res = await fetch(`${gateway.addresses.management}/actuator/prometheus`, { headers: ADMIN_HEADERS });
-    const match = /^mcp_pool_placement_waits_total\{server="sampler"\} (\d+)/m.exec(await res.text());
-    return Number(match?.[1] ?? 0);
-  }
+  const waits = () => placementWaits(gateway.addresses.management, 'sampler', ADMIN_HEADERS);
 
   /** Resolves once one more call than `before` has waited: the other caller's call is queued behind this one. */
   const anotherCallWaits = (before: number) =>
-    waitFor(async () => (await placementWaits()) > before, 15_000, 'the other call to wait for the connection');
+    waitFor(async () => (await waits()) > before, 15_000, 'the other call to wait for the connection');
 
   /** A sampling answer naming who gave it. */
   const answer = (who: string) => ({
@@ -88,7 +77,7 @@ describe('MCP front door: server-to-client requests with several callers of one 
     const alice = await connect('alice');
     const bob = await connect('bob');
     const asked = { alice: 0, bob: 0 };
-    const before = await placementWaits();
+    const before = await waits();
     let aliceAsked!: () => void;
     const aliceInSampling = new Promise<void>((resolve) => (aliceAsked = resolve));
     alice.setRequestHandler(CreateMessageRequestSchema, async () => {
@@ -108,8 +97,8 @@ describe('MCP front door: server-to-client requests with several callers of one 
     const bobCall = bob.callTool({ name: 'trigger-sampling-request', arguments: { prompt: 'b', maxTokens: 5 } });
     const [aliceResult, bobResult] = await Promise.all([aliceCall, bobCall]);
 
-    expect((aliceResult as CallText).isError).toBeFalsy();
-    expect((bobResult as CallText).isError).toBeFalsy();
+    expect((aliceResult as { isError?: boolean }).isError).toBeFalsy();
+    expect((bobResult as { isError?: boolean }).isError).toBeFalsy();
     expect(textOf(aliceResult)).toContain('answer from alice');
     expect(textOf(aliceResult)).not.toContain('answer from bob');
     expect(textOf(bobResult)).toContain('answer from bob');
@@ -121,7 +110,7 @@ describe('MCP front door: server-to-client requests with several callers of one 
     const carol = await connect('carol');
     const dave = await connect('dave');
     const asked = { carol: 0, dave: 0 };
-    const before = await placementWaits();
+    const before = await waits();
     let carolAsked!: () => void;
     const carolInElicitation = new Promise<void>((resolve) => (carolAsked = resolve));
     carol.setRequestHandler(ElicitRequestSchema, async () => {
@@ -150,7 +139,7 @@ describe('MCP front door: server-to-client requests with several callers of one 
   it('never sends the sampling request of a REST call to a session calling at the same time', async () => {
     const erin = await connect('erin');
     let asked = 0;
-    const before = await placementWaits();
+    const before = await waits();
     let erinAsked!: () => void;
     const erinInSampling = new Promise<void>((resolve) => (erinAsked = resolve));
     erin.setRequestHandler(CreateMessageRequestSchema, async () => {

@@ -14,3 +14,20 @@ export const EVERYTHING_AND_TOOLBOX_YAML = `mcp:
       command: node
       args: ["${TOOLBOX}"]
 `;
+
+/** The text blocks of a `tools/call` result, joined. */
+export const textOf = (result: unknown): string =>
+  (result as { content: { type: string; text?: string }[] }).content.map((c) => c.text ?? '').join('\n');
+
+/** How many calls have waited for a pooled connection of `server` they may share (the engine's placement queue). */
+export async function placementWaits(
+  management: string,
+  server: string,
+  headers: Record<string, string>,
+): Promise<number> {
+  const res = await fetch(`${management}/actuator/prometheus`, { headers });
+  const match = new RegExp(`^mcp_pool_placement_waits_total\\{server="${server}"\\} (\\d+)`, 'm').exec(
+    await res.text(),
+  );
+  return Number(match?.[1] ?? 0);
+}
