@@ -17,7 +17,7 @@ import { HttpMetricsRecorder } from 'src/metrics/http-metrics.recorder';
 import { translateEngineError } from './engine-error.translator';
 import { applyHttpSecurity, createFastifyAdapter } from './fastify-adapter';
 import { buildOpenApiDocument, mountOpenApi } from './openapi';
-import { managementTlsOptionsFrom, refuseUntrustedClientCertificates, tlsOptionsFrom } from './tls-options';
+import { managementTlsOptionsFrom, refuseUntrustedClientCertificates, tlsOptionsFrom } from 'src/config/tls-options';
 
 export interface ListenerAddresses {
   api: string;

@@ -1,4 +1,4 @@
-import { managementTlsOptionsFrom, tlsOptionsFrom } from 'src/bootstrap/tls-options';
+import { managementTlsOptionsFrom, tlsOptionsFrom } from './tls-options';
 import { ConfigError, loadConfig, type LoadedConfig } from './config.loader';
 import { appConfigSchema, type AppConfig } from './config.schema';
 import { MASK, maskSecrets, maskUrl } from './mask-secrets';
