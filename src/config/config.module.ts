@@ -1,7 +1,7 @@
 import { type DynamicModule, Global, Inject, Module } from '@nestjs/common';
 import type { AppConfig } from './config.schema';
 import type { LoadedConfig } from './config.loader';
-import { ConfigServersSource } from 'src/reload/config-servers.source';
+import { ConfigServersSource } from './config-servers.source';
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
 export const LOADED_CONFIG = Symbol('LOADED_CONFIG');

@@ -1,6 +1,6 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { McpEngine } from 'src/mcp/mcp-engine';
-import { ConfigServersSource } from 'src/reload/config-servers.source';
+import { ConfigServersSource } from 'src/config/config-servers.source';
 import { HealthService } from './health.service';
 import type { ComponentHealth } from './health.types';
 

@@ -1,7 +1,7 @@
 import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { InjectConfig } from 'src/config/config.module';
 import type { AppConfig } from 'src/config/config.schema';
-import { ConfigServersSource } from 'src/reload/config-servers.source';
+import { ConfigServersSource } from 'src/config/config-servers.source';
 import { errorMessage } from './connection';
 import { McpEngine } from './mcp-engine';
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { appConfigSchema, type ServerEntry } from 'src/config/config.schema';
 import { changedKeys, diffServers } from './config-diff';
-import { ConfigServersSource } from './config-servers.source';
+import { ConfigServersSource } from 'src/config/config-servers.source';
 import { fingerprint } from './config-reload.service';
 import { watchedDirectories } from './config-watcher.service';
 

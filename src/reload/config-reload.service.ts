@@ -12,7 +12,7 @@ import {
   CONFIG_RELOAD_FAILURES,
 } from 'src/metrics/metric-names';
 import { changedKeys, diffServers, type ServersDiff } from './config-diff';
-import { ConfigServersSource } from './config-servers.source';
+import { ConfigServersSource } from 'src/config/config-servers.source';
 
 export interface ReloadResult {
   /** `applied`: the servers changed; `unchanged`: valid, nothing to apply; `failed`: invalid, old config kept. */

@@ -5,7 +5,7 @@ import { APP_CONFIG } from 'src/config/config.module';
 import type { AppConfig, ServerEntry } from 'src/config/config.schema';
 import { MASK, maskUrl } from 'src/config/mask-secrets';
 import { McpEngine } from 'src/mcp/mcp-engine';
-import { ConfigServersSource } from 'src/reload/config-servers.source';
+import { ConfigServersSource } from 'src/config/config-servers.source';
 import type { ServerState } from 'src/mcp/supervisor';
 import type {
   HealthCheckDto,

@@ -8,7 +8,7 @@ import { serverEntrySchema, type AppConfig, type ServerEntry } from 'src/config/
 import { MASK } from 'src/config/mask-secrets';
 import { errorMessage } from 'src/mcp/connection';
 import { McpEngine } from 'src/mcp/mcp-engine';
-import { ConfigServersSource } from 'src/reload/config-servers.source';
+import { ConfigServersSource } from 'src/config/config-servers.source';
 import type {
   RegisterServerDto,
   RegisterServerResultDto,

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { ServerEntry } from 'src/config/config.schema';
+import type { ServerEntry } from './config.schema';
 
 /** One server of the configuration (`mcp.servers.<id>`), with when it appeared and last changed in this process. */
 export interface ConfigServer {
