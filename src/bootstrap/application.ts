@@ -9,7 +9,7 @@ import { AllExceptionsFilter } from 'src/common/errors/all-exceptions.filter';
 import { createValidationPipe } from 'src/common/errors/validation.pipe';
 import type { LoadedConfig } from 'src/config/config.loader';
 import { ApplicationState } from 'src/health/application-state';
-import { readBuildInfo } from 'src/management/build-info';
+import { readBuildInfo } from 'src/common/build-info';
 import { ManagementAppModule, MetricsScrapeAppModule } from 'src/management/management-app.module';
 import { closeRootLogger } from 'src/logging/logger.factory';
 import { ROOT_LOGGER } from 'src/logging/logging.module';

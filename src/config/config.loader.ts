@@ -2,6 +2,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import type { z } from 'zod';
+import { APP_ROOT } from 'src/common/app-root';
 import { appConfigSchema, type AppConfig } from './config.schema';
 import { displayPath, envForm, envNamesOf, listKeys, matchKey, metaOf, nodeOf, toCamel } from './schema-walker';
 
@@ -52,18 +53,8 @@ type Tree = Record<string, unknown>;
 
 const isTree = (value: unknown): value is Tree => typeof value === 'object' && value !== null && !Array.isArray(value);
 
-/**
- * The project root (where `config/application.yml` lives): the nearest ancestor with a package.json, skipping the
- * build output (`dist/`), so it is the same from `src/` (tests) and `dist/src/` (the built service).
- */
-export const DEFAULT_APP_ROOT = findAppRoot(__dirname);
-
-function findAppRoot(start: string): string {
-  for (let dir = start; ; dir = path.dirname(dir)) {
-    if (path.basename(dir) !== 'dist' && existsSync(path.join(dir, 'package.json'))) return dir;
-    if (path.dirname(dir) === dir) return path.resolve(start, '..', '..');
-  }
-}
+/** Where `config/application.yml` is looked up when no file is named and no `appRoot` is given. */
+export const DEFAULT_APP_ROOT = APP_ROOT;
 
 /** One YAML document of a file, keys normalised; `onProfile` set when it has `spring.config.activate.on-profile`. */
 interface Layer {

@@ -2,7 +2,7 @@ import { Controller, Get, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { Public } from 'src/auth/authenticated.decorator';
-import { readBuildInfo } from 'src/management/build-info';
+import { readBuildInfo } from 'src/common/build-info';
 import { ApplicationState } from './application-state';
 import { ApiHealthDto } from './dto/api-health.dto';
 import { HealthService } from './health.service';

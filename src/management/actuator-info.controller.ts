@@ -3,7 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import { APP_CONFIG } from 'src/config/config.module';
 import type { AppConfig } from 'src/config/config.schema';
 import { ApplicationState } from 'src/health/application-state';
-import { readBuildInfo, type BuildInfo } from './build-info';
+import { readBuildInfo, type BuildInfo } from 'src/common/build-info';
 import { ManagementAccess } from './management-access';
 
 /** Name and version for everyone; build, git, runtime, process and the `info.*` settings for `mcp:admin` only. */

@@ -40,7 +40,7 @@ import { ErrorCode } from 'src/common/errors/error-code';
 import { REQUEST_ID_HEADER } from 'src/common/http/request-id';
 import { APP_CONFIG } from 'src/config/config.module';
 import type { AppConfig } from 'src/config/config.schema';
-import { readBuildInfo } from 'src/management/build-info';
+import { readBuildInfo } from 'src/common/build-info';
 import type { CallOrigin } from 'src/mcp/mcp-engine';
 import { McpEngine } from 'src/mcp/mcp-engine';
 import { ServersService } from 'src/servers/servers.service';

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { DEFAULT_APP_ROOT } from 'src/config/config.loader';
+import { APP_ROOT } from './app-root';
 
 export interface BuildInfo {
   name: string;
@@ -9,14 +9,15 @@ export interface BuildInfo {
   buildTime: string | null;
 }
 
-const ROOT = DEFAULT_APP_ROOT;
-
 /** Written by `npm run build` (scripts/write-build-info.js) so a deployed artifact knows its commit without git. */
 export function readBuildInfo(): BuildInfo {
-  const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { name: string; version: string };
+  const pkg = JSON.parse(readFileSync(path.join(APP_ROOT, 'package.json'), 'utf8')) as {
+    name: string;
+    version: string;
+  };
   let stamped: Partial<BuildInfo> = {};
   try {
-    stamped = JSON.parse(readFileSync(path.join(ROOT, 'dist', 'build-info.json'), 'utf8')) as Partial<BuildInfo>;
+    stamped = JSON.parse(readFileSync(path.join(APP_ROOT, 'dist', 'build-info.json'), 'utf8')) as Partial<BuildInfo>;
   } catch {
     // Not built through npm (tests run from sources): commit and build time stay unknown.
   }
