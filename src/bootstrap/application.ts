@@ -9,6 +9,7 @@ import { AllExceptionsFilter } from 'src/common/errors/all-exceptions.filter';
 import { createValidationPipe } from 'src/common/errors/validation.pipe';
 import type { LoadedConfig } from 'src/config/config.loader';
 import { ApplicationState } from 'src/health/application-state';
+import { HealthService } from 'src/health/health.service';
 import { readBuildInfo } from 'src/common/build-info';
 import { ManagementAppModule, MetricsScrapeAppModule } from 'src/management/management-app.module';
 import { closeRootLogger } from 'src/logging/logger.factory';
@@ -59,6 +60,12 @@ export async function startGateway(loaded: LoadedConfig): Promise<RunningGateway
   const httpMetrics = api.get(HttpMetricsRecorder);
   httpMetrics.attach(api.getHttpAdapter().getInstance());
   await api.init();
+  try {
+    api.get(HealthService).validateGroups();
+  } catch (error) {
+    await api.close(); // what init started (engine children, pools) must not outlive a refused start
+    throw error;
+  }
   mountOpenApi(api, buildOpenApiDocument(api, version));
 
   const management = await NestFactory.create<NestFastifyApplication>(

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SERVER_ID_PATTERN } from 'src/common/patterns';
 import { bool, duration, int, meta, num, port, scalarString, scalarStringList, size, stringList } from './config-types';
 
 /**
@@ -9,8 +10,6 @@ import { bool, duration, int, meta, num, port, scalarString, scalarStringList, s
  * loader maps them (relaxed binding). Keys the Java edition had that mean nothing here are accepted with
  * `ignored`, so the deployment guide's files load unchanged.
  */
-
-const SERVER_ID_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/;
 
 const ignoredSilently = (description: string) => meta(z.unknown().optional(), { description, ignored: 'silent' });
 const ignoredWithWarning = (description: string) => meta(z.unknown().optional(), { description, ignored: 'warn' });
@@ -244,6 +243,20 @@ const managementSchema = z
             }),
             probes: z
               .object({ enabled: meta(bool().default(true), { description: 'Liveness/readiness/startup groups.' }) })
+              .prefault({}),
+            group: z
+              .object({
+                readiness: z
+                  .object({
+                    include: meta(stringList().default([]), {
+                      description:
+                        'Health components readiness also waits for (e.g. `db,redis`). By default readiness is the ' +
+                        "replica's own state only (started, migrations applied, required servers up, not draining): a " +
+                        'shared dependency in it takes every replica out of the balancer at once when it blips.',
+                    }),
+                  })
+                  .prefault({}),
+              })
               .prefault({}),
           })
           .prefault({}),

@@ -34,10 +34,10 @@ export class HealthService {
     private readonly redis: RedisConnection,
     private readonly database: DatabaseStatus,
   ) {
-    this.register({ name: 'db', readiness: true, check: () => this.checkDatabase() });
-    if (redis.client) this.register({ name: 'redis', readiness: true, check: () => this.checkRedis() });
-    this.register({ name: 'diskSpace', readiness: false, check: () => this.checkDisk() });
-    this.register({ name: 'memory', readiness: false, check: () => this.checkMemory() });
+    this.register({ name: 'db', check: () => this.checkDatabase() });
+    if (redis.client) this.register({ name: 'redis', check: () => this.checkRedis() });
+    this.register({ name: 'diskSpace', check: () => this.checkDisk() });
+    this.register({ name: 'memory', check: () => this.checkMemory() });
     this.addReadinessGate('migrations', () =>
       this.database.migrationsPending
         ? {
@@ -54,7 +54,7 @@ export class HealthService {
     this.contributors.set(contributor.name, contributor);
   }
 
-  /** A condition readiness waits for that is not a component of its own (e.g. migrations applied). */
+  /** A condition of this replica's own state that readiness waits for (e.g. migrations applied). */
   addReadinessGate(name: string, gate: () => ComponentHealth): void {
     this.readinessGates.set(name, gate);
   }
@@ -68,6 +68,25 @@ export class HealthService {
     return { status: this.state.isStarted ? 'UP' : 'OUT_OF_SERVICE' };
   }
 
+  /**
+   * Fails the start when `management.endpoint.health.group.readiness.include` names a component nobody registered
+   * (a typo would otherwise keep the replica out of the balancer forever), as Spring Boot does. Call after init.
+   */
+  validateGroups(): void {
+    const unknown = this.readinessIncludes().filter((name) => !this.contributors.has(name));
+    if (unknown.length > 0) {
+      throw new Error(
+        `management.endpoint.health.group.readiness.include names unknown health components: ${unknown.join(', ')} ` +
+          `(known: ${[...this.contributors.keys()].join(', ')})`,
+      );
+    }
+  }
+
+  /**
+   * Whether this replica can serve: started, not draining, its own gates (migrations, required servers) passed.
+   * Shared dependencies (db, redis) are not in it unless the readiness group includes them by configuration: a
+   * dependency that blips would take every replica out of the balancer at once (Spring Boot's default too).
+   */
   async readiness(viewer: HealthViewer): Promise<HealthReport> {
     if (!this.state.isStarted || this.state.isShuttingDown) {
       return {
@@ -77,7 +96,8 @@ export class HealthService {
           : {}),
       };
     }
-    const components = await this.checkAll([...this.contributors.values()].filter((c) => c.readiness));
+    const included = this.readinessIncludes().flatMap((name) => this.contributors.get(name) ?? []);
+    const components = await this.checkAll(included);
     for (const [name, gate] of this.readinessGates) components[name] = gate();
     const status: HealthStatus = Object.values(components).every((c) => c.status === 'UP') ? 'UP' : 'OUT_OF_SERVICE';
     return this.view({ status, components }, viewer);
@@ -94,6 +114,10 @@ export class HealthService {
     if (!contributor) return undefined;
     const result = await this.safeCheck(contributor);
     return this.detailsAllowed(viewer) ? result : { status: result.status };
+  }
+
+  private readinessIncludes(): string[] {
+    return this.config.management.endpoint.health.group.readiness.include.filter((name) => name !== 'readinessState');
   }
 
   private async checkAll(list: HealthContributor[]): Promise<Record<string, ComponentHealth>> {

@@ -14,8 +14,6 @@ export interface HealthReport {
 
 export interface HealthContributor {
   name: string;
-  /** Part of the readiness group: readiness is DOWN while this is DOWN. */
-  readiness: boolean;
   check(): Promise<ComponentHealth>;
 }
 

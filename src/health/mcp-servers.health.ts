@@ -21,7 +21,7 @@ export class McpServersHealth implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
-    this.health.register({ name: 'mcp-servers', readiness: false, check: () => Promise.resolve(this.component()) });
+    this.health.register({ name: 'mcp-servers', check: () => Promise.resolve(this.component()) });
     this.health.addReadinessGate('required-mcp-servers', () => this.requiredServers());
   }
 

@@ -2,7 +2,7 @@ import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { OpenAPIObject, OperationObject, PathItemObject, TagObject } from '@nestjs/swagger';
 import { type JsonSchema, type MappedSchema, mapToolSchema, shortHash } from './json-schema-to-openapi';
 import { exampleOf } from './schema-example';
-import { TOOL_NAME_PATTERN } from 'src/tools/dto/tool.dto';
+import { TOOL_NAME_PATTERN } from 'src/common/patterns';
 
 /** The route every per-tool operation is an instance of (ToolsController.executeServerTool). */
 export const SERVER_TOOL_PATH = '/api/servers/{id}/tools/{tool}';

@@ -154,28 +154,3 @@ describe('the gateway listeners (real PostgreSQL and Redis)', () => {
     expect(info.git.commit).toHaveProperty('id');
   });
 });
-
-describe('readiness with Redis configured but down', () => {
-  let db: TestDatabase;
-  let gateway: TestGateway;
-
-  beforeAll(async () => {
-    db = await createTestDatabase('redisdown');
-    // Port 1 on loopback: nothing listens there, connections are refused at once.
-    gateway = await startTestGateway({ databaseUrl: db.url, env: { REDIS_URL: 'redis://127.0.0.1:1' } });
-  });
-
-  afterAll(async () => {
-    await gateway?.stop();
-    await db?.drop();
-  });
-
-  it('is live but not ready, and says which component is down', async () => {
-    expect((await fetch(`${gateway.addresses.management}/actuator/health/liveness`)).status).toBe(200);
-    const ready = await fetch(`${gateway.addresses.management}/actuator/health/readiness`);
-    expect(ready.status).toBe(503);
-    const redis = await fetch(`${gateway.addresses.management}/actuator/health/redis`);
-    expect(redis.status).toBe(503);
-    expect(await redis.json()).toEqual({ status: 'DOWN' });
-  });
-});

@@ -1,8 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsUUID, Matches } from 'class-validator';
 import { PageQueryDto, PaginationDto } from 'src/common/dto/pagination.dto';
-import { SERVER_ID_PATTERN } from 'src/servers/dto/server-id.dto';
-import { TOOL_NAME_PATTERN } from 'src/tools/dto/tool.dto';
+import { SERVER_ID_PATTERN, TOOL_NAME_PATTERN } from 'src/common/patterns';
 import { EXECUTION_STATUSES } from '../execution.entity';
 
 export class ListExecutionsQueryDto extends PageQueryDto {

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional, IsString, Matches, MaxLength } from 'class-validator';
-import { SERVER_ID_PATTERN } from 'src/servers/dto/server-id.dto';
+import { SERVER_ID_PATTERN } from 'src/common/patterns';
 
 export class McpServerParamDto {
   @ApiProperty({ example: 'everything', pattern: SERVER_ID_PATTERN.source })

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional, Matches, ValidateBy, type ValidationOptions } from 'class-validator';
-import { SERVER_ID_PATTERN } from 'src/servers/dto/server-id.dto';
+import { SERVER_ID_PATTERN } from 'src/common/patterns';
 
 /** Prompt names are the upstream's: anything printable, bounded. */
 // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused

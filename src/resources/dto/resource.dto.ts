@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
-import { SERVER_ID_PATTERN } from 'src/servers/dto/server-id.dto';
+import { SERVER_ID_PATTERN } from 'src/common/patterns';
 import { MAX_URI_LENGTH } from '../resource-matching';
 import { IsResourceUri } from './resource-uri.decorator';
 

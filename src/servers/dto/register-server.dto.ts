@@ -17,7 +17,7 @@ import {
   MinLength,
   ValidateNested,
 } from 'class-validator';
-import { SERVER_ID_PATTERN } from './server-id.dto';
+import { SERVER_ID_PATTERN } from 'src/common/patterns';
 import { SERVER_TYPES } from './server.dto';
 
 export class ServerConfigurationInputDto {

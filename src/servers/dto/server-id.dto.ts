@@ -1,7 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { Matches } from 'class-validator';
 
-export const SERVER_ID_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/;
+import { SERVER_ID_PATTERN } from 'src/common/patterns';
 
 export class ServerIdParamDto {
   @ApiProperty({ example: 'everything', pattern: SERVER_ID_PATTERN.source })

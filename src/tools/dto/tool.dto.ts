@@ -18,9 +18,8 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { hasOnlyKeys, registerFastCheck } from 'src/common/errors/validation.pipe';
-import { SERVER_ID_PATTERN } from 'src/servers/dto/server-id.dto';
+import { SERVER_ID_PATTERN, TOOL_NAME_PATTERN } from 'src/common/patterns';
 
-export const TOOL_NAME_PATTERN = /^[A-Za-z0-9_.\-/]{1,128}$/;
 const MAX_TIMEOUT_MS = 3_600_000;
 export const MAX_IDEMPOTENCY_KEY = 200;
 /** Printable text only: PostgreSQL refuses NUL in text, and control characters have no business in a key. */

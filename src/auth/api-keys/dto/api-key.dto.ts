@@ -12,7 +12,7 @@ import {
   Length,
   Matches,
 } from 'class-validator';
-import { SERVER_ID_PATTERN } from 'src/servers/dto/server-id.dto';
+import { SERVER_ID_PATTERN } from 'src/common/patterns';
 import { SCOPES, type Scope } from '../../scopes';
 
 export class CreateApiKeyDto {
