@@ -1,6 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { Matches } from 'class-validator';
-
 import { SERVER_ID_PATTERN } from 'src/common/patterns';
 
 export class ServerIdParamDto {
