@@ -1,10 +1,12 @@
-import { Controller, Delete, Get, Param, Post, Query, Req, Res, UseFilters } from '@nestjs/common';
+import { Controller, Delete, Get, Param, Post, Query, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
 import { ApiBody, ApiExtraModels, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Authenticated } from 'src/auth/authenticated.decorator';
 import { ApiErrorResponses } from 'src/common/errors/api-error-responses.decorator';
 import { McpJsonRpcMessageDto, LegacySessionQueryDto, McpServerParamDto } from './dto/mcp-endpoint.dto';
 import { AGGREGATED } from './catalog-view';
+import { DnsRebindingGuard } from './guards/dns-rebinding.guard';
+import { ToolCallScopeGuard } from './guards/tool-call-scope.guard';
 import { McpAuthFilter } from './mcp-auth.filter';
 import { McpFrontDoorService } from './mcp-front-door.service';
 
@@ -18,6 +20,8 @@ const STREAMABLE =
 @ApiTags('MCP endpoint')
 @ApiExtraModels(McpJsonRpcMessageDto)
 @UseFilters(McpAuthFilter)
+// After the global AuthGuard (credential, rate limit, `mcp:read`): the Host/Origin check, then `mcp:write` for tools/call.
+@UseGuards(DnsRebindingGuard, ToolCallScopeGuard)
 @Controller()
 export class McpEndpointController {
   constructor(private readonly door: McpFrontDoorService) {}

@@ -11,7 +11,6 @@ import {
   isInitializeRequest,
   isJSONRPCNotification,
   isJSONRPCRequest,
-  JSONRPCMessageSchema,
   ListPromptsRequestSchema,
   ListResourcesRequestSchema,
   ListResourceTemplatesRequestSchema,
@@ -22,7 +21,6 @@ import {
   SetLevelRequestSchema,
   SubscribeRequestSchema,
   UnsubscribeRequestSchema,
-  type CallToolResult,
   type JSONRPCMessage,
   type JSONRPCRequest,
   type LoggingLevel,
@@ -32,11 +30,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
-import { insufficientScope } from 'src/auth/auth-errors';
-import type { Principal } from 'src/auth/principal';
-import { missingScopes } from 'src/auth/scopes';
 import { AppException } from 'src/common/errors/app.exception';
-import { ErrorCode } from 'src/common/errors/error-code';
 import { REQUEST_ID_HEADER } from 'src/common/http/request-id';
 import { APP_CONFIG } from 'src/config/config.module';
 import type { AppConfig } from 'src/config/config.schema';
@@ -50,28 +44,11 @@ import { ClientCalls } from './client-calls';
 import { toMcpError } from './mcp-errors';
 import { McpEndpointMetrics } from './mcp-endpoint.metrics';
 import { type BusMessage, McpSessionBus } from './mcp-session.bus';
-import { type McpSession, McpSessionStore } from './mcp-session.store';
-
-/** One HTTP request's (or one legacy SSE connection's) link to its MCP client. */
-interface ClientScope {
-  /** Whether the answer is an event stream (progress, log messages and server-to-client requests can go on it). */
-  streaming: boolean;
-  /** The session id, or a one-off id for a request without a session. */
-  sessionId: string;
-  session: McpSession | undefined;
-  principal: Principal | undefined;
-  view: CatalogView;
-  /** Fires when the client hangs up (its calls are cancelled upstream). */
-  signal: AbortSignal;
-  /** To the client: on the stream of `relatedRequestId`, or the session's standalone stream without one. */
-  send(message: JSONRPCMessage, relatedRequestId?: RequestId): Promise<void>;
-}
-
-/** A standalone stream (Streamable HTTP GET, or a legacy SSE connection) open on this replica. */
-interface OpenStream {
-  scope: ClientScope;
-  close(): void;
-}
+import type { McpSession } from './mcp-session.store';
+import { McpSessionStore } from './mcp-session.store';
+import type { ClientScope, OpenStream } from './client-scope';
+import { McpSessions, scopeIdOf } from './mcp-sessions.service';
+import { checkAccept, parseMessages, single } from './transports/http-messages';
 
 const LIST_CHANGED_OF: Record<string, string> = {
   tools: 'notifications/tools/list_changed',
@@ -87,8 +64,6 @@ const LOG_ORDER: readonly LoggingLevel[] = LoggingLevelSchema.options;
  * largest cost of a front-door request). Only `elicitInput` of the SDK uses it, which the gateway does not call.
  */
 const SHARED_VALIDATOR = new AjvJsonSchemaValidator();
-
-const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
 
 /** The capability a server-to-client request needs from the client. */
 const CLIENT_CAPABILITY_FOR: Record<string, 'sampling' | 'elicitation' | 'roots'> = {
@@ -118,7 +93,6 @@ export class McpFrontDoorService implements OnModuleInit, OnApplicationShutdown 
   private readonly version = readBuildInfo().version;
   private readonly clientTimeoutMs: number;
   private readonly endpoint: AppConfig['mcp']['endpoint'];
-  private readonly loopbackBind: boolean;
   /**
    * The engine announces sampling, elicitation and roots to upstreams (McpModule): without it no upstream asks a
    * client anything, and a session's calls need no connection of their own (see `ClientOrigin`).
@@ -133,13 +107,12 @@ export class McpFrontDoorService implements OnModuleInit, OnApplicationShutdown 
     private readonly store: McpSessionStore,
     private readonly bus: McpSessionBus,
     private readonly metrics: McpEndpointMetrics,
+    private readonly sessions: McpSessions,
   ) {
     this.endpoint = config.mcp.endpoint;
     this.forwardsClientRequests = config.mcp.endpoint.forwardClientCapabilities;
     this.separator = config.mcp.endpoint.separator;
     this.clientTimeoutMs = config.mcp.client.defaultTimeout;
-    const address = config.server.address ?? '0.0.0.0';
-    this.loopbackBind = address === 'localhost' || address === '::1' || address.startsWith('127.');
   }
 
   onModuleInit(): void {
@@ -166,8 +139,6 @@ export class McpFrontDoorService implements OnModuleInit, OnApplicationShutdown 
         void this.bus.publish({ kind: 'notify', serverId, notification }).catch(() => undefined);
       }
     });
-    this.engine.on('placement.wait', ({ serverId }) => this.metrics.placementWait(serverId));
-    this.metrics.sessions(() => this.store.count());
   }
 
   onApplicationShutdown(): void {
@@ -179,27 +150,30 @@ export class McpFrontDoorService implements OnModuleInit, OnApplicationShutdown 
 
   /** POST, GET or DELETE on `/mcp` (`view` = `*`) or `/mcp/{server_id}`. */
   async handle(request: FastifyRequest, reply: FastifyReply, view: string): Promise<void> {
-    this.checkHostAndOrigin(request);
     if (view !== AGGREGATED) this.servers.find(view);
     const principal = request.principal;
     const headerId = single(request.headers['mcp-session-id']);
 
-    if (request.method === 'DELETE') return this.endSession(reply, headerId, principal, view);
+    if (request.method === 'DELETE') {
+      if (headerId === undefined) throw AppException.invalid('DELETE ends a session: send Mcp-Session-Id');
+      await this.sessions.end(headerId, principal, view);
+      void reply.status(200).send();
+      return;
+    }
     checkAccept(request);
 
     const messages = request.method === 'POST' ? parseMessages(request.body) : [];
     const init = messages.find((m) => isInitializeRequest(m));
     let session: McpSession | undefined;
     if (init) {
-      session = await this.openSession(principal, view, init.params);
+      session = await this.sessions.open(principal, view, init.params);
     } else if (headerId !== undefined) {
-      session = await this.findSession(headerId, principal, view);
+      session = await this.sessions.find(headerId, principal, view);
     } else if (request.method === 'GET') {
       throw AppException.invalid('GET /mcp opens the stream of a session: send Mcp-Session-Id');
     }
-    this.requireScopes(principal, messages);
     for (const m of messages) if (isJSONRPCRequest(m)) this.metrics.message(m.method);
-    const sessionId = session?.id ?? `stateless-${randomUUID()}`;
+    const sessionId = scopeIdOf(session);
 
     if (request.method === 'POST' && !messages.some((m) => isJSONRPCRequest(m))) {
       // Answers and notifications only: routed here (they may be for a call on another replica).
@@ -216,15 +190,15 @@ export class McpFrontDoorService implements OnModuleInit, OnApplicationShutdown 
       enableJsonResponse: !streaming,
     });
     const hangUp = new AbortController();
-    const scope: ClientScope = {
-      streaming,
-      sessionId,
+    const scope = this.sessions.scope({
       session,
+      sessionId,
       principal,
-      view: new CatalogView(this.engine, view, principal?.servers ?? undefined, this.separator),
+      view,
+      streaming,
       signal: hangUp.signal,
       send: (message, relatedRequestId) => transport.send(message, { relatedRequestId }),
-    };
+    });
     const server = this.buildServer(scope);
     await server.connect(transport);
     reply.hijack();
@@ -243,7 +217,7 @@ export class McpFrontDoorService implements OnModuleInit, OnApplicationShutdown 
       this.streams.get(sessionId)?.close();
       // A client that only listens sends no request: its open stream keeps the session alive.
       const keepAlive = setInterval(
-        () => void this.store.touch(sessionId).catch(() => undefined),
+        () => void this.sessions.touch(sessionId).catch(() => undefined),
         Math.max(1000, this.endpoint.sessionIdleTimeout / 2),
       );
       keepAlive.unref();
@@ -259,31 +233,18 @@ export class McpFrontDoorService implements OnModuleInit, OnApplicationShutdown 
 
   /** `GET /sse`: opens a legacy session (aggregated view); the client POSTs to `/messages?sessionId=`. */
   async openLegacy(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    this.checkHostAndOrigin(request);
     const principal = request.principal;
     const transport = new SSEServerTransport('/messages', reply.raw);
-    const session: McpSession = {
-      id: transport.sessionId,
-      principalId: principal?.id ?? 'anonymous',
-      view: AGGREGATED,
-      protocolVersion: '',
-      clientInfo: null,
-      clientCapabilities: {},
-      logLevel: null,
-      subscriptions: [],
-      createdAt: Date.now(),
-    };
-    if (!(await this.store.create(session))) throw tooManySessions(this.endpoint.maxSessions);
+    const session = await this.sessions.open(principal, AGGREGATED, undefined, transport.sessionId);
     const hangUp = new AbortController();
-    const scope: ClientScope = {
-      streaming: true,
-      sessionId: session.id,
+    const scope = this.sessions.scope({
       session,
       principal,
-      view: new CatalogView(this.engine, AGGREGATED, principal?.servers ?? undefined, this.separator),
+      view: AGGREGATED,
+      streaming: true,
       signal: hangUp.signal,
       send: (message) => transport.send(message),
-    };
+    });
     const server = this.buildServer(scope);
     reply.hijack();
     reply.raw.setHeader(REQUEST_ID_HEADER, String(request.id));
@@ -291,10 +252,7 @@ export class McpFrontDoorService implements OnModuleInit, OnApplicationShutdown 
     const dispatch = transport.onmessage;
     transport.onmessage = (message, extra) => {
       if (isInitializeRequest(message)) {
-        session.clientCapabilities = message.params.capabilities;
-        session.clientInfo = message.params.clientInfo;
-        session.protocolVersion = message.params.protocolVersion;
-        void this.store.update(session).catch(() => undefined);
+        void this.sessions.initialized(session, message.params).catch(() => undefined);
       }
       if (isJSONRPCRequest(message)) {
         this.metrics.message(message.method);
@@ -315,18 +273,16 @@ export class McpFrontDoorService implements OnModuleInit, OnApplicationShutdown 
       if (this.streams.get(session.id) === stream) this.streams.delete(session.id);
       this.metrics.streamClosed();
       void server.close().catch(() => undefined);
-      void this.store.delete(session.id).catch(() => undefined);
+      void this.sessions.drop(session.id).catch(() => undefined);
     });
   }
 
   /** `POST /messages?sessionId=`: to the replica holding the session's SSE stream. */
   async postLegacy(request: FastifyRequest, reply: FastifyReply, sessionId: string | undefined): Promise<void> {
-    this.checkHostAndOrigin(request);
     if (!sessionId) throw AppException.invalid('sessionId query parameter is required');
     const principal = request.principal;
-    await this.findSession(sessionId, principal, AGGREGATED);
+    await this.sessions.find(sessionId, principal, AGGREGATED);
     const messages = parseMessages(request.body);
-    this.requireScopes(principal, messages);
     const transport = this.legacy.get(sessionId);
     reply.hijack();
     if (transport) {
@@ -432,14 +388,14 @@ export class McpFrontDoorService implements OnModuleInit, OnApplicationShutdown 
             { origin: new ClientOrigin(this, scope, extra.requestId) },
           ),
         );
-        await this.editSession(scope, (s) => {
+        await this.sessions.edit(scope, (s) => {
           if (!s.subscriptions.includes(target.name)) s.subscriptions.push(target.name);
         });
         return {};
       });
       server.setRequestHandler(UnsubscribeRequestSchema, async (request) => {
         // The upstream subscription stays: other sessions may hold the same one; updates are filtered per session.
-        await this.editSession(scope, (s) => {
+        await this.sessions.edit(scope, (s) => {
           s.subscriptions = s.subscriptions.filter((uri) => uri !== request.params.uri);
         });
         return {};
@@ -482,7 +438,7 @@ export class McpFrontDoorService implements OnModuleInit, OnApplicationShutdown 
 
     server.setRequestHandler(SetLevelRequestSchema, async (request) => {
       // Upstream log levels are per connection, shared by every session: filter here, per session, instead.
-      await this.editSession(scope, (s) => {
+      await this.sessions.edit(scope, (s) => {
         s.logLevel = request.params.level;
       });
       return {};
@@ -628,104 +584,6 @@ export class McpFrontDoorService implements OnModuleInit, OnApplicationShutdown 
       .send({ jsonrpc: '2.0', method: notification.method, params: { ...params, ...logger } }, relatedRequestId)
       .catch(() => undefined);
   }
-
-  // ------------------------------------------------------------------ sessions
-
-  private async openSession(
-    principal: Principal | undefined,
-    view: string,
-    params: {
-      protocolVersion: string;
-      capabilities: McpSession['clientCapabilities'];
-      clientInfo: McpSession['clientInfo'];
-    },
-  ): Promise<McpSession> {
-    const session: McpSession = {
-      id: randomUUID(),
-      principalId: principal?.id ?? 'anonymous',
-      view,
-      protocolVersion: params.protocolVersion,
-      clientInfo: params.clientInfo,
-      clientCapabilities: params.capabilities,
-      logLevel: null,
-      subscriptions: [],
-      createdAt: Date.now(),
-    };
-    if (!(await this.store.create(session))) throw tooManySessions(this.endpoint.maxSessions);
-    this.metrics.sessionOpened();
-    return session;
-  }
-
-  /** The caller's live session on this endpoint; 404 (never 403: ids are not confirmed to others) otherwise. */
-  private async findSession(id: string, principal: Principal | undefined, view: string): Promise<McpSession> {
-    const session = await this.store.touch(id);
-    if (!session || session.principalId !== (principal?.id ?? 'anonymous') || session.view !== view) {
-      throw new AppException(ErrorCode.RESOURCE_NOT_FOUND, 'MCP session not found or expired: initialize a new one', {
-        session_id: id,
-      });
-    }
-    return session;
-  }
-
-  private async endSession(
-    reply: FastifyReply,
-    id: string | undefined,
-    principal: Principal | undefined,
-    view: string,
-  ): Promise<void> {
-    if (id === undefined) throw AppException.invalid('DELETE ends a session: send Mcp-Session-Id');
-    await this.findSession(id, principal, view);
-    await this.store.delete(id);
-    await this.bus.publish({ kind: 'ended', sessionId: id });
-    void reply.status(200).send();
-  }
-
-  private async editSession(scope: ClientScope, edit: (session: McpSession) => void): Promise<void> {
-    if (!scope.session) return;
-    const fresh = (await this.store.touch(scope.sessionId)) ?? scope.session;
-    edit(fresh);
-    scope.session = fresh;
-    await this.store.update(fresh);
-  }
-
-  // ------------------------------------------------------------------ checks
-
-  /** `tools/call` needs `mcp:write` (the route itself needs `mcp:read`): 403 with the scope challenge. */
-  private requireScopes(principal: Principal | undefined, messages: JSONRPCMessage[]): void {
-    if (!principal) return;
-    if (!messages.some((m) => isJSONRPCRequest(m) && m.method === 'tools/call')) return;
-    const missing = missingScopes(principal.scopes, ['mcp:write']);
-    if (missing.length > 0) throw insufficientScope(missing);
-  }
-
-  /**
-   * DNS rebinding: a page on another site that resolves its name to 127.0.0.1 must not reach a gateway bound to
-   * loopback. Such a request carries the attacker's Host (and Origin): only loopback names (and configured extras)
-   * are accepted on a loopback bind.
-   */
-  private checkHostAndOrigin(request: FastifyRequest): void {
-    if (!this.endpoint.dnsRebindingProtection || !this.loopbackBind) return;
-    const host = single(request.headers.host) ?? '';
-    const hostname = host.replace(/:\d+$/, '');
-    if (!LOOPBACK_HOSTS.has(hostname) && !this.endpoint.allowedHosts.includes(host)) {
-      throw new AppException(ErrorCode.AUTHORIZATION_DENIED, `Host '${host}' is not allowed on a loopback bind`, {
-        reason: 'DNS_REBINDING_PROTECTION',
-      });
-    }
-    const origin = single(request.headers.origin);
-    if (origin === undefined || this.endpoint.allowedOrigins.includes(origin)) return;
-    let originHost: string;
-    try {
-      originHost = new URL(origin).hostname;
-    } catch {
-      originHost = '';
-    }
-    if (!LOOPBACK_HOSTS.has(originHost)) {
-      throw new AppException(ErrorCode.AUTHORIZATION_DENIED, `Origin '${origin}' is not allowed on a loopback bind`, {
-        reason: 'DNS_REBINDING_PROTECTION',
-      });
-    }
-  }
 }
 
 /**
@@ -769,63 +627,4 @@ function mayStream(request: JSONRPCRequest, session: McpSession | undefined): bo
     return true;
   const caps = session?.clientCapabilities ?? {};
   return caps.sampling !== undefined || caps.elicitation !== undefined || caps.roots !== undefined;
-}
-
-const JSONRPC_KEYS = new Set(['jsonrpc', 'id', 'method', 'params', 'result', 'error']);
-
-/**
- * Streamable HTTP: a POST must accept both JSON and an event stream, a GET the event stream. Checked before the SDK
- * (which would answer 406 with a JSON-RPC body) so that a refusal has the gateway's envelope like every other.
- */
-function checkAccept(request: FastifyRequest): void {
-  const accept = single(request.headers.accept) ?? '';
-  const ok =
-    request.method === 'GET'
-      ? accept.includes('text/event-stream')
-      : accept.includes('application/json') && accept.includes('text/event-stream');
-  if (!ok) {
-    throw AppException.invalid(
-      request.method === 'GET'
-        ? 'Accept must list text/event-stream'
-        : 'Accept must list both application/json and text/event-stream (MCP Streamable HTTP)',
-      { accept },
-    );
-  }
-}
-
-/** The JSON-RPC messages of a POST body; 400 envelope naming the problem when it is not JSON-RPC. */
-function parseMessages(body: unknown): JSONRPCMessage[] {
-  const items: unknown[] = Array.isArray(body) ? (body as unknown[]) : [body];
-  if (items.length === 0) throw AppException.invalid('Empty JSON-RPC batch');
-  return items.map((item, index) => {
-    const unknown =
-      item !== null && typeof item === 'object' && !Array.isArray(item)
-        ? Object.keys(item).filter((k) => !JSONRPC_KEYS.has(k))
-        : [];
-    if (unknown.length > 0) {
-      throw AppException.invalid('The body is not a JSON-RPC 2.0 message', { index, unknown_fields: unknown });
-    }
-    const parsed = JSONRPCMessageSchema.safeParse(item);
-    if (!parsed.success) {
-      throw AppException.invalid('The body is not a JSON-RPC 2.0 message', {
-        index,
-        problems: parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`),
-      });
-    }
-    return parsed.data;
-  });
-}
-
-function single(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
-}
-
-function tooManySessions(max: number): AppException {
-  return new AppException(
-    ErrorCode.SERVER_UNAVAILABLE,
-    `Too many live MCP sessions (mcp.endpoint.max-sessions: ${max})`,
-    {
-      max_sessions: max,
-    },
-  );
 }
