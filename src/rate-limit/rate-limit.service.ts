@@ -2,7 +2,6 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import type { FastifyReply } from 'fastify';
 import type { Counter } from 'prom-client';
-import type { Principal } from 'src/auth/principal';
 import { RedisConnection } from 'src/cache/cache.module';
 import { AppException } from 'src/common/errors/app.exception';
 import { ErrorCode } from 'src/common/errors/error-code';
@@ -15,6 +14,15 @@ import { MemoryBucketStore, type BucketLimits, type TakeResult } from './token-b
 export type { BucketLimits } from './token-bucket';
 
 const DEFAULT_TIER = 'default';
+
+/**
+ * Whose bucket a request draws from: a stable caller id and its tier (null: the default limits). The authenticated
+ * principal is one; the limiter needs nothing else of it, so it does not depend on the auth module that calls it.
+ */
+export interface RateLimitSubject {
+  id: string;
+  tier: string | null;
+}
 
 /**
  * Per-principal token buckets: `burst-capacity` requests at once, refilled continuously at `requests-per-minute`
@@ -63,7 +71,7 @@ export class RateLimitService {
    * Takes one request from the principal's bucket and sets `X-RateLimit-Limit/Remaining/Reset` on the reply;
    * throws 429 RATE_LIMIT_EXCEEDED with `Retry-After` when the bucket holds no whole request.
    */
-  async consume(principal: Pick<Principal, 'id' | 'tier'>, reply: FastifyReply): Promise<void> {
+  async consume(principal: RateLimitSubject, reply: FastifyReply): Promise<void> {
     if (!this.enabled) return;
     const limits = this.limitsFor(principal.tier);
     // The limits are part of the key: a tier whose numbers change starts with a fresh (full) bucket.
