@@ -11,6 +11,28 @@ export const SERVERS_CLAIM = 'mcp_servers';
 /** Claim naming the token's rate-limit tier (as an API key's `tier`); absent or unknown: the default limits. */
 export const TIER_CLAIM = 'mcp_tier';
 
+/** A token whose signature and claims were verified, with the time window in which that verdict holds. */
+export interface VerifiedToken {
+  principal: Principal;
+  /** `exp` in ms since the epoch; null when the token has none. */
+  expiresAt: number | null;
+  /** `nbf` in ms since the epoch minus the clock skew (the verifier's own bound); null when the token has none. */
+  notBefore: number | null;
+}
+
+/** The principal of a verified token and the window (`exp`, `nbf`) in which it may be reused without verifying again. */
+export function verifiedTokenFromClaims(
+  kind: 'jwt' | 'oauth2',
+  claims: TokenClaims,
+  clockSkewMs: number,
+): VerifiedToken {
+  return {
+    principal: principalFromClaims(kind, claims, clockSkewMs),
+    expiresAt: typeof claims.exp === 'number' ? claims.exp * 1000 : null,
+    notBefore: typeof claims.nbf === 'number' ? claims.nbf * 1000 - clockSkewMs : null,
+  };
+}
+
 /** The principal a verified token stands for. */
 export function principalFromClaims(kind: 'jwt' | 'oauth2', claims: TokenClaims, clockSkewMs: number): Principal {
   if (typeof claims.iat === 'number' && claims.iat * 1000 > Date.now() + clockSkewMs) {

@@ -429,6 +429,7 @@ spring:
       secret: ${SECRET}
       issuer: globalmcp-tests
       audience: globalmcp
+      clock-skew: 0
 spring:
   security:
     oauth2:
@@ -471,6 +472,22 @@ spring:
       expect(await get(await signHs256(SECRET, claims, { audience: 'globalmcp' }, 'someone-else'))).toBe(401);
       expect(await get(await signHs256(SECRET, claims, { audience: 'other' }, 'globalmcp-tests'))).toBe(401);
       expect(await get(await signHs256(SECRET, claims, {}, 'globalmcp-tests'))).toBe(401);
+    });
+
+    it('stops accepting a token at its exp, although its principal was cached (clock skew 0 here)', async () => {
+      const token = await signHs256(
+        SECRET,
+        { scope: 'mcp:read' },
+        { audience: 'globalmcp', expiresIn: 2 },
+        'globalmcp-tests',
+      );
+      const exp = (JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { exp: number }).exp;
+      // Verified on the first request, served from the cache on the others.
+      for (let i = 0; i < 3; i++) expect(await get(token)).toBe(200);
+      await new Promise((r) => setTimeout(r, exp * 1000 - Date.now() + 20));
+      const answer = await fetch(`${other.addresses.api}/api/servers`, { headers: bearer(token) });
+      expect(answer.status).toBe(401);
+      expect(((await answer.json()) as Envelope).error.details).toEqual({ reason: 'jwt expired' });
     });
   });
 

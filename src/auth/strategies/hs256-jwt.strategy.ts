@@ -1,12 +1,13 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
+import { createSecretKey } from 'node:crypto';
 import { ExtractJwt, Strategy } from 'passport-jwt';
 import { APP_CONFIG, LOADED_CONFIG } from 'src/config/config.module';
 import type { LoadedConfig } from 'src/config/config.loader';
 import type { AppConfig } from 'src/config/config.schema';
 import { MIN_JWT_SECRET_BYTES } from 'src/config/validate-config';
-import { principalFromClaims, type TokenClaims } from '../jwt-claims';
-import type { Principal } from '../principal';
+import { type TokenClaims, type VerifiedToken, verifiedTokenFromClaims } from '../jwt-claims';
+import { type KeyCallback, passKey } from './verification-key';
 
 export const HS256_STRATEGY = 'jwt-hs256';
 /** The same bound `--validate-config` reports (one constant for both). */
@@ -41,12 +42,13 @@ export class Hs256JwtStrategy extends PassportStrategy(Strategy, HS256_STRATEGY)
 
   constructor(@Inject(APP_CONFIG) config: AppConfig, @Inject(LOADED_CONFIG) loaded: LoadedConfig) {
     const secret = hs256SecretFrom(config, loaded.profiles);
+    const key = secret ? createSecretKey(Buffer.from(secret, 'utf8')) : undefined;
     const jwt = config.mcp.security.jwt;
     super({
       jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
-      secretOrKeyProvider: (_request: unknown, _token: unknown, done: (err: Error | null, key?: string) => void) =>
-        secret
-          ? done(null, secret)
+      secretOrKeyProvider: (_request: unknown, _token: unknown, done: KeyCallback) =>
+        key
+          ? passKey(done, key)
           : done(new Error('HS256 tokens are not accepted: mcp.security.jwt.secret is not configured')),
       algorithms: ['HS256'],
       issuer: jwt.issuer || undefined,
@@ -56,7 +58,7 @@ export class Hs256JwtStrategy extends PassportStrategy(Strategy, HS256_STRATEGY)
     this.clockSkewMs = jwt.clockSkew;
   }
 
-  validate(claims: TokenClaims): Principal {
-    return principalFromClaims('jwt', claims, this.clockSkewMs);
+  validate(claims: TokenClaims): VerifiedToken {
+    return verifiedTokenFromClaims('jwt', claims, this.clockSkewMs);
   }
 }

@@ -1,10 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { decodeProtectedHeader } from 'jose';
 import { JwksClient } from 'jwks-rsa';
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import { APP_CONFIG } from 'src/config/config.module';
 import type { AppConfig } from 'src/config/config.schema';
 
 const HTTP_TIMEOUT_MS = 5_000;
+/** How long jwks-rsa keeps the key set; a signing key withdrawn by the issuer is still accepted up to this long. */
+export const JWKS_CACHE_MAX_AGE_MS = 10 * 60_000;
+const JWKS_CACHE_MAX_ENTRIES = 20;
 
 /**
  * Public keys of the OAuth2 issuer, from `jwk-set-uri` or from the `jwks_uri` of the issuer's OpenID metadata
@@ -17,6 +21,8 @@ export class JwksKeyResolver {
   private client: Promise<JwksClient> | undefined;
   private readonly jwkSetUri: string | undefined;
   private readonly issuerUri: string | undefined;
+  /** Public keys already imported, by their PEM (a rotated key with a reused `kid` has another PEM). */
+  private readonly imported = new Map<string, KeyObject>();
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
     const settings = config.spring.security.oauth2.resourceserver.jwt;
@@ -28,15 +34,21 @@ export class JwksKeyResolver {
     return Boolean(this.jwkSetUri ?? this.issuerUri);
   }
 
-  /** The PEM public key that should have signed this token. */
-  async keyFor(token: string): Promise<string> {
+  /** The public key that should have signed this token, imported once per key. */
+  async keyFor(token: string): Promise<KeyObject> {
     if (!this.enabled) {
       throw new Error('OAuth2 tokens are not accepted: no issuer-uri or jwk-set-uri is configured');
     }
     const { kid } = decodeProtectedHeader(token);
     const client = await this.jwksClient();
-    const key = await client.getSigningKey(kid);
-    return key.getPublicKey();
+    const pem = (await client.getSigningKey(kid)).getPublicKey();
+    let key = this.imported.get(pem);
+    if (!key) {
+      if (this.imported.size >= JWKS_CACHE_MAX_ENTRIES) this.imported.clear();
+      key = createPublicKey(pem);
+      this.imported.set(pem, key);
+    }
+    return key;
   }
 
   private jwksClient(): Promise<JwksClient> {
@@ -52,8 +64,8 @@ export class JwksKeyResolver {
     return new JwksClient({
       jwksUri,
       cache: true,
-      cacheMaxEntries: 20,
-      cacheMaxAge: 10 * 60_000,
+      cacheMaxEntries: JWKS_CACHE_MAX_ENTRIES,
+      cacheMaxAge: JWKS_CACHE_MAX_AGE_MS,
       rateLimit: true,
       jwksRequestsPerMinute: 10,
       timeout: HTTP_TIMEOUT_MS,

@@ -4,9 +4,9 @@ import type { Algorithm } from 'jsonwebtoken';
 import { ExtractJwt, Strategy } from 'passport-jwt';
 import { APP_CONFIG } from 'src/config/config.module';
 import type { AppConfig } from 'src/config/config.schema';
-import { principalFromClaims, type TokenClaims } from '../jwt-claims';
-import type { Principal } from '../principal';
+import { type TokenClaims, type VerifiedToken, verifiedTokenFromClaims } from '../jwt-claims';
 import { JwksKeyResolver } from './jwks-key.resolver';
+import { type KeyCallback, passKey } from './verification-key';
 
 export const OAUTH2_STRATEGY = 'jwt-oauth2';
 
@@ -31,9 +31,9 @@ export class OAuth2JwtStrategy extends PassportStrategy(Strategy, OAUTH2_STRATEG
     }
     super({
       jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
-      secretOrKeyProvider: (_request: unknown, token: string, done: (err: Error | null, key?: string) => void) => {
+      secretOrKeyProvider: (_request: unknown, token: string, done: KeyCallback) => {
         jwks.keyFor(token).then(
-          (key) => done(null, key),
+          (key) => passKey(done, key),
           (error: unknown) => done(error instanceof Error ? error : new Error(String(error))),
         );
       },
@@ -45,7 +45,7 @@ export class OAuth2JwtStrategy extends PassportStrategy(Strategy, OAUTH2_STRATEG
     this.clockSkewMs = config.mcp.security.jwt.clockSkew;
   }
 
-  validate(claims: TokenClaims): Principal {
-    return principalFromClaims('oauth2', claims, this.clockSkewMs);
+  validate(claims: TokenClaims): VerifiedToken {
+    return verifiedTokenFromClaims('oauth2', claims, this.clockSkewMs);
   }
 }
