@@ -1,8 +1,8 @@
 import { CACHE_MANAGER, type Cache } from '@nestjs/cache-manager';
 import { Global, Logger, Module } from '@nestjs/common';
-import { CacheManagerCatalogCache } from 'src/cache/catalog.cache';
 import { APP_CONFIG } from 'src/config/config.module';
 import type { AppConfig } from 'src/config/config.schema';
+import { CacheManagerCatalogCache } from './catalog.cache';
 import { McpEngine } from './mcp-engine';
 import { McpEngineService } from './mcp-engine.service';
 

@@ -1,5 +1,5 @@
 import { createCache } from 'cache-manager';
-import type { ServerCatalog } from 'src/mcp/catalog';
+import type { ServerCatalog } from './catalog';
 import { CacheManagerCatalogCache } from './catalog.cache';
 
 const catalog: ServerCatalog = {

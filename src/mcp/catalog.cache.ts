@@ -1,5 +1,14 @@
-import type { Cache } from '@nestjs/cache-manager';
-import type { CatalogCache, ServerCatalog } from 'src/mcp/catalog';
+import type { CatalogCache, ServerCatalog } from './catalog';
+
+/**
+ * What the adapter uses of a key-value cache: cache-manager's `Cache` (Redis or memory, provided by src/cache)
+ * fits it. Written here so the engine depends on no Nest package and not on the module that configures the store.
+ */
+export interface KeyValueCache {
+  get<T>(key: string): Promise<T | undefined>;
+  set<T>(key: string, value: T): Promise<unknown>;
+  del(key: string): Promise<unknown>;
+}
 
 /** The cache names of the Java edition's `spring.cache.cache-names`, kept so operators recognise the keys. */
 export const CATALOG_CACHE_NAMES = {
@@ -22,7 +31,7 @@ interface CapabilitiesEntry {
  * per server id; what a caller may see is filtered when read, never when cached.
  */
 export class CacheManagerCatalogCache implements CatalogCache {
-  constructor(private readonly cache: Cache) {}
+  constructor(private readonly cache: KeyValueCache) {}
 
   async get(serverId: string): Promise<ServerCatalog | undefined> {
     const [capabilities, tools, resources] = await Promise.all([
