@@ -15,7 +15,7 @@ import { ManagementAppModule, MetricsScrapeAppModule } from 'src/management/mana
 import { closeRootLogger } from 'src/logging/logger.factory';
 import { ROOT_LOGGER } from 'src/logging/logging.module';
 import { HttpMetricsRecorder } from 'src/metrics/http-metrics.recorder';
-import { translateEngineError } from './engine-error.translator';
+import { translateEngineError } from 'src/mcp/engine-error';
 import { applyHttpSecurity, createFastifyAdapter } from './fastify-adapter';
 import { buildOpenApiDocument, mountOpenApi } from './openapi';
 import { managementTlsOptionsFrom, refuseUntrustedClientCertificates, tlsOptionsFrom } from 'src/config/tls-options';

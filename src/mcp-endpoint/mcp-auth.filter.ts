@@ -1,7 +1,8 @@
 import { type ArgumentsHost, Catch } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { translateEngineError } from 'src/bootstrap/engine-error.translator';
-import { AllExceptionsFilter, toAppException } from 'src/common/errors/all-exceptions.filter';
+import { translateEngineError } from 'src/mcp/engine-error';
+import { AllExceptionsFilter } from 'src/common/errors/all-exceptions.filter';
+import { toAppException } from 'src/common/errors/to-app-exception';
 import { AppException } from 'src/common/errors/app.exception';
 import { protectedResourceMetadataUrl } from './protected-resource';
 

@@ -1,6 +1,6 @@
 import { ErrorCode as RpcCode, McpError } from '@modelcontextprotocol/sdk/types.js';
-import { translateEngineError } from 'src/bootstrap/engine-error.translator';
-import { toAppException } from 'src/common/errors/all-exceptions.filter';
+import { translateEngineError } from 'src/mcp/engine-error';
+import { toAppException } from 'src/common/errors/to-app-exception';
 import { ErrorCode } from 'src/common/errors/error-code';
 
 /** JSON-RPC code of "resource not found" (MCP specification, resources). */

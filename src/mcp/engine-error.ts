@@ -1,7 +1,7 @@
 /**
  * The engine's one error family. Everything the engine throws to its callers is an `EngineError` with a string
- * code; the HTTP layer maps codes to statuses in exactly one place (see `ENGINE_ERROR_HTTP_STATUS` for the
- * suggested mapping). Wire errors from upstream servers keep their JSON-RPC code, message and data in `details`.
+ * code; `ENGINE_ERROR_API_CODE` below is the one place that says which public API error each code becomes. Wire
+ * errors from upstream servers keep their JSON-RPC code, message and data in `details`.
  */
 export enum EngineErrorCode {
   /** No server with that id is registered. */
@@ -28,20 +28,26 @@ export enum EngineErrorCode {
   AMBIGUOUS = 'AMBIGUOUS',
 }
 
-/** Suggested HTTP statuses; a new code without a status does not compile. */
-export const ENGINE_ERROR_HTTP_STATUS = {
-  [EngineErrorCode.SERVER_NOT_FOUND]: 404,
-  [EngineErrorCode.SERVER_UNAVAILABLE]: 503,
-  [EngineErrorCode.CONNECTION_LOST]: 502,
-  [EngineErrorCode.TIMEOUT]: 504,
-  [EngineErrorCode.CANCELLED]: 499,
-  [EngineErrorCode.UPSTREAM_ERROR]: 502,
-  [EngineErrorCode.PROTOCOL_ERROR]: 502,
-  [EngineErrorCode.RESULT_TOO_LARGE]: 502,
-  [EngineErrorCode.INVALID_PARAMETERS]: 400,
-  [EngineErrorCode.NOT_FOUND]: 404,
-  [EngineErrorCode.AMBIGUOUS]: 409,
-} as const satisfies Record<EngineErrorCode, number>;
+/**
+ * The public API error code (the error envelope's `code`) of each engine error: the one mapping, a new engine code
+ * without one does not compile. Plain strings, so the engine imports nothing of the HTTP layer; they are checked
+ * against the API's `ErrorCode` where `translateEngineError` is handed to `toAppException` (src/common/errors), and
+ * the HTTP status follows from the API code there (`ERROR_STATUS`), so there is no second status table to drift.
+ * A cancelled call is a failed tool execution to the API (502), as a lost connection is.
+ */
+export const ENGINE_ERROR_API_CODE = {
+  [EngineErrorCode.SERVER_NOT_FOUND]: 'RESOURCE_NOT_FOUND',
+  [EngineErrorCode.SERVER_UNAVAILABLE]: 'SERVER_UNAVAILABLE',
+  [EngineErrorCode.CONNECTION_LOST]: 'TOOL_EXECUTION_FAILED',
+  [EngineErrorCode.TIMEOUT]: 'TIMEOUT_EXCEEDED',
+  [EngineErrorCode.CANCELLED]: 'TOOL_EXECUTION_FAILED',
+  [EngineErrorCode.UPSTREAM_ERROR]: 'TOOL_EXECUTION_FAILED',
+  [EngineErrorCode.PROTOCOL_ERROR]: 'TOOL_EXECUTION_FAILED',
+  [EngineErrorCode.RESULT_TOO_LARGE]: 'TOOL_EXECUTION_FAILED',
+  [EngineErrorCode.INVALID_PARAMETERS]: 'INVALID_PARAMETERS',
+  [EngineErrorCode.NOT_FOUND]: 'RESOURCE_NOT_FOUND',
+  [EngineErrorCode.AMBIGUOUS]: 'CONFLICT',
+} as const satisfies Record<EngineErrorCode, string>;
 
 export interface ParameterError {
   /** JSON pointer of the offending field (`/user/name`), `''` for the root. */
@@ -103,3 +109,23 @@ export class EngineError extends Error {
 
 export const isEngineError = (e: unknown, code?: EngineErrorCode): e is EngineError =>
   e instanceof EngineError && (code === undefined || e.code === code);
+
+/** An engine error as the public API shows it: its API code, message, and details with the API's snake_case keys. */
+export interface PublicEngineError {
+  code: (typeof ENGINE_ERROR_API_CODE)[EngineErrorCode];
+  message: string;
+  details: Record<string, unknown>;
+}
+
+const snake = (key: string) => key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+
+/** The public form of an engine error (`reason` names the engine code), or undefined for any other error. */
+export function translateEngineError(error: unknown): PublicEngineError | undefined {
+  if (!(error instanceof EngineError)) return undefined;
+  const details = error.details ? Object.fromEntries(Object.entries(error.details).map(([k, v]) => [snake(k), v])) : {};
+  return {
+    code: ENGINE_ERROR_API_CODE[error.code],
+    message: error.message,
+    details: { reason: error.code, ...details },
+  };
+}
