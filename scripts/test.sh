@@ -32,6 +32,7 @@ mkdir -p test-output
 echo "== build";      npm run build --silent
 echo "== typecheck";  npx tsc -p tsconfig.json --noEmit
 echo "== lint";       npx eslint . --max-warnings=0
+echo "== import loops"; node scripts/check-import-loops.mjs
 echo "== format";     npx prettier --check . --log-level warn
 
 status=0
