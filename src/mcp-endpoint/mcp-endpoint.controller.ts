@@ -8,7 +8,7 @@ import { AGGREGATED } from './catalog-view';
 import { DnsRebindingGuard } from './guards/dns-rebinding.guard';
 import { ToolCallScopeGuard } from './guards/tool-call-scope.guard';
 import { McpAuthFilter } from './mcp-auth.filter';
-import { McpFrontDoorService } from './mcp-front-door.service';
+import { McpDispatcher } from './transports/mcp.dispatcher';
 
 const STREAMABLE =
   'MCP Streamable HTTP (protocol 2025-03-26 and later): POST JSON-RPC messages with `Accept: application/json, ' +
@@ -16,7 +16,7 @@ const STREAMABLE =
   'the call, then its result. `initialize` returns `Mcp-Session-Id`; send it on every later request. Listing needs ' +
   '`mcp:read`, `tools/call` needs `mcp:write`. Use an MCP client (SDK, Inspector, IDE), not this page.';
 
-/** The MCP front door over HTTP: thin, everything is in McpFrontDoorService. */
+/** The MCP front door over HTTP: thin; McpDispatcher classifies each request and hands it to its protocol family. */
 @ApiTags('MCP endpoint')
 @ApiExtraModels(McpJsonRpcMessageDto)
 @UseFilters(McpAuthFilter)
@@ -24,7 +24,7 @@ const STREAMABLE =
 @UseGuards(DnsRebindingGuard, ToolCallScopeGuard)
 @Controller()
 export class McpEndpointController {
-  constructor(private readonly door: McpFrontDoorService) {}
+  constructor(private readonly dispatcher: McpDispatcher) {}
 
   @Post('mcp')
   @Authenticated({ scopes: ['mcp:read'] })
@@ -34,7 +34,7 @@ export class McpEndpointController {
   @ApiOkResponse({ description: 'An event stream of JSON-RPC messages (202 for answers and notifications only)' })
   @ApiErrorResponses(400, 404, 503)
   post(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
-    return this.door.handle(request, reply, AGGREGATED);
+    return this.dispatcher.dispatch(request, reply, { kind: 'mcp', view: AGGREGATED });
   }
 
   @Get('mcp')
@@ -47,7 +47,7 @@ export class McpEndpointController {
   @ApiOkResponse({ description: 'An event stream of JSON-RPC notifications' })
   @ApiErrorResponses(400, 404)
   stream(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
-    return this.door.handle(request, reply, AGGREGATED);
+    return this.dispatcher.dispatch(request, reply, { kind: 'mcp', view: AGGREGATED });
   }
 
   @Delete('mcp')
@@ -56,7 +56,7 @@ export class McpEndpointController {
   @ApiOkResponse({ description: 'Session ended' })
   @ApiErrorResponses(400, 404)
   end(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
-    return this.door.handle(request, reply, AGGREGATED);
+    return this.dispatcher.dispatch(request, reply, { kind: 'mcp', view: AGGREGATED });
   }
 
   @Post('mcp/:serverId')
@@ -74,7 +74,7 @@ export class McpEndpointController {
     @Req() request: FastifyRequest,
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    return this.door.handle(request, reply, serverId);
+    return this.dispatcher.dispatch(request, reply, { kind: 'mcp', view: serverId });
   }
 
   @Get('mcp/:serverId')
@@ -88,7 +88,7 @@ export class McpEndpointController {
     @Req() request: FastifyRequest,
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    return this.door.handle(request, reply, serverId);
+    return this.dispatcher.dispatch(request, reply, { kind: 'mcp', view: serverId });
   }
 
   @Delete('mcp/:serverId')
@@ -101,7 +101,7 @@ export class McpEndpointController {
     @Req() request: FastifyRequest,
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    return this.door.handle(request, reply, serverId);
+    return this.dispatcher.dispatch(request, reply, { kind: 'mcp', view: serverId });
   }
 
   @Get('sse')
@@ -115,7 +115,7 @@ export class McpEndpointController {
   @ApiOkResponse({ description: 'An event stream' })
   @ApiErrorResponses(503)
   openLegacy(@Req() request: FastifyRequest, @Res() reply: FastifyReply): Promise<void> {
-    return this.door.openLegacy(request, reply);
+    return this.dispatcher.dispatch(request, reply, { kind: 'legacy-open' });
   }
 
   @Post('messages')
@@ -129,6 +129,6 @@ export class McpEndpointController {
     @Req() request: FastifyRequest,
     @Res() reply: FastifyReply,
   ): Promise<void> {
-    return this.door.postLegacy(request, reply, sessionId);
+    return this.dispatcher.dispatch(request, reply, { kind: 'legacy-post', sessionId });
   }
 }

@@ -5,13 +5,18 @@ import { McpEndpointController } from './mcp-endpoint.controller';
 import { McpEndpointMetrics, mcpEndpointMetricProviders } from './mcp-endpoint.metrics';
 import { DnsRebindingGuard } from './guards/dns-rebinding.guard';
 import { ToolCallScopeGuard } from './guards/tool-call-scope.guard';
-import { McpFrontDoorService } from './mcp-front-door.service';
 import { McpSessionBus } from './mcp-session.bus';
+import { McpServerFactory } from './mcp-server.factory';
+import { McpSessionRelay } from './mcp-session.relay';
 import { McpSessionStore } from './mcp-session.store';
 import { McpSessions } from './mcp-sessions.service';
+import { ToolCallBridge } from './tool-call.bridge';
+import { LegacySseHandler } from './transports/legacy-sse.handler';
+import { McpDispatcher } from './transports/mcp.dispatcher';
+import { StreamableHttpHandler } from './transports/streamable-http.handler';
 import { WellKnownController } from './well-known.controller';
 
-/** The MCP front door (`/mcp`, `/mcp/{server_id}`, `/sse` + `/messages`); see McpFrontDoorService and ADR 0003. */
+/** The MCP front door (`/mcp`, `/mcp/{server_id}`, `/sse` + `/messages`); see McpDispatcher and ADR 0003. */
 @Module({})
 export class McpEndpointModule {
   /** Nothing is mounted when `mcp.endpoint.enabled` is false. */
@@ -29,7 +34,12 @@ export class McpEndpointModule {
         McpSessions,
         DnsRebindingGuard,
         ToolCallScopeGuard,
-        McpFrontDoorService,
+        McpSessionRelay,
+        ToolCallBridge,
+        McpServerFactory,
+        StreamableHttpHandler,
+        LegacySseHandler,
+        McpDispatcher,
       ],
     };
   }
