@@ -2,13 +2,15 @@
 //
 //   node bench/gateway-load.mjs '<json options>' <output.json>
 //
-// Options: { url, paths: ['/api/servers/everything/tools/echo', ...], steps: [...] } where a step is
+// Options: { url, paths: ['/api/servers/everything/tools/echo', ...], steps: [...], cpuPid? } where a step is
 //   { name, connections, seconds }  (a timed run)  or  { name, connections: 1, amount }  (a fixed number of requests).
+// With `cpuPid`, each step also reports the CPU time that process used during the step per completed call
+// (`cpu_us_per_call`, from /proc: the server's own cost, whatever the scheduler did to its wall-clock time).
 // Latency is taken per response from autocannon's 'response' event (fractional ms): its own histogram rounds to
 // whole milliseconds, too coarse for sub-millisecond medians.
 import { writeFileSync } from 'node:fs';
 import autocannon from 'autocannon';
-import { summarize } from './lib/common.mjs';
+import { cpuUs, summarize } from './lib/common.mjs';
 
 const options = JSON.parse(process.argv[2] ?? '{}');
 const output = process.argv[3];
@@ -20,6 +22,7 @@ function runStep(step) {
   return new Promise((resolve, reject) => {
     const latencies = [];
     const statuses = {};
+    const cpuBefore = options.cpuPid ? cpuUs(options.cpuPid) : null;
     const instance = autocannon(
       {
         url: options.url,
@@ -35,6 +38,8 @@ function runStep(step) {
       (error, result) => {
         if (error) return reject(error);
         const seconds = result.duration;
+        const cpuAfter = options.cpuPid ? cpuUs(options.cpuPid) : null;
+        const completed = result.requests.total;
         resolve({
           name: step.name,
           connections: step.connections,
@@ -46,6 +51,9 @@ function runStep(step) {
           timeouts: result.timeouts,
           statuses,
           latency: summarize(latencies),
+          ...(cpuBefore !== null && cpuAfter !== null && completed > 0
+            ? { cpu_us_per_call: Math.round((cpuAfter - cpuBefore) / completed) }
+            : {}),
         });
       },
     );

@@ -6,12 +6,15 @@
 //   this orchestrator ─┬─ direct-load.mjs (SDK client = load generator) ── server-everything
 //                      ├─ gateway (node dist/src/main.js) ─┬─ server-everything ×N, embedded PostgreSQL, watchdogs
 //                      ├─ gateway-load.mjs (autocannon = load generator)
+//                      ├─ oidc-issuer.mjs (a real OpenID Provider), bare-proxy.mjs (the bare-proxy limit)
 //                      └─ platform.mjs (Nest ping servers + autocannon)
 //
 // Usage: node bench/run.mjs [--profile] [--quick] [--build] [--no-pool2] [--no-platform] [--no-mcp-endpoint]
+//                           [--no-auth-paths] [--auth-only] [--dist DIR] [--profile-with key|hs256|rs256]
 //                           [--log-level INFO]
 //                           [--keep-temp]
-// Writes bench/results/latest.json and latest.md (and profile-summary.md with --profile).
+// Writes bench/results/latest.json and latest.md (and profile-summary.md with --profile); --auth-only (the caller
+// phase alone) writes auth-only.json and auth-only.md instead.
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import {
   chmodSync,
@@ -51,6 +54,16 @@ import {
 } from './lib/common.mjs';
 import { summarizeProfile } from './lib/profile.mjs';
 import { measureMcpFrontDoor, renderMcpFrontDoor } from './mcp-endpoint.mjs';
+import {
+  authVerdicts,
+  authYaml,
+  hs256Token,
+  measureAuthPaths,
+  newHs256Secret,
+  oidcAccessToken,
+  renderAuthPaths,
+  startOidcIssuer,
+} from './auth-paths.mjs';
 
 // ------------------------------------------------------------------------------------------------ options
 
@@ -65,6 +78,11 @@ const OPTS = {
   pool2: !flags.has('--no-pool2'),
   platform: !flags.has('--no-platform'),
   mcpEndpoint: !flags.has('--no-mcp-endpoint'),
+  authPaths: !flags.has('--no-auth-paths'),
+  authOnly: flags.has('--auth-only'),
+  // A build to run instead of a snapshot of dist/ (e.g. an older commit built elsewhere, for before/after figures).
+  dist: argValue('--dist', null),
+  profileWith: argValue('--profile-with', 'key'),
   logLevel: argValue('--log-level', 'INFO'),
   seconds: QUICK ? 2 : 5,
   warmupSeconds: QUICK ? 1 : 3,
@@ -83,6 +101,9 @@ const MARKER = `GLOBALMCP_BENCH_RUN=${RUN_ID}`;
 // Authentication is on by default: the gateway's bootstrap admin key (GLOBALMCP_ADMIN_API_KEY) for every API call.
 const API_KEY = `gmcp_${randomBytes(32).toString('base64url')}`;
 const AUTH = { 'x-api-key': API_KEY };
+// Bearer tokens are accepted too: HS256 with this secret, RS256 from the OpenID Provider the run starts.
+const HS256_SECRET = newHs256Secret();
+let oidc = null;
 const TARGETS = { addedP50Ms: 1, addedP99Ms: 5, throughputRatio16: 0.35, rssMb: 150 };
 
 const log = (msg) => process.stdout.write(`[bench +${((performance.now() - T0) / 1000).toFixed(1)}s] ${msg}\n`);
@@ -134,6 +155,7 @@ function cleanEnv() {
 
 function gatewayYaml({ apiPort, mgmtPort, dataDir, servers }) {
   const [markerKey, markerValue] = MARKER.split('=');
+  const auth = authYaml({ hs256Secret: HS256_SECRET, oidcIssuer: oidc?.issuer });
   const lines = [
     'server:',
     `  port: ${apiPort}`,
@@ -149,6 +171,7 @@ function gatewayYaml({ apiPort, mgmtPort, dataDir, servers }) {
     'mcp:',
     `  data-dir: ${JSON.stringify(dataDir)}`,
     '  security:',
+    ...auth.jwt,
     '    rate-limiting:',
     '      enabled: false',
     '  servers:',
@@ -164,6 +187,7 @@ function gatewayYaml({ apiPort, mgmtPort, dataDir, servers }) {
       `        ${markerKey}: ${JSON.stringify(markerValue)}`,
     );
   }
+  lines.push(...auth.spring);
   return `${lines.join('\n')}\n`;
 }
 
@@ -195,7 +219,7 @@ async function startGateway({ name, dataDir, servers, cpuProfDir, heapCapMb }) {
   const spawnedUs = process.hrtime.bigint() / 1000n;
   const child = spawnTracked(
     process.execPath,
-    [...nodeArgs, path.join(SNAPSHOT_DIR, 'dist/src/main.js'), '--config', configFile],
+    [...nodeArgs, path.join(distDir(), 'src/main.js'), '--config', configFile],
     {
       cwd: ROOT,
       env,
@@ -293,6 +317,9 @@ async function cleanupAll() {
 }
 
 // ------------------------------------------------------------------------------------------------ phases
+
+/** The build the gateways run: --dist, or the snapshot of dist/. */
+const distDir = () => (OPTS.dist ? path.resolve(OPTS.dist) : path.join(SNAPSHOT_DIR, 'dist'));
 
 function buildIfNeeded() {
   const main = path.join(ROOT, 'dist/src/main.js');
@@ -497,7 +524,7 @@ function safeStatus(pid) {
 async function measureProfile(dataDir) {
   const profDir = path.join(TEMP, 'cpuprof');
   mkdirSync(profDir, { recursive: true });
-  log(`profile: gateway under node --cpu-prof, 16 connections for ${OPTS.profileSeconds} s`);
+  log(`profile: gateway under node --cpu-prof, ${OPTS.profileWith}, 16 connections for ${OPTS.profileSeconds} s`);
   const gw = await startGateway({
     name: 'profile',
     dataDir,
@@ -511,7 +538,7 @@ async function measureProfile(dataDir) {
       'gateway-load.mjs',
       {
         url: gw.api,
-        headers: AUTH,
+        headers: await profileHeaders(),
         steps: [
           { name: 'warmup', connections: 16, seconds: OPTS.warmupSeconds },
           { name: 'profiled-c16', connections: 16, seconds: OPTS.profileSeconds, mark: true },
@@ -531,6 +558,16 @@ async function measureProfile(dataDir) {
   summary.load = load.steps.find((s) => s.name === 'profiled-c16');
   summary.date = new Date().toISOString();
   return summary;
+}
+
+/** The credential of the profiled load (--profile-with): the API key, an HS256 JWT or the provider's RS256 token. */
+async function profileHeaders() {
+  if (OPTS.profileWith === 'hs256') return { authorization: `Bearer ${await hs256Token(HS256_SECRET)}` };
+  if (OPTS.profileWith === 'rs256') {
+    if (!oidc) throw new Error('--profile-with rs256 needs the OpenID Provider (drop --no-auth-paths)');
+    return { authorization: `Bearer ${await oidcAccessToken(oidc)}` };
+  }
+  return AUTH;
 }
 
 async function measurePlatform() {
@@ -561,7 +598,7 @@ function machine() {
   };
   let build = null;
   try {
-    build = JSON.parse(readFileSync(path.join(SNAPSHOT_DIR, 'dist/build-info.json'), 'utf8'));
+    build = JSON.parse(readFileSync(path.join(distDir(), 'build-info.json'), 'utf8'));
   } catch {
     // no build info
   }
@@ -652,6 +689,7 @@ function renderMarkdown(r) {
     );
   }
   lines.push('');
+  if (r.auth_paths) lines.push(renderAuthPaths(r.auth_paths, v));
   if (r.mcp_front_door) lines.push(renderMcpFrontDoor(r.mcp_front_door, d));
   if (r.rss_10_servers) {
     const x = r.rss_10_servers;
@@ -765,12 +803,70 @@ function renderProfile(p) {
 
 // ------------------------------------------------------------------------------------------------ main
 
+const summarizeAuthPaths = (a) =>
+  Object.entries(a)
+    .map(([k, s]) => `${k} ${s.rps ?? 'failed'}/s${s.cpu_us_per_call ? ` (${s.cpu_us_per_call} µs CPU/call)` : ''}`)
+    .join(', ');
+
+/** The --auth-only run: measure, clean up, write auth-only.{json,md}. */
+async function finishAuthOnly(results, dataDir) {
+  try {
+    await mainAuthOnly(results, dataDir);
+  } finally {
+    await oidc?.stop();
+    results.leftover_processes = await cleanupAll();
+    if (!flags.has('--keep-temp')) rmSync(TEMP, { recursive: true, force: true });
+  }
+  results.machine.loadavg_at_end = os.loadavg().map((v) => Math.round(v * 100) / 100);
+  results.verdicts = authVerdicts(results.auth_paths);
+  const m = results.machine;
+  const md =
+    `Run ${m.date} · commit \`${(m.commit ?? '?').slice(0, 12)}\` · build ${m.dist_build?.commit ?? '?'} ` +
+    `(${OPTS.dist ? `--dist ${OPTS.dist}` : 'dist/'}) · load average ${m.loadavg_at_start.join(' ')} at the start, ` +
+    `${m.loadavg_at_end.join(' ')} at the end · ${OPTS.seconds} s per step after ${OPTS.warmupSeconds} s of warm-up\n\n` +
+    renderAuthPaths(results.auth_paths, results.verdicts);
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  writeFileSync(path.join(RESULTS_DIR, 'auth-only.json'), `${JSON.stringify(results, null, 2)}\n`);
+  writeFileSync(path.join(RESULTS_DIR, 'auth-only.md'), `# Callers (--auth-only)\n\n${md}\n`);
+  process.stdout.write(`\n${md}\n`);
+  log(`callers: ${summarizeAuthPaths(results.auth_paths)}; leftover processes: ${results.leftover_processes.length}`);
+  if (results.leftover_processes.length) process.exitCode = 1;
+}
+
+/** What bench/auth-paths.mjs needs of this orchestrator. */
+const authContext = () => ({
+  opts: OPTS,
+  runWorker,
+  spawnTracked,
+  cleanEnv,
+  log,
+  marker: MARKER,
+  apiKeyHeaders: AUTH,
+  hs256Secret: HS256_SECRET,
+  oidc,
+});
+
+/** --auth-only: the caller phase alone on one gateway (a few seconds per caller), for before/after comparisons. */
+async function mainAuthOnly(results, dataDir) {
+  const gw = await startGateway({ name: 'callers', dataDir, servers: [{ id: 'everything', poolSize: 1 }] });
+  try {
+    results.auth_paths = await measureAuthPaths(gw, authContext());
+  } finally {
+    await stopGateway(gw);
+  }
+}
+
 async function main() {
   const results = { options: { ...OPTS, quick: QUICK }, targets: TARGETS };
-  buildIfNeeded();
-  await snapshotDist();
+  if (!OPTS.dist) {
+    buildIfNeeded();
+    await snapshotDist();
+  }
   results.machine = machine();
   const dataDir = path.join(TEMP, 'data');
+  // Before any gateway starts: their configuration names the provider as the OAuth2 issuer.
+  if (OPTS.authPaths || OPTS.authOnly) oidc = await startOidcIssuer(authContext());
+  if (OPTS.authOnly) return finishAuthOnly(results, dataDir);
   let gw;
   try {
     results.direct = await measureDirect();
@@ -790,6 +886,10 @@ async function main() {
       `gateway pool 1: p50 ${results.gateway_pool1.sequential.p50} ms, p99 ${results.gateway_pool1.sequential.p99} ms; ` +
         results.gateway_pool1.throughput.map((t) => `${t.connections}: ${t.rps}/s`).join(', '),
     );
+    if (OPTS.authPaths) {
+      results.auth_paths = await measureAuthPaths(gw, authContext());
+      log(`callers, 16 connections: ${summarizeAuthPaths(results.auth_paths)}`);
+    }
     if (OPTS.mcpEndpoint) {
       results.mcp_front_door = await measureMcpFrontDoor({
         gatewayUrl: gw.api,
@@ -845,11 +945,15 @@ async function main() {
     if (OPTS.profile) results.profile = await measureProfile(dataDir);
   } finally {
     await stopGateway(gw).catch(() => undefined);
+    await oidc?.stop();
     results.leftover_processes = await cleanupAll();
     if (!flags.has('--keep-temp')) rmSync(TEMP, { recursive: true, force: true });
   }
   results.machine.loadavg_at_end = os.loadavg().map((v) => Math.round(v * 100) / 100);
-  results.verdicts = computeVerdicts(results);
+  results.verdicts = {
+    ...computeVerdicts(results),
+    ...(results.auth_paths ? authVerdicts(results.auth_paths) : {}),
+  };
   results.duration_s = Math.round((performance.now() - T0) / 100) / 10;
 
   mkdirSync(RESULTS_DIR, { recursive: true });

@@ -1,4 +1,5 @@
 // Shared helpers of the benchmark scripts: statistics, free ports, waiting, and process bookkeeping through /proc.
+import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
@@ -81,6 +82,22 @@ export function procStat(pid) {
     // The command name (field 2) may hold spaces and parentheses: parse after the last ')'.
     const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
     return { pid, state: fields[0], ppid: Number(fields[1]), pgid: Number(fields[2]), start: fields[19] };
+  } catch {
+    return null;
+  }
+}
+
+let clockTicks;
+/**
+ * CPU time (user + system) a process has used so far, in µs, from /proc/<pid>/stat (clock ticks, 10 ms each at the
+ * usual 100 Hz: read it around steps of thousands of calls). null when the process is gone.
+ */
+export function cpuUs(pid) {
+  try {
+    clockTicks ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / clockTicks;
   } catch {
     return null;
   }
