@@ -75,12 +75,19 @@ export class McpSessionBus implements OnModuleInit, OnApplicationShutdown {
     this.local.on('message', handler);
   }
 
-  /** To every replica, this one included. */
+  /**
+   * To every replica, this one included; to this one only while Redis is unreachable (what another replica holds,
+   * a waiting call or a stream, does not hear it: the client sees that call time out or its stream stay quiet).
+   */
   async publish(message: BusMessage): Promise<void> {
     const client = this.redis.client;
     if (client?.isReady && this.subscriber?.isReady) {
-      await client.publish(this.channel, JSON.stringify(message));
-      return;
+      try {
+        await client.publish(this.channel, JSON.stringify(message));
+        return;
+      } catch (error) {
+        this.logger.debug(`publish failed, delivering on this replica only: ${(error as Error).message}`);
+      }
     }
     this.local.emit('message', message);
   }

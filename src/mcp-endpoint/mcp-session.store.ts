@@ -1,8 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { ClientCapabilities, Implementation, LoggingLevel } from '@modelcontextprotocol/sdk/types.js';
 import { RedisConnection } from 'src/cache/cache.module';
-import { AppException } from 'src/common/errors/app.exception';
-import { ErrorCode } from 'src/common/errors/error-code';
 import { APP_CONFIG } from 'src/config/config.module';
 import type { AppConfig } from 'src/config/config.schema';
 
@@ -25,6 +23,8 @@ export interface McpSession {
 
 /**
  * MCP sessions in Redis (shared by the replicas, so any of them serves the next request) or in memory without Redis.
+ * While Redis is unreachable, new sessions live in the memory of the replica that created them (until they expire,
+ * even after Redis is back) and sessions kept in Redis are unknown (404: the client starts a new one).
  * A session expires after `mcp.endpoint.session-idle-timeout` without a request (Redis TTL, refreshed on use); at most
  * `mcp.endpoint.max-sessions` live at once (a sorted set of expiry times counts them).
  */
@@ -59,16 +59,23 @@ export class McpSessionStore {
     const now = Date.now();
     const client = this.client;
     if (client)
-      return this.redisOp(async () => {
-        await client.zRemRangeByScore(this.indexKey, 0, now);
-        if ((await client.zCard(this.indexKey)) >= this.max) return false;
-        await client
-          .multi()
-          .set(this.prefix + session.id, JSON.stringify(session), { PX: this.idleMs })
-          .zAdd(this.indexKey, { score: now + this.idleMs, value: session.id })
-          .exec();
-        return true;
-      });
+      return this.redisOr(
+        async () => {
+          await client.zRemRangeByScore(this.indexKey, 0, now);
+          if ((await client.zCard(this.indexKey)) >= this.max) return false;
+          await client
+            .multi()
+            .set(this.prefix + session.id, JSON.stringify(session), { PX: this.idleMs })
+            .zAdd(this.indexKey, { score: now + this.idleMs, value: session.id })
+            .exec();
+          return true;
+        },
+        () => this.createInMemory(session, now),
+      );
+    return this.createInMemory(session, now);
+  }
+
+  private createInMemory(session: McpSession, now: number): boolean {
     this.sweep(now);
     if (this.memory.size >= this.max) return false;
     this.memory.set(session.id, { session, expiresAt: now + this.idleMs });
@@ -80,17 +87,25 @@ export class McpSessionStore {
     const now = Date.now();
     const client = this.client;
     if (client) {
-      return this.redisOp(async () => {
-        const raw = await client.get(this.prefix + id);
-        if (raw === null) return undefined;
-        await client
-          .multi()
-          .pExpire(this.prefix + id, this.idleMs)
-          .zAdd(this.indexKey, { score: now + this.idleMs, value: id })
-          .exec();
-        return JSON.parse(raw) as McpSession;
-      });
+      // A session created here while Redis was away lives in this process' memory until it expires.
+      return this.redisOr(
+        async () => {
+          const raw = await client.get(this.prefix + id);
+          if (raw === null) return this.touchInMemory(id, now);
+          await client
+            .multi()
+            .pExpire(this.prefix + id, this.idleMs)
+            .zAdd(this.indexKey, { score: now + this.idleMs, value: id })
+            .exec();
+          return JSON.parse(raw) as McpSession;
+        },
+        () => this.touchInMemory(id, now),
+      );
     }
+    return this.touchInMemory(id, now);
+  }
+
+  private touchInMemory(id: string, now: number): McpSession | undefined {
     const entry = this.memory.get(id);
     if (!entry || entry.expiresAt <= now) {
       this.memory.delete(id);
@@ -103,28 +118,35 @@ export class McpSessionStore {
   /** Rewrites a session's state (log level, subscriptions), keeping its idle timer. */
   async update(session: McpSession): Promise<void> {
     const client = this.client;
-    if (client) {
-      await this.redisOp(() => client.set(this.prefix + session.id, JSON.stringify(session), { PX: this.idleMs }));
+    const entry = this.memory.get(session.id);
+    if (client && !entry) {
+      await this.redisOr(
+        () => client.set(this.prefix + session.id, JSON.stringify(session), { PX: this.idleMs }),
+        () => undefined,
+      );
       return;
     }
-    const entry = this.memory.get(session.id);
     if (entry) entry.session = session;
   }
 
   /** Ends a session; false when it did not exist. */
   async delete(id: string): Promise<boolean> {
     const client = this.client;
+    const inMemory = this.memory.delete(id);
     if (client) {
-      return this.redisOp(async () => {
-        const [removed] = await client
-          .multi()
-          .del(this.prefix + id)
-          .zRem(this.indexKey, id)
-          .exec();
-        return Number(removed) > 0;
-      });
+      return this.redisOr(
+        async () => {
+          const [removed] = await client
+            .multi()
+            .del(this.prefix + id)
+            .zRem(this.indexKey, id)
+            .exec();
+          return Number(removed) > 0 || inMemory;
+        },
+        () => inMemory,
+      );
     }
-    return this.memory.delete(id);
+    return inMemory;
   }
 
   /** Live sessions (across replicas with Redis). */
@@ -144,13 +166,16 @@ export class McpSessionStore {
     return this.memory.size;
   }
 
-  /** A Redis failure mid-request is a 503 naming the session store, not a 500. */
-  private async redisOp<T>(op: () => Promise<T>): Promise<T> {
+  /**
+   * A Redis failure mid-request (it went away between the readiness check and the command) falls back to this
+   * process' sessions, as when it is known to be down; RedisConnection logs the outage once.
+   */
+  private async redisOr<T>(op: () => Promise<T>, fallback: () => T): Promise<T> {
     try {
       return await op();
     } catch (error) {
-      this.logger.warn(`MCP session store (Redis) failed: ${(error as Error).message}`);
-      throw new AppException(ErrorCode.SERVER_UNAVAILABLE, 'The MCP session store (Redis) is unavailable; retry');
+      this.logger.debug(`MCP session store (Redis) failed, using this replica's sessions: ${(error as Error).message}`);
+      return fallback();
     }
   }
 

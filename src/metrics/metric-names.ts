@@ -12,6 +12,8 @@ export const DB_POOL_CONNECTIONS_PENDING = 'db_pool_connections_pending';
 export const DB_POOL_CONNECTIONS_TOTAL = 'db_pool_connections_total';
 export const DB_POOL_CONNECTIONS_MAX = 'db_pool_connections_max';
 export const CACHE_GETS = 'cache_gets_total';
+/** 1 while the Redis connection is up, 0 while it is down (and where Redis is not configured). */
+export const REDIS_UP = 'redis_up';
 /** Counter of requests refused by the rate limiter (created by src/rate-limit; labels are its own). */
 export const RATE_LIMIT_REJECTIONS = 'rate_limit_rejections_total';
 export const CONFIG_RELOAD_FAILURES = 'config_reload_failures_total';

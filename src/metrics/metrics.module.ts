@@ -5,6 +5,7 @@ import { CacheMetrics } from './cache.metrics';
 import { DatabasePoolMetrics, databasePoolMetricProviders } from './database-pool.metrics';
 import { HttpMetricsRecorder } from './http-metrics.recorder';
 import { McpMetrics } from './mcp.metrics';
+import { RedisMetrics, redisUpGaugeProvider } from './redis.metrics';
 import {
   CACHE_GETS,
   HTTP_SERVER_REQUESTS,
@@ -62,6 +63,8 @@ import {
       labelNames: ['cache', 'result'],
     }),
     CacheMetrics,
+    redisUpGaugeProvider,
+    RedisMetrics,
   ],
   exports: [HttpMetricsRecorder, CacheMetrics],
 })

@@ -28,7 +28,8 @@ export interface RateLimitSubject {
  * Per-principal token buckets: `burst-capacity` requests at once, refilled continuously at `requests-per-minute`
  * (token-bucket.ts). With Redis, one atomic Lua script per request (redis-bucket.store.ts), so every replica
  * draws from the same bucket; without Redis, in memory. While Redis is unreachable the buckets of this process
- * take over (fail to memory: limits still hold per replica, and no request fails because of the store).
+ * take over (fail to memory: limits hold per replica, so N replicas let up to N times a limit through, and no
+ * request fails because of the store); they are shared again as soon as Redis answers, without a restart.
  *
  * Why not `@nestjs/throttler`: its storage interface counts hits in a fixed window (`increment(key, ttl, limit,
  * blockDuration)`), so continuous refill cannot be expressed through it; its Redis storage
@@ -44,11 +45,11 @@ export class RateLimitService {
   private readonly enabled: boolean;
   private readonly memory = new MemoryBucketStore();
   private readonly shared: RedisBucketStore | null;
-  private redisDown = false;
+  private failing = false;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    redis: RedisConnection,
+    private readonly redis: RedisConnection,
     @InjectMetric(RATE_LIMIT_REJECTIONS) private readonly rejections: Counter<'tier'>,
   ) {
     this.enabled = config.mcp.security.rateLimiting.enabled;
@@ -100,31 +101,26 @@ export class RateLimitService {
     return this.consume({ id: `ip:${address}`, tier: null }, reply);
   }
 
-  /** Redis when it answers, else this process' buckets; the outage and the recovery are logged once each. */
+  /**
+   * Redis when it answers, else this process' buckets. An outage is logged once by RedisConnection; a command that
+   * fails while the connection is up (a read-only replica, OOM) is logged here, once until a command succeeds again.
+   */
   private async take(key: string, limits: BucketLimits): Promise<TakeResult> {
-    if (this.shared?.ready) {
+    if (this.shared && this.redis.isUp) {
       try {
         const result = await this.shared.take(key, limits);
-        if (this.redisDown) this.logger.log('Redis answers again: rate-limit buckets are shared across replicas');
-        this.redisDown = false;
+        this.failing = false;
         return result;
       } catch (error) {
-        this.noteRedisDown(error);
+        if (!this.failing && this.redis.isUp) {
+          this.logger.warn(
+            `Redis refused a rate-limit command (${(error as Error).message}): buckets are kept in this process until it accepts them again`,
+          );
+        }
+        this.failing = true;
       }
-    } else if (this.shared) {
-      this.noteRedisDown('not connected');
     }
     return this.memory.takeNow(key, limits);
-  }
-
-  private noteRedisDown(reason: unknown): void {
-    if (!this.redisDown) {
-      this.logger.warn(
-        `Redis unavailable for rate limiting (${reason instanceof Error ? reason.message : String(reason)}): ` +
-          'buckets are kept in this process until it answers again',
-      );
-    }
-    this.redisDown = true;
   }
 }
 

@@ -42,11 +42,6 @@ export class RedisBucketStore implements BucketStore {
     private readonly keyPrefix: string,
   ) {}
 
-  /** Whether the connection is up; while it is not, callers use their memory store instead of waiting. */
-  get ready(): boolean {
-    return this.client.isReady;
-  }
-
   async take(key: string, limits: BucketLimits): Promise<TakeResult> {
     const options = {
       keys: [`${this.keyPrefix}${key}`],
