@@ -14,7 +14,7 @@
 //                           [--log-level INFO]
 //                           [--keep-temp]
 // Writes bench/results/latest.json and latest.md (and profile-summary.md with --profile); --auth-only (the caller
-// phase alone) writes auth-only.json and auth-only.md instead.
+// phase alone) writes auth-only.json and auth-only.md instead (and auth-only-profile.md with --profile).
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import {
   chmodSync,
@@ -828,6 +828,7 @@ async function finishAuthOnly(results, dataDir) {
   mkdirSync(RESULTS_DIR, { recursive: true });
   writeFileSync(path.join(RESULTS_DIR, 'auth-only.json'), `${JSON.stringify(results, null, 2)}\n`);
   writeFileSync(path.join(RESULTS_DIR, 'auth-only.md'), `# Callers (--auth-only)\n\n${md}\n`);
+  if (results.profile) writeFileSync(path.join(RESULTS_DIR, 'auth-only-profile.md'), renderProfile(results.profile));
   process.stdout.write(`\n${md}\n`);
   log(`callers: ${summarizeAuthPaths(results.auth_paths)}; leftover processes: ${results.leftover_processes.length}`);
   if (results.leftover_processes.length) process.exitCode = 1;
@@ -854,6 +855,7 @@ async function mainAuthOnly(results, dataDir) {
   } finally {
     await stopGateway(gw);
   }
+  if (OPTS.profile) results.profile = await measureProfile(dataDir);
 }
 
 async function main() {
