@@ -837,6 +837,7 @@ async function finishAuthOnly(results, dataDir) {
 /** What bench/auth-paths.mjs needs of this orchestrator. */
 const authContext = () => ({
   opts: OPTS,
+  quick: QUICK,
   runWorker,
   spawnTracked,
   cleanEnv,
