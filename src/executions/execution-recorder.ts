@@ -1,7 +1,11 @@
-import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import path from 'node:path';
 import { INSTANCE_ID } from 'src/common/instance-id';
-import { ExecutionEntity, type ExecutionChannel, type ExecutionError, type ExecutionStatus } from './execution.entity';
+import { APP_CONFIG } from 'src/config/config.module';
+import type { AppConfig } from 'src/config/config.schema';
 import { WebhookOutbox } from 'src/webhooks/webhook-outbox';
+import { ExecutionEntity, type ExecutionChannel, type ExecutionError, type ExecutionStatus } from './execution.entity';
+import { ExecutionSpool } from './execution-spool';
 import { ExecutionsRepository } from './executions.repository';
 import { jsonbSafe, storable } from './sanitize';
 import { toolEvent } from './tool-events';
@@ -26,79 +30,172 @@ export interface FinishedExecution {
   stepId?: string | null;
 }
 
-const FLUSH_INTERVAL_MS = 200;
-const FLUSH_SIZE = 200;
-/** Records kept for a retry when the database refuses a write, beyond which the oldest are dropped (logged). */
-const MAX_BUFFERED = 50_000;
+/** The `running` row of a call that is on record before it runs (a job, a streamed call, a keyed call, a batch step). */
+export interface StartedExecution {
+  id: string;
+  principal: string;
+  channel: ExecutionChannel;
+  serverId: string;
+  toolName: string;
+  parameters: unknown;
+  startedAt: Date;
+  idempotencyKey?: string | null;
+  requestHash?: string | null;
+  batchId?: string | null;
+  stepId?: string | null;
+}
+
+/** Rows one statement writes at most. */
+const WRITE_SIZE = 200;
+/** How often the spool is offered to the database again while it is not empty. */
+const SPOOL_RETRY_MS = 1_000;
+
+interface Waiting {
+  execution: FinishedExecution;
+  written: () => void;
+}
 
 /**
- * Writes finished executions off the hot path: `record()` only buffers; a flush (every 200 ms, or at 200 records)
- * writes them with multi-row INSERTs, and their webhook deliveries (`tool.executed`, `tool.failed`) in the same
- * transaction. Shutdown flushes everything before the database closes (DatabaseModule is
- * global: its shutdown hook runs after this feature module's). Rows left `running` by a dead process are the
- * ExecutionSweeper's.
+ * The executions table's write side. A finished call is durable before its answer leaves: `finish()` resolves once
+ * the record (and its `tool.executed` / `tool.failed` webhook delivery, in the same transaction) is written. Writes
+ * are group-committed: callers that finish while a write is in flight share the next one (one multi-row statement),
+ * so there is no timer on the answer path and the cost per call falls as the load rises.
+ *
+ * When the database does not answer, the records go to a spool file under the data dir (fsync'ed) before the callers
+ * are released: the calls go on, a crash loses nothing answered, and the spool is replayed once the database is back.
+ * A record the database refuses for its values (SQLSTATE 22/23) is logged and dropped alone, never retried forever.
  */
 @Injectable()
-export class ExecutionRecorder implements OnApplicationShutdown {
+export class ExecutionRecorder implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger('ExecutionRecorder');
-  private buffer: FinishedExecution[] = [];
-  private timer: NodeJS.Timeout | undefined;
-  private flushing: Promise<void> | undefined;
+  private queue: Waiting[] = [];
+  private writing = false;
+  private readonly spool: ExecutionSpool;
+  private spoolTimer: NodeJS.Timeout | undefined;
+  private replaying: Promise<void> | undefined;
+  private databaseDown = false;
 
   constructor(
     private readonly repository: ExecutionsRepository,
     private readonly outbox: WebhookOutbox,
-  ) {}
-
-  record(execution: FinishedExecution): void {
-    this.buffer.push(execution);
-    if (this.buffer.length >= FLUSH_SIZE) void this.flush();
-    else this.timer ??= setTimeout(() => void this.flush(), FLUSH_INTERVAL_MS);
+    @Inject(APP_CONFIG) config: Pick<AppConfig, 'mcp'>,
+  ) {
+    this.spool = new ExecutionSpool(path.join(path.resolve(config.mcp.dataDir), 'spool'));
   }
 
-  /** Writes everything buffered so far (waits for a flush already running, then writes what came in since). */
-  async flush(): Promise<void> {
-    if (this.timer) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-    }
-    while (this.flushing) await this.flushing;
-    if (this.buffer.length === 0) return;
-    const batch = this.buffer;
-    this.buffer = [];
-    this.flushing = this.write(batch).finally(() => (this.flushing = undefined));
-    await this.flushing;
+  onApplicationBootstrap(): void {
+    // Records a previous process spooled while the database was away.
+    if (this.spool.pending) void this.replaySpool();
+  }
+
+  /**
+   * Writes the `running` row of a call that must be visible before it runs; false when the principal already has a
+   * row with this idempotency key (the unique index decides, across replicas).
+   */
+  begin(started: StartedExecution): Promise<boolean> {
+    return this.repository.insertRunningOnce(startedRow(started));
+  }
+
+  /** The row of a principal's idempotency key, if any. */
+  findByKey(principal: string, idempotencyKey: string): Promise<ExecutionEntity | null> {
+    return this.repository.findByKey(principal, idempotencyKey);
+  }
+
+  /** Records a finished call; resolves once it is durable (in the table, or in the spool while the database is away). */
+  finish(execution: FinishedExecution): Promise<void> {
+    return new Promise<void>((written) => {
+      this.queue.push({ execution, written });
+      if (!this.writing) void this.drain();
+    });
   }
 
   async onApplicationShutdown(): Promise<void> {
-    for (let attempt = 0; attempt < 3 && (this.buffer.length > 0 || this.flushing); attempt++) await this.flush();
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    if (this.buffer.length > 0)
-      this.logger.error(`${this.buffer.length} execution record(s) not written: the database refused them at shutdown`);
+    while (this.writing || this.replaying) {
+      await this.replaying;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    clearTimeout(this.spoolTimer);
+    this.spoolTimer = undefined;
+    if (this.spool.pending) {
+      this.logger.warn('Execution records wait in the spool for the database; the next start writes them');
+    }
   }
 
-  private async write(batch: FinishedExecution[]): Promise<void> {
-    for (let i = 0; i < batch.length; i += FLUSH_SIZE) {
-      const chunk = batch.slice(i, i + FLUSH_SIZE);
-      try {
-        await this.writeChunk(chunk);
-      } catch (error) {
-        if (isDataError(error)) {
-          // One record the database can never take must not hold back the others: write them one by one.
-          await this.writeOneByOne(chunk, error);
-          continue;
-        }
-        this.logger.error(`Writing ${chunk.length} execution record(s) failed: ${(error as Error).message}`);
-        this.buffer.unshift(...batch.slice(i));
-        if (this.buffer.length > MAX_BUFFERED) {
-          const dropped = this.buffer.splice(0, this.buffer.length - MAX_BUFFERED);
-          this.logger.error(`${dropped.length} execution record(s) dropped: the buffer is full`);
-        }
-        // unref: a database that stays down must not keep a stopping process alive.
-        this.timer ??= setTimeout(() => void this.flush(), 1000).unref();
+  /** One write at a time; whoever finished meanwhile goes into the next one. */
+  private async drain(): Promise<void> {
+    this.writing = true;
+    try {
+      while (this.queue.length > 0) {
+        const group = this.queue.splice(0, WRITE_SIZE);
+        await this.write(group.map((w) => w.execution));
+        for (const waiting of group) waiting.written();
+      }
+    } finally {
+      this.writing = false;
+    }
+  }
+
+  private async write(group: FinishedExecution[]): Promise<void> {
+    if (this.databaseDown || this.spool.pending) {
+      // Keep the order of what waits: while the spool holds records, new ones join it until the replay catches up.
+      this.toSpool(group);
+      return;
+    }
+    try {
+      await this.writeChunk(group);
+    } catch (error) {
+      if (isDataError(error)) {
+        await this.writeOneByOne(group, error);
         return;
       }
+      this.logger.error(
+        `Writing ${group.length} execution record(s) failed (${(error as Error).message}); spooling them until the ` +
+          'database answers',
+      );
+      this.databaseDown = true;
+      this.toSpool(group);
+    }
+  }
+
+  private toSpool(group: FinishedExecution[]): void {
+    try {
+      if (!this.spool.append(group)) {
+        this.logger.error(`${group.length} execution record(s) dropped: the spool is full`);
+      }
+    } catch (error) {
+      this.logger.error(`${group.length} execution record(s) could not be spooled: ${(error as Error).message}`);
+    }
+    this.spoolTimer ??= setTimeout(() => {
+      this.spoolTimer = undefined;
+      void this.replaySpool();
+    }, SPOOL_RETRY_MS).unref();
+  }
+
+  private replaySpool(): Promise<void> {
+    this.replaying ??= (async () => {
+      try {
+        const count = await this.spool.replay((chunk) => this.writeReplayed(chunk), WRITE_SIZE);
+        if (count > 0) this.logger.log(`${count} spooled execution record(s) written`);
+        this.databaseDown = false;
+      } catch (error) {
+        this.logger.warn(`The spool waits for the database: ${(error as Error).message}`);
+        this.spoolTimer ??= setTimeout(() => {
+          this.spoolTimer = undefined;
+          void this.replaySpool();
+        }, SPOOL_RETRY_MS).unref();
+      } finally {
+        this.replaying = undefined;
+      }
+    })();
+    return this.replaying;
+  }
+
+  private async writeReplayed(chunk: FinishedExecution[]): Promise<void> {
+    try {
+      await this.writeChunk(chunk);
+    } catch (error) {
+      if (!isDataError(error)) throw error;
+      await this.writeOneByOne(chunk, error);
     }
   }
 
@@ -120,8 +217,8 @@ export class ExecutionRecorder implements OnApplicationShutdown {
         await this.writeChunk([execution]);
       } catch (error) {
         if (!isDataError(error)) {
-          this.buffer.unshift(execution);
-          this.timer ??= setTimeout(() => void this.flush(), 1000).unref();
+          this.databaseDown = true;
+          this.toSpool([execution]);
           continue;
         }
         this.logger.error(
@@ -144,9 +241,9 @@ function isDataError(error: unknown): boolean {
   return typeof code === 'string' && /^2[23]/.test(code);
 }
 
-function toRow(e: FinishedExecution): ExecutionEntity {
+/** The columns a call has from its start: who, what, where, its arguments (masked and capped). */
+function startedRow(e: StartedExecution): ExecutionEntity {
   const parameters = storable(e.parameters);
-  const result = storable(e.result);
   const row = new ExecutionEntity();
   Object.assign(row, {
     id: e.id,
@@ -154,20 +251,26 @@ function toRow(e: FinishedExecution): ExecutionEntity {
     channel: e.channel,
     serverId: e.serverId,
     toolName: e.toolName,
+    startedAt: e.startedAt,
     parameters: parameters.value,
     parametersTruncated: parameters.truncated,
-    result: result.value,
-    resultTruncated: result.truncated,
-    status: e.status,
-    error: e.error ? jsonbSafe(e.error) : null,
-    startedAt: e.startedAt,
-    completedAt: e.completedAt,
-    durationMs: e.durationMs,
     idempotencyKey: e.idempotencyKey ?? null,
     requestHash: e.requestHash ?? null,
     batchId: e.batchId ?? null,
     stepId: e.stepId ?? null,
     owner: INSTANCE_ID,
-  } satisfies ExecutionEntity);
+  });
   return row;
+}
+
+function toRow(e: FinishedExecution): ExecutionEntity {
+  const result = storable(e.result);
+  return Object.assign(startedRow(e), {
+    result: result.value,
+    resultTruncated: result.truncated,
+    status: e.status,
+    error: e.error ? jsonbSafe(e.error) : null,
+    completedAt: e.completedAt,
+    durationMs: e.durationMs,
+  });
 }

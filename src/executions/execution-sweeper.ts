@@ -77,7 +77,11 @@ function toEvent(e: InterruptedExecution) {
   return toolEvent({
     ...e,
     status: 'interrupted',
-    error: { code: 'SERVER_ERROR', message: 'The gateway stopped before the call finished' },
+    error: {
+      code: 'SERVER_ERROR',
+      message: 'The gateway process running the call stopped before it finished',
+      reason: 'gateway_crash',
+    },
     durationMs: null,
   });
 }

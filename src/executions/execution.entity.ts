@@ -4,9 +4,24 @@ export const EXECUTION_STATUSES = ['running', 'completed', 'failed', 'interrupte
 export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number];
 export type ExecutionChannel = 'rest' | 'mcp';
 
+/**
+ * Why a call that did not complete ended, when the gateway knows: a caller's cancel, a client that went away, the
+ * gateway's own shutdown (the call was cancelled upstream), a gateway process that died under it (found by the sweep),
+ * or the call's timeout.
+ */
+export const EXECUTION_END_REASONS = [
+  'cancelled_by_caller',
+  'client_gone',
+  'gateway_shutdown',
+  'gateway_crash',
+  'timeout',
+] as const;
+export type ExecutionEndReason = (typeof EXECUTION_END_REASONS)[number];
+
 export interface ExecutionError {
   code: string;
   message: string;
+  reason?: ExecutionEndReason;
 }
 
 /** One tool call on record (migration Executions). Indexes are declared in the migration. */

@@ -10,11 +10,14 @@ import { ExecutionsController } from './executions.controller';
 import { ExecutionsRepository } from './executions.repository';
 import { ExecutionsService } from './executions.service';
 
-/** The executions audit trail: the recorder (write side, batched) and `GET /api/executions` (read side). */
+/**
+ * The executions audit trail: the recorder (write side: durable, group-committed, spooled while the database is away)
+ * and `GET /api/executions` (read side). Its repository is its own: other modules call the recorder or the service.
+ */
 @Module({
   imports: [TypeOrmModule.forFeature([ExecutionEntity, GatewayInstanceEntity]), WebhooksModule],
   controllers: [ExecutionsController],
   providers: [ExecutionsRepository, ExecutionRecorder, ExecutionsService, ExecutionRetention, ExecutionSweeper],
-  exports: [ExecutionsRepository, ExecutionRecorder, ExecutionRetention],
+  exports: [ExecutionRecorder, ExecutionsService, ExecutionRetention],
 })
 export class ExecutionsModule {}

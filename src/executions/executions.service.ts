@@ -30,6 +30,11 @@ export class ExecutionsService {
     };
   }
 
+  /** The record of an execution, unfiltered: for services that apply their own access rule (jobs). */
+  findRecord(id: string): Promise<ExecutionEntity | null> {
+    return this.repository.findById(id);
+  }
+
   async get(id: string, principal?: Principal): Promise<ExecutionRecordDto> {
     const row = await this.repository.findById(id);
     const owner = ownerFilter(principal);

@@ -3,10 +3,9 @@ import type { Readable } from 'node:stream';
 import type { Principal } from 'src/auth/principal';
 import { AppException } from 'src/common/errors/app.exception';
 import type { ExecutionEntity } from 'src/executions/execution.entity';
-import type { ExecutionsRepository } from 'src/executions/executions.repository';
+import type { CallHooks, CallOutcome, PreparedCall } from 'src/calls/call.types';
+import type { ExecutionsService } from 'src/executions/executions.service';
 import type { McpEngine } from 'src/mcp/mcp-engine';
-import type { ExecutionResultDto } from 'src/tools/dto/tool.dto';
-import type { ExecuteRequest, PreparedCall } from 'src/tools/tools.service';
 import { JobsService } from './jobs.service';
 
 const owner: Principal = {
@@ -19,11 +18,11 @@ const owner: Principal = {
 };
 const stranger: Principal = { ...owner, id: 'key-2' };
 
-type Hooks = Pick<ExecuteRequest, 'signal' | 'onProgress' | 'interrupted'>;
+type Hooks = CallHooks;
 
 /** A prepared call the test finishes by hand; `hooks` are what the job gave it. */
 function controllable(id: string) {
-  let resolve!: (value: ExecutionResultDto) => void;
+  let resolve!: (value: CallOutcome) => void;
   let reject!: (error: unknown) => void;
   let hooks!: Hooks;
   const prepared: PreparedCall = {
@@ -40,18 +39,17 @@ function controllable(id: string) {
       });
     },
   };
-  return { prepared, hooks: () => hooks, resolve: (v: ExecutionResultDto) => resolve(v) };
+  return { prepared, hooks: () => hooks, resolve: (v: CallOutcome) => resolve(v) };
 }
 
-const result = (id: string): ExecutionResultDto => ({
-  execution_id: id,
-  status: 'completed',
-  result: { content: [{ type: 'text', text: 'ok' }], is_error: false },
-  server_id: 's',
-  tool_name: 't',
-  started_at: '2026-01-01T00:00:00.000Z',
-  completed_at: '2026-01-01T00:00:01.000Z',
-  duration_ms: 1000,
+const result = (id: string): CallOutcome => ({
+  executionId: id,
+  result: { content: [{ type: 'text', text: 'ok' }] },
+  serverId: 's',
+  toolName: 't',
+  startedAt: new Date('2026-01-01T00:00:00.000Z'),
+  completedAt: new Date('2026-01-01T00:00:01.000Z'),
+  durationMs: 1000,
 });
 
 async function readAll(stream: Readable): Promise<{ id: string; event: string; data: any }[]> {
@@ -74,10 +72,10 @@ describe('JobsService', () => {
   beforeEach(() => {
     engine = new EventEmitter();
     rows = new Map();
-    const repository = { findById: (id: string) => Promise.resolve(rows.get(id) ?? null) };
+    const executions = { findRecord: (id: string) => Promise.resolve(rows.get(id) ?? null) };
     jobs = new JobsService(
       engine as unknown as McpEngine,
-      repository as unknown as ExecutionsRepository,
+      executions as unknown as ExecutionsService,
       { httpAdapter: undefined } as never,
     );
     jobs.onModuleInit();
@@ -116,7 +114,7 @@ describe('JobsService', () => {
     await jobs.cancel('j2', owner);
     expect(jobs.find('j2', owner)!.state).toBe('cancelled');
     expect(call.hooks().signal!.aborted).toBe(true);
-    expect(call.hooks().interrupted!()).toBe(false);
+    expect(call.hooks().endReason!()).toBe('cancelled-by-caller');
     const events = await readAll(await jobs.stream('j2', owner));
     expect(events.at(-1)).toMatchObject({ event: 'cancelled', data: { status: 'cancelled' } });
     await expect(jobs.cancel('j2', owner)).rejects.toMatchObject({ code: 'CONFLICT' });
@@ -127,7 +125,7 @@ describe('JobsService', () => {
     const job = jobs.start(call.prepared, owner);
     await jobs.beforeApplicationShutdown();
     expect(job.state).toBe('interrupted');
-    expect(call.hooks().interrupted!()).toBe(true);
+    expect(call.hooks().endReason!()).toBe('gateway-shutdown');
     expect(() => jobs.start(controllable('j4').prepared, owner)).toThrow(AppException);
   });
 

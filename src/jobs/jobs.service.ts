@@ -20,11 +20,11 @@ import { toAppException } from 'src/common/errors/to-app-exception';
 import { ErrorCode } from 'src/common/errors/error-code';
 import type { ExecutionEntity } from 'src/executions/execution.entity';
 import { PgNotifications } from 'src/database/pg-notifications';
-import { ExecutionsRepository } from 'src/executions/executions.repository';
+import { ExecutionsService } from 'src/executions/executions.service';
 import { McpEngine } from 'src/mcp/mcp-engine';
 import type { ServerNotificationEvent } from 'src/mcp/mcp-engine.events';
-import type { ExecutionResultDto } from 'src/tools/dto/tool.dto';
-import type { PreparedCall } from 'src/tools/tools.service';
+import type { CallEndReason, PreparedCall } from 'src/calls/call.types';
+import { toExecutionResultDto } from 'src/executions/dto/execution-result.dto';
 import type { JobState } from './dto/job.dto';
 
 /** What an event stream carries: `event:` is the type, `data:` the JSON payload, `id:` the sequence number. */
@@ -101,7 +101,7 @@ export class JobsService implements OnModuleInit, OnApplicationBootstrap, OnModu
 
   constructor(
     private readonly engine: McpEngine,
-    private readonly executions: ExecutionsRepository,
+    private readonly executions: ExecutionsService,
     private readonly adapterHost: HttpAdapterHost,
     @Optional() private readonly notifications?: PgNotifications,
   ) {}
@@ -173,11 +173,10 @@ export class JobsService implements OnModuleInit, OnApplicationBootstrap, OnModu
             ...(progress.total !== undefined ? { total: progress.total } : {}),
             ...(progress.message !== undefined ? { message: progress.message } : {}),
           }),
-        interrupted: () => this.stopping && job.controller.signal.reason === STOP_REASON,
-        cancelled: () => [CANCEL_REASON, CLIENT_GONE_REASON].includes(job.controller.signal.reason as Error),
+        endReason: () => endReasonOf(job.controller.signal),
       })
       .then(
-        (result: ExecutionResultDto) => this.finish(job, 'completed', 'result', { ...result }),
+        (outcome) => this.finish(job, 'completed', 'result', { ...toExecutionResultDto(outcome) }),
         (error: unknown) => this.fail(job, error),
       );
     return job;
@@ -228,7 +227,7 @@ export class JobsService implements OnModuleInit, OnApplicationBootstrap, OnModu
     const deadline = Date.now() + REMOTE_CANCEL_WAIT_MS;
     while (Date.now() < deadline) {
       await sleep(100);
-      const now = await this.executions.findById(row.id);
+      const now = await this.executions.findRecord(row.id);
       if (now?.status !== 'running') return { id: row.id };
     }
     throw new AppException(
@@ -298,7 +297,7 @@ export class JobsService implements OnModuleInit, OnApplicationBootstrap, OnModu
     const poll = async (): Promise<void> => {
       while (!closed && !this.stopping) {
         await sleep(REMOTE_POLL_MS);
-        const now = await this.executions.findById(row.id).catch(() => row);
+        const now = await this.executions.findRecord(row.id).catch(() => row);
         if (!closed && now && now.status !== 'running') {
           write({ ...finalEventOf(now), id: 1 });
           break;
@@ -342,7 +341,7 @@ export class JobsService implements OnModuleInit, OnApplicationBootstrap, OnModu
   };
 
   private async visibleRow(id: string, principal: Principal | undefined): Promise<ExecutionEntity> {
-    const row = await this.executions.findById(id);
+    const row = await this.executions.findRecord(id);
     if (!row || !mayAccess(row.principal, principal)) {
       throw AppException.notFound(`Execution '${id}'`, { execution_id: id });
     }
@@ -377,6 +376,15 @@ export class JobsService implements OnModuleInit, OnApplicationBootstrap, OnModu
 const CANCEL_REASON = new Error('cancelled by the caller');
 const CLIENT_GONE_REASON = new Error('the client of a streamed call went away');
 const STOP_REASON = new Error('the gateway is stopping');
+
+/** How the record names the end of a job this service cut short. */
+function endReasonOf(signal: AbortSignal): CallEndReason | undefined {
+  if (!signal.aborted) return undefined;
+  if (signal.reason === CANCEL_REASON) return 'cancelled-by-caller';
+  if (signal.reason === CLIENT_GONE_REASON) return 'client-gone';
+  if (signal.reason === STOP_REASON) return 'gateway-shutdown';
+  return undefined;
+}
 
 function mayAccess(owner: string, principal: Principal | undefined): boolean {
   if (!principal) return owner === 'anonymous';

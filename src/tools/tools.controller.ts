@@ -10,12 +10,15 @@ import { ApiErrorResponses } from 'src/common/errors/api-error-responses.decorat
 import { abortOnClientDisconnect } from 'src/common/http/client-disconnect';
 import { acceptsExplicitly, hasPreference } from 'src/common/http/preferences';
 import { ServerIdParamDto } from 'src/servers/dto/server-id.dto';
+import { BatchRunner } from 'src/calls/batch-runner';
+import type { CallRequest } from 'src/calls/call.types';
+import { CallPipeline } from 'src/calls/call-pipeline';
+import { ExecutionResultDto, toExecutionResultDto } from 'src/executions/dto/execution-result.dto';
 import {
   BatchRequestDto,
   BatchResultDto,
   ExecuteToolDto,
   type ExecutionMode,
-  ExecutionResultDto,
   ListToolsQueryDto,
   ServerToolCallQueryDto,
   ServerToolParamDto,
@@ -31,7 +34,7 @@ import {
   oneIdempotencyKey,
   ToolArgumentsPipe,
 } from './dto/server-tool-call';
-import { type ExecuteRequest, ToolsService } from './tools.service';
+import { ToolsService } from './tools.service';
 import { EMPTY_JSON_BODY_IS_EMPTY_OBJECT } from 'src/common/http/empty-json-body';
 import { Authenticated } from 'src/auth/authenticated.decorator';
 import { AllowedServers, CurrentPrincipal } from 'src/auth/current-principal.decorator';
@@ -62,6 +65,8 @@ const ASYNC_AND_SSE =
 export class ToolsController {
   constructor(
     private readonly tools: ToolsService,
+    private readonly pipeline: CallPipeline,
+    private readonly batches: BatchRunner,
     private readonly jobs: JobsService,
   ) {}
 
@@ -114,22 +119,20 @@ export class ToolsController {
     @Body() body: ExecuteToolDto,
     @IdempotencyKey() headerKey: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
-    @AllowedServers() allowed?: ReadonlySet<string>,
     @CurrentPrincipal() principal?: Principal,
   ): Promise<ExecutionResultDto | JobAcceptedDto | Readable> {
     return this.dispatch(
       {
-        name,
+        toolName: name,
         serverId: body.server_id,
-        allowedServers: allowed,
-        parameters: body.parameters,
+        arguments: body.parameters,
         timeoutMs: body.timeout,
         idempotencyKey: oneIdempotencyKey(body.idempotency_key, headerKey),
-        principal: principal?.id,
+        principal,
+        channel: 'rest',
       },
       body.mode,
       reply,
-      principal,
     );
   }
 
@@ -150,14 +153,9 @@ export class ToolsController {
   runBatch(
     @Body() body: BatchRequestDto,
     @Res({ passthrough: true }) reply: FastifyReply,
-    @AllowedServers() allowed?: ReadonlySet<string>,
     @CurrentPrincipal() principal?: Principal,
   ): Promise<BatchResultDto> {
-    return this.tools.batch(body, {
-      principal: principal?.id,
-      allowedServers: allowed,
-      signal: abortOnClientDisconnect(reply),
-    });
+    return this.batches.run(body, { principal, signal: abortOnClientDisconnect(reply) });
   }
 
   @Get('servers/:id/tools')
@@ -203,10 +201,17 @@ export class ToolsController {
     @CurrentPrincipal() principal?: Principal,
   ): Promise<ExecutionResultDto | JobAcceptedDto | Readable> {
     return this.dispatch(
-      { name: tool, serverId: id, parameters, timeoutMs: timeout, idempotencyKey, principal: principal?.id },
+      {
+        toolName: tool,
+        serverId: id,
+        arguments: parameters,
+        timeoutMs: timeout,
+        idempotencyKey,
+        principal,
+        channel: 'rest',
+      },
       mode,
       reply,
-      principal,
     );
   }
 
@@ -215,15 +220,15 @@ export class ToolsController {
    * streamed as SSE (progress, logs, result) for `Accept: text/event-stream`; else the plain synchronous answer.
    */
   private async dispatch(
-    request: ExecuteRequest,
+    request: CallRequest,
     mode: ExecutionMode | undefined,
     reply: FastifyReply,
-    principal: Principal | undefined,
   ): Promise<ExecutionResultDto | JobAcceptedDto | Readable> {
+    const principal = request.principal;
     const headers = reply.request.headers;
     const preferAsync = hasPreference(headers.prefer, 'respond-async');
     if (mode === 'async' || (mode === undefined && preferAsync)) {
-      const prepared = await this.tools.prepare(request);
+      const prepared = await this.pipeline.prepare(request);
       let status: JobState = prepared.repeatOf ?? 'running';
       if (prepared.run) status = this.jobs.start(prepared, principal).state;
       void reply.status(202).header('location', `/api/executions/${prepared.executionId}`);
@@ -238,12 +243,12 @@ export class ToolsController {
       };
     }
     if (acceptsExplicitly(headers.accept, 'text/event-stream')) {
-      const prepared = await this.tools.prepare(request);
+      const prepared = await this.pipeline.prepare(request);
       if (prepared.run) this.jobs.start(prepared, principal);
       const stream = await this.jobs.stream(prepared.executionId, principal, undefined, { cancelOnClose: true });
       prepareEventStream(reply);
       return stream;
     }
-    return this.tools.execute({ ...request, signal: abortOnClientDisconnect(reply) });
+    return toExecutionResultDto(await this.pipeline.call(request, { signal: abortOnClientDisconnect(reply) }));
   }
 }

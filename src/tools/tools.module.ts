@@ -1,12 +1,12 @@
 import { Module } from '@nestjs/common';
-import { ExecutionsModule } from 'src/executions/executions.module';
+import { CallsModule } from 'src/calls/calls.module';
 import { JobsModule } from 'src/jobs/jobs.module';
 import { ServersModule } from 'src/servers/servers.module';
 import { ToolsController } from './tools.controller';
 import { ToolsService } from './tools.service';
 
 @Module({
-  imports: [ServersModule, ExecutionsModule, JobsModule],
+  imports: [ServersModule, CallsModule, JobsModule],
   controllers: [ToolsController],
   providers: [ToolsService],
   exports: [ToolsService],

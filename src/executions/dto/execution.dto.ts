@@ -2,7 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsUUID, Matches } from 'class-validator';
 import { PageQueryDto, PaginationDto } from 'src/common/dto/pagination.dto';
 import { SERVER_ID_PATTERN, TOOL_NAME_PATTERN } from 'src/common/patterns';
-import { EXECUTION_STATUSES } from '../execution.entity';
+import { EXECUTION_END_REASONS, EXECUTION_STATUSES } from '../execution.entity';
 
 export class ListExecutionsQueryDto extends PageQueryDto {
   @ApiPropertyOptional({ example: 'everything' })
@@ -30,6 +30,13 @@ export class ExecutionIdParamDto {
 export class ExecutionErrorDto {
   @ApiProperty({ example: 'TOOL_EXECUTION_FAILED' }) code!: string;
   @ApiProperty({ example: 'The upstream failed' }) message!: string;
+  @ApiPropertyOptional({
+    enum: EXECUTION_END_REASONS,
+    description:
+      'Why a call that did not complete ended, when the gateway knows: cancelled by its caller, its client went ' +
+      "away, the gateway's shutdown, a gateway process that died under it, or its timeout",
+  })
+  reason?: string;
 }
 
 export class ExecutionRecordDto {

@@ -18,6 +18,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { hasOnlyKeys, registerFastCheck } from 'src/common/errors/validation.pipe';
+import { ToolResultDto } from 'src/executions/dto/execution-result.dto';
 import { SERVER_ID_PATTERN, TOOL_NAME_PATTERN } from 'src/common/patterns';
 
 const MAX_TIMEOUT_MS = 3_600_000;
@@ -177,40 +178,6 @@ export class ServerToolCallQueryDto {
   @IsOptional()
   @IsIn(EXECUTION_MODES, { message: 'mode must be sync or async' })
   mode?: ExecutionMode;
-}
-
-export class ToolResultDto {
-  @ApiProperty({
-    type: 'array',
-    items: { type: 'object', additionalProperties: true },
-    description: 'MCP content blocks as the upstream returned them: text, image, audio, resource_link, resource',
-    example: [{ type: 'text', text: 'Echo: hello' }],
-  })
-  content!: unknown[];
-
-  @ApiPropertyOptional({
-    type: 'object',
-    additionalProperties: true,
-    description: 'Structured result, when the tool declares an output schema',
-  })
-  structured_content?: Record<string, unknown>;
-
-  @ApiProperty({
-    description: 'True when the tool reported a failure in its result (the call itself completed)',
-    example: false,
-  })
-  is_error!: boolean;
-}
-
-export class ExecutionResultDto {
-  @ApiProperty({ format: 'uuid' }) execution_id!: string;
-  @ApiProperty({ enum: ['completed', 'failed'], example: 'completed' }) status!: string;
-  @ApiProperty({ type: ToolResultDto }) result!: ToolResultDto;
-  @ApiProperty({ example: 'everything' }) server_id!: string;
-  @ApiProperty({ example: 'echo' }) tool_name!: string;
-  @ApiProperty({ format: 'date-time' }) started_at!: string;
-  @ApiProperty({ format: 'date-time' }) completed_at!: string;
-  @ApiProperty({ example: 1.4 }) duration_ms!: number;
 }
 
 // ---------------------------------------------------------------- fast checks of the execute routes (hot path)

@@ -1,0 +1,30 @@
+import { Injectable } from '@nestjs/common';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { McpEngine } from 'src/mcp/mcp-engine';
+import type { CallHooks } from '../call.types';
+import type { ResolvedTool } from './tool-resolver';
+
+/**
+ * Stage 5, place and run: the engine places the call on a pooled connection of the server (queueing within the
+ * call's timeout, or 503 when the server is down) and sends `tools/call`; the signal cancels it upstream. The
+ * arguments were validated by stage 3, so the engine does not check them again.
+ */
+@Injectable()
+export class UpstreamCall {
+  constructor(private readonly engine: McpEngine) {}
+
+  run(
+    target: ResolvedTool,
+    args: Record<string, unknown>,
+    timeoutMs: number | undefined,
+    hooks: CallHooks,
+  ): Promise<CallToolResult> {
+    return this.engine.callTool(target.serverId, target.tool.name, args, {
+      timeoutMs,
+      signal: hooks.signal,
+      onProgress: hooks.onProgress,
+      origin: hooks.origin,
+      skipValidation: true,
+    });
+  }
+}
