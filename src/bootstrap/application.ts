@@ -1,7 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { Logger as PinoLogger } from 'nestjs-pino';
+import type { Logger as PinoLogger } from 'nestjs-pino';
 import type pino from 'pino';
 import type { AddressInfo } from 'node:net';
 import { AppModule } from 'src/app.module';
@@ -13,7 +13,9 @@ import { HealthService } from 'src/health/health.service';
 import { readBuildInfo } from 'src/common/build-info';
 import { ManagementAppModule, MetricsScrapeAppModule } from 'src/management/management-app.module';
 import { closeRootLogger } from 'src/logging/logger.factory';
-import { ROOT_LOGGER } from 'src/logging/logging.module';
+import { BootLogBuffer } from 'src/logging/boot-log-buffer';
+import { applyLogger, ROOT_LOGGER } from 'src/logging/logging.module';
+import { readyLine } from 'src/logging/ready-line';
 import { HttpMetricsRecorder } from 'src/metrics/http-metrics.recorder';
 import { translateEngineError } from 'src/mcp/engine-error';
 import { applyHttpSecurity, createFastifyAdapter } from './fastify-adapter';
@@ -47,13 +49,14 @@ export async function startGateway(loaded: LoadedConfig): Promise<RunningGateway
   const apiTls = tlsOptionsFrom(config, loaded.configDir);
   const managementTls = managementTlsOptionsFrom(config, loaded.configDir);
 
+  // Nest logs while it creates the application, before pino (one of its providers) exists: kept with their times.
+  const bootLog = new BootLogBuffer();
   const api = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot(loaded),
     createFastifyAdapter({ bodyLimit: config.server.maxRequestSize, https: apiTls }),
-    { bufferLogs: true, abortOnError: false },
+    { logger: bootLog, abortOnError: false },
   );
-  const logger = api.get(PinoLogger);
-  api.useLogger(logger);
+  const logger = applyLogger(api, bootLog);
   applyHttpSecurity(api, config);
   api.useGlobalFilters(new AllExceptionsFilter([translateEngineError]));
   api.useGlobalPipes(createValidationPipe());
@@ -104,54 +107,64 @@ export async function startGateway(loaded: LoadedConfig): Promise<RunningGateway
   const state = api.get(ApplicationState);
   state.markStarted();
   logger.log(
-    `globalmcp ${version} ready: api ${addresses.api}, management ${addresses.management}${addresses.metrics ? `, metrics ${addresses.metrics}` : ''}`,
+    readyLine(version, [
+      { name: 'api', address: api.getHttpServer().address(), tls: config.server.ssl.enabled },
+      { name: 'management', address: management.getHttpServer().address(), tls: managementTls !== undefined },
+      ...(metrics
+        ? [{ name: 'metrics', address: metrics.getHttpServer().address(), tls: managementTls !== undefined }]
+        : []),
+    ]),
     'Bootstrap',
   );
 
   let stopping: Promise<void> | undefined;
-  const shutdown = (reason: string) => {
-    stopping ??= stopAll({
-      api,
-      management,
-      metrics,
-      state,
-      logger,
-      reason,
-      graceMs: config.spring.lifecycle.timeoutPerShutdownPhase,
-    });
-    return stopping;
-  };
+  const listeners: Listeners = { api, management, metrics, state, logger };
+  const timing = { drainMs: config.mcp.shutdown.drainDelay, graceMs: config.spring.lifecycle.timeoutPerShutdownPhase };
+  const shutdown = (reason: string) => (stopping ??= stopAll(listeners, reason, timing));
   return { api, management, metrics, addresses, shutdown };
 }
 
-interface StopContext {
+interface Listeners {
   api: NestFastifyApplication;
   management: NestFastifyApplication;
   metrics: NestFastifyApplication | null;
   state: ApplicationState;
   logger: PinoLogger;
-  reason: string;
-  graceMs: number;
 }
 
-async function stopAll({ api, management, metrics, state, logger, reason, graceMs }: StopContext): Promise<void> {
+/**
+ * The stop of a replica behind a balancer: readiness goes OUT_OF_SERVICE at once, the listeners keep serving for the
+ * drain delay (the balancer's checks see readiness down and stop sending here meanwhile; closing at once refused the
+ * requests it still sent), then stop taking connections and give in-flight requests the grace period.
+ */
+async function stopAll(
+  { api, management, metrics, state, logger }: Listeners,
+  reason: string,
+  { drainMs, graceMs }: { drainMs: number; graceMs: number },
+): Promise<void> {
   const started = Date.now();
+  state.markShuttingDown();
   logger.log(
-    `Shutting down (${reason}): no new requests, up to ${Math.round(graceMs / 1000)} s for those in flight`,
+    `Shutting down (${reason}): readiness OUT_OF_SERVICE, serving ${drainMs} ms more while balancers notice, then up to ${Math.round(graceMs / 1000)} s for requests in flight`,
     'Bootstrap',
   );
-  state.markShuttingDown();
   const apps = [api, management, ...(metrics ? [metrics] : [])];
   const rootLogger = api.get<pino.Logger>(ROOT_LOGGER);
 
-  // 1. Stop accepting and let in-flight requests finish, bounded by the grace period.
+  // 1. Keep serving while balancers see readiness down.
+  if (drainMs > 0) await delay(drainMs);
+  // 2. Stop accepting and let in-flight requests finish, bounded by the grace period.
   const drained = Promise.all(apps.map((app) => app.getHttpAdapter().getInstance().close()));
+  // Node closes the connections idle when close() is called; a keep-alive connection whose request finishes later
+  // would hold the close until the grace period ends, so idle ones are closed as they appear.
+  const sweep = setInterval(() => apps.forEach((app) => app.getHttpServer().closeIdleConnections()), 100);
   const timedOut = await Promise.race([drained.then(() => false), delay(graceMs).then(() => true)]);
+  clearInterval(sweep);
   if (timedOut) {
     logger.warn(`Requests still in flight after ${graceMs} ms: closing their connections`, 'Bootstrap');
     for (const app of apps) app.getHttpServer().closeAllConnections();
   }
-  // 2. Close what the modules hold (MCP connections and child processes, database, embedded PostgreSQL, Redis).
+  // 3. Close what the modules hold (MCP connections and child processes, database, embedded PostgreSQL, Redis).
   for (const app of [...apps].reverse()) await closeQuietly(app, logger);
   logger.log(`Stopped in ${Date.now() - started} ms`, 'Bootstrap');
   await closeRootLogger(rootLogger);

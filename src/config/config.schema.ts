@@ -481,6 +481,15 @@ const mcpSchema = z
         }),
       })
       .prefault({}),
+    shutdown: z
+      .object({
+        drainDelay: meta(duration().default(5_000), {
+          description:
+            'On SIGTERM, how long the listeners keep serving after readiness turns OUT_OF_SERVICE, so that a balancer ' +
+            'checking readiness every few seconds stops sending before connections are refused. 0 stops at once.',
+        }),
+      })
+      .prefault({}),
     endpoint: z
       .object({
         enabled: meta(bool().default(true), {
@@ -621,7 +630,8 @@ const springSchema = z
     lifecycle: z
       .object({
         timeoutPerShutdownPhase: meta(duration().default(25_000), {
-          description: 'Time in-flight requests get to finish on SIGTERM.',
+          description:
+            'Time in-flight requests get to finish on SIGTERM once the listeners stop taking connections (after `mcp.shutdown.drain-delay`).',
         }),
       })
       .prefault({}),

@@ -37,6 +37,7 @@ describe('SIGTERM under load (built gateway): every answered call has its execut
       GLOBALMCP_ADMIN_API_KEY: TEST_ADMIN_KEY,
       DATABASE_URL: db.url,
       MCP_SECURITY_RATE_LIMITING_ENABLED: 'false',
+      MCP_SHUTDOWN_DRAIN_DELAY: '0',
     };
     child = spawn(process.execPath, [MAIN], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout!.on('data', (d: Buffer) => (output += d.toString()));

@@ -75,6 +75,7 @@ export async function spawnGateway(options: SpawnGatewayOptions): Promise<Spawne
     SERVER_PORT: String(ports.api),
     MANAGEMENT_SERVER_PORT: String(ports.management),
     MANAGEMENT_PROMETHEUS_PORT: String(ports.metrics),
+    MCP_SHUTDOWN_DRAIN_DELAY: '0', // no balancer watches these; a test that needs the drain sets it
     ...(options.configuredRateLimits ? {} : { MCP_SECURITY_RATE_LIMITING_ENABLED: 'false' }),
     ...options.env,
   };

@@ -32,7 +32,8 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   writeFileSync(
     base,
     `server:\n  port: 0\n  address: 127.0.0.1\nmanagement:\n  server:\n    port: 0\n  prometheus:\n    port: ${await freePort()}\n` +
-      `logging:\n  level:\n    root: WARN\nmcp:\n  data-dir: ${dir}/data\n` +
+      // No drain delay: nothing balances these, and a stop must stay quick (mcp.shutdown.drain-delay).
+      `logging:\n  level:\n    root: WARN\nmcp:\n  data-dir: ${dir}/data\n  shutdown:\n    drain-delay: 0\n` +
       (options.rateLimiting ? '' : '  security:\n    rate-limiting:\n      enabled: false\n'),
   );
   // The test's own YAML is a second file, merged over the first the way `--config a.yml,b.yml` does.

@@ -17,3 +17,15 @@ export async function waitFor(
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${last.message})` : ''}`);
 }
+
+/** Waits until the gateway at `api` lists at least one tool of `serverId` (its upstream was discovered). */
+export async function waitForTools(api: string, serverId: string, headers: Record<string, string>, timeoutMs = 20_000) {
+  await waitFor(
+    async () => {
+      const res = await fetch(`${api}/api/tools?server_id=${encodeURIComponent(serverId)}`, { headers });
+      return ((await res.json()) as { total_count?: number }).total_count! > 0;
+    },
+    timeoutMs,
+    `tools of ${serverId}`,
+  );
+}
