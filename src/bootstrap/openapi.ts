@@ -13,6 +13,7 @@ import { APP_CONFIG } from 'src/config/config.module';
 import type { AppConfig } from 'src/config/config.schema';
 import { OpenApiDocumentService, sortKeys } from 'src/openapi/openapi-document.service';
 import { upgradeToOpenApi31 } from 'src/openapi/openapi31';
+import { withSecurityRequirements } from 'src/openapi/security-requirements';
 
 const SCOPE_DESCRIPTIONS = {
   'mcp:read': 'List and read servers, tools, resources, prompts',
@@ -23,13 +24,13 @@ const SCOPE_DESCRIPTIONS = {
 type SecuritySchemeObject = Parameters<DocumentBuilder['addSecurity']>[1];
 
 /**
- * The OAuth2 resource server's scheme. The gateway verifies tokens but issues none, so it has no token URL of its
- * own: with `issuer-uri`, an OpenID Connect scheme pointing at the issuer's metadata (where clients find its
- * token_endpoint and scopes); with only `jwk-set-uri` (no issuer known) or no OAuth2 at all, a bearer-JWT scheme
- * that says so. The scheme keeps its name either way: operations list the scopes they need under it (valid for
- * any scheme type in OpenAPI 3.1).
+ * The OAuth2 resource server's scheme, or undefined when OAuth2 access tokens are not accepted (no `issuer-uri` or
+ * `jwk-set-uri`): then the document has no `oauth2` scheme, and Swagger UI no "Authorize" box that could not work.
+ * The gateway verifies tokens but issues none, so it has no token URL of its own: with `issuer-uri`, an OpenID
+ * Connect scheme pointing at the issuer's metadata (where clients find its token_endpoint and scopes); with only
+ * `jwk-set-uri` (no issuer known), a bearer-JWT scheme that says whose keys sign the tokens.
  */
-function oauth2Scheme(config: AppConfig): SecuritySchemeObject {
+function oauth2Scheme(config: AppConfig): SecuritySchemeObject | undefined {
   const jwt = config.spring.security.oauth2.resourceserver.jwt;
   const scopes = Object.entries(SCOPE_DESCRIPTIONS)
     .map(([scope, description]) => `${scope} (${description})`)
@@ -41,20 +42,22 @@ function oauth2Scheme(config: AppConfig): SecuritySchemeObject {
       description: `Access token (RS256/ES256) of the OAuth2 issuer ${jwt.issuerUri}, sent as Authorization: Bearer. Scopes: ${scopes}.`,
     };
   }
-  return {
-    type: 'http',
-    scheme: 'bearer',
-    bearerFormat: 'JWT',
-    description: jwt.jwkSetUri
-      ? `Access token (RS256/ES256) signed by a key of ${jwt.jwkSetUri}, from your authorization server (set issuer-uri to publish where), sent as Authorization: Bearer. Scopes: ${scopes}.`
-      : 'OAuth2 access tokens: not accepted by this gateway (spring.security.oauth2.resourceserver.jwt.issuer-uri or jwk-set-uri not configured).',
-  };
+  if (jwt.jwkSetUri) {
+    return {
+      type: 'http',
+      scheme: 'bearer',
+      bearerFormat: 'JWT',
+      description: `Access token (RS256/ES256) signed by a key of ${jwt.jwkSetUri}, from your authorization server (set issuer-uri to publish where), sent as Authorization: Bearer. Scopes: ${scopes}.`,
+    };
+  }
+  return undefined;
 }
 
 export const OPENAPI_JSON_PATHS = ['/v3/api-docs', '/docs-json'] as const;
 
 export function buildOpenApiDocument(app: NestFastifyApplication, version: string): OpenAPIObject {
-  const config = new DocumentBuilder()
+  const oauth2 = oauth2Scheme(app.get<AppConfig>(APP_CONFIG));
+  const builder = new DocumentBuilder()
     .setTitle('globalmcp')
     .setDescription(
       'Enterprise MCP gateway: one REST API in front of many Model Context Protocol servers. ' +
@@ -73,17 +76,16 @@ export function buildOpenApiDocument(app: NestFastifyApplication, version: strin
       },
       SECURITY_SCHEMES.bearer,
     )
-    .addSecurity(SECURITY_SCHEMES.oauth2, oauth2Scheme(app.get<AppConfig>(APP_CONFIG)))
     .addApiKey(
       { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'Key created with POST /api/api-keys' },
       SECURITY_SCHEMES.apiKey,
-    )
-    .build();
-  const document = SwaggerModule.createDocument(app, config, {
+    );
+  if (oauth2) builder.addSecurity(SECURITY_SCHEMES.oauth2, oauth2);
+  const document = SwaggerModule.createDocument(app, builder.build(), {
     operationIdFactory: (_controllerKey, methodKey) => methodKey,
     extraModels: [ErrorEnvelopeDto],
   });
-  return sortKeys(upgradeToOpenApi31(document));
+  return sortKeys(withSecurityRequirements(upgradeToOpenApi31(document), oauth2 !== undefined));
 }
 
 /**

@@ -82,10 +82,10 @@ export function createRootLogger(config: AppConfig, options: RootLoggerOptions =
     {
       level: plan.minimum,
       base: undefined,
-      timestamp: pino.stdTimeFunctions.isoTime,
+      timestamp: isoTimeOfRecord,
       formatters: { level: (label) => ({ level: label.toUpperCase() }) },
       redact: { paths: [...REDACTED_PATHS], censor: '[REDACTED]' },
-      hooks: plan.contexts.size > 0 ? { logMethod: contextLevelFilter(plan) } : {},
+      hooks: { logMethod: contextLevels(plan) },
     },
     destination,
   );
@@ -136,16 +136,47 @@ export function filesKept(
   return kept;
 }
 
+/** Set while a line kept from before the logger existed is written: its own time instead of now. */
+let timeOfReplayedRecord: number | undefined;
+
+/** pino's ISO `time`, or the time a replayed line was originally logged (see {@link logAt}). */
+function isoTimeOfRecord(): string {
+  return `,"time":"${new Date(timeOfReplayedRecord ?? Date.now()).toISOString()}"`;
+}
+
+/** Runs `write` (synchronous logging) so that its records carry `time` instead of the current time. */
+export function logAt<T>(time: number, write: () => T): T {
+  timeOfReplayedRecord = time;
+  try {
+    return write();
+  } finally {
+    timeOfReplayedRecord = undefined;
+  }
+}
+
+/**
+ * Nest's route-mapping lines (one per controller and per route, at every start): INFO in Nest, DEBUG here, so a start
+ * reads as what happened rather than as a route table (`logging.level.RouterExplorer: DEBUG` shows them again).
+ */
+const ROUTE_MAPPING_CONTEXTS = new Set(['RoutesResolver', 'RouterExplorer']);
+const INFO = 30;
+const DEBUG = 20;
+
 /**
  * The pino logger runs at the lowest level any context asks for; this drops records below the level of their
- * own context (the `context` field nestjs-pino adds, or a child logger's binding), else below `root`.
+ * own context (the `context` field nestjs-pino adds, or a child logger's binding), else below `root`, and writes
+ * Nest's route-mapping lines at DEBUG.
  */
-function contextLevelFilter(plan: LevelPlan): NonNullable<pino.LoggerOptions['hooks']>['logMethod'] {
+function contextLevels(plan: LevelPlan): NonNullable<pino.LoggerOptions['hooks']>['logMethod'] {
   return function (this: pino.Logger, args, method, level) {
     const first: unknown = args[0];
     let context = first !== null && typeof first === 'object' ? (first as { context?: unknown }).context : undefined;
-    if (context === undefined) context = (this.bindings() as { context?: unknown }).context;
-    if (level < thresholdFor(plan, context)) return;
+    if (context === undefined && plan.contexts.size > 0) context = (this.bindings() as { context?: unknown }).context;
+    if (level === INFO && typeof context === 'string' && ROUTE_MAPPING_CONTEXTS.has(context)) {
+      if (DEBUG >= thresholdFor(plan, context)) Reflect.apply(this.debug, this, args);
+      return;
+    }
+    if (plan.contexts.size > 0 && level < thresholdFor(plan, context)) return;
     method.apply(this, args);
   };
 }

@@ -12,6 +12,7 @@ import { Logger, LoggerModule } from 'nestjs-pino';
 import type pino from 'pino';
 import { APP_CONFIG } from 'src/config/config.module';
 import type { AppConfig } from 'src/config/config.schema';
+import type { BootLogBuffer } from './boot-log-buffer';
 import { closeRootLogger, createRootLogger, flushRootLogger } from './logger.factory';
 import { ROOT_LOGGER } from './logging.tokens';
 import { RequestLogging } from './request-logging';
@@ -63,12 +64,14 @@ export class LoggingModule implements OnModuleInit, OnApplicationShutdown {
 }
 
 /**
- * Routes Nest's logging (including what `bufferLogs: true` held back during start-up) through pino. Call it
- * right after `NestFactory.create(..., { bufferLogs: true })`.
+ * Routes Nest's logging through pino. Call it right after `NestFactory.create(..., { logger: boot })`: the lines
+ * `boot` kept while the application was created are written then, each with the time it was logged (with Nest's
+ * `bufferLogs: true` instead, they are replayed here with the time of the replay).
  */
-export function applyLogger(app: INestApplication): Logger {
+export function applyLogger(app: INestApplication, boot?: BootLogBuffer): Logger {
   const logger = app.get(Logger);
-  app.useLogger(logger); // also replays the buffered lines (autoFlushLogs)
+  app.useLogger(logger); // also replays what Nest's own buffer holds (autoFlushLogs)
+  boot?.replayInto(logger);
   return logger;
 }
 

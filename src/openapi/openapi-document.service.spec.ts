@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events';
 import type { AppConfig } from 'src/config/config.schema';
 import type { McpEngine, ToolRef } from 'src/mcp/mcp-engine';
 import type { ServersService } from 'src/servers/servers.service';
-import { OpenApiDocumentService } from './openapi-document.service';
+import { AUTHORIZE_HINT, OpenApiDocumentService } from './openapi-document.service';
 import { SERVER_TOOL_PATH } from './tool-operations';
 
 const base = (): OpenAPIObject => ({
@@ -62,5 +62,19 @@ describe('OpenApiDocumentService', () => {
     expect(tags).toEqual([
       expect.objectContaining({ name: 'Tools: s', description: expect.stringContaining('Server s') }),
     ]);
+  });
+
+  it('says before "Authorize" where the tools are, and only while they are left out', () => {
+    expect(service(false).documents.documentFor().info.description).toContain(AUTHORIZE_HINT);
+    expect(service(false).documents.documentFor(admin as never).info.description ?? '').not.toContain(AUTHORIZE_HINT);
+    expect(service(true).documents.documentFor().info.description ?? '').not.toContain(AUTHORIZE_HINT);
+  });
+
+  it('keeps an operation from a caller without the scopes its requirements list, whatever the scheme', () => {
+    const { documents } = service(false);
+    const reader = { ...admin, scopes: new Set(['mcp:read']) };
+    expect(toolPaths(documents.documentFor(reader as never))).toEqual([]);
+    const writer = { ...admin, scopes: new Set(['mcp:write']) };
+    expect(toolPaths(documents.documentFor(writer as never))).toEqual(['/api/servers/s/tools/a']);
   });
 });

@@ -2,12 +2,12 @@ import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@ne
 import type { OpenAPIObject, OperationObject, PathItemObject } from '@nestjs/swagger';
 import type { Principal } from 'src/auth/principal';
 import { missingScopes, type Scope } from 'src/auth/scopes';
-import { SECURITY_SCHEMES } from 'src/auth/authenticated.decorator';
 import { APP_CONFIG } from 'src/config/config.module';
 import type { AppConfig } from 'src/config/config.schema';
 import { McpEngine } from 'src/mcp/mcp-engine';
 import type { CatalogChangedEvent } from 'src/mcp/mcp-engine.events';
 import { ServersService } from 'src/servers/servers.service';
+import { requiredScopes } from './security-requirements';
 import { buildToolOperations, type CatalogTool, serverTag, X_SERVER } from './tool-operations';
 
 const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
@@ -58,7 +58,9 @@ export class OpenApiDocumentService implements OnModuleInit, OnModuleDestroy {
     const full = (this.merged ??= this.build());
     if (principal) return filterFor(full, principal);
     if (this.config.mcp.openapi.anonymousTools) return full;
-    return (this.anonymous ??= filterOperations(full, (operation) => serverOf(operation) === undefined));
+    return (this.anonymous ??= withAuthorizeHint(
+      filterOperations(full, (operation) => serverOf(operation) === undefined),
+    ));
   }
 
   private readonly onCatalogChanged = ({ kinds }: CatalogChangedEvent): void => {
@@ -152,14 +154,25 @@ function filterOperations(document: OpenAPIObject, keep: (operation: OperationOb
   };
 }
 
+/** Shown at the top of Swagger UI before "Authorize": where the tools are. */
+export const AUTHORIZE_HINT =
+  '**Where are the tools?** Each tool of the connected MCP servers gets its own operation (under a "Tools: <server>" ' +
+  'tag) once you give a credential: press **Authorize**, enter an API key (X-API-Key) or a bearer token, and the ' +
+  'page reloads with the tools that credential may call.';
+
+/** The anonymous document says where the tool operations went, in the description Swagger UI shows first. */
+function withAuthorizeHint(document: OpenAPIObject): OpenAPIObject {
+  const description = document.info.description ? `${AUTHORIZE_HINT}\n\n${document.info.description}` : AUTHORIZE_HINT;
+  return { ...document, info: { ...document.info, description } };
+}
+
 const serverOf = (operation: OperationObject): unknown => (operation as unknown as Record<string, unknown>)[X_SERVER];
 
 function allowed(operation: OperationObject, principal: Principal): boolean {
   const server = serverOf(operation);
   if (typeof server === 'string' && principal.servers && !principal.servers.has(server)) return false;
   if (!operation.security || operation.security.length === 0) return true;
-  const scopes = operation.security.find((s) => SECURITY_SCHEMES.oauth2 in s)?.[SECURITY_SCHEMES.oauth2] ?? [];
-  return missingScopes(principal.scopes, scopes as Scope[]).length === 0;
+  return missingScopes(principal.scopes, requiredScopes(operation) as Scope[]).length === 0;
 }
 
 /** Deterministic key order, so the committed document diffs cleanly. */

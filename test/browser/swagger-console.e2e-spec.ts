@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { ERROR_STATUS, type ErrorCode } from 'src/common/errors/error-code';
 import { TEST_ADMIN_KEY } from '../support/auth';
 import { descendantsOf, isAlive } from '../support/processes';
 import { signHs256 } from '../security/test-issuer';
@@ -66,12 +67,18 @@ describe('Swagger UI as a console for the tools (headless Chromium)', () => {
     const operation = page.locator('.opblock', {
       has: page.locator('[data-path="/api/servers/everything/tools/echo"]'),
     });
-    // Without a credential the page shows the generic routes, not the tools (mcp.openapi.anonymous-tools is off)
+    // Without a credential the page shows the generic routes, not the tools (mcp.openapi.anonymous-tools is off),
+    // and says at its top that the tools appear once a credential is given
     await page.locator('[data-path="/api/servers/{id}/tools/{tool}"]').first().waitFor();
     expect(await operation.count()).toBe(0);
+    const hint = page.locator('.information-container', { hasText: 'Where are the tools?' });
+    expect(await hint.innerText()).toContain('press Authorize');
 
-    // Authorize: the API-key scheme of the document; the document is fetched again with the key
+    // Authorize: the API-key scheme of the document; the document is fetched again with the key. No OAuth2 issuer is
+    // configured, so there is no OAuth2 box to fill in.
     await page.locator('button.authorize').first().click();
+    await page.locator('.auth-container', { hasText: 'api_key' }).waitFor();
+    expect(await page.locator('.auth-container', { hasText: 'oauth2' }).count()).toBe(0);
     const apiKey = page.locator('.auth-container', { hasText: 'api_key' });
     await apiKey.locator('input').fill(TEST_ADMIN_KEY);
     await apiKey.locator('button.authorize').click();
@@ -79,9 +86,18 @@ describe('Swagger UI as a console for the tools (headless Chromium)', () => {
     await page.locator('.auth-btn-wrapper button.btn-done, button.btn-done').first().click();
     await operation.waitFor();
     expect(await page.locator('.opblock-tag', { hasText: 'Tools: everything' }).count()).toBe(1);
+    expect(await page.locator('.information-container', { hasText: 'Where are the tools?' }).count()).toBe(0);
 
-    // Open the tool's operation and try it out with the example body Swagger UI generates from its schema
+    // Open the tool's operation: each error response shows an example of its own code
     await operation.locator('.opblock-summary').first().click();
+    const tooMany = await operation.locator('tr.response[data-code="429"]').innerText();
+    expect(tooMany).toContain('RATE_LIMIT_EXCEEDED');
+    expect(tooMany).not.toContain('Server github not found');
+    const serverError = await operation.locator('tr.response[data-code="500"] .response-col_description').innerText();
+    expect(serverError).toContain('SERVER_ERROR: An unexpected error');
+    expect(serverError).not.toContain('SERVER_ERROR SERVER_ERROR');
+
+    // Try it out with the example body Swagger UI generates from its schema
     await operation.locator('button.try-out__btn').click();
     const body = operation.locator('textarea.body-param__text');
     await body.waitFor();
@@ -139,4 +155,32 @@ describe('Swagger UI as a console for the tools (headless Chromium)', () => {
       await context.close();
     }
   }, 60_000);
+
+  it('gives every error response of the document an example of its own code', async () => {
+    type Media = { schema?: { $ref?: string }; example?: { error?: { code?: string } } };
+    type Response = { content?: Record<string, Media> };
+    const res = await fetch(`${gateway.addresses.api}/v3/api-docs`, { headers: { 'X-API-Key': TEST_ADMIN_KEY } });
+    const doc = (await res.json()) as {
+      paths: Record<string, Record<string, { responses?: Record<string, Response> }>>;
+    };
+    const wrong: string[] = [];
+    let checked = 0;
+    for (const [route, item] of Object.entries(doc.paths)) {
+      for (const [method, operation] of Object.entries(item)) {
+        for (const [status, response] of Object.entries(operation.responses ?? {})) {
+          // The error envelope, whatever the operation's media type (event streams answer errors in JSON too);
+          // other bodies (the health report's 503) are not errors of the API.
+          for (const [type, media] of Object.entries(response.content ?? {})) {
+            if (!media.schema?.$ref?.endsWith('/ErrorEnvelopeDto')) continue;
+            const code = media.example?.error?.code;
+            checked++;
+            if (code === undefined || Number(ERROR_STATUS[code as ErrorCode]) !== Number(status))
+              wrong.push(`${method} ${route} ${status} ${type}: ${String(code)}`);
+          }
+        }
+      }
+    }
+    expect(wrong).toEqual([]);
+    expect(checked).toBeGreaterThan(100);
+  });
 });

@@ -94,7 +94,7 @@ describe('one typed OpenAPI operation per tool', () => {
     expect(op['x-mcp-tool']).toBe('echo');
     expect(op['x-mcp-annotations']).toMatchObject({ readOnlyHint: true, destructiveHint: false, idempotentHint: true });
     expect(op.description).toContain('**Hints:** read-only, not destructive, idempotent.');
-    expect(op.security.flatMap((s: Json) => Object.keys(s)).sort()).toEqual(['api_key', 'bearer', 'oauth2']);
+    expect(op.security.flatMap((s: Json) => Object.keys(s)).sort()).toEqual(['api_key', 'bearer']);
     // the call's options, as on the generic route: Prefer: respond-async and Idempotency-Key headers, timeout and mode
     // in the query; 202, and an event stream on request
     expect(op.parameters.map((p: Json) => `${p.in}:${p.name}`).sort()).toEqual([

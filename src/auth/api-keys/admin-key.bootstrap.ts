@@ -6,6 +6,7 @@ import type { AppConfig } from 'src/config/config.schema';
 import { MIN_ADMIN_API_KEY_LENGTH } from 'src/config/validate-config';
 import { ADMIN_SCOPE } from '../scopes';
 import { displayPrefix, generateApiKey, hashApiKey } from './api-key-format';
+import type { ApiKeyEntity } from './api-key.entity';
 import { ApiKeysRepository } from './api-keys.repository';
 
 /** Name of the key row that stands for GLOBALMCP_ADMIN_API_KEY (a changed value revokes the old row). */
@@ -18,6 +19,8 @@ const MIN_CONFIGURED_KEY_LENGTH = MIN_ADMIN_API_KEY_LENGTH;
  * - `mcp.security.admin-api-key` (GLOBALMCP_ADMIN_API_KEY) when set: stored hashed, idempotent across restarts
  *   and replicas; a new value revokes the previous one (rotation = change the variable, restart);
  * - otherwise, when no usable admin key exists (first start), a generated key, printed once on stdout.
+ * Every later start says which admin key exists and where it came from, and how to get a new one when it is lost
+ * (the value itself is never logged).
  */
 @Injectable()
 export class AdminKeyBootstrap implements OnApplicationBootstrap {
@@ -64,6 +67,11 @@ export class AdminKeyBootstrap implements OnApplicationBootstrap {
           manager,
         );
         this.logger.log('Admin API key from GLOBALMCP_ADMIN_API_KEY stored (hashed)');
+      } else {
+        this.logger.log(
+          `Admin API key: GLOBALMCP_ADMIN_API_KEY (${existing.prefix}…, stored ${existing.createdAt.toISOString()}). ` +
+            'To replace it, set a new value and restart: the previous value is revoked at start.',
+        );
       }
       const revoked = await this.keys.revokeOthersNamed(manager, CONFIGURED_ADMIN_KEY_NAME, keyHash);
       if (revoked > 0) this.logger.log(`Previous GLOBALMCP_ADMIN_API_KEY value revoked (${revoked} key)`);
@@ -72,7 +80,11 @@ export class AdminKeyBootstrap implements OnApplicationBootstrap {
 
   private async ensureSomeAdminKey(): Promise<void> {
     const key = await this.keys.withBootstrapLock(async (manager) => {
-      if (await this.keys.hasActiveAdmin(manager)) return null;
+      const admins = await this.keys.activeAdmins(manager);
+      if (admins.length > 0) {
+        this.logger.log(existingAdminKeysLine(admins));
+        return null;
+      }
       const generated = generateApiKey();
       await this.keys.insert(
         {
@@ -100,4 +112,28 @@ export class AdminKeyBootstrap implements OnApplicationBootstrap {
     );
     this.logger.log(`Generated the first admin API key ${displayPrefix(key)}… (printed once on stdout)`);
   }
+}
+
+/**
+ * What a start that finds admin keys says: which ones (prefix, name, when), where a generated one was shown, and how
+ * to get a new admin key when the value is lost (the database holds only its hash).
+ */
+export function existingAdminKeysLine(admins: Pick<ApiKeyEntity, 'id' | 'name' | 'prefix' | 'createdAt'>[]): string {
+  const listed = admins
+    .map((key) => {
+      const origin =
+        key.name === GENERATED_ADMIN_KEY_NAME
+          ? 'generated and printed once on stdout at the first start'
+          : key.name === CONFIGURED_ADMIN_KEY_NAME
+            ? 'from GLOBALMCP_ADMIN_API_KEY, which is no longer set'
+            : `"${key.name}", created through POST /api/api-keys`;
+      return `${key.prefix}… (id ${key.id}; ${origin}, ${key.createdAt.toISOString()})`;
+    })
+    .join('; ');
+  return (
+    `Admin API key: none generated, ${admins.length === 1 ? 'one exists' : `${admins.length} exist`}: ${listed}. ` +
+    'Lost it? Only its hash is stored, so it cannot be shown again: set GLOBALMCP_ADMIN_API_KEY to a new value ' +
+    '(e.g. `openssl rand -base64 32`) and restart, which stores that value as an admin key; then revoke the lost ' +
+    'one with DELETE /api/api-keys/{id}.'
+  );
 }

@@ -49,13 +49,13 @@ export class ApiKeysRepository {
     });
   }
 
-  /** True when some key that is neither revoked nor expired carries `mcp:admin`. */
-  async hasActiveAdmin(manager: EntityManager): Promise<boolean> {
-    const rows: unknown[] = await manager.query(
-      `SELECT 1 FROM api_keys WHERE 'mcp:admin' = ANY(scopes) AND revoked_at IS NULL
-          AND (expires_at IS NULL OR expires_at > now()) LIMIT 1`,
+  /** The keys that are neither revoked nor expired and carry `mcp:admin`, oldest first (none: no admin can log in). */
+  async activeAdmins(manager: EntityManager): Promise<Pick<ApiKeyEntity, 'id' | 'name' | 'prefix' | 'createdAt'>[]> {
+    const rows: { id: string; name: string; prefix: string; created_at: Date }[] = await manager.query(
+      `SELECT id, name, prefix, created_at FROM api_keys WHERE 'mcp:admin' = ANY(scopes) AND revoked_at IS NULL
+          AND (expires_at IS NULL OR expires_at > now()) ORDER BY created_at, id`,
     );
-    return rows.length > 0;
+    return rows.map((row) => ({ id: row.id, name: row.name, prefix: row.prefix, createdAt: row.created_at }));
   }
 
   /** Revokes the keys named `name` other than the one with `keepHash` (a rotated GLOBALMCP_ADMIN_API_KEY). */

@@ -2,10 +2,11 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { ErrorCode } from './error-code';
 
 export class ErrorBodyDto {
-  @ApiProperty({ enum: ErrorCode, example: ErrorCode.RESOURCE_NOT_FOUND })
+  // No example here: each error response of an operation carries an example of its own code (ApiErrorResponses).
+  @ApiProperty({ enum: ErrorCode, description: 'Stable, machine-readable error code' })
   code!: ErrorCode;
 
-  @ApiProperty({ example: 'Server github not found' })
+  @ApiProperty({ description: 'What went wrong, for people (wording may change; match on code)' })
   message!: string;
 
   @ApiPropertyOptional({
@@ -15,10 +16,10 @@ export class ErrorBodyDto {
   })
   details!: unknown;
 
-  @ApiProperty({ example: '3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11' })
+  @ApiProperty({ description: 'The X-Request-Id of the request, also on every log line it caused' })
   request_id!: string;
 
-  @ApiProperty({ example: '2026-11-27T08:15:00.000Z', format: 'date-time' })
+  @ApiProperty({ format: 'date-time' })
   timestamp!: string;
 }
 
