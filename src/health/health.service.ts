@@ -8,7 +8,7 @@ import {
 import type { HealthIndicatorResult } from '@nestjs/terminus';
 import { APP_CONFIG } from 'src/config/config.module';
 import type { AppConfig } from 'src/config/config.schema';
-import { RedisConnection } from 'src/cache/cache.module';
+import { RedisConnection } from 'src/cache/redis-connection';
 import { DatabaseStatus } from 'src/database/database.module';
 import { ApplicationState } from './application-state';
 import type { ComponentHealth, HealthContributor, HealthReport, HealthStatus, HealthViewer } from './health.types';

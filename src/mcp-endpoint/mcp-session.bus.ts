@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import type { JSONRPCMessage, Notification, RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { EventEmitter } from 'node:events';
-import { RedisConnection } from 'src/cache/cache.module';
+import { RedisConnection } from 'src/cache/redis-connection';
 import { APP_CONFIG } from 'src/config/config.module';
 import type { AppConfig } from 'src/config/config.schema';
 

@@ -1,7 +1,7 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { InjectMetric, makeGaugeProvider } from '@willsoto/nestjs-prometheus';
 import type { Gauge } from 'prom-client';
-import { RedisConnection } from 'src/cache/cache.module';
+import { RedisConnection } from 'src/cache/redis-connection';
 import { REDIS_UP } from './metric-names';
 
 export const redisUpGaugeProvider = makeGaugeProvider({

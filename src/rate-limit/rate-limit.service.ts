@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import type { FastifyReply } from 'fastify';
 import type { Counter } from 'prom-client';
-import { RedisConnection } from 'src/cache/cache.module';
+import { RedisConnection } from 'src/cache/redis-connection';
 import { AppException } from 'src/common/errors/app.exception';
 import { ErrorCode } from 'src/common/errors/error-code';
 import { APP_CONFIG } from 'src/config/config.module';
