@@ -76,6 +76,22 @@ describe('executions: audit trail and idempotency over real MCP servers', () => 
     await db?.drop();
   });
 
+  it('has the record of every id a call answered at once, with no wait (durable before the answer)', async () => {
+    // 32 calls at once over both execute routes and the MCP-free batch of one: each answer's id is on record the
+    // moment the answer arrives (the recorder group-commits before answering; nothing waits in memory).
+    const answers = await Promise.all(
+      Array.from({ length: 32 }, (_, i) =>
+        i % 2 === 0
+          ? post('/api/servers/everything/tools/echo', { message: `durable ${i}` })
+          : post('/api/tools/echo/execute', { server_id: 'everything', parameters: { message: `durable ${i}` } }),
+      ),
+    );
+    expect(answers.map((a) => a.status)).toEqual(Array(32).fill(200));
+    const records = await Promise.all(answers.map((a) => get(`/api/executions/${a.body.execution_id}`)));
+    expect(records.map((r) => [r.status, r.body.status])).toEqual(Array(32).fill([200, 'completed']));
+    expect(records.map((r) => r.body.result)).toEqual(answers.map((a) => a.body.result));
+  });
+
   it('records a completed call with its timings, parameters (secrets masked) and result', async () => {
     const res = await post('/api/tools/echo/execute', {
       server_id: 'everything',

@@ -181,7 +181,9 @@ describe('long-running tools as jobs: 202, events, cancel', () => {
     expect(result).toMatchObject({ execution_id: id, status: 'completed', result: { is_error: false } });
     expect(result.result.content[0].text).toContain('Long running operation completed');
 
-    const record = await recordOf(id, 'completed');
+    // The record is final before the result event leaves: read at once, with no wait.
+    const record = (await get(`/api/executions/${id}`)).body;
+    expect(record.status).toBe('completed');
     expect(record.result.content[0].text).toContain('Long running operation completed');
 
     // Resume: only what came after the given id; the stream of a finished job ends at once.
