@@ -1,6 +1,6 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { ServersModule } from 'src/servers/servers.module';
-import { ToolsModule } from 'src/tools/tools.module';
+import { CallsModule } from 'src/calls/calls.module';
 import { McpEndpointController } from './mcp-endpoint.controller';
 import { McpEndpointMetrics, mcpEndpointMetricProviders } from './mcp-endpoint.metrics';
 import { DnsRebindingGuard } from './guards/dns-rebinding.guard';
@@ -24,7 +24,7 @@ export class McpEndpointModule {
     if (!enabled) return { module: McpEndpointModule };
     return {
       module: McpEndpointModule,
-      imports: [ServersModule, ToolsModule],
+      imports: [ServersModule, CallsModule],
       controllers: [McpEndpointController, WellKnownController],
       providers: [
         ...mcpEndpointMetricProviders,

@@ -6,7 +6,7 @@ import type {
   ServerNotification,
   ServerRequest,
 } from '@modelcontextprotocol/sdk/types.js';
-import { ToolsService } from 'src/tools/tools.service';
+import { CallPipeline } from 'src/calls/call-pipeline';
 import type { ClientScope } from './client-scope';
 import { toMcpError } from './mcp-errors';
 import { McpSessionRelay } from './mcp-session.relay';
@@ -16,13 +16,13 @@ export type HandlerExtra = RequestHandlerExtra<ServerRequest, ServerNotification
 
 /**
  * The one place an MCP `tools/call` meets the call pipeline: resolve the (namespaced) name in the scope's view, run
- * the call cancellable by the client, forward its progress, and answer an MCP result. Every
+ * the call cancellable by the client, forward its progress, and answer the pipeline's MCP result as it is. Every
  * protocol family's handler calls this; nothing else of the front door knows how a tool call runs.
  */
 @Injectable()
 export class ToolCallBridge {
   constructor(
-    private readonly tools: ToolsService,
+    private readonly pipeline: CallPipeline,
     private readonly relay: McpSessionRelay,
   ) {}
 
@@ -33,29 +33,35 @@ export class ToolCallBridge {
     // Progress goes out before the result: the transport closes the call's stream once the result is written.
     const progressSent: Promise<void>[] = [];
     try {
-      const result = await this.tools.execute({
-        name: target.name,
-        serverId: target.serverId,
-        parameters: params.arguments ?? {},
-        allowedServers: scope.principal?.servers ?? undefined,
-        principal: scope.principal?.id,
-        signal: tracked.signal,
-        channel: 'mcp',
-        origin: this.relay.origin(scope, extra.requestId),
-        onProgress:
-          token === undefined
-            ? undefined
-            : (progress) => {
-                progressSent.push(
-                  extra
-                    .sendNotification({
-                      method: 'notifications/progress',
-                      params: { ...progress, progressToken: token },
-                    })
-                    .catch(() => undefined),
-                );
-              },
-      });
+      const outcome = await this.pipeline.call(
+        {
+          toolName: target.name,
+          serverId: target.serverId,
+          arguments: params.arguments ?? {},
+          principal: scope.principal,
+          channel: 'mcp',
+        },
+        {
+          signal: tracked.signal,
+          origin: this.relay.origin(scope, extra.requestId),
+          // The client hanging up, or its notifications/cancelled for this request.
+          endReason: () =>
+            scope.signal.aborted ? 'client-gone' : tracked.signal.aborted ? 'cancelled-by-caller' : undefined,
+          onProgress:
+            token === undefined
+              ? undefined
+              : (progress) => {
+                  progressSent.push(
+                    extra
+                      .sendNotification({
+                        method: 'notifications/progress',
+                        params: { ...progress, progressToken: token },
+                      })
+                      .catch(() => undefined),
+                  );
+                },
+        },
+      );
       if (progressSent.length > 0) {
         await Promise.all(progressSent);
         // SDK clients settle a response at once but run notification handlers a microtask later: a result read in
@@ -63,14 +69,7 @@ export class ToolCallBridge {
         // apart, they leave in separate writes.
         await new Promise<void>((resolve) => setImmediate(resolve));
       }
-      // The REST result DTO back to an MCP result.
-      return {
-        content: result.result.content as CallToolResult['content'],
-        ...(result.result.structured_content !== undefined
-          ? { structuredContent: result.result.structured_content }
-          : {}),
-        ...(result.result.is_error ? { isError: true } : {}),
-      };
+      return outcome.result;
     } catch (error) {
       throw toMcpError(error, 'tool');
     } finally {
