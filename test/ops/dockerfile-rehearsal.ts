@@ -8,7 +8,7 @@ import path from 'node:path';
  * with `sh -c` in the stage's WORKDIR with the stage's ARG/ENV, absolute paths under a WORKDIR mapped into the
  * stage directory; COPY takes files from the context (the repository, less the .dockerignore patterns) or from an
  * earlier stage. What only the base image could do is checked instead of run: `apt-get` lines are turned into "these
- * Debian packages must be installed" (the host is Debian bookworm, as node:20-bookworm-slim is). The result keeps
+ * Debian packages must be installed" (the host is Debian bookworm, as node:22-bookworm-slim is). The result keeps
  * USER, ENTRYPOINT, CMD, HEALTHCHECK and EXPOSE for the test to run the image's start command as that user.
  */
 export interface RehearsedImage {

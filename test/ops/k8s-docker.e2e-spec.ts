@@ -153,9 +153,9 @@ describe('ops/k8s', () => {
 describe('docker/', () => {
   const dockerfile = () => readFileSync(path.join(DOCKER, 'Dockerfile'), 'utf8');
 
-  it('Dockerfile: multi-stage node:20-bookworm-slim, prod deps, uid 1000, tini, liveness HEALTHCHECK, ports, CMD', () => {
+  it('Dockerfile: multi-stage node:22-bookworm-slim, prod deps, uid 1000, tini, liveness HEALTHCHECK, ports, CMD', () => {
     const text = dockerfile();
-    expect(text).toMatch(/^ARG NODE_IMAGE=node:20-bookworm-slim$/m);
+    expect(text).toMatch(/^ARG NODE_IMAGE=node:22-bookworm-slim$/m);
     expect(text.match(/^FROM \$\{NODE_IMAGE\} AS \w+$/gm)).toHaveLength(2);
     expect(text).toMatch(/RUN npm ci --no-audit --no-fund/);
     expect(text).toMatch(/npm run build/);
