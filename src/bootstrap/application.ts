@@ -18,7 +18,8 @@ import { applyLogger, ROOT_LOGGER } from 'src/logging/logging.module';
 import { readyLine } from 'src/logging/ready-line';
 import { HttpMetricsRecorder } from 'src/metrics/http-metrics.recorder';
 import { translateEngineError } from 'src/mcp/engine-error';
-import { applyHttpSecurity, createFastifyAdapter } from './fastify-adapter';
+import { bodylessRoutes } from './bodyless-routes';
+import { applyHttpSecurity, createFastifyAdapter, setBodylessRoutes } from './fastify-adapter';
 import { buildOpenApiDocument, mountOpenApi } from './openapi';
 import { managementTlsOptionsFrom, refuseUntrustedClientCertificates, tlsOptionsFrom } from 'src/config/tls-options';
 
@@ -51,10 +52,12 @@ export async function startGateway(loaded: LoadedConfig): Promise<RunningGateway
 
   // Nest logs while it creates the application, before pino (one of its providers) exists: kept with their times.
   const bootLog = new BootLogBuffer();
+  const apiAdapter = createFastifyAdapter({ bodyLimit: config.server.maxRequestSize, https: apiTls });
   const api = await NestFactory.create<NestFastifyApplication>(
     AppModule.forRoot(loaded),
-    createFastifyAdapter({ bodyLimit: config.server.maxRequestSize, https: apiTls }),
-    { logger: bootLog, abortOnError: false },
+    apiAdapter,
+    // No urlencoded parser: a form body is a 415, not fields that validation then misreads (fastify-adapter.ts).
+    { logger: bootLog, abortOnError: false, bodyParser: false },
   );
   const logger = applyLogger(api, bootLog);
   applyHttpSecurity(api, config);
@@ -63,6 +66,7 @@ export async function startGateway(loaded: LoadedConfig): Promise<RunningGateway
   const httpMetrics = api.get(HttpMetricsRecorder);
   httpMetrics.attach(api.getHttpAdapter().getInstance());
   await api.init();
+  setBodylessRoutes(apiAdapter, bodylessRoutes(api));
   try {
     api.get(HealthService).validateGroups();
   } catch (error) {

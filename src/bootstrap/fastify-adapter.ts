@@ -63,16 +63,30 @@ export function createFastifyAdapter(options: AdapterOptions): FastifyAdapter {
     },
     ...(options.https ? { https: options.https } : {}),
   } as ConstructorParameters<typeof FastifyAdapter>[0]) as FastifyAdapter;
-  // The API speaks JSON only: a text/plain body gets 415 instead of reaching validation as a bare string.
+  // The API speaks JSON only: any other body gets 415 naming application/json (Nest's urlencoded parser is off:
+  // see startGateway), instead of reaching validation as a bare string or a form's fields. An empty body is no body
+  // on a route that takes none (cancel, restart, deletes), whatever its content type: clients send one with a type.
   const instance = adapter.getInstance();
   instance.removeContentTypeParser('text/plain');
+  instance.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: options.bodyLimit }, (request, body, done) => {
+    if (body.length === 0 && takesNoBody(request)) {
+      done(null, undefined);
+      return;
+    }
+    const type = request.headers['content-type'];
+    const error = new Error(
+      `Unsupported Media Type${type ? ` '${type}'` : ' (none given)'}: request bodies must be application/json`,
+    ) as FastifyError;
+    Object.assign(error, { statusCode: 415, code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE' });
+    done(error, undefined);
+  });
   // Fastify's own JSON parser (prototype-poisoning checks kept), behind a nesting-depth check. Registered through
   // Nest so that Nest does not add its default JSON parser over it at init.
   const parseJson = instance.getDefaultJsonParser('error', 'error');
   adapter.useBodyParser('application/json', false, { bodyLimit: options.bodyLimit }, (request, body, done) => {
     const text = body.toString('utf8');
     const config = request.routeOptions.config as unknown as Record<string, unknown> | undefined;
-    if (text.length === 0 && config?.[EMPTY_JSON_BODY_IS_EMPTY_OBJECT] === true) {
+    if (text.length === 0 && (config?.[EMPTY_JSON_BODY_IS_EMPTY_OBJECT] === true || takesNoBody(request))) {
       done(null, undefined);
       return;
     }
@@ -89,6 +103,19 @@ export function createFastifyAdapter(options: AdapterOptions): FastifyAdapter {
     done(null, payload);
   });
   return adapter;
+}
+
+/** Per listener (its Node server): the routes whose handler takes no body (`METHOD /url`), set once routes are known. */
+const bodylessByServer = new WeakMap<object, ReadonlySet<string>>();
+
+/** Tells the body parsers of `adapter` which routes take no body (src/bootstrap/bodyless-routes.ts). */
+export function setBodylessRoutes(adapter: FastifyAdapter, routes: ReadonlySet<string>): void {
+  bodylessByServer.set(adapter.getInstance().server, routes);
+}
+
+function takesNoBody(request: FastifyRequest): boolean {
+  const routes = bodylessByServer.get(request.server.server);
+  return routes?.has(`${request.method} ${request.routeOptions.url}`) ?? request.method === 'DELETE';
 }
 
 /**
