@@ -44,7 +44,7 @@ export interface PoolMember {
  * only calls that cannot answer; the connection routes server-to-client requests to that group (see `McpConnection`).
  * When no member fits, the call waits in a strict FIFO (bounded by `queueCapacity`, its timeout and its signal) until
  * one does: no connection beyond the pool size is ever opened for it. With no answering call anywhere and nobody
- * waiting, a plain call takes the least busy member at once, as before placement existed.
+ * waiting, a plain call takes the least busy member at once: placement costs nothing when nothing competes.
  */
 export class ConnectionPool<M extends PoolMember = McpConnection> {
   private readonly members: (M | undefined)[];

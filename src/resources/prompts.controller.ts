@@ -55,7 +55,11 @@ export class PromptsController {
 
   @Get('servers/:id/prompts')
   @Authenticated({ scopes: ['mcp:read'], serverParam: 'id' })
-  @ApiOperation({ summary: "A server's prompts (view kept from the earlier edition)" })
+  @ApiOperation({
+    summary: "A server's prompts",
+    deprecated: true,
+    description: 'Deprecated: use `GET /api/prompts?server_id={id}`, which gives the same list.',
+  })
   @ApiOkResponse({ type: PromptListDto })
   @ApiErrorResponses(400, 404)
   listServerPrompts(@Param() { id }: ServerIdParamDto): PromptListDto {

@@ -81,7 +81,11 @@ export class ResourcesController {
 
   @Get('servers/:id/resources')
   @Authenticated({ scopes: ['mcp:read'], serverParam: 'id' })
-  @ApiOperation({ summary: "A server's resources (view kept from the earlier edition)" })
+  @ApiOperation({
+    summary: "A server's resources",
+    deprecated: true,
+    description: 'Deprecated: use `GET /api/resources?server_id={id}`, which gives the same list.',
+  })
   @ApiOkResponse({ type: ResourceListDto })
   @ApiErrorResponses(400, 404)
   listServerResources(@Param() { id }: ServerIdParamDto): ResourceListDto {
@@ -91,9 +95,11 @@ export class ResourcesController {
   @Get('servers/:id/resources/read')
   @Authenticated({ scopes: ['mcp:read'], serverParam: 'id' })
   @ApiOperation({
-    summary: "Read one server's resource (view kept from the earlier edition)",
+    summary: "Read one server's resource",
+    deprecated: true,
     description:
-      'The upstream `resources/read` result passed through as it was sent (`contents` with `text` or base64 `blob` parts).',
+      'Deprecated: use `GET /api/resources/content?uri=…&server_id={id}`. The upstream `resources/read` result ' +
+      'passed through as it was sent (`contents` with `text` or base64 `blob` parts).',
   })
   @ApiOkResponse({ type: ReadResourceResultDto })
   @ApiErrorResponses(400, 404, 502, 503, 504)

@@ -102,7 +102,7 @@ export class ServersController {
 
   @Get(':id/info')
   @Authenticated({ scopes: ['mcp:read'], serverParam: 'id' })
-  @ApiOperation({ summary: 'Server identity and protocol version (view kept from the earlier edition)' })
+  @ApiOperation({ summary: "The upstream's identity (its serverInfo) and the protocol version it negotiated" })
   @ApiOkResponse({ type: ServerInfoDto })
   @ApiErrorResponses(404)
   getServerInfo(@Param() { id }: ServerIdParamDto): ServerInfoDto {

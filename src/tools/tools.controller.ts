@@ -160,7 +160,11 @@ export class ToolsController {
 
   @Get('servers/:id/tools')
   @Authenticated({ scopes: ['mcp:read'], serverParam: 'id' })
-  @ApiOperation({ summary: "A server's tools (view kept from the earlier edition)" })
+  @ApiOperation({
+    summary: "A server's tools",
+    deprecated: true,
+    description: 'Deprecated: use `GET /api/tools?server_id={id}`, which gives the same list.',
+  })
   @ApiOkResponse({ type: ToolListDto })
   @ApiErrorResponses(400, 404)
   listServerTools(@Param() { id }: ServerIdParamDto): ToolListDto {

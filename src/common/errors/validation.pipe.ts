@@ -17,7 +17,7 @@ function flatten(errors: ValidationError[], parent = ''): FieldProblem[] {
 /**
  * A precompiled check of one DTO: true only when class-validator would accept the value as it is (no unknown
  * property, every constraint met). It never produces errors itself: anything it does not accept goes through the full
- * class-validator path, which names the problems exactly as before.
+ * class-validator path, which names the problems.
  */
 export type FastCheck = (value: unknown) => boolean;
 
