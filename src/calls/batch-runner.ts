@@ -9,7 +9,7 @@ import {
   type BatchRequestDto,
   type BatchResultDto,
   type BatchStepResultDto,
-} from 'src/tools/dto/tool.dto';
+} from './dto/batch.dto';
 import { runPlan, validatePlan, type StepOutcome } from './batch-plan';
 import type { CallOutcome } from './call.types';
 import { CallPipeline } from './call-pipeline';

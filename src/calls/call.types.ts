@@ -10,6 +10,9 @@ import type { CallOrigin } from 'src/mcp/mcp-engine';
  */
 export type CallEndReason = 'cancelled-by-caller' | 'client-gone' | 'gateway-shutdown';
 
+/** The longest timeout a caller may ask for a call (one hour). */
+export const MAX_TIMEOUT_MS = 3_600_000;
+
 /** What an entry point hands to the call pipeline: the call, who makes it, and where it came in. */
 export interface CallRequest {
   /** The tool's name on its server (the MCP front door has already taken off any namespace prefix). */

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { ExecutionsModule } from 'src/executions/executions.module';
+import { PolicyModule } from 'src/policy/policy.module';
 import { ServersModule } from 'src/servers/servers.module';
 import { BatchRunner } from './batch-runner';
 import { CallPipeline } from './call-pipeline';
@@ -12,7 +13,7 @@ import { UpstreamCall } from './stages/upstream-call';
 
 /** The call pipeline: every tool call, from any entry point, from a prepared request to its recorded outcome. */
 @Module({
-  imports: [ServersModule, ExecutionsModule],
+  imports: [ServersModule, ExecutionsModule, PolicyModule],
   providers: [
     ToolResolver,
     CallPolicy,

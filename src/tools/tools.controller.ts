@@ -14,9 +14,8 @@ import { BatchRunner } from 'src/calls/batch-runner';
 import type { CallRequest } from 'src/calls/call.types';
 import { CallPipeline } from 'src/calls/call-pipeline';
 import { ExecutionResultDto, toExecutionResultDto } from 'src/executions/dto/execution-result.dto';
+import { BatchRequestDto, BatchResultDto } from 'src/calls/dto/batch.dto';
 import {
-  BatchRequestDto,
-  BatchResultDto,
   ExecuteToolDto,
   type ExecutionMode,
   ListToolsQueryDto,
@@ -37,7 +36,7 @@ import {
 import { ToolsService } from './tools.service';
 import { EMPTY_JSON_BODY_IS_EMPTY_OBJECT } from 'src/common/http/empty-json-body';
 import { Authenticated } from 'src/auth/authenticated.decorator';
-import { AllowedServers, CurrentPrincipal } from 'src/auth/current-principal.decorator';
+import { CurrentPrincipal } from 'src/auth/current-principal.decorator';
 import type { Principal } from 'src/auth/principal';
 
 const PREFER_HEADER = {
@@ -78,8 +77,8 @@ export class ToolsController {
   })
   @ApiOkResponse({ type: ToolListDto })
   @ApiErrorResponses(400, 404)
-  listTools(@Query() query: ListToolsQueryDto, @AllowedServers() allowed?: ReadonlySet<string>): ToolListDto {
-    return this.tools.list(query, allowed);
+  listTools(@Query() query: ListToolsQueryDto, @CurrentPrincipal() principal?: Principal): ToolListDto {
+    return this.tools.list(query, principal);
   }
 
   @Get('tools/:name')
@@ -93,9 +92,9 @@ export class ToolsController {
   getTool(
     @Param() { name }: ToolNameParamDto,
     @Query() { server_id }: ToolQueryDto,
-    @AllowedServers() allowed?: ReadonlySet<string>,
+    @CurrentPrincipal() principal?: Principal,
   ): ToolDto {
-    return this.tools.get(name, server_id, allowed);
+    return this.tools.get(name, server_id, principal);
   }
 
   @Post('tools/:name/execute')
@@ -167,8 +166,8 @@ export class ToolsController {
   })
   @ApiOkResponse({ type: ToolListDto })
   @ApiErrorResponses(400, 404)
-  listServerTools(@Param() { id }: ServerIdParamDto): ToolListDto {
-    return this.tools.list({ server_id: id });
+  listServerTools(@Param() { id }: ServerIdParamDto, @CurrentPrincipal() principal?: Principal): ToolListDto {
+    return this.tools.list({ server_id: id }, principal);
   }
 
   @Post('servers/:id/tools/:tool')
