@@ -65,9 +65,13 @@ describe('executions left running by a stopped gateway', () => {
     gateway = await startWithEverything(db.url);
     const res = await fetch(`${gateway.addresses.api}/api/executions/${id}`, { headers: ADMIN_HEADERS });
     expect(res.status).toBe(200);
-    const record = (await res.json()) as { status: string; error: { code: string }; completed_at: string | null };
+    const record = (await res.json()) as {
+      status: string;
+      error: { code: string; reason: string };
+      completed_at: string | null;
+    };
     expect(record.status).toBe('interrupted');
-    expect(record.error.code).toBe('SERVER_ERROR');
+    expect(record.error).toMatchObject({ code: 'SERVER_ERROR', reason: 'gateway_crash' });
     expect(record.completed_at).not.toBeNull();
 
     // A retry with that key is not run again (its first outcome is unknown): 409 naming the execution.
