@@ -54,6 +54,12 @@ export class RateLimitService {
   ) {
     this.enabled = config.mcp.security.rateLimiting.enabled;
     this.shared = redis.client ? new RedisBucketStore(redis.client, `${config.spring.cache.redis.keyPrefix}rl:`) : null;
+    // Every tier's series exists at 0 from the start, so `increase()` sees the first refusal.
+    if (this.enabled) {
+      for (const tier of [DEFAULT_TIER, ...Object.keys(config.mcp.security.rateLimiting.tiers)]) {
+        rejections.inc({ tier }, 0);
+      }
+    }
   }
 
   /** The limits of a tier (unknown or none: the default `requests-per-minute`/`burst-capacity`). */

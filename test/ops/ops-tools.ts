@@ -118,6 +118,7 @@ export const GATEWAY_METRICS = [
   'config_last_reload_success',
   'config_last_reload_timestamp_seconds',
   'rate_limit_rejections_total',
+  'redis_up',
   'webhook_deliveries_total',
 ] as const;
 
