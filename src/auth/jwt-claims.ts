@@ -51,6 +51,7 @@ export function principalFromClaims(kind: 'jwt' | 'oauth2', claims: TokenClaims,
     scopes: scopesFromClaims(claims),
     servers: serversFromClaim(claims[SERVERS_CLAIM]),
     tier: typeof claims[TIER_CLAIM] === 'string' && claims[TIER_CLAIM] !== '' ? claims[TIER_CLAIM] : null,
+    claims: Object.freeze({ ...claims }),
   };
 }
 

@@ -17,6 +17,8 @@ export interface Principal {
   servers: ReadonlySet<string> | null;
   /** API-key tier (rate limits); null: the default limits. */
   tier: string | null;
+  /** The verified token's claims (tool-level policy tests them, e.g. `groups`); absent for an API key. */
+  claims?: Readonly<Record<string, unknown>>;
 }
 
 declare module 'fastify' {

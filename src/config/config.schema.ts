@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { SERVER_ID_PATTERN } from 'src/common/patterns';
 import { bool, duration, int, meta, num, port, scalarString, scalarStringList, size, stringList } from './config-types';
+import { policyRuleSchema } from './policy-rule.schema';
 
 /**
  * The one declaration of every configuration key: type, default, description and sensitivity. The loader, the
@@ -468,6 +469,24 @@ const mcpSchema = z
           description:
             'List the per-tool operations (every server, tool and schema) in /v3/api-docs and Swagger UI for callers without a credential. Off: only a caller presenting one sees them, cut to what it may call (Swagger UI reloads the document after Authorize).',
         }),
+      })
+      .prefault({}),
+    policy: z
+      .object({
+        defaultEffect: meta(z.enum(['allow', 'deny']).default('allow'), {
+          description:
+            'What a tool call or listing gets when no policy rule applies: `allow` (scopes and allow-lists still apply) or `deny` (only tools some allow rule covers).',
+        }),
+        rules: meta(
+          z
+            .array(policyRuleSchema)
+            .default([])
+            .refine((rules) => new Set(rules.map((r) => r.id)).size === rules.length, 'rule ids must be unique'),
+          {
+            description:
+              'Tool-level rules (id, effect, server, tool pattern, when, unless), applied before those added through /api/policy/rules; see docs/security.md.',
+          },
+        ),
       })
       .prefault({}),
     reload: z

@@ -21,3 +21,5 @@ export const CONFIG_LAST_RELOAD_SUCCESS = 'config_last_reload_success';
 export const CONFIG_LAST_RELOAD_TIMESTAMP = 'config_last_reload_timestamp_seconds';
 /** Counter of webhook delivery attempts by outcome (`delivered`, `retry`, `failed`); created by src/webhooks. */
 export const WEBHOOK_DELIVERIES = 'webhook_deliveries_total';
+/** Counter of tool calls refused by tool-level policy, by server and deciding rule; created by src/policy. */
+export const MCP_POLICY_DENIALS = 'mcp_policy_denials_total';

@@ -1,7 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { Principal } from 'src/auth/principal';
 import { ToolResolver } from 'src/calls/stages/tool-resolver';
 import { McpEngine, type ToolRef } from 'src/mcp/mcp-engine';
+import { PolicyService } from 'src/policy/policy.service';
 import { ServersService } from 'src/servers/servers.service';
 import type { ListToolsQueryDto, ToolDto, ToolListDto } from './dto/tool.dto';
 
@@ -12,14 +14,18 @@ export class ToolsService {
     private readonly engine: McpEngine,
     private readonly servers: ServersService,
     private readonly resolver: ToolResolver,
+    private readonly policy: PolicyService,
   ) {}
 
-  list(query: ListToolsQueryDto, allowed?: ReadonlySet<string>): ToolListDto {
+  /** The tools the caller may call: its allow-list and the tool-level policy (the call pipeline checks the same). */
+  list(query: ListToolsQueryDto, principal?: Principal): ToolListDto {
     if (query.server_id) this.servers.find(query.server_id);
     const needle = query.search?.toLowerCase();
+    const allowed = principal?.servers ?? undefined;
     const tools = this.engine
       .listTools(query.server_id)
       .filter((ref) => !allowed || allowed.has(ref.serverId))
+      .filter((ref) => this.policy.permits(principal, ref.serverId, ref.tool))
       .map((ref) => this.toDto(ref))
       .filter((t) => !query.category || t.category === query.category)
       .filter(
@@ -34,9 +40,11 @@ export class ToolsService {
     };
   }
 
-  /** One tool; 409 when the name exists on several servers and no server is named. */
-  get(name: string, serverId?: string, allowed?: ReadonlySet<string>): ToolDto {
-    return this.toDto(this.resolver.resolve(name, serverId, allowed));
+  /** One tool; 409 when the name exists on several servers and no server is named; 403 when policy denies it. */
+  get(name: string, serverId?: string, principal?: Principal): ToolDto {
+    const ref = this.resolver.resolve(name, serverId, principal?.servers ?? undefined);
+    this.policy.assertVisible(principal, ref.serverId, ref.tool);
+    return this.toDto(ref);
   }
 
   private toDto({ serverId, tool }: ToolRef): ToolDto {
