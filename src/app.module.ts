@@ -15,6 +15,7 @@ import { ReloadModule } from './reload/reload.module';
 import { ResourcesModule } from './resources/resources.module';
 import { ServersModule } from './servers/servers.module';
 import { ToolsModule } from './tools/tools.module';
+import { TracingModule } from './tracing/tracing.module';
 
 /** The API application: every capability module, wired to the configuration loaded once in main.ts. */
 @Module({})
@@ -24,6 +25,8 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(loaded),
+        // Before LoggingModule: its request hooks run first, so the request log line is written inside the trace.
+        TracingModule,
         LoggingModule,
         MetricsModule,
         DatabaseModule,

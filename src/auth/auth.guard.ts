@@ -1,7 +1,8 @@
-import { type CanActivate, type ExecutionContext, Injectable } from '@nestjs/common';
+import { type CanActivate, type ExecutionContext, Injectable, Optional } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { RateLimitService } from 'src/rate-limit/rate-limit.service';
+import { Tracing } from 'src/tracing/tracing.service';
 import { insufficientScope } from './auth-errors';
 import { CredentialVerifier } from './credential-verifier';
 import { AUTH_METADATA, type AuthMetadata } from './authenticated.decorator';
@@ -20,6 +21,7 @@ export class AuthGuard implements CanActivate {
     private readonly reflector: Reflector,
     private readonly rateLimit: RateLimitService,
     private readonly credentials: CredentialVerifier,
+    @Optional() private readonly tracing: Tracing = Tracing.disabled(),
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -29,7 +31,15 @@ export class AuthGuard implements CanActivate {
       context.getClass(),
     ]);
     if (metadata === 'public') return true;
+    if (this.tracing.enabled) return this.tracing.inStage('auth', undefined, () => this.admit(context, metadata));
+    return this.admit(context, metadata);
+  }
 
+  /** Credential, rate limit, scopes, server allow-list. */
+  private async admit(
+    context: ExecutionContext,
+    metadata: Exclude<AuthMetadata, 'public'> | undefined,
+  ): Promise<boolean> {
     const request = context.switchToHttp().getRequest<FastifyRequest & { user?: unknown }>();
     const reply = context.switchToHttp().getResponse<FastifyReply>();
     let principal: Principal;

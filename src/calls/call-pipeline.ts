@@ -1,5 +1,6 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
+import { Tracing } from 'src/tracing/tracing.service';
 import type { CallHooks, CallOutcome, CallRequest, PreparedCall } from './call.types';
 import { ArgumentValidator } from './stages/argument-validator';
 import { CallPolicy } from './stages/call-policy';
@@ -33,6 +34,7 @@ export class CallPipeline {
     private readonly idempotency: Idempotency,
     private readonly upstream: UpstreamCall,
     private readonly record: CallRecord,
+    @Optional() private readonly tracing: Tracing = Tracing.disabled(),
   ) {}
 
   /** Runs a call to its end and answers once its outcome is on record. */
@@ -85,6 +87,8 @@ export class CallPipeline {
   private admit(request: CallRequest): ResolvedTool {
     const target = this.resolver.resolve(request.toolName, request.serverId, request.principal?.servers ?? undefined);
     this.policy.check(request.principal, target);
+    // The request's span names its call; a batch's request has several, named on their stage spans only.
+    if (this.tracing.enabled && !request.batch) this.tracing.annotateActive(target.serverId, target.tool.name);
     return target;
   }
 

@@ -271,6 +271,53 @@ const managementSchema = z
         metrics: ignoredSilently('Per-endpoint switch of the Java edition; use `management.endpoints.web.exposure`.'),
       })
       .prefault({}),
+    tracing: z
+      .object({
+        enabled: meta(bool().default(false), {
+          description:
+            'OpenTelemetry traces: a span per request with child spans per call stage, exported over OTLP/HTTP. ' +
+            '`OTEL_SDK_DISABLED=true` turns them off too.',
+        }),
+        sampling: z
+          .object({
+            probability: meta(
+              num(0)
+                .refine((p) => p <= 1, 'expected a number from 0.0 to 1.0')
+                .optional(),
+              {
+                description:
+                  'Share of new traces sampled (0.0–1.0); a caller that sends a sampled `traceparent` is followed. ' +
+                  'Unset: `OTEL_TRACES_SAMPLER`/`OTEL_TRACES_SAMPLER_ARG` when set, else 0.1 (as Spring Boot).',
+              },
+            ),
+          })
+          .prefault({}),
+      })
+      .prefault({}),
+    otlp: z
+      .object({
+        tracing: z
+          .object({
+            endpoint: meta(z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }).optional(), {
+              description:
+                'OTLP/HTTP traces URL (`http://collector:4318/v1/traces`). Unset: `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, ' +
+                'else `OTEL_EXPORTER_OTLP_ENDPOINT` + `/v1/traces`, else `http://localhost:4318/v1/traces`.',
+            }),
+            headers: meta(z.record(z.string(), scalarString()).optional(), {
+              description:
+                'Headers sent with every export (values are secrets: masked everywhere), over `OTEL_EXPORTER_OTLP_HEADERS`.',
+              sensitive: true,
+            }),
+            timeout: meta(duration().optional(), {
+              description: 'Timeout of one export. Unset: `OTEL_EXPORTER_OTLP_TIMEOUT`, else 10s.',
+            }),
+            compression: meta(z.enum(['none', 'gzip']).optional(), {
+              description: 'Compression of export bodies. Unset: `OTEL_EXPORTER_OTLP_COMPRESSION`, else none.',
+            }),
+          })
+          .prefault({}),
+      })
+      .prefault({}),
     metrics: meta(z.looseObject({}).optional(), {
       description:
         'Micrometer settings of the Java edition (export, meter binders); Prometheus export is always on here.',

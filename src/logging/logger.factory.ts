@@ -4,6 +4,7 @@ import type { AppConfig } from 'src/config/config.schema';
 import { compileLogbackPattern } from './logback-pattern';
 import { type LevelPlan, planLevels, thresholdFor } from './log-levels';
 import { ConsoleSink, LogDestination, type LogSink, type LogTarget, RollingFileSink } from './log-sinks';
+import { traceLogFields } from './trace-log-fields';
 
 /** The deployment guide's production layout, used when `logging.format` is `text` and no pattern is set. */
 export const DEFAULT_TEXT_PATTERN = '%d{yyyy-MM-dd HH:mm:ss.SSS} [%thread] %-5level %logger{36} - %msg%n';
@@ -45,7 +46,8 @@ const destinations = new WeakMap<pino.Logger, LogDestination>();
  * - file (`logging.file.name`, or `logging.file.path` + `globalmcp.log`): the `logging.pattern.file` layout,
  *   else the console's, rotated by size with a bounded history (`logging.logback.rollingpolicy.*`);
  * - levels: `logging.level.root` plus per-context entries keyed by Nest context name (`McpEngine: DEBUG`);
- * - secrets in headers and `password`/`secret`/`token` fields are redacted.
+ * - secrets in headers and `password`/`secret`/`token` fields are redacted;
+ * - with `management.tracing.enabled`, `trace_id` and `span_id` of the active trace (see trace-log-fields.ts).
  *
  * Close it with {@link closeRootLogger} after the application has stopped.
  */
@@ -86,6 +88,8 @@ export function createRootLogger(config: AppConfig, options: RootLoggerOptions =
       formatters: { level: (label) => ({ level: label.toUpperCase() }) },
       redact: { paths: [...REDACTED_PATHS], censor: '[REDACTED]' },
       hooks: { logMethod: contextLevels(plan) },
+      // `trace_id`/`span_id` of the active trace; with tracing off, no per-line cost at all.
+      ...(config.management.tracing.enabled ? { mixin: traceLogFields } : {}),
     },
     destination,
   );

@@ -8,6 +8,9 @@ import { MAX_NAME_LENGTH, matchesTemplate, namespaced, splitNamespaced } from '.
 /** The aggregated endpoint's view id. */
 export const AGGREGATED = '*';
 
+/** Whether the caller may see (and so call) a tool of a server: the tool-level policy (src/policy). */
+export type ToolFilter = (serverId: string, tool: Tool) => boolean;
+
 export interface Target {
   serverId: string;
   /** The upstream's own name (tool, prompt) or URI. */
@@ -30,6 +33,7 @@ export class CatalogView {
     readonly view: string,
     private readonly allowed: ReadonlySet<string> | undefined,
     private readonly separator: string,
+    private readonly visible: ToolFilter = () => true,
   ) {}
 
   get aggregated(): boolean {
@@ -68,6 +72,7 @@ export class CatalogView {
     return this.servers().flatMap((id) =>
       this.engine
         .listTools(id)
+        .filter(({ tool }) => this.visible(id, tool))
         .map(({ tool }) => (this.aggregated ? { ...tool, name: namespaced(id, tool.name, this.separator) } : tool)),
     );
   }

@@ -1,6 +1,7 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { ServersModule } from 'src/servers/servers.module';
 import { CallsModule } from 'src/calls/calls.module';
+import { PolicyModule } from 'src/policy/policy.module';
 import { McpEndpointController } from './mcp-endpoint.controller';
 import { McpEndpointMetrics, mcpEndpointMetricProviders } from './mcp-endpoint.metrics';
 import { DnsRebindingGuard } from './guards/dns-rebinding.guard';
@@ -24,7 +25,7 @@ export class McpEndpointModule {
     if (!enabled) return { module: McpEndpointModule };
     return {
       module: McpEndpointModule,
-      imports: [ServersModule, CallsModule],
+      imports: [ServersModule, CallsModule, PolicyModule],
       controllers: [McpEndpointController, WellKnownController],
       providers: [
         ...mcpEndpointMetricProviders,

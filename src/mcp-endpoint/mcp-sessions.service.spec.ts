@@ -5,6 +5,7 @@ import type { McpEngine } from 'src/mcp/mcp-engine';
 import type { McpEndpointMetrics } from './mcp-endpoint.metrics';
 import type { McpSessionBus } from './mcp-session.bus';
 import type { McpSession, McpSessionStore } from './mcp-session.store';
+import type { PolicyService } from 'src/policy/policy.service';
 import { McpSessions, newSessionRecord } from './mcp-sessions.service';
 
 const alice: Principal = {
@@ -47,6 +48,7 @@ function setup() {
     store as unknown as McpSessionStore,
     bus as unknown as McpSessionBus,
     metrics as unknown as McpEndpointMetrics,
+    { permits: () => true } as unknown as PolicyService,
   );
   return { sessions, store, bus, metrics, records };
 }

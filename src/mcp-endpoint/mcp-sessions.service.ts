@@ -7,6 +7,7 @@ import { ErrorCode } from 'src/common/errors/error-code';
 import { APP_CONFIG } from 'src/config/config.module';
 import type { AppConfig } from 'src/config/config.schema';
 import { McpEngine } from 'src/mcp/mcp-engine';
+import { PolicyService } from 'src/policy/policy.service';
 import { CatalogView } from './catalog-view';
 import type { ClientScope } from './client-scope';
 import { McpEndpointMetrics } from './mcp-endpoint.metrics';
@@ -59,6 +60,7 @@ export class McpSessions implements OnModuleInit {
     private readonly store: McpSessionStore,
     private readonly bus: McpSessionBus,
     private readonly metrics: McpEndpointMetrics,
+    private readonly policy: PolicyService,
   ) {
     this.maxSessions = config.mcp.endpoint.maxSessions;
     this.separator = config.mcp.endpoint.separator;
@@ -146,7 +148,14 @@ export class McpSessions implements OnModuleInit {
       sessionId: input.sessionId ?? scopeIdOf(input.session),
       session: input.session,
       principal: input.principal,
-      view: new CatalogView(this.engine, input.view, input.principal?.servers ?? undefined, this.separator),
+      view: new CatalogView(
+        this.engine,
+        input.view,
+        input.principal?.servers ?? undefined,
+        this.separator,
+        // The same evaluation as the call pipeline's policy stage: a tool listed here is one tools/call accepts.
+        (serverId, tool) => this.policy.permits(input.principal, serverId, tool),
+      ),
       signal: input.signal,
       send: input.send,
     };

@@ -5,6 +5,7 @@ import type { McpEngine, ToolRef } from 'src/mcp/mcp-engine';
 import type { ServersService } from 'src/servers/servers.service';
 import { AUTHORIZE_HINT, OpenApiDocumentService } from './openapi-document.service';
 import { SERVER_TOOL_PATH } from './tool-operations';
+import type { PolicyService } from 'src/policy/policy.service';
 
 const base = (): OpenAPIObject => ({
   openapi: '3.1.0',
@@ -26,6 +27,7 @@ function service(anonymousTools: boolean) {
     engine as unknown as McpEngine,
     servers as unknown as ServersService,
     config,
+    { permits: () => true } as unknown as PolicyService,
   );
   documents.onModuleInit();
   documents.setBase(base());

@@ -1,14 +1,16 @@
 import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import type { OpenAPIObject, OperationObject, PathItemObject } from '@nestjs/swagger';
+import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { Principal } from 'src/auth/principal';
 import { missingScopes, type Scope } from 'src/auth/scopes';
 import { APP_CONFIG } from 'src/config/config.module';
 import type { AppConfig } from 'src/config/config.schema';
 import { McpEngine } from 'src/mcp/mcp-engine';
+import { PolicyService } from 'src/policy/policy.service';
 import type { CatalogChangedEvent } from 'src/mcp/mcp-engine.events';
 import { ServersService } from 'src/servers/servers.service';
 import { requiredScopes } from './security-requirements';
-import { buildToolOperations, type CatalogTool, serverTag, X_SERVER } from './tool-operations';
+import { buildToolOperations, type CatalogTool, serverTag, X_ANNOTATIONS, X_SERVER, X_TOOL } from './tool-operations';
 
 const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
 
@@ -30,6 +32,7 @@ export class OpenApiDocumentService implements OnModuleInit, OnModuleDestroy {
     private readonly engine: McpEngine,
     private readonly servers: ServersService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly policy: PolicyService,
   ) {}
 
   onModuleInit(): void {
@@ -56,8 +59,10 @@ export class OpenApiDocumentService implements OnModuleInit, OnModuleDestroy {
   /** The part of the document the principal may call; without one, everything but (by default) the tools. */
   documentFor(principal?: Principal): OpenAPIObject {
     const full = (this.merged ??= this.build());
-    if (principal) return filterFor(full, principal);
-    if (this.config.mcp.openapi.anonymousTools) return full;
+    // Tool operations the tool-level policy denies are left out, as every other list of tools leaves them out.
+    const permitted = (operation: OperationObject) => this.permitted(operation, principal);
+    if (principal) return filterFor(full, principal, permitted);
+    if (this.config.mcp.openapi.anonymousTools) return filterOperations(full, permitted);
     return (this.anonymous ??= withAuthorizeHint(
       filterOperations(full, (operation) => serverOf(operation) === undefined),
     ));
@@ -91,6 +96,14 @@ export class OpenApiDocumentService implements OnModuleInit, OnModuleDestroy {
     });
   }
 
+  private permitted(operation: OperationObject, principal: Principal | undefined): boolean {
+    const server = serverOf(operation);
+    const name = (operation as unknown as Record<string, unknown>)[X_TOOL];
+    if (typeof server !== 'string' || typeof name !== 'string') return true;
+    const annotations = (operation as unknown as Record<string, unknown>)[X_ANNOTATIONS] as Tool['annotations'];
+    return this.policy.permits(principal, server, { name, annotations });
+  }
+
   private serverName(id: string): string {
     try {
       return this.servers.find(id).entry.name ?? id;
@@ -105,8 +118,12 @@ export class OpenApiDocumentService implements OnModuleInit, OnModuleDestroy {
  * authenticated route declares) and, for tool operations, whose server is on its allow-list. Schemas and tags of the
  * tool operations left out go too, so the document does not describe what the caller cannot see.
  */
-export function filterFor(document: OpenAPIObject, principal: Principal): OpenAPIObject {
-  return filterOperations(document, (operation) => allowed(operation, principal));
+export function filterFor(
+  document: OpenAPIObject,
+  principal: Principal,
+  permitted: (operation: OperationObject) => boolean = () => true,
+): OpenAPIObject {
+  return filterOperations(document, (operation) => allowed(operation, principal) && permitted(operation));
 }
 
 /** The operations `keep` accepts; the schemas and tags of the tool operations left out go with them. */

@@ -1,5 +1,6 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import { McpEngine } from 'src/mcp/mcp-engine';
+import { toolAttributes, Tracing } from 'src/tracing/tracing.service';
 import type { ResolvedTool } from './tool-resolver';
 
 /**
@@ -9,9 +10,15 @@ import type { ResolvedTool } from './tool-resolver';
  */
 @Injectable()
 export class ArgumentValidator {
-  constructor(private readonly engine: McpEngine) {}
+  constructor(
+    private readonly engine: McpEngine,
+    @Optional() private readonly tracing: Tracing = Tracing.disabled(),
+  ) {}
 
   check(target: ResolvedTool, args: Record<string, unknown>): void {
-    this.engine.checkToolCall(target.serverId, target.tool.name, args);
+    if (!this.tracing.enabled) return this.engine.checkToolCall(target.serverId, target.tool.name, args);
+    this.tracing.inStage('validation', toolAttributes(target.serverId, target.tool.name), () =>
+      this.engine.checkToolCall(target.serverId, target.tool.name, args),
+    );
   }
 }

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { translateEngineError } from 'src/mcp/engine-error';
 import { toAppException } from 'src/common/errors/to-app-exception';
@@ -6,6 +6,7 @@ import { ErrorCode } from 'src/common/errors/error-code';
 import type { ExecutionEndReason, ExecutionError, ExecutionStatus } from 'src/executions/execution.entity';
 import { ExecutionRecorder, type FinishedExecution } from 'src/executions/execution-recorder';
 import { toStoredResult } from 'src/executions/stored-result';
+import { toolAttributes, Tracing } from 'src/tracing/tracing.service';
 import type { CallEndReason, CallRequest } from '../call.types';
 
 /** What the record of one call holds before its outcome is known. */
@@ -43,7 +44,10 @@ const END_REASON: Record<CallEndReason, EndRecord> = {
  */
 @Injectable()
 export class CallRecord {
-  constructor(private readonly recorder: ExecutionRecorder) {}
+  constructor(
+    private readonly recorder: ExecutionRecorder,
+    @Optional() private readonly tracing: Tracing = Tracing.disabled(),
+  ) {}
 
   /** The `running` row of a call that is on record before it runs; false when its idempotency key was used before. */
   begin(call: CallOnRecord): Promise<boolean> {
@@ -51,6 +55,20 @@ export class CallRecord {
   }
 
   completed(call: CallOnRecord, result: CallToolResult, completedAt: Date, durationMs: number): Promise<void> {
+    if (this.tracing.enabled) return this.traced(call, () => this.write(call, result, completedAt, durationMs));
+    return this.write(call, result, completedAt, durationMs);
+  }
+
+  failed(call: CallOnRecord, error: unknown, endReason: CallEndReason | undefined, durationMs: number): Promise<void> {
+    if (this.tracing.enabled) return this.traced(call, () => this.writeFailed(call, error, endReason, durationMs));
+    return this.writeFailed(call, error, endReason, durationMs);
+  }
+
+  private traced(call: CallOnRecord, write: () => Promise<void>): Promise<void> {
+    return this.tracing.inStage('record', toolAttributes(call.serverId, call.request.toolName), write);
+  }
+
+  private write(call: CallOnRecord, result: CallToolResult, completedAt: Date, durationMs: number): Promise<void> {
     return this.recorder.finish({
       ...this.base(call),
       status: 'completed',
@@ -60,7 +78,12 @@ export class CallRecord {
     });
   }
 
-  failed(call: CallOnRecord, error: unknown, endReason: CallEndReason | undefined, durationMs: number): Promise<void> {
+  private writeFailed(
+    call: CallOnRecord,
+    error: unknown,
+    endReason: CallEndReason | undefined,
+    durationMs: number,
+  ): Promise<void> {
     const { status, error: recorded } = outcomeOf(error, endReason);
     return this.recorder.finish({ ...this.base(call), status, error: recorded, completedAt: new Date(), durationMs });
   }

@@ -1,6 +1,8 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
+import { SpanKind } from '@opentelemetry/api';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { McpEngine } from 'src/mcp/mcp-engine';
+import { toolAttributes, Tracing } from 'src/tracing/tracing.service';
 import type { CallHooks } from '../call.types';
 import type { ResolvedTool } from './tool-resolver';
 
@@ -11,9 +13,28 @@ import type { ResolvedTool } from './tool-resolver';
  */
 @Injectable()
 export class UpstreamCall {
-  constructor(private readonly engine: McpEngine) {}
+  constructor(
+    private readonly engine: McpEngine,
+    @Optional() private readonly tracing: Tracing = Tracing.disabled(),
+  ) {}
 
   run(
+    target: ResolvedTool,
+    args: Record<string, unknown>,
+    timeoutMs: number | undefined,
+    hooks: CallHooks,
+  ): Promise<CallToolResult> {
+    if (!this.tracing.enabled) return this.send(target, args, timeoutMs, hooks);
+    // One span for placement and the call: the engine places and sends in one step (its queue wait is inside).
+    return this.tracing.inStage(
+      'upstream tools/call',
+      toolAttributes(target.serverId, target.tool.name),
+      () => this.send(target, args, timeoutMs, hooks),
+      SpanKind.CLIENT,
+    );
+  }
+
+  private send(
     target: ResolvedTool,
     args: Record<string, unknown>,
     timeoutMs: number | undefined,

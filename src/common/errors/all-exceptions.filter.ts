@@ -1,4 +1,5 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, Logger } from '@nestjs/common';
+import { isSpanContextValid, trace } from '@opentelemetry/api';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AppException } from './app.exception';
 import type { ErrorCode } from './error-code';
@@ -13,11 +14,23 @@ export function renderEnvelope(exception: AppException, requestId: string): Erro
     error: {
       code: exception.code,
       message: exception.message,
-      details: exception.details ?? null,
+      details: withTraceId(exception.details ?? null),
       request_id: requestId,
       timestamp: new Date().toISOString(),
     },
   };
+}
+
+/**
+ * `details.trace_id`: the trace of the failed request while tracing is on, so a caller's report leads to its trace.
+ * Added to object details (and to none); details of another shape are left as they are.
+ */
+function withTraceId(details: unknown): unknown {
+  const span = trace.getActiveSpan();
+  if (!span || (details !== null && (typeof details !== 'object' || Array.isArray(details)))) return details;
+  const spanContext = span.spanContext();
+  if (!isSpanContextValid(spanContext)) return details;
+  return { ...(details as Record<string, unknown> | null), trace_id: spanContext.traceId };
 }
 
 @Catch()

@@ -1,5 +1,6 @@
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
+import { context, propagation, trace, type TextMapSetter } from '@opentelemetry/api';
 import type { ServerEntry } from 'src/config/config.schema';
 
 type FetchFn = (url: string | URL, init?: RequestInit) => Promise<Response>;
@@ -31,6 +32,22 @@ function link(parent: AbortSignal, own: AbortController): () => void {
   return () => set.delete(own);
 }
 
+const headerSetter: TextMapSetter<Headers> = { set: (headers, key, value) => headers.set(key, value) };
+
+/**
+ * The W3C `traceparent` (and `tracestate`) of the active trace on an upstream request, so the upstream's spans join
+ * the caller's trace. Through `@opentelemetry/api` (a plain library; the gateway's tracing module registers the SDK):
+ * while tracing is off there is no active span and the request is sent as it is.
+ */
+function withTraceContext(init: RequestInit | undefined): RequestInit | undefined {
+  const active = context.active();
+  if (trace.getSpan(active) === undefined) return init;
+  // The SDK builds a fresh Headers per request: set on it; anything else is copied first.
+  const headers = init?.headers instanceof Headers ? init.headers : new Headers(init?.headers);
+  propagation.inject(active, headers, headerSetter);
+  return headers === init?.headers ? init : { ...init, headers };
+}
+
 /**
  * A fetch that gives every request its own AbortController, linked to the signal the SDK passes.
  *
@@ -39,10 +56,11 @@ function link(parent: AbortSignal, own: AbortController): () => void {
  * listeners (MaxListenersExceededWarning from ~1,500 calls). Here undici's listeners go on per-request signals that die
  * with their request, and the shared signal carries exactly one listener of ours (see `link`). A request is unlinked
  * as soon as it is done: at once for plain responses, at the end of the body for event streams (which must stay
- * abortable by `close()`).
+ * abortable by `close()`). It also carries the active trace context (see `withTraceContext`).
  */
 export function linkedAbortFetch(base: FetchFn = (url, init) => fetch(url, init)): FetchFn {
-  return async (url, init) => {
+  return async (url, requestInit) => {
+    const init = withTraceContext(requestInit);
     const parent = init?.signal ?? undefined;
     if (!parent) return base(url, init);
     const own = new AbortController();
