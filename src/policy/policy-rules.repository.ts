@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import type { DataSource, EntityManager, Repository } from 'typeorm';
+import type { PolicyRuleConfig } from 'src/config/policy-rule.schema';
 import { PolicyRuleEntity } from './policy-rule.entity';
 
 /** Channel of the policy's change notices; the payload is the changed rule id (every replica reloads all rules). */
@@ -68,4 +69,17 @@ export class PolicyRulesRepository {
 
 function notify(manager: EntityManager, id: string) {
   return manager.query('SELECT pg_notify($1, $2)', [POLICY_CHANNEL, id]);
+}
+
+/** A stored rule in the shape the configuration and the API write it (absent parts left out). */
+export function ruleOfRow(row: PolicyRuleEntity): PolicyRuleConfig {
+  return {
+    id: row.id,
+    effect: row.effect,
+    server: row.server,
+    tool: row.tool,
+    ...(row.description !== null ? { description: row.description } : {}),
+    ...(row.when ? { when: row.when } : {}),
+    ...(row.unless ? { unless: row.unless } : {}),
+  };
 }

@@ -12,7 +12,7 @@ import { PgNotifications } from 'src/database/pg-notifications';
 import { MCP_POLICY_DENIALS } from 'src/metrics/metric-names';
 import type { PolicyRuleEntity } from './policy-rule.entity';
 import { PolicyEvaluator, type PolicyDecision, type PolicyRule } from './policy-evaluator';
-import { POLICY_CHANNEL, PolicyRulesRepository } from './policy-rules.repository';
+import { POLICY_CHANNEL, PolicyRulesRepository, ruleOfRow } from './policy-rules.repository';
 
 /** The tool a decision is about: its upstream name and annotations (an MCP `Tool` fits). */
 export type PolicyTool = Pick<Tool, 'name' | 'annotations'>;
@@ -134,15 +134,7 @@ export class PolicyService implements OnApplicationBootstrap, OnApplicationShutd
 
   /** A stored rule, checked again (the table can be written by hand); one that no longer parses is left out, loudly. */
   private fromRow(row: PolicyRuleEntity): PolicyRule[] {
-    const parsed = policyRuleSchema.safeParse({
-      id: row.id,
-      effect: row.effect,
-      server: row.server,
-      tool: row.tool,
-      ...(row.description !== null ? { description: row.description } : {}),
-      ...(row.when ? { when: row.when } : {}),
-      ...(row.unless ? { unless: row.unless } : {}),
-    });
+    const parsed = policyRuleSchema.safeParse(ruleOfRow(row));
     if (!parsed.success) {
       this.logger.error(`stored policy rule '${row.id}' is invalid and is not applied: ${parsed.error.message}`);
       return [];
