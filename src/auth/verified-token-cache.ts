@@ -24,6 +24,7 @@ interface Entry {
  * collision-resistant hash is what stops a different token from being taken for a cached one. An entry is served
  * only inside the window the verifier accepted (from `nbf` less the clock skew, before `exp`) and for at most
  * `maxAgeMs`; after that the token goes through full verification again. Refused tokens are never stored.
+ * Every request with the token gets the same Principal object: nothing may write to a principal.
  */
 export class VerifiedTokenCache {
   private readonly entries: LRUCache<string, Entry>;
