@@ -136,7 +136,8 @@ export class PolicyService implements OnApplicationBootstrap, OnApplicationShutd
   private fromRow(row: PolicyRuleEntity): PolicyRule[] {
     const parsed = policyRuleSchema.safeParse(ruleOfRow(row));
     if (!parsed.success) {
-      this.logger.error(`stored policy rule '${row.id}' is invalid and is not applied: ${parsed.error.message}`);
+      const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+      this.logger.error(`stored policy rule '${row.id}' is invalid and is not applied: ${problems}`);
       return [];
     }
     return [{ ...parsed.data, source: 'api' }];
