@@ -21,6 +21,8 @@ const esmPackages = [
   'pkce-challenge',
   'cookie',
   'content-disposition',
+  // CommonJS (.cjs), but loads node:http with a dynamic import(), which Jest's VM refuses without SWC's rewrite.
+  '@opentelemetry/otlp-exporter-base',
 ];
 const swc = [
   '@swc/jest',
@@ -36,7 +38,7 @@ const swc = [
   },
 ];
 const common = {
-  transform: { '^.+\\.(t|j|mj)s$': swc },
+  transform: { '^.+\\.(t|j|mj|cj)s$': swc },
   transformIgnorePatterns: [`/node_modules/(?!(${esmPackages.join('|')})/)`],
   moduleNameMapper: { '^src/(.*)$': '<rootDir>/src/$1' },
   moduleFileExtensions: ['ts', 'js', 'mjs', 'json'],
