@@ -104,7 +104,7 @@ describe('fault drill: two gateways behind HAProxy, faults in turn under load', 
       .replace(/^\s*bind \*:443 .*\n/m, '')
       .replace(/^\s*http-request redirect scheme https.*\n/m, '')
       .replace(/ check port 8081/, ' check')
-      .replace(/inter 5s rise 2 fall 3/g, 'inter 500 rise 2 fall 2')
+      .replace(/inter 2s rise 2 fall 2/g, 'inter 500 rise 2 fall 2')
       .replace(/^(\s*)server (\S+) 10\.0\.1\.\d+:8080$/gm, (_line, indent: string, name: string) => {
         const replica = replicas[api++];
         return replica ? `${indent}server ${name} 127.0.0.1:${replica.apiPort} port ${replica.managementPort}` : '';

@@ -139,7 +139,7 @@ describe('ops/systemd/globalmcp.service', () => {
     expect(one('ExecReload')).toBe('/bin/kill -HUP $MAINPID');
     expect(one('KillMode')).toBe('mixed');
     expect(one('KillSignal')).toBe('SIGTERM');
-    expect(one('TimeoutStopSec')).toBe('30');
+    expect(one('TimeoutStopSec')).toBe('40');
     expect(one('EnvironmentFile')).toBe('-/etc/globalmcp/globalmcp.env');
     expect(service.get('Environment')).toContain('NODE_ENV=production');
     expect(one('ReadWritePaths')!.split(/\s+/)).toEqual(
