@@ -593,6 +593,20 @@ const mcpSchema = z
         allowedOrigins: meta(stringList().default([]), {
           description: 'Further Origin values (`scheme://name:port`) accepted by the DNS-rebinding check.',
         }),
+        listTtl: meta(duration().default(10_000), {
+          description:
+            'MCP 2026-07-28: how long a client may reuse `server/discover` and the tool, prompt, resource and ' +
+            'resource-template lists (`ttlMs`, ms). 0: not cacheable. A catalog change within it is seen at the next fetch.',
+        }),
+        readTtl: meta(duration().default(0), {
+          description:
+            'MCP 2026-07-28: how long a client may reuse a `resources/read` result (`ttlMs`, ms). 0: read again each time.',
+        }),
+        cacheScope: meta(z.enum(['auto', 'private', 'public']).default('auto'), {
+          description:
+            'MCP 2026-07-28 `cacheScope` of lists and reads: `auto` is `private` (per caller) when the request carries a ' +
+            'credential, since allow-lists, scopes and tool rules shape what it sees, and `public` without authentication.',
+        }),
       })
       .prefault({}),
   })

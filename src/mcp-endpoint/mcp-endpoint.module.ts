@@ -11,9 +11,11 @@ import { McpServerFactory } from './mcp-server.factory';
 import { McpSessionRelay } from './mcp-session.relay';
 import { McpSessionStore } from './mcp-session.store';
 import { McpSessions } from './mcp-sessions.service';
+import { StatelessServerFactory } from './stateless-server';
 import { ToolCallBridge } from './tool-call.bridge';
 import { LegacySseHandler } from './transports/legacy-sse.handler';
 import { McpDispatcher } from './transports/mcp.dispatcher';
+import { StatelessHandler } from './transports/stateless.handler';
 import { StreamableHttpHandler } from './transports/streamable-http.handler';
 import { WellKnownController } from './well-known.controller';
 
@@ -39,6 +41,8 @@ export class McpEndpointModule {
         ToolCallBridge,
         McpServerFactory,
         StreamableHttpHandler,
+        StatelessServerFactory,
+        StatelessHandler,
         LegacySseHandler,
         McpDispatcher,
       ],

@@ -35,6 +35,7 @@ import { readBuildInfo } from 'src/common/build-info';
 import { APP_CONFIG } from 'src/config/config.module';
 import type { AppConfig } from 'src/config/config.schema';
 import { McpEngine } from 'src/mcp/mcp-engine';
+import type { CatalogView } from './catalog-view';
 import type { ClientScope } from './client-scope';
 import { toMcpError } from './mcp-errors';
 import { McpSessionRelay } from './mcp-session.relay';
@@ -68,21 +69,24 @@ export class McpServerFactory {
     this.separator = config.mcp.endpoint.separator;
   }
 
+  /** How a view presents itself: one server as itself (its name, version and instructions), the aggregate as the gateway. */
+  presentation(view: CatalogView): { serverInfo: { name: string; version: string }; instructions?: string } {
+    const upstream = view.aggregated ? undefined : this.engine.getServerState(view.view).serverInfo;
+    return {
+      serverInfo: upstream
+        ? { name: upstream.name, version: upstream.version }
+        : { name: 'globalmcp', version: this.version },
+      instructions: view.aggregated
+        ? `Tools and prompts of every server you may use, named <server_id>${this.separator}<name>.`
+        : this.engine.getServerInstructions(view.view),
+    };
+  }
+
   build(scope: ClientScope): Server {
     const view = scope.view;
     const capabilities = view.capabilities();
-    // One server is presented as itself (its name, version and instructions); the aggregate as the gateway.
-    const upstream = view.aggregated ? undefined : this.engine.getServerState(view.view).serverInfo;
-    const server = new Server(
-      upstream ? { name: upstream.name, version: upstream.version } : { name: 'globalmcp', version: this.version },
-      {
-        capabilities,
-        jsonSchemaValidator: SHARED_VALIDATOR,
-        instructions: view.aggregated
-          ? `Tools and prompts of every server you may use, named <server_id>${this.separator}<name>.`
-          : this.engine.getServerInstructions(view.view),
-      },
-    );
+    const { serverInfo, instructions } = this.presentation(view);
+    const server = new Server(serverInfo, { capabilities, jsonSchemaValidator: SHARED_VALIDATOR, instructions });
     server.onerror = (error) => this.logger.debug(`MCP session ${scope.sessionId}: ${error.message}`);
 
     server.setRequestHandler(ListToolsRequestSchema, () => this.listTools(scope));

@@ -11,8 +11,15 @@ import type { ClientScope } from './client-scope';
 import { toMcpError } from './mcp-errors';
 import { McpSessionRelay } from './mcp-session.relay';
 
-/** What the SDK hands a request handler of a `Server`. */
-export type HandlerExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+/**
+ * What the front door's request handlers read of the SDK's per-request context: the request id, its cancellation and
+ * a notification related to it. SDK 1 hands `RequestHandlerExtra` (2025 path); the 2026-07-28 path builds this from
+ * SDK 2's `ctx.mcpReq` (see stateless-server.ts).
+ */
+export type HandlerExtra = Pick<
+  RequestHandlerExtra<ServerRequest, ServerNotification>,
+  'requestId' | 'signal' | 'sendNotification'
+>;
 
 /**
  * The one place an MCP `tools/call` meets the call pipeline: resolve the (namespaced) name in the scope's view, run

@@ -16,7 +16,7 @@ import { ADMIN_HEADERS } from '../support/auth';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
 import { waitFor } from '../support/wait';
-import { EVERYTHING_AND_TOOLBOX_YAML } from './upstreams';
+import { EVERYTHING_AND_TOOLBOX_YAML, waitForTools } from './upstreams';
 
 interface CallText {
   content: { type: string; text?: string }[];
@@ -34,15 +34,7 @@ describe('MCP front door (/mcp, /mcp/{server_id}, /sse) with the official SDK cl
     db = await createTestDatabase('mcp_front_door');
     gateway = await startTestGateway({ databaseUrl: db.url, yaml: EVERYTHING_AND_TOOLBOX_YAML });
     base = gateway.addresses.api;
-    await waitFor(
-      async () => {
-        const res = await fetch(`${base}/api/tools`, { headers: ADMIN_HEADERS });
-        const body = (await res.json()) as { tools: { server_id: string }[] };
-        return ['everything', 'toolbox'].every((id) => body.tools.some((t) => t.server_id === id));
-      },
-      20_000,
-      'both servers listed',
-    );
+    await waitForTools(base, ['everything', 'toolbox']);
   }, 60_000);
 
   afterAll(async () => {

@@ -1,4 +1,6 @@
+import { ADMIN_HEADERS } from '../support/auth';
 import { EVERYTHING, TOOLBOX } from '../support/paths';
+import { waitFor } from '../support/wait';
 
 /** The upstreams of the MCP front door tests: server-everything and the toolbox fixture, both over stdio. */
 export const EVERYTHING_AND_TOOLBOX_YAML = `mcp:
@@ -30,4 +32,17 @@ export async function placementWaits(
     await res.text(),
   );
   return Number(match?.[1] ?? 0);
+}
+
+/** Waits until the catalog lists tools of every one of `servers` (their pools are up). */
+export async function waitForTools(base: string, servers: string[]): Promise<void> {
+  await waitFor(
+    async () => {
+      const res = await fetch(`${base}/api/tools`, { headers: ADMIN_HEADERS });
+      const body = (await res.json()) as { tools: { server_id: string }[] };
+      return servers.every((id) => body.tools.some((t) => t.server_id === id));
+    },
+    20_000,
+    `tools of ${servers.join(', ')} listed`,
+  );
 }

@@ -2,22 +2,26 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { LegacySseHandler } from './legacy-sse.handler';
 import { McpDispatcher } from './mcp.dispatcher';
 import { classify, type McpRoute } from './protocol-family';
+import type { StatelessHandler } from './stateless.handler';
 import type { StreamableHttpHandler } from './streamable-http.handler';
 
 const mcp: McpRoute = { kind: 'mcp', view: '*' };
-const req = (headers: Record<string, string>, body?: unknown) => ({ headers, body });
+const req = (headers: Record<string, string>, body?: unknown, method = body === undefined ? 'GET' : 'POST') => ({
+  headers,
+  body,
+  method,
+});
 const initialize = {
   jsonrpc: '2.0',
   id: 1,
   method: 'initialize',
   params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'c', version: '1' } },
 };
-const modernCall = {
-  jsonrpc: '2.0',
-  id: 2,
-  method: 'tools/call',
-  params: { name: 'echo', _meta: { 'io.modelcontextprotocol/protocolVersion': '2026-07-28' } },
+const envelope = {
+  'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+  'io.modelcontextprotocol/clientCapabilities': {},
 };
+const modernCall = { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'echo', _meta: envelope } };
 
 describe('classify (the protocol family of a front-door request)', () => {
   it('puts the legacy URLs in the legacy family whatever they carry', () => {
@@ -25,21 +29,40 @@ describe('classify (the protocol family of a front-door request)', () => {
     expect(classify({ kind: 'legacy-post', sessionId: 's' }, req({}, modernCall))).toBe('legacy-http-sse');
   });
 
-  it('takes a session id or an initialize as the 2025 path, even beside 2026 markers', () => {
-    expect(classify(mcp, req({ 'mcp-session-id': 's1', 'mcp-protocol-version': '2026-07-28' }, modernCall))).toBe(
+  it('takes an initialize, or a session request without the 2026 envelope, as the 2025 path', () => {
+    const list = { jsonrpc: '2.0', id: 1, method: 'tools/list' };
+    expect(classify(mcp, req({ 'mcp-session-id': 's1', 'mcp-protocol-version': '2025-11-25' }, list))).toBe(
       'streamable-http-2025',
     );
-    expect(classify(mcp, req({ 'mcp-protocol-version': '2026-07-28' }, [initialize, modernCall]))).toBe(
-      'streamable-http-2025',
-    );
+    expect(classify(mcp, req({}, initialize))).toBe('streamable-http-2025');
+    expect(classify(mcp, req({ 'mcp-session-id': 's1' }, undefined, 'GET'))).toBe('streamable-http-2025');
+    expect(classify(mcp, req({ 'mcp-session-id': 's1' }, undefined, 'DELETE'))).toBe('streamable-http-2025');
   });
 
-  it('recognises 2026-07-28 by its MCP-Protocol-Version header or by the per-request _meta revision', () => {
+  it('recognises 2026-07-28 by the per-request _meta envelope or its MCP-Protocol-Version header', () => {
+    expect(classify(mcp, req({}, modernCall))).toBe('stateless-2026-07-28');
+    expect(classify(mcp, req({ 'mcp-protocol-version': '2026-07-28' }, modernCall))).toBe('stateless-2026-07-28');
+    // A 2026 header without the envelope is the 2026 path's to refuse (invalid params naming `_meta`).
     expect(classify(mcp, req({ 'mcp-protocol-version': '2026-07-28' }, { jsonrpc: '2.0', id: 1, method: 'x' }))).toBe(
       'stateless-2026-07-28',
     );
-    expect(classify(mcp, req({}, modernCall))).toBe('stateless-2026-07-28');
-    expect(classify(mcp, req({}, [{ jsonrpc: '2.0', id: 1, method: 'tools/list' }, modernCall]))).toBe(
+    // An envelope naming a revision nobody serves is answered by the 2026 path (unsupported version, 400).
+    const future = {
+      ...modernCall,
+      params: { _meta: { ...envelope, 'io.modelcontextprotocol/protocolVersion': '2099-01-01' } },
+    };
+    expect(classify(mcp, req({}, future))).toBe('stateless-2026-07-28');
+  });
+
+  it('ignores an Mcp-Session-Id beside the 2026 envelope (that revision has no sessions)', () => {
+    expect(classify(mcp, req({ 'mcp-session-id': 's1', 'mcp-protocol-version': '2026-07-28' }, modernCall))).toBe(
+      'stateless-2026-07-28',
+    );
+  });
+
+  it('sends GET and DELETE naming 2026-07-28 without a session to the 2026 path (which answers 405)', () => {
+    expect(classify(mcp, req({ 'mcp-protocol-version': '2026-07-28' }, undefined, 'GET'))).toBe('stateless-2026-07-28');
+    expect(classify(mcp, req({ 'mcp-protocol-version': '2026-07-28' }, undefined, 'DELETE'))).toBe(
       'stateless-2026-07-28',
     );
   });
@@ -56,9 +79,11 @@ describe('classify (the protocol family of a front-door request)', () => {
 
 describe('McpDispatcher', () => {
   const streamable = { handle: jest.fn(() => Promise.resolve()) };
+  const stateless = { handle: jest.fn(() => Promise.resolve()) };
   const legacy = { handle: jest.fn(() => Promise.resolve()) };
   const dispatcher = new McpDispatcher(
     streamable as unknown as StreamableHttpHandler,
+    stateless as unknown as StatelessHandler,
     legacy as unknown as LegacySseHandler,
   );
   const reply = {} as FastifyReply;
@@ -73,10 +98,14 @@ describe('McpDispatcher', () => {
     expect(legacy.handle).toHaveBeenCalledWith(sse, reply, { kind: 'legacy-open' });
   });
 
-  it('serves a 2026-07-28 request on the 2025 path until its own handler exists', async () => {
+  it('hands a 2026-07-28 request to the stateless handler, and a 2025 one on the same URL to the 2025 handler', async () => {
     const modern = req({ 'mcp-protocol-version': '2026-07-28' }, modernCall) as unknown as FastifyRequest;
     await dispatcher.dispatch(modern, reply, mcp);
-    expect(streamable.handle).toHaveBeenCalledWith(modern, reply, mcp);
+    expect(stateless.handle).toHaveBeenCalledWith(modern, reply, mcp);
+    const older = req({}, initialize) as unknown as FastifyRequest;
+    await dispatcher.dispatch(older, reply, mcp);
+    expect(streamable.handle).toHaveBeenCalledWith(older, reply, mcp);
+    expect(stateless.handle).toHaveBeenCalledTimes(1);
     expect(legacy.handle).not.toHaveBeenCalled();
   });
 });

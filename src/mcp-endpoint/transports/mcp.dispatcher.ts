@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { LegacySseHandler } from './legacy-sse.handler';
 import type { McpTransportHandler } from './mcp-transport.handler';
 import { classify, type McpRoute, type ProtocolFamily } from './protocol-family';
+import { StatelessHandler } from './stateless.handler';
 import { StreamableHttpHandler } from './streamable-http.handler';
 
 /**
@@ -14,12 +15,10 @@ import { StreamableHttpHandler } from './streamable-http.handler';
 export class McpDispatcher {
   private readonly handlers: Record<ProtocolFamily, McpTransportHandler>;
 
-  constructor(streamable: StreamableHttpHandler, legacy: LegacySseHandler) {
+  constructor(streamable: StreamableHttpHandler, stateless: StatelessHandler, legacy: LegacySseHandler) {
     this.handlers = {
       'streamable-http-2025': streamable,
-      // The 2026-07-28 handler (issue 13) goes here. Until then such a request takes the 2025 path, which answers it
-      // as it always has (unsupported protocol version, or a plain request without a session).
-      'stateless-2026-07-28': streamable,
+      'stateless-2026-07-28': stateless,
       'legacy-http-sse': legacy,
     };
   }

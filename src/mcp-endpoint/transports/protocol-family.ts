@@ -1,6 +1,6 @@
-import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import { classifyInboundRequest } from '@modelcontextprotocol/server';
 import type { FastifyRequest } from 'fastify';
-import { bodyItems, single } from './http-messages';
+import { single } from './http-messages';
 
 /**
  * The protocol families the front door serves, each by its own transport handler:
@@ -24,31 +24,37 @@ export type McpRoute =
 /** Revisions of the stateless family. */
 export const STATELESS_REVISIONS: ReadonlySet<string> = new Set(['2026-07-28']);
 
-/** The `_meta` key that carries the revision of a stateless request. */
-export const PROTOCOL_VERSION_META = 'io.modelcontextprotocol/protocolVersion';
-
 /**
  * The family of one request, by its own content (any replica can classify any request; nothing is looked up):
- * the legacy URLs are legacy; a session id or an `initialize` in the body means the 2025 path whatever else the
- * request says; a stateless revision in `MCP-Protocol-Version`, or the per-request `_meta` revision key, means
- * 2026-07-28; everything else (a 2025 request without a session, a GET or DELETE without a session) is 2025, where
- * it gets the 2025 path's answer.
+ * the legacy URLs are legacy. A POST is classified by SDK 2's own body-primary classifier (`classifyInboundRequest`,
+ * the rule `createMcpHandler` routes by, so the two never disagree): a request carrying the per-request `_meta`
+ * envelope claim, or a 2026-07-28 `MCP-Protocol-Version` header, is 2026-07-28 (an `Mcp-Session-Id` beside it is
+ * ignored, as that revision says); an `initialize`, a session's request, a posted answer or notification without the
+ * claim, or a body that is not JSON-RPC, is 2025. A GET or DELETE is 2026-07-28 (which answers 405) only when it names that revision and no session.
  */
-export function classify(route: McpRoute, request: Pick<FastifyRequest, 'headers' | 'body'>): ProtocolFamily {
+export function classify(
+  route: McpRoute,
+  request: Pick<FastifyRequest, 'headers' | 'body'> & { method?: string },
+): ProtocolFamily {
   if (route.kind !== 'mcp') return 'legacy-http-sse';
-  if (single(request.headers['mcp-session-id']) !== undefined) return 'streamable-http-2025';
-  const items = request.body === undefined || request.body === null ? [] : bodyItems(request.body);
-  if (items.some((m) => isInitializeRequest(m))) return 'streamable-http-2025';
   const version = single(request.headers['mcp-protocol-version']);
-  if (version !== undefined && STATELESS_REVISIONS.has(version)) return 'stateless-2026-07-28';
-  if (items.some(hasRevisionMeta)) return 'stateless-2026-07-28';
-  return 'streamable-http-2025';
-}
-
-function hasRevisionMeta(item: unknown): boolean {
-  if (item === null || typeof item !== 'object') return false;
-  const params = (item as { params?: unknown }).params;
-  if (params === null || typeof params !== 'object') return false;
-  const meta = (params as { _meta?: unknown })._meta;
-  return meta !== null && typeof meta === 'object' && PROTOCOL_VERSION_META in meta;
+  const method = request.method ?? 'POST';
+  if (method !== 'POST') {
+    const sessionless = single(request.headers['mcp-session-id']) === undefined;
+    return sessionless && version !== undefined && STATELESS_REVISIONS.has(version)
+      ? 'stateless-2026-07-28'
+      : 'streamable-http-2025';
+  }
+  const outcome = classifyInboundRequest({
+    httpMethod: 'POST',
+    protocolVersionHeader: version,
+    mcpMethodHeader: single(request.headers['mcp-method']),
+    mcpNameHeader: single(request.headers['mcp-name']),
+    body: request.body ?? undefined,
+  });
+  // A body that is not JSON-RPC at all gets the 2025 path's refusal (the gateway's 400 envelope), as it always has.
+  if (outcome.kind === 'legacy' || (outcome.kind === 'reject' && outcome.rung === 'jsonrpc-shape')) {
+    return 'streamable-http-2025';
+  }
+  return 'stateless-2026-07-28';
 }

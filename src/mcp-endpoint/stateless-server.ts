@@ -1,0 +1,141 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { JSONRPCMessage, LoggingLevel, ServerNotification } from '@modelcontextprotocol/sdk/types.js';
+import {
+  type CacheHint,
+  type CacheScope,
+  Server,
+  type ServerCapabilities,
+  type ServerContext,
+} from '@modelcontextprotocol/server';
+import { AjvJsonSchemaValidator } from '@modelcontextprotocol/server/validators/ajv';
+import type { Principal } from 'src/auth/principal';
+import { APP_CONFIG } from 'src/config/config.module';
+import type { AppConfig } from 'src/config/config.schema';
+import type { CatalogView } from './catalog-view';
+import { McpServerFactory } from './mcp-server.factory';
+import { McpSessions } from './mcp-sessions.service';
+import type { HandlerExtra } from './tool-call.bridge';
+
+/** One validator for every per-request SDK 2 `Server` (each would otherwise build its own Ajv; see mcp-server.factory). */
+const SHARED_VALIDATOR = new AjvJsonSchemaValidator();
+
+/** What one 2026-07-28 HTTP request is served for: set by the transport handler, read when the SDK asks for a server. */
+export interface StatelessExchange {
+  principal: Principal | undefined;
+  /** `*` or a server id. */
+  view: string;
+  /** Fires when the client hangs up: its call is cancelled upstream. */
+  signal: AbortSignal;
+}
+
+/**
+ * Builds the SDK 2 `Server` that answers one 2026-07-28 request (ADR 0006). The SDK owns that revision's wire (the
+ * `_meta` envelope, the standard headers, `server/discover`, `resultType`, `ttlMs`/`cacheScope`, per-request log
+ * level); every method is answered by the same named handlers as on the 2025 path (`McpServerFactory`, whose
+ * `tools/call` is the ToolCallBridge onto the call pipeline), over a `ClientScope` without a session.
+ */
+@Injectable()
+export class StatelessServerFactory {
+  private readonly listTtl: number;
+  private readonly readTtl: number;
+  private readonly cacheScope: AppConfig['mcp']['endpoint']['cacheScope'];
+
+  constructor(
+    @Inject(APP_CONFIG) config: AppConfig,
+    private readonly sessions: McpSessions,
+    private readonly handlers: McpServerFactory,
+  ) {
+    this.listTtl = config.mcp.endpoint.listTtl;
+    this.readTtl = config.mcp.endpoint.readTtl;
+    this.cacheScope = config.mcp.endpoint.cacheScope;
+  }
+
+  build(exchange: StatelessExchange): Server {
+    // One request per exchange (2026-07-28 has no batches): its context is where what the upstream says goes.
+    let current: ServerContext | undefined;
+    const scope = this.sessions.scope({
+      session: undefined,
+      principal: exchange.principal,
+      view: exchange.view,
+      // Progress and log messages go out before the result; the SDK then answers with an event stream.
+      streaming: true,
+      signal: exchange.signal,
+      send: (message) => (current ? toClient(current, message) : Promise.resolve()),
+    });
+    const { serverInfo, instructions } = this.handlers.presentation(scope.view);
+    const capabilities = modernCapabilities(scope.view);
+    const server = new Server(serverInfo, {
+      capabilities,
+      instructions,
+      jsonSchemaValidator: SHARED_VALIDATOR,
+      cacheHints: this.cacheHints(exchange.principal),
+    });
+    const extraOf = (ctx: ServerContext): HandlerExtra => {
+      current = ctx;
+      return {
+        requestId: ctx.mcpReq.id,
+        signal: ctx.mcpReq.signal,
+        sendNotification: (notification: ServerNotification) => ctx.mcpReq.notify(notification),
+      };
+    };
+    const h = this.handlers;
+    // The SDK 2 and SDK 1 schema types describe the same wire shapes; the handlers are typed with SDK 1's.
+    server.setRequestHandler('tools/list', () => h.listTools(scope) as never);
+    server.setRequestHandler('tools/call', (r, ctx) => h.callTool(scope, r.params as never, extraOf(ctx)) as never);
+    if (capabilities.resources) {
+      server.setRequestHandler('resources/list', () => h.listResources(scope) as never);
+      server.setRequestHandler('resources/templates/list', () => h.listResourceTemplates(scope) as never);
+      server.setRequestHandler('resources/read', (r, ctx) => h.readResource(scope, r.params, extraOf(ctx)) as never);
+    }
+    if (capabilities.prompts) {
+      server.setRequestHandler('prompts/list', () => h.listPrompts(scope) as never);
+      server.setRequestHandler('prompts/get', (r, ctx) => h.getPrompt(scope, r.params, extraOf(ctx)) as never);
+    }
+    if (capabilities.completions) {
+      server.setRequestHandler('completion/complete', (r, ctx) => h.complete(scope, r.params, extraOf(ctx)) as never);
+    }
+    return server;
+  }
+
+  /** `ttlMs`/`cacheScope` of the cacheable results (SDK `cacheHints`: it stamps them on the 2026-07-28 wire only). */
+  private cacheHints(principal: Principal | undefined): Partial<Record<string, CacheHint>> {
+    const cacheScope: CacheScope = this.cacheScope === 'auto' ? (principal ? 'private' : 'public') : this.cacheScope;
+    const list: CacheHint = { ttlMs: this.listTtl, cacheScope };
+    return {
+      'server/discover': list,
+      'tools/list': list,
+      'prompts/list': list,
+      'resources/list': list,
+      'resources/templates/list': list,
+      'resources/read': { ttlMs: this.readTtl, cacheScope },
+    };
+  }
+}
+
+/**
+ * What a 2026-07-28 client is told the view can do. Without `subscriptions/listen` and `resources/subscribe` on this
+ * path yet, neither `listChanged` nor `subscribe` is announced (a client relies on `ttlMs` instead).
+ */
+export function modernCapabilities(view: CatalogView): ServerCapabilities {
+  const announced = view.capabilities();
+  return {
+    tools: {},
+    ...(announced.resources ? { resources: {} } : {}),
+    ...(announced.prompts ? { prompts: {} } : {}),
+    ...(announced.completions ? { completions: {} } : {}),
+    logging: {},
+  };
+}
+
+/**
+ * A message for the client during its request: progress as it is; an upstream's log message through the SDK's
+ * logger, which drops it below the level the request asked for in `_meta` (and all of them when it asked none).
+ */
+function toClient(ctx: ServerContext, message: JSONRPCMessage): Promise<void> {
+  if (!('method' in message) || 'id' in message) return Promise.resolve();
+  if (message.method === 'notifications/message') {
+    const params = (message.params ?? {}) as { level?: LoggingLevel; data?: unknown; logger?: string };
+    return ctx.mcpReq.log(params.level ?? 'info', params.data, params.logger);
+  }
+  return ctx.mcpReq.notify({ method: message.method, params: message.params });
+}
