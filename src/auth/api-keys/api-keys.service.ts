@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { AppException } from 'src/common/errors/app.exception';
+import { ErrorCode } from 'src/common/errors/error-code';
 import { APP_CONFIG } from 'src/config/config.module';
 import type { AppConfig } from 'src/config/config.schema';
 import { authenticationFailed } from '../auth-errors';
@@ -13,6 +14,11 @@ import type { ApiKeyDto, ApiKeyListDto, CreateApiKeyDto, CreatedApiKeyDto } from
 /** Verified keys are remembered this long, so a request costs no database round trip. */
 const CACHE_TTL_MS = 5_000;
 const CACHE_MAX_ENTRIES = 10_000;
+/**
+ * While the database does not answer, a key verified within this long still authenticates as it did: its revocation
+ * could not have been written either, and calls go on through a database outage (their records are spooled).
+ */
+const STALE_IF_ERROR_MS = 15 * 60_000;
 /** `last_used_at` is written at most this often per key, after the response (never on the hot path). */
 const LAST_USED_WRITE_INTERVAL_MS = 60_000;
 
@@ -27,6 +33,7 @@ export class ApiKeysService {
   private readonly logger = new Logger('ApiKeys');
   private readonly cache = new Map<string, CachedKey>();
   private readonly lastUsedWritten = new Map<string, number>();
+  private databaseAway = false;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -82,10 +89,9 @@ export class ApiKeysService {
     const cached = this.cache.get(hash);
     let row = cached && cached.until > now ? cached.row : undefined;
     if (!row) {
-      const found = await this.keys.findByHash(hash);
+      const found = await this.lookUp(hash, cached, now);
       if (!found) throw authenticationFailed('Invalid API key', 'unknown API key');
       row = found;
-      this.remember(hash, row, now);
     }
     if (row.revokedAt) throw authenticationFailed('Invalid API key', 'API key revoked');
     if (row.expiresAt && row.expiresAt.getTime() <= now)
@@ -99,6 +105,33 @@ export class ApiKeysService {
       servers: row.serverIds ? new Set(row.serverIds) : null,
       tier: row.tier,
     };
+  }
+
+  /**
+   * The key's row from the database (remembered for CACHE_TTL_MS); while the database does not answer, the row last
+   * verified within STALE_IF_ERROR_MS, else 503 (an unknown key cannot be told from a valid one then).
+   */
+  private async lookUp(hash: string, cached: CachedKey | undefined, now: number): Promise<ApiKeyEntity | null> {
+    let found: ApiKeyEntity | null;
+    try {
+      found = await this.keys.findByHash(hash);
+    } catch (error) {
+      if (!this.databaseAway) {
+        this.databaseAway = true;
+        this.logger.warn(
+          `API keys cannot be looked up (${(error as Error).message}): keys verified in the last ` +
+            `${STALE_IF_ERROR_MS / 60_000} min keep working until the database answers`,
+        );
+      }
+      if (cached && now - cached.until < STALE_IF_ERROR_MS) return cached.row;
+      throw new AppException(ErrorCode.SERVER_UNAVAILABLE, 'API keys cannot be verified now: the database is away');
+    }
+    if (this.databaseAway) {
+      this.databaseAway = false;
+      this.logger.log('API keys are looked up in the database again');
+    }
+    if (found) this.remember(hash, found, now);
+    return found;
   }
 
   private remember(hash: string, row: ApiKeyEntity, now: number): void {
