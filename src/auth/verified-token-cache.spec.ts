@@ -82,7 +82,7 @@ describe('VerifiedTokenCache', () => {
     const tokens = cache();
     const token = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJl';
     tokens.remember(token, verified('alice'));
-    const entries = (tokens as unknown as { entries: LRUCache<string, unknown> }).entries;
+    const entries = (tokens as unknown as { entries: LRUCache<string, object> }).entries;
     const sha256 = createHash('sha256').update(token).digest('base64url');
     expect([...entries.keys()]).toEqual([sha256]);
     expect(VerifiedTokenCache.keyOf(token)).toBe(sha256);
