@@ -1,6 +1,10 @@
+import { Logger } from '@nestjs/common';
 import {
   type Attributes,
   context,
+  diag,
+  DiagLogLevel,
+  type DiagLogger,
   propagation,
   type Span,
   SpanKind,
@@ -64,6 +68,7 @@ export class Tracing {
       sampler: samplerOf(settings.sampling),
       spanProcessors: [new BatchSpanProcessor({ exporter: new OTLPTraceExporter(exporterConfigOf(settings)) })],
     });
+    diag.setLogger(diagLogger(), DiagLogLevel.WARN);
     context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
     propagation.setGlobalPropagator(new W3CTraceContextPropagator());
     trace.setGlobalTracerProvider(provider);
@@ -119,6 +124,7 @@ export class Tracing {
       trace.disable();
       propagation.disable();
       context.disable();
+      diag.disable();
     }
   }
 }
@@ -130,6 +136,22 @@ export function endFailed(span: Span, error: unknown): void {
   span.setAttribute(ATTR_ERROR_TYPE, type);
   span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
   span.end();
+}
+
+/**
+ * The SDK's own warnings and errors (an export the collector refused or never answered, a full span queue) in the
+ * gateway's log; without a diag logger they are dropped silently.
+ */
+function diagLogger(): DiagLogger {
+  const logger = new Logger('Tracing');
+  const ignore = () => undefined;
+  return {
+    error: (message, ...args) => logger.error([message, ...args.map(String)].join(' ')),
+    warn: (message, ...args) => logger.warn([message, ...args.map(String)].join(' ')),
+    info: ignore,
+    debug: ignore,
+    verbose: ignore,
+  };
 }
 
 function isPromiseLike<T>(value: T): value is T & PromiseLike<unknown> {
