@@ -1,17 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import {
-  IsIn,
-  IsInt,
-  IsObject,
-  IsOptional,
-  IsString,
-  Matches,
-  Max,
-  MaxLength,
-  Min,
-  MinLength,
-} from 'class-validator';
+import { IsIn, IsInt, IsObject, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
 import { hasOnlyKeys, registerFastCheck } from 'src/common/errors/validation.pipe';
 import { SERVER_ID_PATTERN, TOOL_NAME_PATTERN } from 'src/common/patterns';
 import { MAX_TIMEOUT_MS } from 'src/calls/call.types';
