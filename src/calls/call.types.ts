@@ -28,6 +28,8 @@ export interface CallRequest {
   idempotencyKey?: string;
   /** Set for the steps of a batch. */
   batch?: { batchId: string; stepId: string };
+  /** The MCP protocol revision the call came in with (MCP front door), for the record. */
+  protocolVersion?: string;
 }
 
 /** What a running call reports to its entry point, and how the entry point can end it. */

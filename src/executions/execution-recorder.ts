@@ -28,6 +28,7 @@ export interface FinishedExecution {
   requestHash?: string | null;
   batchId?: string | null;
   stepId?: string | null;
+  protocolVersion?: string | null;
 }
 
 /** The `running` row of a call that is on record before it runs (a job, a streamed call, a keyed call, a batch step). */
@@ -43,6 +44,7 @@ export interface StartedExecution {
   requestHash?: string | null;
   batchId?: string | null;
   stepId?: string | null;
+  protocolVersion?: string | null;
 }
 
 /** Rows one statement writes at most. */
@@ -258,6 +260,7 @@ function startedRow(e: StartedExecution): ExecutionEntity {
     requestHash: e.requestHash ?? null,
     batchId: e.batchId ?? null,
     stepId: e.stepId ?? null,
+    protocolVersion: e.protocolVersion ?? null,
     owner: INSTANCE_ID,
   });
   return row;

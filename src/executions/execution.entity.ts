@@ -78,6 +78,10 @@ export class ExecutionEntity {
   @Column({ name: 'batch_id', type: 'uuid', nullable: true })
   batchId!: string | null;
 
+  /** The MCP protocol revision of a call through the MCP front door; null for REST. */
+  @Column({ name: 'protocol_version', type: 'varchar', length: 16, nullable: true })
+  protocolVersion!: string | null;
+
   @Column({ name: 'step_id', type: 'varchar', length: 200, nullable: true })
   stepId!: string | null;
 

@@ -43,6 +43,7 @@ const RECORD_COLUMNS: [column: string, type: string][] = [
   ['batch_id', 'uuid'],
   ['step_id', 'varchar'],
   ['owner', 'varchar'],
+  ['protocol_version', 'varchar'],
 ];
 
 const UPSERT_FINISHED = `
@@ -73,6 +74,7 @@ function toRecord(row: ExecutionEntity): Record<string, unknown> {
     batch_id: row.batchId ?? null,
     step_id: row.stepId ?? null,
     owner: row.owner ?? null,
+    protocol_version: row.protocolVersion ?? null,
   };
 }
 
@@ -159,8 +161,9 @@ export class ExecutionsRepository {
   async insertRunningOnce(row: ExecutionEntity): Promise<boolean> {
     const inserted: unknown[] = await this.repository.query(
       `INSERT INTO executions (id, principal, channel, server_id, tool_name, status, started_at, idempotency_key,
-                               request_hash, batch_id, step_id, owner, parameters, parameters_truncated)
-       VALUES ($1, $2, $3, $4, $5, 'running', $6, $7, $8, $9, $10, $11, $12::jsonb, $13)
+                               request_hash, batch_id, step_id, owner, parameters, parameters_truncated,
+                               protocol_version)
+       VALUES ($1, $2, $3, $4, $5, 'running', $6, $7, $8, $9, $10, $11, $12::jsonb, $13, $14)
        ON CONFLICT (principal, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
        RETURNING id`,
       [
@@ -178,6 +181,7 @@ export class ExecutionsRepository {
         // Stringified here: pg would send a string (a truncated value) as-is, which is not JSON.
         JSON.stringify(row.parameters ?? null),
         row.parametersTruncated ?? false,
+        row.protocolVersion ?? null,
       ],
     );
     return inserted.length === 1;

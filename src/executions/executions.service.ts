@@ -56,6 +56,7 @@ export function toDto(row: ExecutionEntity): ExecutionRecordDto {
     execution_id: row.id,
     principal: row.principal,
     channel: row.channel,
+    protocol_version: row.protocolVersion ?? null,
     server_id: row.serverId,
     tool_name: row.toolName,
     status: row.status,

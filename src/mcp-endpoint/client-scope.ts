@@ -15,6 +15,8 @@ export interface ClientScope {
   session: McpSession | undefined;
   principal: Principal | undefined;
   view: CatalogView;
+  /** The MCP revision of a stateless request (2026-07-28); a session's is in its record. */
+  protocolVersion?: string;
   /** Fires when the client hangs up (its calls are cancelled upstream). */
   signal: AbortSignal;
   /** To the client: on the stream of `relatedRequestId`, or the session's standalone stream without one. */

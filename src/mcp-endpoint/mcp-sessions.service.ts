@@ -142,9 +142,11 @@ export class McpSessions implements OnModuleInit {
     streaming: boolean;
     signal: AbortSignal;
     send: ClientScope['send'];
+    protocolVersion?: string;
   }): ClientScope {
     return {
       streaming: input.streaming,
+      ...(input.protocolVersion !== undefined ? { protocolVersion: input.protocolVersion } : {}),
       sessionId: input.sessionId ?? scopeIdOf(input.session),
       session: input.session,
       principal: input.principal,

@@ -1,3 +1,4 @@
+import { STATELESS_REVISION } from './transports/protocol-family';
 import { Inject, Injectable } from '@nestjs/common';
 import type { JSONRPCMessage, LoggingLevel, ServerNotification } from '@modelcontextprotocol/sdk/types.js';
 import {
@@ -60,6 +61,7 @@ export class StatelessServerFactory {
       // Progress and log messages go out before the result; the SDK then answers with an event stream.
       streaming: true,
       signal: exchange.signal,
+      protocolVersion: STATELESS_REVISION,
       send: (message) => (current ? toClient(current, message) : Promise.resolve()),
     });
     const { serverInfo, instructions } = this.handlers.presentation(scope.view);

@@ -46,6 +46,8 @@ export class ToolCallBridge {
           serverId: target.serverId,
           arguments: params.arguments ?? {},
           principal: scope.principal,
+          // A legacy session learns its revision at initialize, after its scope was built: read it per call.
+          protocolVersion: scope.protocolVersion ?? (scope.session?.protocolVersion || undefined),
           channel: 'mcp',
         },
         {

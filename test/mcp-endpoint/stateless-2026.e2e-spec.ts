@@ -1,3 +1,4 @@
+import { LATEST_PROTOCOL_VERSION } from '@modelcontextprotocol/sdk/types.js';
 import { Client as ModernClient, StreamableHTTPClientTransport as ModernTransport } from '@modelcontextprotocol/client';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -25,6 +26,7 @@ interface RpcAnswer {
 interface Execution {
   execution_id: string;
   channel: string;
+  protocol_version: string | null;
   status: string;
   tool_name: string;
 }
@@ -346,6 +348,11 @@ describe('MCP 2026-07-28 (stateless) beside the 2025 revisions on /mcp and /mcp/
       const added = (await executions('echo')).filter((e) => !seen.has(e.execution_id));
       expect(added).toHaveLength(8);
       expect(added.every((e) => e.channel === 'mcp' && e.status === 'completed')).toBe(true);
+      // ... and each names the revision it came in with: 4 stateless calls, 4 of the 2025 session.
+      expect(added.map((e) => e.protocol_version).sort()).toEqual([
+        ...Array(4).fill(LATEST_PROTOCOL_VERSION),
+        ...Array(4).fill(REVISION),
+      ]);
     });
   });
 });

@@ -103,6 +103,7 @@ export class CallRecord {
       requestHash: call.requestHash,
       batchId: call.request.batch?.batchId ?? null,
       stepId: call.request.batch?.stepId ?? null,
+      protocolVersion: call.request.protocolVersion ?? null,
     };
   }
 }

@@ -43,6 +43,13 @@ export class ExecutionRecordDto {
   @ApiProperty({ format: 'uuid' }) execution_id!: string;
   @ApiProperty({ description: 'Who called: API key id, or token issuer + subject' }) principal!: string;
   @ApiProperty({ enum: ['rest', 'mcp'] }) channel!: string;
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: '2025-11-25',
+    description: 'The MCP protocol revision of a call through the MCP endpoint; null for REST',
+  })
+  protocol_version!: string | null;
   @ApiProperty({ example: 'everything' }) server_id!: string;
   @ApiProperty({ example: 'echo' }) tool_name!: string;
   @ApiProperty({ enum: EXECUTION_STATUSES }) status!: string;

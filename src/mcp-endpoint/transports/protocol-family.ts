@@ -22,7 +22,9 @@ export type McpRoute =
   | { kind: 'legacy-post'; sessionId: string | undefined };
 
 /** Revisions of the stateless family. */
-export const STATELESS_REVISIONS: ReadonlySet<string> = new Set(['2026-07-28']);
+/** The stateless revision served today; with a second one, the exchange must carry the request's own. */
+export const STATELESS_REVISION = '2026-07-28';
+export const STATELESS_REVISIONS: ReadonlySet<string> = new Set([STATELESS_REVISION]);
 
 /**
  * The family of one request, by its own content (any replica can classify any request; nothing is looked up):
