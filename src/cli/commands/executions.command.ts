@@ -42,7 +42,7 @@ export function executionsCommand(): Command {
         server: (e) => e.server_id,
         tool: (e) => e.tool_name,
         status: (e) => e.status,
-        ms: (e) => e.duration_ms,
+        ms: (e) => (e.duration_ms === null ? null : Math.round(e.duration_ms)),
         started: (e) => e.started_at,
         principal: (e) => e.principal,
       });
@@ -63,7 +63,7 @@ export function executionsCommand(): Command {
         principal: e.principal,
         started: e.started_at,
         completed: e.completed_at,
-        'duration ms': e.duration_ms,
+        'duration ms': e.duration_ms === null ? null : Math.round(e.duration_ms),
         arguments: e.parameters === null ? null : JSON.stringify(e.parameters),
         result: e.result === null ? null : JSON.stringify(e.result),
         error: e.error ? JSON.stringify(e.error) : null,
