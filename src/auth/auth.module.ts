@@ -10,6 +10,7 @@ import { ApiKeysRepository } from './api-keys/api-keys.repository';
 import { ApiKeysService } from './api-keys/api-keys.service';
 import { AuthGuard } from './auth.guard';
 import { CredentialVerifier } from './credential-verifier';
+import { MeController } from './me.controller';
 import { ApiKeyStrategy } from './strategies/api-key.strategy';
 import { Hs256JwtStrategy } from './strategies/hs256-jwt.strategy';
 import { JwksKeyResolver } from './strategies/jwks-key.resolver';
@@ -22,7 +23,7 @@ import { OAuth2JwtStrategy } from './strategies/oauth2-jwt.strategy';
  */
 @Module({
   imports: [PassportModule, RateLimitModule, TypeOrmModule.forFeature([ApiKeyEntity])],
-  controllers: [ApiKeysController],
+  controllers: [ApiKeysController, MeController],
   providers: [
     ApiKeysRepository,
     ApiKeysService,
