@@ -1,8 +1,10 @@
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { REPO } from '../support/paths';
 
 export const BIN = path.join(REPO, 'bin', 'globalmcp.js');
+const COMPILED = path.join(REPO, 'dist', 'src', 'cli', 'main.js');
 
 export interface CliRun {
   code: number | null;
@@ -12,6 +14,8 @@ export interface CliRun {
 
 /** Runs `globalmcp args…` as a user would (the package's bin, its own process) and collects what it printed. */
 export function globalmcp(args: string[], env: Record<string, string>, stdin?: string): Promise<CliRun> {
+  // Without it the bin would build the project inside the test (slow, and racing other test files).
+  if (!existsSync(COMPILED)) throw new Error(`${COMPILED} is missing: run \`npm run build\` first (npm test does)`);
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       cwd: REPO,
