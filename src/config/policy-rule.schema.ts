@@ -19,21 +19,31 @@ export const TOOL_PATTERN = /^[A-Za-z0-9_.\-/*?]{1,128}$/;
 /** The MCP tool annotation hints a rule may test; a tool that does not set one has the specification's default. */
 export const ANNOTATION_HINTS = ['readOnlyHint', 'destructiveHint', 'idempotentHint', 'openWorldHint'] as const;
 
+/**
+ * Text a person wrote (descriptions, scope and claim values, key ids): no NUL, which PostgreSQL refuses in text and
+ * jsonb alike, and no other control character but tab and line breaks (terminal escapes have no place in a rule).
+ */
+// eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
+const CONTROL_CHARACTERS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
+const text = (max: number) =>
+  z
+    .string()
+    .min(1)
+    .max(max)
+    .refine((value) => !CONTROL_CHARACTERS.test(value), 'control characters are not allowed');
+
 const nonEmptyList = (item: z.ZodType<string>) => z.array(item).min(1).max(100);
 
 /** Conditions of a rule: every condition given must hold; a list holds when any of its values does. */
 export const policyConditionsSchema = z
   .strictObject({
-    scopes: nonEmptyList(z.string().min(1).max(200)).optional(),
+    scopes: nonEmptyList(text(200)).optional(),
     claims: z
-      .record(
-        z.string().min(1).max(200),
-        z.union([z.string().min(1).max(500), nonEmptyList(z.string().min(1).max(500))]),
-      )
+      .record(text(200), z.union([text(500), nonEmptyList(text(500))]))
       .refine((claims) => Object.keys(claims).length > 0, 'name at least one claim')
       .optional(),
-    api_keys: nonEmptyList(z.string().min(1).max(200)).optional(),
-    tiers: nonEmptyList(z.string().min(1).max(32)).optional(),
+    api_keys: nonEmptyList(text(200)).optional(),
+    tiers: nonEmptyList(text(32)).optional(),
     annotations: z
       .strictObject(Object.fromEntries(ANNOTATION_HINTS.map((hint) => [hint, z.boolean().optional()])))
       .refine((hints) => Object.keys(hints).length > 0, 'name at least one annotation')
@@ -55,7 +65,11 @@ export const policyRuleSchema = z.strictObject({
       'tool is a name pattern of 1-128 letters, digits, `_`, `-`, `.`, `/`, with `*` (any run) and `?` (one character)',
     )
     .default('*'),
-  description: z.string().max(500).optional(),
+  description: z
+    .string()
+    .max(500)
+    .refine((value) => !CONTROL_CHARACTERS.test(value), 'control characters are not allowed')
+    .optional(),
   when: policyConditionsSchema.optional(),
   unless: policyConditionsSchema.optional(),
 });
