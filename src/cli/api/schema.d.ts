@@ -106,6 +106,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/auth/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Who am I
+         * @description The authenticated caller: how it proved itself, its scopes, server allow-list and tier. Never the credential.
+         */
+        get: operations["me"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/executions": {
         parameters: {
             query?: never;
@@ -198,6 +218,79 @@ export interface paths {
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/policy/explain": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Which rule decides a tool for an API key (or the anonymous caller)
+         * @description One decision per server offering the tool (or the server named). For a token holder: POST.
+         */
+        get: operations["explainPolicy"];
+        put?: never;
+        /**
+         * Which rule decides a tool for a token holder
+         * @description The caller is described by its token's claims (scope, groups, mcp_tier, ...): nothing is verified.
+         */
+        post: operations["explainPolicyForClaims"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/policy/rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Tool-level policy rules in effect
+         * @description A rule applies when its server and tool pattern match, all its `when` conditions hold and not all its `unless` conditions do. Any applying deny denies; else any applying allow allows; else mcp.policy.default-effect. A denied tool is left out of every list and its call is a 403 naming the rule (docs/security.md).
+         */
+        get: operations["listPolicyRules"];
+        put?: never;
+        /**
+         * Add a policy rule
+         * @description Stored, and applied on every replica without a restart. A rule applies when its server and tool pattern match, all its `when` conditions hold and not all its `unless` conditions do. Any applying deny denies; else any applying allow allows; else mcp.policy.default-effect. A denied tool is left out of every list and its call is a 403 naming the rule (docs/security.md).
+         */
+        post: operations["createPolicyRule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/policy/rules/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One policy rule */
+        get: operations["getPolicyRule"];
+        /**
+         * Replace a policy rule
+         * @description Rules of the configuration file are read-only (409).
+         */
+        put: operations["replacePolicyRule"];
+        post?: never;
+        /**
+         * Delete a policy rule
+         * @description Rules of the configuration file are read-only (409).
+         */
+        delete: operations["deletePolicyRule"];
         options?: never;
         head?: never;
         patch?: never;
@@ -1170,6 +1263,11 @@ export interface components {
             parameters_truncated: boolean;
             /** @description Who called: API key id, or token issuer + subject */
             principal: string;
+            /**
+             * @description The MCP protocol revision of a call through the MCP endpoint; null for REST
+             * @example 2025-11-25
+             */
+            protocol_version: string | null;
             /** @description Result, capped like the parameters (`result_truncated`) */
             result: Record<string, never> | null;
             result_truncated: boolean;
@@ -1202,6 +1300,49 @@ export interface components {
             status: "completed" | "failed";
             /** @example echo */
             tool_name: string;
+        };
+        ExplainDecisionDto: {
+            /** @enum {string} */
+            effect: "allow" | "deny";
+            /** @description Every rule that applied, in evaluation order */
+            matched: string[];
+            /** @description The deciding rule, or `mcp.policy.default-effect` when no rule applied */
+            rule: string;
+            /** @description Whether the caller's server allow-list (and, for a call, mcp:write) lets it through */
+            server_allowed: boolean;
+            server_id: string;
+        };
+        ExplainDto: {
+            decisions: components["schemas"]["ExplainDecisionDto"][];
+            principal: components["schemas"]["ExplainPrincipalDto"];
+            tool: string;
+        };
+        ExplainPrincipalDto: {
+            /** @description API key principal id (`key:<id>`), token principal (`jwt:<iss>:<sub>`), or `anonymous` */
+            id: string;
+            /** @enum {string} */
+            kind: "api-key" | "jwt" | "oauth2" | "anonymous";
+            scopes: string[];
+            tier?: string | null;
+        };
+        ExplainRequestDto: {
+            /**
+             * @description The token's claims: scopes come from `scope`/`scp`, the tier from `mcp_tier`, the allow-list from `mcp_servers`
+             * @example {
+             *       "groups": [
+             *         "admins"
+             *       ],
+             *       "scope": "mcp:read mcp:write",
+             *       "sub": "alice"
+             *     }
+             */
+            claims?: {
+                [key: string]: unknown;
+            };
+            /** @example everything */
+            server?: string;
+            /** @example delete_file */
+            tool: string;
         };
         GetPromptDto: {
             /**
@@ -1370,6 +1511,143 @@ export interface components {
             page: number;
             /** @example 3 */
             total: number;
+        };
+        PolicyConditionsDto: {
+            /**
+             * @description The tool's annotation hints have these values (unset hints take the MCP specification's defaults)
+             * @example {
+             *       "readOnlyHint": true
+             *     }
+             */
+            annotations?: {
+                destructiveHint?: boolean;
+                idempotentHint?: boolean;
+                openWorldHint?: boolean;
+                readOnlyHint?: boolean;
+            };
+            /** @description The caller is one of these API keys (key ids) */
+            api_keys?: string[];
+            /**
+             * @description The caller's token claim (a string or a list) contains any of the values, for each claim named
+             * @example {
+             *       "groups": [
+             *         "admins"
+             *       ]
+             *     }
+             */
+            claims?: {
+                [key: string]: string | string[];
+            };
+            /**
+             * @description The caller holds any of these scopes
+             * @example [
+             *       "mcp:write"
+             *     ]
+             */
+            scopes?: string[];
+            /**
+             * @description The caller's tier is one of these
+             * @example [
+             *       "free"
+             *     ]
+             */
+            tiers?: string[];
+        };
+        PolicyRuleDto: {
+            description?: string;
+            /** @enum {string} */
+            effect: "allow" | "deny";
+            /**
+             * @description Named in every 403
+             * @example no-deletes
+             */
+            id: string;
+            /**
+             * @description A server id, or `*` for every server
+             * @default *
+             * @example github
+             */
+            server?: string;
+            /**
+             * @description `config` rules are read-only here (mcp.policy.rules)
+             * @enum {string}
+             */
+            source: "config" | "api";
+            /**
+             * @description The tool's name on its server; `*` any run of characters, `?` one character
+             * @default *
+             * @example delete_*
+             */
+            tool?: string;
+            /** @description The rule does not apply when all of these hold */
+            unless?: components["schemas"]["PolicyConditionsDto"];
+            /** @description The rule applies only when all of these hold */
+            when?: components["schemas"]["PolicyConditionsDto"];
+        };
+        PolicyRuleInputDto: {
+            description?: string;
+            /** @enum {string} */
+            effect: "allow" | "deny";
+            /**
+             * @description Named in every 403
+             * @example no-deletes
+             */
+            id: string;
+            /**
+             * @description A server id, or `*` for every server
+             * @default *
+             * @example github
+             */
+            server?: string;
+            /**
+             * @description The tool's name on its server; `*` any run of characters, `?` one character
+             * @default *
+             * @example delete_*
+             */
+            tool?: string;
+            /** @description The rule does not apply when all of these hold */
+            unless?: components["schemas"]["PolicyConditionsDto"];
+            /** @description The rule applies only when all of these hold */
+            when?: components["schemas"]["PolicyConditionsDto"];
+        };
+        PolicyRuleListDto: {
+            /**
+             * @description mcp.policy.default-effect: the outcome when no rule applies
+             * @enum {string}
+             */
+            default_effect: "allow" | "deny";
+            /** @description In evaluation order: the configuration, then the API oldest first */
+            rules: components["schemas"]["PolicyRuleDto"][];
+        };
+        PrincipalDto: {
+            /**
+             * @example api-key
+             * @enum {string}
+             */
+            kind: "api-key" | "jwt" | "oauth2";
+            /**
+             * @description Of mcp:read, mcp:write, mcp:admin
+             * @example [
+             *       "mcp:read",
+             *       "mcp:write"
+             *     ]
+             */
+            scopes: string[];
+            /**
+             * @description Servers this caller may see and use; null: every server
+             * @example null
+             */
+            servers: string[] | null;
+            /**
+             * @description Key name or token subject
+             * @example ci-pipeline
+             */
+            subject: string;
+            /**
+             * @description Rate-limit tier; null: the defaults
+             * @example pro
+             */
+            tier: string | null;
         };
         PromptArgumentDto: {
             /** @example Name of the city */
@@ -2420,6 +2698,114 @@ export interface operations {
             };
         };
     };
+    me: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PrincipalDto"];
+                };
+            };
+            /** @description AUTHENTICATION_FAILED: No credential, or one that is unknown, expired or revoked (see WWW-Authenticate) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "AUTHENTICATION_FAILED",
+                     *         "details": null,
+                     *         "message": "Missing or invalid credential",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description AUTHORIZATION_DENIED: The credential lacks a scope the operation needs, or the server is not on the caller's allow-list */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "AUTHORIZATION_DENIED",
+                     *         "details": {
+                     *           "required_scopes": [
+                     *             "mcp:write"
+                     *           ]
+                     *         },
+                     *         "message": "Missing scope: mcp:write",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description RATE_LIMIT_EXCEEDED: Over the rate limit: Retry-After says when one request fits again */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "RATE_LIMIT_EXCEEDED",
+                     *         "details": {
+                     *           "limit": 20,
+                     *           "requests_per_minute": 100,
+                     *           "retry_after_seconds": 2,
+                     *           "tier": "free"
+                     *         },
+                     *         "message": "Rate limit exceeded: 100 requests per minute, bursts of 20 (free tier); retry in 2 s",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description SERVER_ERROR: An unexpected error: the gateway logged it with its stack under the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "SERVER_ERROR",
+                     *         "details": null,
+                     *         "message": "Internal server error",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
     list: {
         parameters: {
             query?: {
@@ -3128,6 +3514,1121 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ApiHealthDto"];
+                };
+            };
+        };
+    };
+    explainPolicy: {
+        parameters: {
+            query: {
+                /** @description An API key id (or `key:<id>`), or `anonymous`; without it, the anonymous caller. A token is not stored by the gateway: explain a token holder with POST /api/policy/explain and its claims. */
+                principal?: string;
+                /** @description Without it: every server offering the tool */
+                server?: string;
+                /** @description The tool's name on its server */
+                tool: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExplainDto"];
+                };
+            };
+            /** @description INVALID_PARAMETERS: The request or the tool arguments are invalid (details name the fields) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "INVALID_PARAMETERS",
+                     *         "details": [
+                     *           {
+                     *             "field": "/message",
+                     *             "problem": "must be string"
+                     *           }
+                     *         ],
+                     *         "message": "Invalid tool arguments",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description AUTHENTICATION_FAILED: No credential, or one that is unknown, expired or revoked (see WWW-Authenticate) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "AUTHENTICATION_FAILED",
+                     *         "details": null,
+                     *         "message": "Missing or invalid credential",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description AUTHORIZATION_DENIED: The credential lacks a scope the operation needs, or the server is not on the caller's allow-list */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "AUTHORIZATION_DENIED",
+                     *         "details": {
+                     *           "required_scopes": [
+                     *             "mcp:write"
+                     *           ]
+                     *         },
+                     *         "message": "Missing scope: mcp:write",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description RESOURCE_NOT_FOUND: The server, tool, resource, prompt or execution does not exist (or is hidden from the caller) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "RESOURCE_NOT_FOUND",
+                     *         "details": null,
+                     *         "message": "Server github not found",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description RATE_LIMIT_EXCEEDED: Over the rate limit: Retry-After says when one request fits again */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "RATE_LIMIT_EXCEEDED",
+                     *         "details": {
+                     *           "limit": 20,
+                     *           "requests_per_minute": 100,
+                     *           "retry_after_seconds": 2,
+                     *           "tier": "free"
+                     *         },
+                     *         "message": "Rate limit exceeded: 100 requests per minute, bursts of 20 (free tier); retry in 2 s",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /**
+             * @description SERVER_ERROR: An unexpected error: the gateway logged it with its stack under the request id
+             *
+             *     SERVER_ERROR: An unexpected error: the gateway logged it with its stack under the request id
+             */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "SERVER_ERROR",
+                     *         "details": null,
+                     *         "message": "Internal server error",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    explainPolicyForClaims: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ExplainRequestDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExplainDto"];
+                };
+            };
+            /** @description INVALID_PARAMETERS: The request or the tool arguments are invalid (details name the fields) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "INVALID_PARAMETERS",
+                     *         "details": [
+                     *           {
+                     *             "field": "/message",
+                     *             "problem": "must be string"
+                     *           }
+                     *         ],
+                     *         "message": "Invalid tool arguments",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description AUTHENTICATION_FAILED: No credential, or one that is unknown, expired or revoked (see WWW-Authenticate) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "AUTHENTICATION_FAILED",
+                     *         "details": null,
+                     *         "message": "Missing or invalid credential",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description AUTHORIZATION_DENIED: The credential lacks a scope the operation needs, or the server is not on the caller's allow-list */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "AUTHORIZATION_DENIED",
+                     *         "details": {
+                     *           "required_scopes": [
+                     *             "mcp:write"
+                     *           ]
+                     *         },
+                     *         "message": "Missing scope: mcp:write",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description RESOURCE_NOT_FOUND: The server, tool, resource, prompt or execution does not exist (or is hidden from the caller) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "RESOURCE_NOT_FOUND",
+                     *         "details": null,
+                     *         "message": "Server github not found",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description RATE_LIMIT_EXCEEDED: Over the rate limit: Retry-After says when one request fits again */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "RATE_LIMIT_EXCEEDED",
+                     *         "details": {
+                     *           "limit": 20,
+                     *           "requests_per_minute": 100,
+                     *           "retry_after_seconds": 2,
+                     *           "tier": "free"
+                     *         },
+                     *         "message": "Rate limit exceeded: 100 requests per minute, bursts of 20 (free tier); retry in 2 s",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /**
+             * @description SERVER_ERROR: An unexpected error: the gateway logged it with its stack under the request id
+             *
+             *     SERVER_ERROR: An unexpected error: the gateway logged it with its stack under the request id
+             */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "SERVER_ERROR",
+                     *         "details": null,
+                     *         "message": "Internal server error",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    listPolicyRules: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PolicyRuleListDto"];
+                };
+            };
+            /** @description AUTHENTICATION_FAILED: No credential, or one that is unknown, expired or revoked (see WWW-Authenticate) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "AUTHENTICATION_FAILED",
+                     *         "details": null,
+                     *         "message": "Missing or invalid credential",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description AUTHORIZATION_DENIED: The credential lacks a scope the operation needs, or the server is not on the caller's allow-list */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "AUTHORIZATION_DENIED",
+                     *         "details": {
+                     *           "required_scopes": [
+                     *             "mcp:write"
+                     *           ]
+                     *         },
+                     *         "message": "Missing scope: mcp:write",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description RATE_LIMIT_EXCEEDED: Over the rate limit: Retry-After says when one request fits again */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "RATE_LIMIT_EXCEEDED",
+                     *         "details": {
+                     *           "limit": 20,
+                     *           "requests_per_minute": 100,
+                     *           "retry_after_seconds": 2,
+                     *           "tier": "free"
+                     *         },
+                     *         "message": "Rate limit exceeded: 100 requests per minute, bursts of 20 (free tier); retry in 2 s",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description SERVER_ERROR: An unexpected error: the gateway logged it with its stack under the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "SERVER_ERROR",
+                     *         "details": null,
+                     *         "message": "Internal server error",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    createPolicyRule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PolicyRuleInputDto"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PolicyRuleDto"];
+                };
+            };
+            /** @description INVALID_PARAMETERS: The request or the tool arguments are invalid (details name the fields) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "INVALID_PARAMETERS",
+                     *         "details": [
+                     *           {
+                     *             "field": "/message",
+                     *             "problem": "must be string"
+                     *           }
+                     *         ],
+                     *         "message": "Invalid tool arguments",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description AUTHENTICATION_FAILED: No credential, or one that is unknown, expired or revoked (see WWW-Authenticate) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "AUTHENTICATION_FAILED",
+                     *         "details": null,
+                     *         "message": "Missing or invalid credential",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description AUTHORIZATION_DENIED: The credential lacks a scope the operation needs, or the server is not on the caller's allow-list */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "AUTHORIZATION_DENIED",
+                     *         "details": {
+                     *           "required_scopes": [
+                     *             "mcp:write"
+                     *           ]
+                     *         },
+                     *         "message": "Missing scope: mcp:write",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description CONFLICT: Conflicts with the current state (a name used twice, an Idempotency-Key reused with other arguments) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "CONFLICT",
+                     *         "details": null,
+                     *         "message": "Idempotency-Key greet-1 was used with other arguments",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description RATE_LIMIT_EXCEEDED: Over the rate limit: Retry-After says when one request fits again */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "RATE_LIMIT_EXCEEDED",
+                     *         "details": {
+                     *           "limit": 20,
+                     *           "requests_per_minute": 100,
+                     *           "retry_after_seconds": 2,
+                     *           "tier": "free"
+                     *         },
+                     *         "message": "Rate limit exceeded: 100 requests per minute, bursts of 20 (free tier); retry in 2 s",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /**
+             * @description SERVER_ERROR: An unexpected error: the gateway logged it with its stack under the request id
+             *
+             *     SERVER_ERROR: An unexpected error: the gateway logged it with its stack under the request id
+             */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "SERVER_ERROR",
+                     *         "details": null,
+                     *         "message": "Internal server error",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    getPolicyRule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PolicyRuleDto"];
+                };
+            };
+            /** @description INVALID_PARAMETERS: The request or the tool arguments are invalid (details name the fields) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "INVALID_PARAMETERS",
+                     *         "details": [
+                     *           {
+                     *             "field": "/message",
+                     *             "problem": "must be string"
+                     *           }
+                     *         ],
+                     *         "message": "Invalid tool arguments",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description AUTHENTICATION_FAILED: No credential, or one that is unknown, expired or revoked (see WWW-Authenticate) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "AUTHENTICATION_FAILED",
+                     *         "details": null,
+                     *         "message": "Missing or invalid credential",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description AUTHORIZATION_DENIED: The credential lacks a scope the operation needs, or the server is not on the caller's allow-list */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "AUTHORIZATION_DENIED",
+                     *         "details": {
+                     *           "required_scopes": [
+                     *             "mcp:write"
+                     *           ]
+                     *         },
+                     *         "message": "Missing scope: mcp:write",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description RESOURCE_NOT_FOUND: The server, tool, resource, prompt or execution does not exist (or is hidden from the caller) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "RESOURCE_NOT_FOUND",
+                     *         "details": null,
+                     *         "message": "Server github not found",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description RATE_LIMIT_EXCEEDED: Over the rate limit: Retry-After says when one request fits again */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "RATE_LIMIT_EXCEEDED",
+                     *         "details": {
+                     *           "limit": 20,
+                     *           "requests_per_minute": 100,
+                     *           "retry_after_seconds": 2,
+                     *           "tier": "free"
+                     *         },
+                     *         "message": "Rate limit exceeded: 100 requests per minute, bursts of 20 (free tier); retry in 2 s",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /**
+             * @description SERVER_ERROR: An unexpected error: the gateway logged it with its stack under the request id
+             *
+             *     SERVER_ERROR: An unexpected error: the gateway logged it with its stack under the request id
+             */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "SERVER_ERROR",
+                     *         "details": null,
+                     *         "message": "Internal server error",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    replacePolicyRule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PolicyRuleInputDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PolicyRuleDto"];
+                };
+            };
+            /** @description INVALID_PARAMETERS: The request or the tool arguments are invalid (details name the fields) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "INVALID_PARAMETERS",
+                     *         "details": [
+                     *           {
+                     *             "field": "/message",
+                     *             "problem": "must be string"
+                     *           }
+                     *         ],
+                     *         "message": "Invalid tool arguments",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description AUTHENTICATION_FAILED: No credential, or one that is unknown, expired or revoked (see WWW-Authenticate) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "AUTHENTICATION_FAILED",
+                     *         "details": null,
+                     *         "message": "Missing or invalid credential",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description AUTHORIZATION_DENIED: The credential lacks a scope the operation needs, or the server is not on the caller's allow-list */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "AUTHORIZATION_DENIED",
+                     *         "details": {
+                     *           "required_scopes": [
+                     *             "mcp:write"
+                     *           ]
+                     *         },
+                     *         "message": "Missing scope: mcp:write",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description RESOURCE_NOT_FOUND: The server, tool, resource, prompt or execution does not exist (or is hidden from the caller) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "RESOURCE_NOT_FOUND",
+                     *         "details": null,
+                     *         "message": "Server github not found",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description CONFLICT: Conflicts with the current state (a name used twice, an Idempotency-Key reused with other arguments) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "CONFLICT",
+                     *         "details": null,
+                     *         "message": "Idempotency-Key greet-1 was used with other arguments",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description RATE_LIMIT_EXCEEDED: Over the rate limit: Retry-After says when one request fits again */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "RATE_LIMIT_EXCEEDED",
+                     *         "details": {
+                     *           "limit": 20,
+                     *           "requests_per_minute": 100,
+                     *           "retry_after_seconds": 2,
+                     *           "tier": "free"
+                     *         },
+                     *         "message": "Rate limit exceeded: 100 requests per minute, bursts of 20 (free tier); retry in 2 s",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /**
+             * @description SERVER_ERROR: An unexpected error: the gateway logged it with its stack under the request id
+             *
+             *     SERVER_ERROR: An unexpected error: the gateway logged it with its stack under the request id
+             */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "SERVER_ERROR",
+                     *         "details": null,
+                     *         "message": "Internal server error",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    deletePolicyRule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PolicyRuleDto"];
+                };
+            };
+            /** @description INVALID_PARAMETERS: The request or the tool arguments are invalid (details name the fields) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "INVALID_PARAMETERS",
+                     *         "details": [
+                     *           {
+                     *             "field": "/message",
+                     *             "problem": "must be string"
+                     *           }
+                     *         ],
+                     *         "message": "Invalid tool arguments",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description AUTHENTICATION_FAILED: No credential, or one that is unknown, expired or revoked (see WWW-Authenticate) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "AUTHENTICATION_FAILED",
+                     *         "details": null,
+                     *         "message": "Missing or invalid credential",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description AUTHORIZATION_DENIED: The credential lacks a scope the operation needs, or the server is not on the caller's allow-list */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "AUTHORIZATION_DENIED",
+                     *         "details": {
+                     *           "required_scopes": [
+                     *             "mcp:write"
+                     *           ]
+                     *         },
+                     *         "message": "Missing scope: mcp:write",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description RESOURCE_NOT_FOUND: The server, tool, resource, prompt or execution does not exist (or is hidden from the caller) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "RESOURCE_NOT_FOUND",
+                     *         "details": null,
+                     *         "message": "Server github not found",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description CONFLICT: Conflicts with the current state (a name used twice, an Idempotency-Key reused with other arguments) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "CONFLICT",
+                     *         "details": null,
+                     *         "message": "Idempotency-Key greet-1 was used with other arguments",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description RATE_LIMIT_EXCEEDED: Over the rate limit: Retry-After says when one request fits again */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "RATE_LIMIT_EXCEEDED",
+                     *         "details": {
+                     *           "limit": 20,
+                     *           "requests_per_minute": 100,
+                     *           "retry_after_seconds": 2,
+                     *           "tier": "free"
+                     *         },
+                     *         "message": "Rate limit exceeded: 100 requests per minute, bursts of 20 (free tier); retry in 2 s",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /**
+             * @description SERVER_ERROR: An unexpected error: the gateway logged it with its stack under the request id
+             *
+             *     SERVER_ERROR: An unexpected error: the gateway logged it with its stack under the request id
+             */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "SERVER_ERROR",
+                     *         "details": null,
+                     *         "message": "Internal server error",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
                 };
             };
         };
