@@ -20,6 +20,7 @@ import { HttpMetricsRecorder } from 'src/metrics/http-metrics.recorder';
 import { translateEngineError } from 'src/mcp/engine-error';
 import { bodylessRoutes } from './bodyless-routes';
 import { applyHttpSecurity, createFastifyAdapter, setBodylessRoutes } from './fastify-adapter';
+import { mountConsole } from './console';
 import { buildOpenApiDocument, mountOpenApi } from './openapi';
 import { managementTlsOptionsFrom, refuseUntrustedClientCertificates, tlsOptionsFrom } from 'src/config/tls-options';
 
@@ -74,6 +75,7 @@ export async function startGateway(loaded: LoadedConfig): Promise<RunningGateway
     throw error;
   }
   mountOpenApi(api, buildOpenApiDocument(api, version));
+  mountConsole(api);
 
   const management = await NestFactory.create<NestFastifyApplication>(
     ManagementAppModule.forRoot(api),

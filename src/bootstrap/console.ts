@@ -1,0 +1,29 @@
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import fastifyStatic from '@fastify/static';
+import type { FastifyReply } from 'fastify';
+import path from 'node:path';
+import { APP_ROOT } from 'src/common/app-root';
+
+/** Where `npm run build` (console/build.mjs) writes the web console's bundle. */
+export const CONSOLE_ASSETS = path.join(APP_ROOT, 'dist', 'console');
+
+/**
+ * The web console at /console/: static files (public, like Swagger UI, outside Nest's guards), same origin as the
+ * API, so the calls it makes carry the caller's credential and go through the guard like any other client's. No
+ * build happens at run time: without a built bundle the path answers 404.
+ */
+export function mountConsole(app: NestFastifyApplication): void {
+  const fastify = app.getHttpAdapter().getInstance();
+  fastify.get('/console', (_request, reply) => reply.redirect('/console/', 301));
+  void fastify.register(fastifyStatic, {
+    root: CONSOLE_ASSETS,
+    prefix: '/console/',
+    decorateReply: false,
+    index: ['index.html'],
+    // The bundle's names carry no hash: revalidate each load (ETag) so an upgraded gateway serves the new console.
+    cacheControl: false,
+    setHeaders: (reply: FastifyReply) => {
+      reply.header('cache-control', 'no-cache');
+    },
+  });
+}
