@@ -593,6 +593,11 @@ const mcpSchema = z
         allowedOrigins: meta(stringList().default([]), {
           description: 'Further Origin values (`scheme://name:port`) accepted by the DNS-rebinding check.',
         }),
+        ssePollAfter: meta(duration().default(30_000), {
+          description:
+            'MCP 2025-11-25 clients: a call still running after this long has its event stream closed; the client ' +
+            'resumes with GET + Last-Event-ID and gets what it missed (ms, 0: never).',
+        }),
         listTtl: meta(duration().default(10_000), {
           description:
             'MCP 2026-07-28: how long a client may reuse `server/discover` and the tool, prompt, resource and ' +

@@ -9,6 +9,7 @@ import { ToolCallScopeGuard } from './guards/tool-call-scope.guard';
 import { McpSessionBus } from './mcp-session.bus';
 import { McpServerFactory } from './mcp-server.factory';
 import { McpSessionRelay } from './mcp-session.relay';
+import { McpEventStore } from './mcp-event.store';
 import { McpSessionStore } from './mcp-session.store';
 import { McpSessions } from './mcp-sessions.service';
 import { StatelessServerFactory } from './stateless-server';
@@ -33,6 +34,7 @@ export class McpEndpointModule {
         ...mcpEndpointMetricProviders,
         McpEndpointMetrics,
         McpSessionStore,
+        McpEventStore,
         McpSessionBus,
         McpSessions,
         DnsRebindingGuard,

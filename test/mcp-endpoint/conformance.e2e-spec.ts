@@ -99,7 +99,7 @@ describe('the MCP conformance suite through /mcp/{server_id} in front of a 2025-
     db = await createTestDatabase('mcp_conformance');
     gateway = await startTestGateway({
       databaseUrl: db.url,
-      yaml: `mcp:\n  servers:\n    conformance:\n      type: stdio\n      command: node\n      args: ["${FIXTURE}"]\n`,
+      yaml: `mcp:\n  servers:\n    conformance:\n      type: stdio\n      command: node\n      args: ["${FIXTURE}"]\n  endpoint:\n    sse-poll-after: 1s\n`,
     });
     await waitForTools(gateway.addresses.api, ['conformance']);
   }, 60_000);
@@ -134,6 +134,62 @@ describe('the MCP conformance suite through /mcp/{server_id} in front of a 2025-
       failed: [...NEEDS_INPUT_REQUIRED_RELAY].sort(),
     });
   }, 160_000);
+
+  it('closes the event stream of a long call and replays what the client missed on GET with Last-Event-ID', async () => {
+    const url = `${gateway.addresses.api}/mcp/conformance`;
+    const headers = {
+      ...gateway.authHeaders,
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      'mcp-protocol-version': '2025-11-25',
+    };
+    const post = (body: object, session?: string) =>
+      fetch(url, {
+        method: 'POST',
+        headers: { ...headers, ...(session ? { 'mcp-session-id': session } : {}) },
+        body: JSON.stringify(body),
+      });
+    const init = await post({
+      jsonrpc: '2.0',
+      id: 0,
+      method: 'initialize',
+      params: {
+        protocolVersion: '2025-11-25',
+        capabilities: { sampling: {} },
+        clientInfo: { name: 'e2e', version: '1' },
+      },
+    });
+    const session = init.headers.get('mcp-session-id')!;
+    await init.text();
+    await (await post({ jsonrpc: '2.0', method: 'notifications/initialized' }, session)).text();
+
+    // test_reconnection answers after 1.5 s; the gateway closes the stream after 1 s (sse-poll-after).
+    const call = await post(
+      { jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'test_reconnection' } },
+      session,
+    );
+    expect(call.headers.get('content-type')).toContain('text/event-stream');
+    const first = await call.text();
+    expect(first).toMatch(/^id: \S+\nretry: 1000\ndata: \n/);
+    expect(first).not.toContain('"result"');
+    const lastEventId = /^id: (\S+)$/m.exec(first)![1]!;
+
+    await new Promise((resolve) => setTimeout(resolve, 1000)); // the answer arrives while nobody listens
+    const resumed = await fetch(url, {
+      headers: { ...headers, 'mcp-session-id': session, 'last-event-id': lastEventId },
+    });
+    expect(resumed.status).toBe(200);
+    const replay = await resumed.text();
+    const result = /^data: (.*"id":7.*)$/m.exec(replay)?.[1];
+    expect(JSON.parse(result!)).toMatchObject({
+      id: 7,
+      result: { content: [{ text: expect.stringContaining('Reconnection') }] },
+    });
+
+    // Another session cannot read this stream.
+    const other = await fetch(url, { headers: { ...headers, 'last-event-id': lastEventId, 'mcp-session-id': 'x' } });
+    expect(other.status).toBeGreaterThanOrEqual(400);
+  }, 30_000);
 
   it('passes the whole 2025-11-25 set through the gateway', async () => {
     const tally = await run('2025-11-25');

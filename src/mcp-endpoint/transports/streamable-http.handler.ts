@@ -1,6 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { isInitializeRequest, isJSONRPCRequest, type JSONRPCRequest } from '@modelcontextprotocol/sdk/types.js';
+import { type EventStore, StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import {
+  isInitializeRequest,
+  isJSONRPCErrorResponse,
+  isJSONRPCRequest,
+  isJSONRPCResultResponse,
+  type JSONRPCRequest,
+} from '@modelcontextprotocol/sdk/types.js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppException } from 'src/common/errors/app.exception';
 import { REQUEST_ID_HEADER } from 'src/common/http/request-id';
@@ -10,6 +16,7 @@ import { ServersService } from 'src/servers/servers.service';
 import { AGGREGATED } from '../catalog-view';
 import type { OpenStream } from '../client-scope';
 import { McpEndpointMetrics } from '../mcp-endpoint.metrics';
+import { McpEventStore } from '../mcp-event.store';
 import { McpServerFactory } from '../mcp-server.factory';
 import { McpSessionRelay } from '../mcp-session.relay';
 import type { McpSession } from '../mcp-session.store';
@@ -20,6 +27,10 @@ import type { McpRoute } from './protocol-family';
 
 /** Requests during which the upstream may send progress, log messages or requests for the client. */
 const CALLS = new Set(['tools/call', 'resources/read', 'prompts/get', 'completion/complete']);
+/** The `retry` hint of resumable streams: how long a client waits before resuming one the gateway closed. */
+const RETRY_MS = 1000;
+/** A resumed stream waits at most this long for new events before it is closed for the next poll. */
+const MAX_FOLLOW_MS = 5000;
 
 /**
  * Streamable HTTP of the 2025 revisions on `/mcp` and `/mcp/{server_id}`: POST (requests, or answers and
@@ -31,6 +42,7 @@ const CALLS = new Set(['tools/call', 'resources/read', 'prompts/get', 'completio
 @Injectable()
 export class StreamableHttpHandler implements McpTransportHandler {
   private readonly keepAliveMs: number;
+  private readonly pollAfterMs: number;
 
   constructor(
     @Inject(APP_CONFIG) config: AppConfig,
@@ -39,8 +51,10 @@ export class StreamableHttpHandler implements McpTransportHandler {
     private readonly relay: McpSessionRelay,
     private readonly factory: McpServerFactory,
     private readonly metrics: McpEndpointMetrics,
+    private readonly events: McpEventStore,
   ) {
     this.keepAliveMs = Math.max(1000, config.mcp.endpoint.sessionIdleTimeout / 2);
+    this.pollAfterMs = config.mcp.endpoint.ssePollAfter;
   }
 
   async handle(request: FastifyRequest, reply: FastifyReply, route: McpRoute): Promise<void> {
@@ -80,11 +94,23 @@ export class StreamableHttpHandler implements McpTransportHandler {
     }
 
     const streaming = messages.some((m) => isJSONRPCRequest(m) && mayStream(m, session));
+    const resuming = request.method === 'GET' && single(request.headers['last-event-id']) !== undefined;
+    // Event ids, `retry` and replay (SEP-1699) for a session's event streams; the SDK skips the priming event for
+    // clients before 2025-11-25, which could not resume.
+    const store = session ? this.events.forSession(session.id, Math.min(this.pollAfterMs, MAX_FOLLOW_MS)) : undefined;
+    // A resumed stream is one poll: closed once its replay (and the wait for the response) is over.
+    const eventStore: EventStore | undefined = store && {
+      ...store,
+      replayEventsAfter: (lastEventId, options) =>
+        store.replayEventsAfter(lastEventId, options).finally(() => setTimeout(() => void transport.close(), 0)),
+    };
     // A plain JSON answer when nothing but the result can come back (cheaper than an event stream per request).
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: undefined,
       enableJsonResponse: !streaming,
+      ...(eventStore && { eventStore, retryInterval: RETRY_MS }),
     });
+    const polling = this.pollWhenLong(request, transport, streaming && eventStore !== undefined, messages);
     const hangUp = new AbortController();
     const scope = this.sessions.scope({
       session,
@@ -103,11 +129,14 @@ export class StreamableHttpHandler implements McpTransportHandler {
     if (session) raw.setHeader('mcp-session-id', session.id);
     let stream: OpenStream | undefined;
     raw.once('close', () => {
-      if (!raw.writableFinished) hangUp.abort(new Error('client disconnected'));
       if (stream) this.relay.streamClosed(stream);
+      // Closed by the gateway for polling: the calls go on, and the server closes once they have answered.
+      if (polling.closed) return void polling.done.then(() => server.close()).catch(() => undefined);
+      polling.cancel();
+      if (!raw.writableFinished) hangUp.abort(new Error('client disconnected'));
       void server.close().catch(() => undefined);
     });
-    if (request.method === 'GET' && session) {
+    if (request.method === 'GET' && session && !resuming) {
       // One standalone stream per session on this replica: a new GET replaces the old one.
       this.relay.streamOf(sessionId)?.close();
       // A client that only listens sends no request: its open stream keeps the session alive.
@@ -117,6 +146,40 @@ export class StreamableHttpHandler implements McpTransportHandler {
       stream = this.relay.openStream(scope, () => raw.destroy());
     }
     await transport.handleRequest(request.raw, raw, request.body);
+  }
+
+  /**
+   * After `ssePollAfter`, closes the event stream of calls still running (the client resumes it with
+   * `Last-Event-ID`, on any replica). `done` settles once every call of the request has answered (into the store).
+   */
+  private pollWhenLong(
+    request: FastifyRequest,
+    transport: StreamableHTTPServerTransport,
+    resumable: boolean,
+    messages: unknown[],
+  ): { closed: boolean; done: Promise<void>; cancel(): void } {
+    const pending = new Set(messages.filter((m) => isJSONRPCRequest(m)).map((m) => m.id));
+    const version = single(request.headers['mcp-protocol-version']) ?? '';
+    const state = { closed: false, done: Promise.resolve(), cancel: () => undefined as void };
+    if (!resumable || this.pollAfterMs <= 0 || version < '2025-11-25' || pending.size === 0) return state;
+    let answered!: () => void;
+    state.done = new Promise<void>((resolve) => (answered = resolve));
+    const send = transport.send.bind(transport);
+    transport.send = async (message, options) => {
+      await send(message, options);
+      if (isJSONRPCResultResponse(message) || isJSONRPCErrorResponse(message)) {
+        if (message.id !== undefined) pending.delete(message.id);
+        if (pending.size === 0) answered();
+      }
+    };
+    const timer = setTimeout(() => {
+      state.closed = true;
+      for (const id of pending) transport.closeSSEStream(id);
+    }, this.pollAfterMs);
+    timer.unref();
+    state.cancel = () => clearTimeout(timer);
+    void state.done.then(() => clearTimeout(timer));
+    return state;
   }
 }
 
