@@ -79,7 +79,7 @@ function toEvent(e: InterruptedExecution) {
     status: 'interrupted',
     error: {
       code: 'SERVER_ERROR',
-      message: 'The gateway process running the call stopped before it finished',
+      message: 'The gateway process running the call stopped before the call finished',
       reason: 'gateway_crash',
     },
     durationMs: null,

@@ -209,7 +209,7 @@ export class ExecutionsRepository {
     const count = await this.repository.manager.transaction(async (manager) => {
       const [rows]: [InterruptedRow[], number] = await manager.query(
         `UPDATE executions e SET status = 'interrupted', completed_at = now(),
-                error = '{"code":"SERVER_ERROR","message":"The gateway process running the call stopped before it finished","reason":"gateway_crash"}'::jsonb
+                error = '{"code":"SERVER_ERROR","message":"The gateway process running the call stopped before the call finished","reason":"gateway_crash"}'::jsonb
           WHERE e.status = 'running'
             AND NOT EXISTS (SELECT 1 FROM gateway_instances i
                              WHERE i.id = e.owner

@@ -22,7 +22,7 @@ describe('running executions and gateway processes (owner + heartbeat)', () => {
 
   const statusOf = async (key: string) =>
     (
-      await client.query<{ status: string; owner: string | null; error: { message: string } | null }>(
+      await client.query<{ status: string; owner: string | null; error: { message: string; reason?: string } | null }>(
         `SELECT status, owner, error FROM executions WHERE idempotency_key = $1`,
         [key],
       )
@@ -72,6 +72,8 @@ describe('running executions and gateway processes (owner + heartbeat)', () => {
     a.child.kill('SIGKILL');
     await waitFor(async () => (await statusOf('long-on-a'))?.status === 'interrupted', 20_000, 'the sweep by B');
     expect((await statusOf('long-on-a'))!.error!.message).toMatch(/stopped before the call finished/);
+    // A process that died under the call, not a shutdown it went through: the record says which.
+    expect((await statusOf('long-on-a'))!.error).toMatchObject({ reason: 'gateway_crash' });
     await long;
   }, 120_000);
 });
