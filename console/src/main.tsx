@@ -34,7 +34,8 @@ const PAGES: Page[] = [
 ];
 
 function Route({ hash, admin }: { hash: string; admin: boolean }) {
-  const [section = 'servers', id] = hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
+  const [first, id] = hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
+  const section = first || 'servers';
   const page = PAGES.find((p) => p.path === section);
   if (!page || (page.admin && !admin)) return <p role="alert">There is no page here for your key.</p>;
   switch (section) {
@@ -150,4 +151,7 @@ function App() {
 }
 
 const root = document.getElementById('app');
-if (root) render(<App />, root);
+if (root) {
+  root.textContent = ''; // the static "Loading" line, which render() would otherwise keep
+  render(<App />, root);
+}

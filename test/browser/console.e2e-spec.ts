@@ -1,0 +1,309 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { TEST_ADMIN_KEY } from '../support/auth';
+import { descendantsOf, isAlive } from '../support/processes';
+import { EVERYTHING, REPO } from '../support/paths';
+import { createTestDatabase, type TestDatabase } from '../support/test-database';
+import { startTestGateway, type TestGateway } from '../support/test-gateway';
+import { waitFor } from '../support/wait';
+
+const OUTPUT = path.join(REPO, 'test-output', 'console');
+// Debian's chromium, never a downloaded browser; flags keep it headless, sandbox-less (root in CI) and off the network.
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-dev-shm-usage',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
+const AXE_SOURCE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+
+interface AxeViolation {
+  id: string;
+  impact: string | null;
+  nodes: { target: string[] }[];
+}
+
+/** axe-core in the page (evaluated over the DevTools protocol, so the console's CSP stays on): serious or worse. */
+async function seriousViolations(page: Page): Promise<string[]> {
+  await page.evaluate(AXE_SOURCE);
+  // Strings, not functions: the test is compiled without the DOM's types
+  const violations = await page.evaluate('axe.run(document).then((result) => result.violations)');
+  return (violations as AxeViolation[])
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+}
+
+describe('the web console at /console (headless Chromium)', () => {
+  let db: TestDatabase;
+  let gateway: TestGateway;
+  let browser: Browser | undefined;
+  let context: BrowserContext;
+  let page: Page;
+  let browserPids: number[] = [];
+  let readOnlyKey = '';
+  const pageErrors: string[] = [];
+
+  const shot = (name: string, tab: Page = page) =>
+    tab.screenshot({ path: path.join(OUTPUT, `${name}.png`), fullPage: true });
+  const go = async (hash: string, tab: Page = page) => {
+    await tab.evaluate(`location.hash = ${JSON.stringify(hash)}`);
+  };
+
+  async function signIn(tab: Page, key: string): Promise<void> {
+    await tab.goto(`${gateway.addresses.api}/console`);
+    await tab.getByLabel('API key').fill(key);
+    await tab.getByRole('button', { name: 'Sign in' }).click();
+    await tab.getByRole('navigation', { name: 'Console' }).waitFor();
+  }
+
+  beforeAll(async () => {
+    // The bundle npm run build makes; built here too so the test runs from source.
+    execFileSync(process.execPath, [path.join(REPO, 'console', 'build.mjs')], { stdio: 'inherit' });
+    db = await createTestDatabase('console');
+    gateway = await startTestGateway({
+      databaseUrl: db.url,
+      yaml: `mcp:\n  servers:\n    everything:\n      type: stdio\n      command: node\n      args: ["${EVERYTHING}", stdio]\n`,
+    });
+    await waitFor(
+      async () => {
+        const res = await fetch(`${gateway.addresses.api}/api/servers/everything`, { headers: gateway.authHeaders });
+        return res.ok && ((await res.json()) as { status: string }).status === 'active';
+      },
+      30_000,
+      'server-everything active',
+    );
+    const before = new Set(descendantsOf(process.pid));
+    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS, timeout: 30_000 });
+    browserPids = descendantsOf(process.pid).filter((pid) => !before.has(pid));
+    context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    page = await context.newPage();
+    page.setDefaultTimeout(15_000);
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    mkdirSync(OUTPUT, { recursive: true });
+  }, 90_000);
+
+  afterAll(async () => {
+    await browser?.close().catch(() => undefined);
+    // No browser process left behind, whatever close() managed.
+    for (const pid of browserPids) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+    await gateway?.stop();
+    await db?.drop();
+  });
+
+  it('refuses a wrong key and signs in with the admin key, showing the demo server up', async () => {
+    await page.goto(`${gateway.addresses.api}/console`);
+    expect(new URL(page.url()).pathname).toBe('/console');
+    await page.getByLabel('API key').fill('gmcp_not-a-key');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').filter({ hasText: 'not accepted' }).waitFor();
+    expect(await seriousViolations(page)).toEqual([]);
+    await shot('login');
+
+    await signIn(page, TEST_ADMIN_KEY);
+    const row = page.locator('tr[data-server="everything"]');
+    await row.waitFor();
+    expect(await row.locator('.status').allInnerTexts()).toEqual(['active', 'UP']);
+    const cells = await row.locator('td').allInnerTexts();
+    expect(cells[2]).toBe('stdio');
+    expect(Number(cells[3])).toBeGreaterThan(5); // tools
+    expect(cells[4]).toBe('0'); // restarts
+    expect(await row.getByRole('button', { name: /Restart/ }).count()).toBe(1);
+    expect(await seriousViolations(page)).toEqual([]);
+    await shot('servers');
+  }, 60_000);
+
+  it('calls echo from the form generated from its input schema and shows the result', async () => {
+    await page.locator('tr[data-server="everything"] th a').click();
+    const echo = page.locator('details.tool[data-tool="echo"]');
+    await echo.locator('summary').first().click();
+    await echo.getByLabel(/message/).fill('hello from the console');
+    await echo.getByRole('button', { name: 'Call', exact: true }).click();
+    const result = echo.getByLabel('Result of echo');
+    await result.waitFor();
+    const body = JSON.parse(await result.innerText()) as { status: string; result: { content: { text: string }[] } };
+    expect(body.status).toBe('completed');
+    expect(body.result.content[0]!.text).toBe('Echo: hello from the console');
+    expect(await seriousViolations(page)).toEqual([]);
+    await shot('server-tools');
+  }, 60_000);
+
+  /** Starts server-everything's long-running operation as a job from its form; the job page opens. */
+  async function startLongRunning(duration: number, steps: number): Promise<string> {
+    await go('#/servers/everything');
+    const tool = page.locator('details.tool[data-tool="trigger-long-running-operation"]');
+    await tool.locator('summary').first().click();
+    await tool.getByLabel(/duration/).fill(String(duration));
+    await tool.getByLabel(/steps/).fill(String(steps));
+    await tool.getByRole('button', { name: 'Start as job' }).click();
+    await page.waitForURL(/#\/jobs\/[0-9a-f-]{36}$/);
+    return page.url().split('/').pop()!;
+  }
+
+  it('starts the long-running operation as a job and follows its progress to the end', async () => {
+    const id = await startLongRunning(3, 3);
+    const progress = page.locator('#job-progress');
+    // Each step's progress arrives over the event stream while the job runs
+    const seen = new Set<string>();
+    await waitFor(
+      async () => {
+        seen.add((await progress.getAttribute('value')) ?? '');
+        return (await page.locator('.status').first().innerText()) === 'completed';
+      },
+      20_000,
+      'the job completed',
+      50,
+    );
+    expect([...seen].some((v) => v === '1' || v === '2')).toBe(true);
+    expect(await page.getByText('Progress: 3 of 3 (100%)').count()).toBe(1);
+    const outcome = JSON.parse(await page.getByLabel('Outcome').innerText()) as {
+      execution_id: string;
+      status: string;
+    };
+    expect(outcome).toMatchObject({ execution_id: id, status: 'completed' });
+    expect(await page.getByRole('button', { name: 'Cancel job' }).count()).toBe(0);
+    expect(await seriousViolations(page)).toEqual([]);
+    await shot('job-completed');
+  }, 60_000);
+
+  it('cancels another job while it runs', async () => {
+    const id = await startLongRunning(30, 30);
+    await waitFor(
+      async () => Number(await page.locator('#job-progress').getAttribute('value')) >= 1,
+      15_000,
+      'first step',
+    );
+    await shot('job-running');
+    await page.getByRole('button', { name: 'Cancel job' }).click();
+    await page.locator('.status', { hasText: 'cancelled' }).first().waitFor();
+    const record = (await (
+      await fetch(`${gateway.addresses.api}/api/executions/${id}`, { headers: gateway.authHeaders })
+    ).json()) as { status: string };
+    expect(record.status).toBe('cancelled');
+  }, 60_000);
+
+  it('lists executions filtered by tool and opens one: arguments, result, timing', async () => {
+    await go('#/executions');
+    await page.getByLabel('Tool').fill('echo');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await page.waitForFunction(
+      "[...document.querySelectorAll('tbody td.mono')].every((td) => td.textContent === 'echo')",
+    );
+    const rows = page.locator('tbody tr');
+    await rows.first().waitFor();
+    expect(await rows.count()).toBe(1);
+    await shot('executions');
+    await rows.first().locator('a').click();
+    const args = page.getByLabel('Arguments');
+    await args.waitFor();
+    expect(JSON.parse(await args.innerText())).toEqual({ message: 'hello from the console' });
+    expect(await page.getByLabel('Result').innerText()).toContain('Echo: hello from the console');
+    expect(await page.locator('dl.facts').innerText()).toMatch(/Duration\s+[\d.]+ ms/);
+    expect(await seriousViolations(page)).toEqual([]);
+    await shot('execution');
+  }, 60_000);
+
+  it('creates a key shown once, and revokes another', async () => {
+    await go('#/keys');
+    const create = async (name: string, scopes: string[]) => {
+      await page.getByLabel('Name').fill(name);
+      for (const scope of ['mcp:read', 'mcp:write', 'mcp:admin'])
+        await page.getByLabel(scope, { exact: true }).setChecked(scopes.includes(scope));
+      await page.getByRole('button', { name: 'Create key' }).click();
+      const shown = page.getByLabel('New API key');
+      await shown.waitFor();
+      const key = await shown.inputValue();
+      expect(key).toMatch(/^gmcp_/);
+      await page.locator(`tr[data-key="${name}"]`).waitFor();
+      return key;
+    };
+    readOnlyKey = await create('console-viewer', ['mcp:read']);
+    expect(await page.locator('tr[data-key="console-viewer"] td').nth(1).innerText()).toBe('mcp:read');
+    expect(await seriousViolations(page)).toEqual([]);
+    await shot('keys-created');
+    await page.getByRole('button', { name: 'I have copied it' }).click();
+    // Gone from the page once dismissed; the list shows only its prefix
+    expect(await page.content()).not.toContain(readOnlyKey);
+    await go('#/servers');
+    await go('#/keys');
+    await page.locator('tr[data-key="console-viewer"]').waitFor();
+    expect(await page.content()).not.toContain(readOnlyKey);
+
+    const doomed = await create('console-doomed', ['mcp:read', 'mcp:write']);
+    await page.getByRole('button', { name: 'I have copied it' }).click();
+    const row = page.locator('tr[data-key="console-doomed"]');
+    await row.getByRole('button', { name: 'Revoke console-doomed' }).click();
+    await row.getByRole('button', { name: 'Confirm revoking console-doomed' }).click();
+    await row.locator('.status', { hasText: 'revoked' }).waitFor();
+    await shot('keys-revoked');
+    const refused = await fetch(`${gateway.addresses.api}/api/auth/me`, { headers: { 'X-API-Key': doomed } });
+    expect(refused.status).toBe(401);
+  }, 60_000);
+
+  it('shows the admin the health and the upstream metrics', async () => {
+    await go('#/health');
+    await page.locator('dl.facts').waitFor();
+    expect(await page.locator('dl.facts').innerText()).toMatch(/Database\s+UP/);
+    const row = page.locator('tbody tr', { hasText: 'everything' });
+    await row.waitFor();
+    expect(Number((await row.locator('td').allInnerTexts())[0])).toBeGreaterThanOrEqual(3); // calls so far
+    expect(await seriousViolations(page)).toEqual([]);
+    await shot('health');
+  }, 60_000);
+
+  it('shows a read-only key no admin and no write action', async () => {
+    const viewer = await browser!.newContext({ viewport: { width: 1280, height: 900 } });
+    const tab = await viewer.newPage();
+    tab.setDefaultTimeout(15_000);
+    try {
+      await signIn(tab, readOnlyKey);
+      const nav = await tab.getByRole('navigation', { name: 'Console' }).innerText();
+      expect(nav).toContain('Servers');
+      expect(nav).not.toContain('API keys');
+      expect(nav).not.toContain('Health');
+      await tab.locator('tr[data-server="everything"]').waitFor();
+      expect(await tab.getByRole('button', { name: /Restart/ }).count()).toBe(0);
+      expect(await tab.getByRole('columnheader', { name: 'Actions' }).count()).toBe(0);
+      await shot('read-only-servers', tab);
+
+      await go('#/servers/everything', tab);
+      const echo = tab.locator('details.tool[data-tool="echo"]');
+      await echo.locator('summary').first().click();
+      await echo.getByText('Calling tools needs the mcp:write scope.').waitFor();
+      expect(await echo.getByRole('button', { name: 'Call', exact: true }).count()).toBe(0);
+
+      await go('#/keys', tab);
+      await tab.getByRole('alert').filter({ hasText: 'no page here' }).waitFor();
+      expect(await tab.locator('table').count()).toBe(0);
+    } finally {
+      await viewer.close();
+    }
+  }, 60_000);
+
+  it('fits a phone-width screen', async () => {
+    const phone = await browser!.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+    const tab = await phone.newPage();
+    tab.setDefaultTimeout(15_000);
+    try {
+      await signIn(tab, TEST_ADMIN_KEY);
+      await tab.locator('tr[data-server="everything"]').waitFor();
+      // Nothing but the servers table (which scrolls in its own box) is wider than the screen
+      const overflow = await tab.evaluate<number>('document.documentElement.scrollWidth');
+      expect(overflow).toBeLessThanOrEqual(390);
+      await shot('phone-servers', tab);
+      await go('#/servers/everything', tab);
+      const echo = tab.locator('details.tool[data-tool="echo"]');
+      await echo.locator('summary').first().click();
+      expect(await tab.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
+      await shot('phone-tool', tab);
+    } finally {
+      await phone.close();
+    }
+    expect(pageErrors).toEqual([]);
+  }, 60_000);
+});
