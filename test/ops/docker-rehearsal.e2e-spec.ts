@@ -58,7 +58,19 @@ describe('docker/Dockerfile rehearsed on the host (no Docker engine here)', () =
     const home = process.env.HOME ?? os.homedir();
     const userCache = path.join(home, '.npm', '_cacache');
     if (existsSync(userCache)) spawnSync('cp', ['-al', userCache, path.join(cache, '_cacache')], { stdio: 'ignore' });
+    // How this machine reaches the npm registry (a proxy, its CA) goes in as a docker build would get it (build
+    // args / the daemon's settings): npm ci asks the registry for what the copied cache lacks.
+    const network = Object.fromEntries(
+      Object.entries(process.env).filter(
+        (entry): entry is [string, string] =>
+          entry[1] !== undefined &&
+          /^(NODE_EXTRA_CA_CERTS|SSL_CERT_FILE|SSL_CERT_DIR|(HTTPS?|NO)_PROXY|(https?|no)_proxy|npm_config_(registry|cafile|proxy|https_proxy|strict_ssl))$/.test(
+            entry[0],
+          ),
+      ),
+    );
     const baseEnv = {
+      ...network,
       PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin',
       HOME: path.join(tmp, 'home'),
       npm_config_cache: cache,
