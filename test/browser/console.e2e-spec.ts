@@ -1,26 +1,15 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { TEST_ADMIN_KEY } from '../support/auth';
-import { descendantsOf, isAlive } from '../support/processes';
+import { launchChromium, type LaunchedBrowser } from '../support/browser';
 import { EVERYTHING, REPO } from '../support/paths';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
 import { waitFor } from '../support/wait';
 
 const OUTPUT = path.join(REPO, 'test-output', 'console');
-// Debian's chromium, never a downloaded browser; flags keep it headless, sandbox-less (root in CI) and off the network.
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-dev-shm-usage',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
 const AXE_SOURCE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 
 interface AxeViolation {
@@ -42,10 +31,9 @@ async function seriousViolations(page: Page): Promise<string[]> {
 describe('the web console at /console (headless Chromium)', () => {
   let db: TestDatabase;
   let gateway: TestGateway;
-  let browser: Browser | undefined;
+  let launched: LaunchedBrowser | undefined;
   let context: BrowserContext;
   let page: Page;
-  let browserPids: number[] = [];
   let readOnlyKey = '';
   const pageErrors: string[] = [];
 
@@ -78,10 +66,8 @@ describe('the web console at /console (headless Chromium)', () => {
       30_000,
       'server-everything active',
     );
-    const before = new Set(descendantsOf(process.pid));
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS, timeout: 30_000 });
-    browserPids = descendantsOf(process.pid).filter((pid) => !before.has(pid));
-    context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    launched = await launchChromium();
+    context = await launched.browser.newContext({ viewport: { width: 1280, height: 900 } });
     page = await context.newPage();
     page.setDefaultTimeout(15_000);
     page.on('pageerror', (error) => pageErrors.push(error.message));
@@ -89,9 +75,7 @@ describe('the web console at /console (headless Chromium)', () => {
   }, 90_000);
 
   afterAll(async () => {
-    await browser?.close().catch(() => undefined);
-    // No browser process left behind, whatever close() managed.
-    for (const pid of browserPids) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+    await launched?.close();
     await gateway?.stop();
     await db?.drop();
   });
@@ -191,8 +175,13 @@ describe('the web console at /console (headless Chromium)', () => {
     await go('#/executions');
     await page.getByLabel('Tool').fill('echo');
     await page.getByRole('button', { name: 'Filter' }).click();
-    await page.waitForFunction(
-      "[...document.querySelectorAll('tbody td.mono')].every((td) => td.textContent === 'echo')",
+    await waitFor(
+      () =>
+        page.evaluate<boolean>(
+          "[...document.querySelectorAll('tbody td.mono')].every((td) => td.textContent === 'echo')",
+        ),
+      10_000,
+      'only echo listed',
     );
     const rows = page.locator('tbody tr');
     await rows.first().waitFor();
@@ -257,7 +246,7 @@ describe('the web console at /console (headless Chromium)', () => {
   }, 60_000);
 
   it('shows a read-only key no admin and no write action', async () => {
-    const viewer = await browser!.newContext({ viewport: { width: 1280, height: 900 } });
+    const viewer = await launched!.browser.newContext({ viewport: { width: 1280, height: 900 } });
     const tab = await viewer.newPage();
     tab.setDefaultTimeout(15_000);
     try {
@@ -286,7 +275,11 @@ describe('the web console at /console (headless Chromium)', () => {
   }, 60_000);
 
   it('fits a phone-width screen', async () => {
-    const phone = await browser!.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+    const phone = await launched!.browser.newContext({
+      viewport: { width: 390, height: 844 },
+      isMobile: true,
+      hasTouch: true,
+    });
     const tab = await phone.newPage();
     tab.setDefaultTimeout(15_000);
     try {

@@ -1,9 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { ERROR_STATUS, type ErrorCode } from 'src/common/errors/error-code';
 import { TEST_ADMIN_KEY } from '../support/auth';
-import { descendantsOf, isAlive } from '../support/processes';
+import { launchChromium, type LaunchedBrowser } from '../support/browser';
 import { signHs256 } from '../security/test-issuer';
 import { EVERYTHING, REPO } from '../support/paths';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
@@ -12,24 +12,13 @@ import { waitFor } from '../support/wait';
 
 const OUTPUT = path.join(REPO, 'test-output');
 const JWT_SECRET = 'a-browser-test-hs256-secret-longer-than-32-bytes';
-// Debian's chromium, never a downloaded browser; flags keep it headless, sandbox-less (root in CI) and off the network.
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-dev-shm-usage',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
 
 describe('Swagger UI as a console for the tools (headless Chromium)', () => {
   let db: TestDatabase;
   let gateway: TestGateway;
-  let browser: Browser | undefined;
+  let launched: LaunchedBrowser | undefined;
+  let browser: Browser;
   let page: Page;
-  let browserPids: number[] = [];
 
   beforeAll(async () => {
     db = await createTestDatabase('browser');
@@ -46,18 +35,15 @@ describe('Swagger UI as a console for the tools (headless Chromium)', () => {
       30_000,
       "server-everything's tools in the document",
     );
-    const before = new Set(descendantsOf(process.pid));
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS, timeout: 30_000 });
-    browserPids = descendantsOf(process.pid).filter((pid) => !before.has(pid));
+    launched = await launchChromium();
+    browser = launched.browser;
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     page.setDefaultTimeout(15_000);
     mkdirSync(OUTPUT, { recursive: true });
   }, 90_000);
 
   afterAll(async () => {
-    await browser?.close().catch(() => undefined);
-    // No browser process left behind, whatever close() managed.
-    for (const pid of browserPids) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
+    await launched?.close();
     await gateway?.stop();
     await db?.drop();
   });
@@ -119,7 +105,7 @@ describe('Swagger UI as a console for the tools (headless Chromium)', () => {
 
   it('authorizes with a bearer token and runs a tool with typed numeric arguments (get-sum)', async () => {
     const token = await signHs256(JWT_SECRET, { scope: 'mcp:read mcp:write' }, { subject: 'console-user' });
-    const context = await browser!.newContext({ viewport: { width: 1280, height: 900 } });
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     const tab = await context.newPage();
     tab.setDefaultTimeout(15_000);
     try {
