@@ -35,7 +35,7 @@ export function ServersPage() {
           <tr key={server.id} data-server={server.id}>
             <th scope="row">
               <a href={`#/servers/${encodeURIComponent(server.id)}`}>{server.name}</a>
-              <div class="hint">{server.id}</div>
+              {server.id !== server.name && <div class="hint">{server.id}</div>}
             </th>
             <td>
               <Status value={server.status} />
