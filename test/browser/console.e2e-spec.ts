@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { TEST_ADMIN_KEY } from '../support/auth';
 import { launchChromium, type LaunchedBrowser } from '../support/browser';
-import { EVERYTHING, REPO } from '../support/paths';
+import { EVERYTHING, REPO, TOOLBOX } from '../support/paths';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
 import { waitFor } from '../support/wait';
@@ -56,7 +56,12 @@ describe('the web console at /console (headless Chromium)', () => {
     db = await createTestDatabase('console');
     gateway = await startTestGateway({
       databaseUrl: db.url,
-      yaml: `mcp:\n  servers:\n    everything:\n      type: stdio\n      command: node\n      args: ["${EVERYTHING}", stdio]\n`,
+      // fragile (the toolbox fixture) exits when its crash tool is called; it is respawned after 4 s, so the test sees
+      // it down, then up again.
+      yaml:
+        `mcp:\n  client:\n    retry:\n      max-attempts: 1\n      initial-interval: 4000\n      max-interval: 4000\n` +
+        `  servers:\n    everything:\n      type: stdio\n      command: node\n      args: ["${EVERYTHING}", stdio]\n` +
+        `    fragile:\n      type: stdio\n      command: node\n      args: ["${TOOLBOX}"]\n`,
     });
     await waitFor(
       async () => {
@@ -115,6 +120,32 @@ describe('the web console at /console (headless Chromium)', () => {
     expect(body.result.content[0]!.text).toBe('Echo: hello from the console');
     expect(await seriousViolations(page)).toEqual([]);
     await shot('server-tools');
+  }, 60_000);
+
+  it('shows a crashed upstream down with its last error, then up again after its restart', async () => {
+    await go('#/servers/fragile');
+    const crash = page.locator('details.tool[data-tool="crash"]');
+    await crash.locator('summary').first().click();
+    await crash.getByRole('button', { name: 'Call', exact: true }).click();
+    await crash.getByRole('alert').waitFor(); // the error envelope of the failed call
+
+    await go('#/servers');
+    const row = page.locator('tr[data-server="fragile"]');
+    const state = async () => {
+      await page.getByRole('button', { name: 'Refresh' }).click();
+      const cells = await row.locator('td').allInnerTexts();
+      return { status: cells[0]!.trim(), restarts: Number(cells[4]), lastError: cells[5]!.trim() };
+    };
+    let down = await state();
+    await waitFor(async () => (down = await state()).status !== 'active', 4_000, 'fragile marked down');
+    expect(down.lastError).toContain('process exited');
+    await shot('server-down');
+
+    let up = down;
+    await waitFor(async () => (up = await state()).status === 'active', 20_000, 'fragile back up');
+    expect(up.restarts).toBeGreaterThanOrEqual(1);
+    expect(up.lastError).toContain('process exited'); // kept, with its time, after the server is back
+    await shot('server-back-up');
   }, 60_000);
 
   /** Starts server-everything's long-running operation as a job from its form; the job page opens. */

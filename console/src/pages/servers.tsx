@@ -46,7 +46,7 @@ export function ServersPage() {
             <td>{server.type}</td>
             <td>{server.capabilities.tools}</td>
             <td>{server.metrics.restarts}</td>
-            <td class="last-error">
+            <td class={server.last_error ? 'last-error' : undefined}>
               {server.last_error ? `${server.last_error} (${when(server.last_error_at)})` : '—'}
             </td>
             {admin && (
