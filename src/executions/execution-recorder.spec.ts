@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { WebhookOutbox } from 'src/webhooks/webhook-outbox';
-import { ExecutionRecorder, type FinishedExecution } from './execution-recorder';
+import { ExecutionRecorder, type FinishedExecution, WRITERS } from './execution-recorder';
 import type { ExecutionEntity } from './execution.entity';
 import type { ExecutionsRepository } from './executions.repository';
 
@@ -10,7 +10,7 @@ import type { ExecutionsRepository } from './executions.repository';
 function fakeRepository(options: { down?: () => boolean; gate?: () => Promise<void> } = {}) {
   const written: string[] = [];
   const repository = {
-    upsertMany: jest.fn(async (rows: ExecutionEntity[], also?: (manager: unknown) => Promise<void>) => {
+    upsertMany: jest.fn(async (rows: ExecutionEntity[]) => {
       await options.gate?.();
       if (options.down?.()) throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
       if (rows.some((r) => r.toolName.length > 128)) {
@@ -18,14 +18,17 @@ function fakeRepository(options: { down?: () => boolean; gate?: () => Promise<vo
           driverError: { code: '22001' },
         });
       }
-      await also?.({});
       written.push(...rows.map((r) => r.id));
+      return 0;
     }),
   };
   return { repository: repository as unknown as ExecutionsRepository, written, calls: repository.upsertMany };
 }
 
-const outbox = { enqueue: jest.fn(async () => 0), written: jest.fn() } as unknown as WebhookOutbox;
+const outbox = {
+  statementFor: jest.fn(() => ({ sql: 'SELECT 1', parameter: '[]' })),
+  written: jest.fn(),
+} as unknown as WebhookOutbox;
 
 const execution = (id: string, toolName = 'echo'): FinishedExecution => ({
   id,
@@ -65,20 +68,20 @@ describe('ExecutionRecorder', () => {
     expect(written).toEqual(['a']);
   });
 
-  it('group-commits: calls that finish while a write is in flight share the next write', async () => {
+  it('group-commits: calls that finish while every writer is busy share the next write', async () => {
     let open!: () => void;
     let gate: Promise<void> | undefined = new Promise<void>((resolve) => (open = resolve));
     const { repository, written, calls } = fakeRepository({ gate: () => gate ?? Promise.resolve() });
     const recorder = recorderOver(repository);
-    const first = recorder.finish(execution('a'));
+    const busy = Array.from({ length: WRITERS }, (_, i) => recorder.finish(execution(`busy-${i}`)));
     await new Promise((resolve) => setImmediate(resolve));
     const rest = ['b', 'c', 'd', 'e'].map((id) => recorder.finish(execution(id)));
     gate = undefined;
     open();
-    await Promise.all([first, ...rest]);
-    expect(written).toEqual(['a', 'b', 'c', 'd', 'e']);
-    expect(calls).toHaveBeenCalledTimes(2);
-    expect((calls.mock.calls[1]![0] as ExecutionEntity[]).map((r) => r.id)).toEqual(['b', 'c', 'd', 'e']);
+    await Promise.all([...busy, ...rest]);
+    expect(written).toHaveLength(WRITERS + 4);
+    expect(calls).toHaveBeenCalledTimes(WRITERS + 1);
+    expect((calls.mock.calls[WRITERS]![0] as ExecutionEntity[]).map((r) => r.id)).toEqual(['b', 'c', 'd', 'e']);
   });
 
   it('writes the others when the database refuses one record for its values, and drops only that one', async () => {

@@ -132,25 +132,24 @@ export class ExecutionsRepository {
 
   /**
    * Multi-row write of finished records: new rows are inserted, rows already there (idempotent calls) updated.
-   * `alsoInTransaction` runs in the same transaction (the webhook outbox rows of these records).
+   * `alongside` (the webhook outbox's statement for these records, a CTE with parameter `$2`) runs in the same
+   * statement: atomic without a transaction, one round trip. Returns how many rows `alongside` wrote.
    */
-  async upsertMany(
-    rows: ExecutionEntity[],
-    alsoInTransaction?: (manager: EntityManager) => Promise<void>,
-  ): Promise<void> {
-    if (rows.length === 0) return;
+  async upsertMany(rows: ExecutionEntity[], alongside?: { sql: string; parameter: string }): Promise<number> {
+    if (rows.length === 0) return 0;
     // One statement with one parameter (the rows as a JSON array): TypeORM's multi-row insert builds and checks a
     // parameter per cell, which cost ~70 µs of CPU per recorded call under load (bench profile).
     const payload = JSON.stringify(rows.map(toRecord));
-    const write = (manager: EntityManager) => manager.query(UPSERT_FINISHED, [payload]);
-    if (!alsoInTransaction) {
-      await write(this.repository.manager);
-      return;
+    if (!alongside) {
+      await this.repository.manager.query(UPSERT_FINISHED, [payload]);
+      return 0;
     }
-    await this.repository.manager.transaction(async (manager) => {
-      await write(manager);
-      await alsoInTransaction(manager);
-    });
+    const [result] = await this.repository.manager.query<[{ recorded: number; written: number }]>(
+      `WITH recorded AS (${UPSERT_FINISHED} RETURNING 1), alongside AS (${alongside.sql})
+       SELECT (SELECT count(*) FROM recorded)::int AS recorded, (SELECT count(*) FROM alongside)::int AS written`,
+      [payload, alongside.parameter],
+    );
+    return result.written;
   }
 
   /**

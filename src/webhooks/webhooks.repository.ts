@@ -81,16 +81,10 @@ export class WebhooksRepository {
    */
   async enqueue(events: readonly OutboxEvent[], manager?: EntityManager): Promise<number> {
     if (events.length === 0) return 0;
-    const rows = events.map((e) => ({ event: e.event, payload: e.data, occurred_at: e.occurredAt.toISOString() }));
     // TypeORM answers an INSERT with its RETURNING rows (an UPDATE with [rows, count]).
-    const inserted: unknown[] = await (manager ?? this.deliveries.manager).query(
-      `INSERT INTO webhook_deliveries (id, webhook_id, event, payload, created_at, next_attempt_at)
-       SELECT gen_random_uuid(), w.id, e.event, e.payload, e.occurred_at, now()
-         FROM jsonb_to_recordset($1::jsonb) AS e(event text, payload jsonb, occurred_at timestamptz)
-         JOIN webhooks w ON w.active AND e.event = ANY (w.events)
-       RETURNING 1`,
-      [JSON.stringify(rows)],
-    );
+    const inserted: unknown[] = await (manager ?? this.deliveries.manager).query(enqueueStatement(1), [
+      outboxParameter(events),
+    ]);
     return inserted.length;
   }
 
@@ -205,4 +199,24 @@ export class WebhooksRepository {
       .addOrderBy('a.attempt')
       .getMany();
   }
+}
+
+/**
+ * The statement that writes the deliveries of the events in parameter `$n` (see `outboxParameter`), one per event and
+ * active subscription wanting it, returning one row per delivery. Other modules may run it as a data-modifying CTE of
+ * their own write, so that their record and its deliveries are one statement (atomic, one round trip).
+ */
+export function enqueueStatement(n: number): string {
+  return `INSERT INTO webhook_deliveries (id, webhook_id, event, payload, created_at, next_attempt_at)
+       SELECT gen_random_uuid(), w.id, e.event, e.payload, e.occurred_at, now()
+         FROM jsonb_to_recordset($${n}::jsonb) AS e(event text, payload jsonb, occurred_at timestamptz)
+         JOIN webhooks w ON w.active AND e.event = ANY (w.events)
+       RETURNING 1`;
+}
+
+/** The events as `enqueueStatement`'s parameter. */
+export function outboxParameter(events: readonly OutboxEvent[]): string {
+  return JSON.stringify(
+    events.map((e) => ({ event: e.event, payload: e.data, occurred_at: e.occurredAt.toISOString() })),
+  );
 }
