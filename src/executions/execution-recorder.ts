@@ -10,27 +10,6 @@ import { ExecutionsRepository } from './executions.repository';
 import { jsonbSafe, storable } from './sanitize';
 import { toolEvent } from './tool-events';
 
-/** A finished call, as the caller hands it over: masked, capped and serialized only when written. */
-export interface FinishedExecution {
-  id: string;
-  principal: string;
-  channel: ExecutionChannel;
-  serverId: string;
-  toolName: string;
-  parameters: unknown;
-  result?: unknown;
-  status: Exclude<ExecutionStatus, 'running'>;
-  error?: ExecutionError;
-  startedAt: Date;
-  completedAt: Date;
-  durationMs: number;
-  idempotencyKey?: string | null;
-  requestHash?: string | null;
-  batchId?: string | null;
-  stepId?: string | null;
-  protocolVersion?: string | null;
-}
-
 /** The `running` row of a call that is on record before it runs (a job, a streamed call, a keyed call, a batch step). */
 export interface StartedExecution {
   id: string;
@@ -45,6 +24,15 @@ export interface StartedExecution {
   batchId?: string | null;
   stepId?: string | null;
   protocolVersion?: string | null;
+}
+
+/** A finished call, as the caller hands it over: masked, capped and serialized only when written. */
+export interface FinishedExecution extends StartedExecution {
+  result?: unknown;
+  status: Exclude<ExecutionStatus, 'running'>;
+  error?: ExecutionError;
+  completedAt: Date;
+  durationMs: number;
 }
 
 /** Rows one statement writes at most. */

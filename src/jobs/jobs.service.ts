@@ -26,18 +26,8 @@ import type { ServerNotificationEvent } from 'src/mcp/mcp-engine.events';
 import type { CallEndReason, PreparedCall } from 'src/calls/call.types';
 import { toExecutionResultDto } from 'src/executions/dto/execution-result.dto';
 import type { JobState } from './dto/job.dto';
+import { finalEventOf, Job, type JobEvent, type JobEventType } from './job';
 
-/** What an event stream carries: `event:` is the type, `data:` the JSON payload, `id:` the sequence number. */
-export type JobEventType = 'status' | 'progress' | 'log' | 'result' | 'error' | 'cancelled' | 'interrupted';
-
-export interface JobEvent {
-  id: number;
-  type: JobEventType;
-  data: Record<string, unknown>;
-}
-
-/** Events kept per job for replay (`Last-Event-ID`); older ones are dropped first (the final event is always kept). */
-const MAX_EVENTS = 1_000;
 /** A finished job stays in memory this long (its events can be replayed), then only its database row remains. */
 const FINISHED_RETENTION_MS = 10 * 60_000;
 const MAX_FINISHED = 1_000;
@@ -51,35 +41,6 @@ export const JOBS_CHANNEL = 'globalmcp_jobs';
 const REMOTE_CANCEL_WAIT_MS = 5_000;
 /** How often a stream of another instance's job looks at its record. */
 const REMOTE_POLL_MS = 500;
-
-class Job {
-  state: JobState = 'running';
-  readonly events: JobEvent[] = [];
-  readonly listeners = new Set<(event: JobEvent) => void>();
-  readonly controller = new AbortController();
-  finishedAt: number | undefined;
-  done: Promise<void> = Promise.resolve();
-  private sequence = 0;
-
-  constructor(
-    readonly id: string,
-    readonly owner: string,
-    readonly serverId: string,
-    readonly toolName: string,
-    readonly startedAt: Date,
-  ) {}
-
-  push(type: JobEventType, data: Record<string, unknown>): void {
-    const event: JobEvent = { id: ++this.sequence, type, data: { execution_id: this.id, ...data } };
-    this.events.push(event);
-    if (this.events.length > MAX_EVENTS) this.events.splice(1, this.events.length - MAX_EVENTS);
-    for (const listener of this.listeners) listener(event);
-  }
-
-  get finished(): boolean {
-    return this.state !== 'running';
-  }
-}
 
 /**
  * Tool calls run as jobs: started from a prepared call (its `running` row already written), they go on when the
@@ -389,43 +350,4 @@ function endReasonOf(signal: AbortSignal): CallEndReason | undefined {
 function mayAccess(owner: string, principal: Principal | undefined): boolean {
   if (!principal) return owner === 'anonymous';
   return principal.scopes.has(ADMIN_SCOPE) || principal.id === owner;
-}
-
-/** The one event a job no longer in memory still has: its outcome, from the database row. */
-function finalEventOf(row: ExecutionEntity): JobEvent {
-  const base = { execution_id: row.id, status: row.status };
-  switch (row.status) {
-    case 'completed':
-      return {
-        id: 0,
-        type: 'result',
-        data: {
-          ...base,
-          result: row.result,
-          server_id: row.serverId,
-          tool_name: row.toolName,
-          started_at: row.startedAt.toISOString(),
-          completed_at: row.completedAt?.toISOString() ?? null,
-          duration_ms: row.durationMs,
-        },
-      };
-    case 'failed':
-      return { id: 0, type: 'error', data: { ...base, error: row.error } };
-    case 'interrupted':
-      return { id: 0, type: 'interrupted', data: { ...base, message: row.error?.message ?? 'Interrupted' } };
-    case 'cancelled':
-      return { id: 0, type: 'cancelled', data: { ...base, message: row.error?.message ?? 'Cancelled' } };
-    case 'running':
-      return {
-        id: 0,
-        type: 'status',
-        data: {
-          ...base,
-          server_id: row.serverId,
-          tool_name: row.toolName,
-          started_at: row.startedAt.toISOString(),
-          message: 'Runs on another gateway instance: this stream gives its outcome, not its progress',
-        },
-      };
-  }
 }
