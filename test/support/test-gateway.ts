@@ -25,6 +25,16 @@ export interface TestGatewayOptions {
   rateLimiting?: boolean;
 }
 
+/**
+ * The Redis key prefix of a test gateway. The run shares one Redis; replicas of one test (the same database) share
+ * their caches as production replicas do, while another test's server of the same id never lends this one its
+ * catalog (a cached catalog would list tools before this gateway has connected to its own upstream).
+ */
+function cacheNamespace(databaseUrl: string | undefined, dir: string): string {
+  const database = databaseUrl ? new URL(databaseUrl).pathname.slice(1) : path.basename(dir);
+  return `e2e-${database}:`;
+}
+
 /** Starts the real gateway in this process on free loopback ports, against the given database. */
 export async function startTestGateway(options: TestGatewayOptions = {}): Promise<TestGateway> {
   const dir = mkdtempSync(path.join(tmpdir(), 'globalmcp-e2e-'));
@@ -34,7 +44,8 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     `server:\n  port: 0\n  address: 127.0.0.1\nmanagement:\n  server:\n    port: 0\n  prometheus:\n    port: ${await freePort()}\n` +
       // No drain delay: nothing balances these, and a stop must stay quick (mcp.shutdown.drain-delay).
       `logging:\n  level:\n    root: WARN\nmcp:\n  data-dir: ${dir}/data\n  shutdown:\n    drain-delay: 0\n` +
-      (options.rateLimiting ? '' : '  security:\n    rate-limiting:\n      enabled: false\n'),
+      (options.rateLimiting ? '' : '  security:\n    rate-limiting:\n      enabled: false\n') +
+      `spring:\n  cache:\n    redis:\n      key-prefix: "${cacheNamespace(options.databaseUrl, dir)}"\n`,
   );
   // The test's own YAML is a second file, merged over the first the way `--config a.yml,b.yml` does.
   const extra = path.join(dir, 'test.yml');
