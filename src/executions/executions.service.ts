@@ -14,9 +14,14 @@ export class ExecutionsService {
   async list(query: ListExecutionsQueryDto, principal?: Principal): Promise<ExecutionListDto> {
     const page = query.page ?? 1;
     const limit = query.limit ?? 50;
+    const owner = ownerFilter(principal);
+    // The filter narrows what the caller may see; it never widens it: another principal's rows stay hidden.
+    if (owner !== undefined && query.principal !== undefined && query.principal !== owner) {
+      return { executions: [], pagination: { page, limit, total: 0, has_next: false } };
+    }
     const [rows, total] = await this.repository.list(
       {
-        principal: ownerFilter(principal),
+        principal: owner ?? query.principal,
         serverId: query.server_id,
         toolName: query.tool,
         status: query.status,

@@ -180,6 +180,18 @@ describe('executions: audit trail and idempotency over real MCP servers', () => 
     const someoneElse = adminOnes.body.executions.find((e: any) => e.principal !== record.principal);
     expect((await get(`/api/executions/${someoneElse.execution_id}`, mine)).status).toBe(404);
     expect((await get(`/api/executions/${own.body.execution_id}`)).status).toBe(200);
+
+    // principal=: an admin narrows the list to one caller; anyone else's filter never widens their own view
+    const byWriter = await get(`/api/executions?principal=${encodeURIComponent(record.principal)}`);
+    expect(byWriter.body.executions.map((e: any) => e.execution_id)).toEqual([own.body.execution_id]);
+    expect(byWriter.body.pagination.total).toBe(1);
+    const ownFilter = await get(`/api/executions?principal=${encodeURIComponent(record.principal)}`, mine);
+    expect(ownFilter.body.executions.map((e: any) => e.execution_id)).toEqual([own.body.execution_id]);
+    const peeking = await get(`/api/executions?principal=${encodeURIComponent(someoneElse.principal)}`, mine);
+    expect(peeking.status).toBe(200);
+    expect(peeking.body).toMatchObject({ executions: [], pagination: { total: 0 } });
+    expect((await get('/api/executions?principal=nobody')).body.executions).toEqual([]);
+    expect((await get('/api/executions?principal=%01key')).status).toBe(400);
   });
 
   it('deletes records older than mcp.executions.retention-days (30 by default), keeping newer ones', async () => {

@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsOptional, IsUUID, Matches } from 'class-validator';
+import { IsIn, IsOptional, IsString, IsUUID, Length, Matches } from 'class-validator';
 import { PageQueryDto, PaginationDto } from 'src/common/dto/pagination.dto';
 import { SERVER_ID_PATTERN, TOOL_NAME_PATTERN } from 'src/common/patterns';
 import { EXECUTION_END_REASONS, EXECUTION_STATUSES } from '../execution.entity';
@@ -19,6 +19,20 @@ export class ListExecutionsQueryDto extends PageQueryDto {
   @IsOptional()
   @IsIn(EXECUTION_STATUSES)
   status?: (typeof EXECUTION_STATUSES)[number];
+
+  @ApiPropertyOptional({
+    example: 'key:3f1c2a9e-7b4d-4e0a-9c1f-2d8e6b5a4c3d',
+    maxLength: 300,
+    description:
+      "Who called, as each record's `principal` (`key:<API key id>`, or `<jwt|oauth2>:<issuer>:<subject>`); exact " +
+      "match. A caller who is not an admin sees only its own executions: another principal's filter lists none.",
+  })
+  @IsOptional()
+  @IsString()
+  @Length(1, 300)
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
+  @Matches(/^[^\u0000-\u001f\u007f]+$/, { message: 'principal must not contain control characters' })
+  principal?: string;
 }
 
 export class ExecutionIdParamDto {
