@@ -518,6 +518,39 @@ const mcpSchema = z
         }),
       })
       .prefault({}),
+    console: z
+      .object({
+        oauth2: z
+          .object({
+            clientId: meta(
+              z
+                .string()
+                .regex(/^[\x21-\x7e]{1,255}$/, '1-255 printable ASCII characters without spaces')
+                .optional(),
+              {
+                description:
+                  'Public OAuth2 client (no secret) of the web console at the issuer of ' +
+                  '`spring.security.oauth2.resourceserver.jwt.issuer-uri`: with both set, /console offers sign-in with ' +
+                  'the authorization code flow and PKCE (S256). Register `<gateway URL>/console` as its redirect URI.',
+              },
+            ),
+            scopes: meta(
+              stringList()
+                .pipe(z.array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/, 'a scope has no spaces or quotes')))
+                .default(['openid', 'mcp:read', 'mcp:write', 'mcp:admin']),
+              {
+                description:
+                  "Scopes the console asks for; the issuer grants what the user may have, and the token's scopes decide what the console shows.",
+              },
+            ),
+            resource: meta(z.url().optional(), {
+              description:
+                "Resource indicator (RFC 8707) sent with the authorization and token requests, for issuers that pick the token's audience from it.",
+            }),
+          })
+          .prefault({}),
+      })
+      .prefault({}),
     policy: z
       .object({
         defaultEffect: meta(z.enum(['allow', 'deny']).default('allow'), {

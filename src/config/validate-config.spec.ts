@@ -214,5 +214,26 @@ describe('runValidateConfig', () => {
       // The empty PEM files are refused first, naming the key material.
       expect(errors(run(yml).lines)[0]).toMatch(/^ERROR server\.ssl: cannot open the TLS key material/);
     });
+    it("refuses the console's OAuth2 client without an issuer, and bad client ids or scopes", () => {
+      const lonely = file('console.yml', 'mcp:\n  console:\n    oauth2:\n      client-id: globalmcp-console\n');
+      expect(errors(run(lonely).lines)).toEqual([
+        'ERROR mcp.console.oauth2.client-id is set but spring.security.oauth2.resourceserver.jwt.issuer-uri is not: the console signs in at that issuer',
+      ]);
+      const issuer =
+        'spring:\n  security:\n    oauth2:\n      resourceserver:\n        jwt:\n          issuer-uri: https://id.example.com\n';
+      const good = file(
+        'good.yml',
+        `${issuer}mcp:\n  console:\n    oauth2:\n      client-id: globalmcp-console\n      scopes: openid,mcp:read\n`,
+      );
+      expect(run(good).code).toBe(0);
+      const spaced = file(
+        'spaced.yml',
+        `${issuer}mcp:\n  console:\n    oauth2:\n      client-id: "two words"\n      scopes: ['mcp"read']\n`,
+      );
+      const refused = run(spaced);
+      expect(refused.code).toBe(1);
+      expect(refused.text).toMatch(/mcp\.console\.oauth2\.client-id/);
+      expect(refused.text).toMatch(/mcp\.console\.oauth2\.scopes/);
+    });
   });
 });
