@@ -12,6 +12,8 @@ const esmPackages = [
   'hookified',
   'qified',
   'jose',
+  'openid-client',
+  'oauth4webapi',
   '@standard-schema',
   'strtok3',
   'token-types',
