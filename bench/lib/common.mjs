@@ -1,6 +1,6 @@
 // Shared helpers of the benchmark scripts: statistics, free ports, waiting, and process bookkeeping through /proc.
-import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -159,6 +159,18 @@ export function processesOfRun(marker, tempRoot) {
   return found;
 }
 
+/** SIGKILLs, by PID, whatever of this run is still alive (see processesOfRun); returns what is left after 5 s. */
+export async function killRunProcesses(marker, tempRoot) {
+  let left = [];
+  for (let i = 0; i < 20; i++) {
+    left = processesOfRun(marker, tempRoot);
+    if (left.length === 0) break;
+    for (const p of left) killIfSame(p);
+    await sleep(250);
+  }
+  return left;
+}
+
 /** A field of /proc/<pid>/status in MB (VmRSS, VmHWM); this process only, children excluded. */
 export function statusMb(pid, field = 'VmRSS') {
   const text = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -189,3 +201,58 @@ export function killGroup(pgid, signal = 'SIGKILL') {
 
 export const round1 = (v) => (v === null || v === undefined ? v : Math.round(v * 10) / 10);
 export const round3 = (v) => (v === null || v === undefined ? v : Math.round(v * 1000) / 1000);
+
+// ------------------------------------------------------------------------------------------- the build under test
+
+/** The caller's environment without anything that could reconfigure the gateway under test. */
+export function cleanEnv() {
+  const env = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (/^(SERVER_|MANAGEMENT_|MCP_|SPRING_|GLOBALMCP_|LOGGING_|DATABASE_URL|REDIS_URL|JWT_|NODE_OPTIONS)/.test(k))
+      continue;
+    env[k] = v;
+  }
+  return env;
+}
+
+/** Runs `npm run build` when dist/ has no build yet (or `force`). */
+export function buildIfNeeded(force, log) {
+  if (existsSync(path.join(ROOT, 'dist/src/main.js')) && !force) return;
+  log('building (npm run build)');
+  const r = spawnSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'inherit' });
+  if (r.status !== 0) throw new Error('npm run build failed');
+}
+
+/**
+ * Copies dist/ to `target` (under bench/.cache/) and runs the gateway from the copy: a rebuild of dist/ by someone
+ * else during the run (tsc first writes unaliased `require("src/...")`, then tsc-alias rewrites them) must not break
+ * or change the gateway half-way. Node still resolves node_modules from the project root above bench/.cache/.
+ */
+export async function snapshotDist(target, log) {
+  for (let attempt = 1; ; attempt++) {
+    rmSync(target, { recursive: true, force: true });
+    mkdirSync(path.dirname(target), { recursive: true });
+    cpSync(path.join(ROOT, 'dist'), target, { recursive: true });
+    const problem = checkBuild(target);
+    if (!problem) return;
+    if (attempt >= 10) throw new Error(`dist/ is not a complete build (${problem}): run npm run build`);
+    log(`dist/ looks mid-build (${problem}); retrying in 3 s`);
+    await sleep(3000);
+  }
+}
+
+function checkBuild(dir) {
+  if (!existsSync(path.join(dir, 'src/main.js'))) return 'no src/main.js';
+  const stack = [path.join(dir, 'src')];
+  while (stack.length) {
+    const current = stack.pop();
+    for (const entry of readdirSync(current, { withFileTypes: true })) {
+      const full = path.join(current, entry.name);
+      if (entry.isDirectory()) stack.push(full);
+      else if (entry.name.endsWith('.js') && /require\("src\//.test(readFileSync(full, 'utf8'))) {
+        return `unresolved path alias in ${path.relative(dir, full)}`;
+      }
+    }
+  }
+  return null;
+}
