@@ -28,7 +28,7 @@ const AUTH_ROUNDS = 2;
 export const newHs256Secret = () => randomBytes(48).toString('base64url');
 
 /** Spawns a child that prints `READY ...` on its stdout once serving; resolves to the words after READY. */
-async function startReady(ctx, script, options) {
+export async function startReady(ctx, script, options) {
   const child = ctx.spawnTracked(process.execPath, [path.join(BENCH_DIR, script), JSON.stringify(options)], {
     cwd: ROOT,
     // The run's marker: the orchestrator's final sweep of /proc finds this child and its descendants by it.
@@ -47,7 +47,7 @@ async function startReady(ctx, script, options) {
   return { child, words };
 }
 
-async function stopChild(child) {
+export async function stopChild(child) {
   try {
     process.kill(child.pid, 'SIGTERM');
   } catch {

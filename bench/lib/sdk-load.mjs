@@ -1,5 +1,5 @@
-// The measuring loop both SDK-client load workers share (direct-load.mjs over stdio, mcp-endpoint-load.mjs over
-// Streamable HTTP): warm-up, sequential latency, then N callers back to back for a fixed window.
+// The measuring loop of the SDK-client load worker (direct-load.mjs, over stdio; the MCP front door is measured with
+// raw JSON-RPC by mcp-raw-load.mjs): warm-up, sequential latency, then N callers back to back for a fixed window.
 import { performance } from 'node:perf_hooks';
 import { summarize } from './common.mjs';
 
