@@ -1,11 +1,22 @@
-/** The console's one door to the API: same origin, the key from sessionStorage as X-API-Key. */
+/**
+ * The console's one door to the API: same origin, the caller's credential from sessionStorage (this tab only): an API
+ * key sent as X-API-Key, or an OAuth2 access token (sign-in with PKCE, oauth.ts) sent as a bearer token.
+ */
 
-const KEY_STORAGE = 'globalmcp.apiKey';
+const STORAGE = 'globalmcp.credential';
+
+export type Credential = { kind: 'key'; key: string } | { kind: 'bearer'; token: string; expiresAt: number | null };
 
 export const credential = {
-  get: (): string | null => sessionStorage.getItem(KEY_STORAGE),
-  set: (key: string): void => sessionStorage.setItem(KEY_STORAGE, key),
-  clear: (): void => sessionStorage.removeItem(KEY_STORAGE),
+  get: (): Credential | null => {
+    try {
+      return JSON.parse(sessionStorage.getItem(STORAGE) ?? 'null') as Credential | null;
+    } catch {
+      return null;
+    }
+  },
+  set: (value: Credential): void => sessionStorage.setItem(STORAGE, JSON.stringify(value)),
+  clear: (): void => sessionStorage.removeItem(STORAGE),
 };
 
 /** The API's error envelope, kept whole so the page can show code, message and request id. */
@@ -25,8 +36,14 @@ interface Envelope {
 }
 
 function headers(extra: Record<string, string> = {}): Record<string, string> {
-  const key = credential.get();
-  return { accept: 'application/json', ...(key ? { 'X-API-Key': key } : {}), ...extra };
+  const held = credential.get();
+  const auth: Record<string, string> =
+    held?.kind === 'key'
+      ? { 'X-API-Key': held.key }
+      : held?.kind === 'bearer'
+        ? { authorization: `Bearer ${held.token}` }
+        : {};
+  return { accept: 'application/json', ...auth, ...extra };
 }
 
 async function failure(res: Response): Promise<ApiError> {

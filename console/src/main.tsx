@@ -6,8 +6,10 @@ import { HealthPage } from './pages/health';
 import { JobPage, JobsPage } from './pages/jobs';
 import { KeysPage } from './pages/keys';
 import { ServerPage, ServersPage } from './pages/servers';
+import { WebhookPage, WebhooksPage } from './pages/webhooks';
 import type { Me } from './types';
 import { ErrorMessage, MeContext, formText } from './ui';
+import { SignInError, finishSignIn, isCallback, loadSettings, startSignIn, type OAuth2Settings } from './oauth';
 
 function useHash(): string {
   const [hash, setHash] = useState(location.hash);
@@ -30,6 +32,7 @@ const PAGES: Page[] = [
   { path: 'executions', label: 'Executions' },
   { path: 'jobs', label: 'Jobs' },
   { path: 'keys', label: 'API keys', admin: true },
+  { path: 'webhooks', label: 'Webhooks', admin: true },
   { path: 'health', label: 'Health', admin: true },
 ];
 
@@ -47,19 +50,43 @@ function Route({ hash, admin }: { hash: string; admin: boolean }) {
       return id ? <JobPage id={id} /> : <JobsPage />;
     case 'keys':
       return <KeysPage />;
+    case 'webhooks':
+      return id ? <WebhookPage id={id} /> : <WebhooksPage />;
     default:
       return <HealthPage />;
   }
 }
 
-function Login({ onLogin, error }: { onLogin: (key: string) => void; error: unknown }) {
+function Login({
+  onKey,
+  onOAuth2,
+  oauth2,
+  error,
+}: {
+  onKey: (key: string) => void;
+  onOAuth2: () => void;
+  oauth2: OAuth2Settings | null;
+  error: unknown;
+}) {
   return (
     <main class="login">
       <h1>globalmcp console</h1>
+      <ErrorMessage error={error} />
+      {oauth2 && (
+        <section aria-label="Sign in with your identity provider" class="sso">
+          <button type="button" onClick={onOAuth2}>
+            Sign in with your identity provider
+          </button>
+          <small class="hint">
+            {new URL(oauth2.issuer).host}: you come back here signed in; the token is kept for this tab only.
+          </small>
+          <p class="or">or with an API key</p>
+        </section>
+      )}
       <form
         onSubmit={(e) => {
           e.preventDefault();
-          onLogin(formText(new FormData(e.currentTarget), 'apiKey'));
+          onKey(formText(new FormData(e.currentTarget), 'apiKey'));
         }}
       >
         <div class="field">
@@ -67,7 +94,6 @@ function Login({ onLogin, error }: { onLogin: (key: string) => void; error: unkn
           <input id="api-key" name="apiKey" type="password" autoComplete="off" required />
           <small class="hint">Kept for this browser tab only (sessionStorage) and sent as X-API-Key.</small>
         </div>
-        <ErrorMessage error={error} />
         <div class="actions">
           <button type="submit">Sign in</button>
         </div>
@@ -79,10 +105,18 @@ function Login({ onLogin, error }: { onLogin: (key: string) => void; error: unkn
 function App() {
   const hash = useHash();
   const [me, setMe] = useState<Me | null>(null);
-  const [checking, setChecking] = useState(credential.get() !== null);
+  const [checking, setChecking] = useState(true);
   const [error, setError] = useState<unknown>();
+  const [oauth2, setOAuth2] = useState<OAuth2Settings | null>(null);
 
   const identify = async () => {
+    const held = credential.get();
+    if (!held) return;
+    if (held.kind === 'bearer' && held.expiresAt !== null && held.expiresAt <= Date.now()) {
+      credential.clear();
+      setError(new Error('Your sign-in has expired. Sign in again.'));
+      return;
+    }
     try {
       setMe(await api<Me>('GET', '/api/auth/me'));
       setError(undefined);
@@ -90,24 +124,45 @@ function App() {
       credential.clear();
       setMe(null);
       setError(
-        failure instanceof ApiError && failure.status === 401 ? new Error('That key was not accepted.') : failure,
+        failure instanceof ApiError && failure.status === 401
+          ? new Error(
+              held.kind === 'key' ? 'That key was not accepted.' : 'The gateway did not accept the sign-in token.',
+            )
+          : failure,
       );
-    } finally {
-      setChecking(false);
     }
   };
   useEffect(() => {
-    if (credential.get()) void identify();
+    void (async () => {
+      try {
+        const settings = await loadSettings().catch(() => null);
+        setOAuth2(settings);
+        if (isCallback()) {
+          if (!settings) throw new SignInError('Sign-in with an identity provider is not configured on this gateway.');
+          credential.clear();
+          await finishSignIn(settings);
+        }
+        await identify();
+      } catch (failure) {
+        setError(failure);
+      } finally {
+        setChecking(false);
+      }
+    })();
   }, []);
 
-  if (checking) return <p>Checking your key…</p>;
+  if (checking) return <p>Checking your sign-in…</p>;
   if (!me)
     return (
       <Login
         error={error}
-        onLogin={(key) => {
-          credential.set(key);
+        oauth2={oauth2}
+        onKey={(key) => {
+          credential.set({ kind: 'key', key });
           void identify();
+        }}
+        onOAuth2={() => {
+          if (oauth2) startSignIn(oauth2).catch((failure: unknown) => setError(failure));
         }}
       />
     );
@@ -131,7 +186,7 @@ function App() {
         </nav>
         <div class="who">
           <span>
-            {me.subject} <span class="hint">({me.scopes.join(' ')})</span>
+            {me.subject} <span class="hint">({me.scopes.join(' ') || 'no scopes'})</span>
           </span>
           <button
             onClick={() => {

@@ -86,3 +86,36 @@ export interface Pagination {
   limit: number;
   total: number;
 }
+
+export interface Webhook {
+  id: string;
+  url: string;
+  events: string[];
+  active: boolean;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface DeliveryAttempt {
+  attempt: number;
+  attempted_at: string;
+  duration_ms: number;
+  status_code: number | null;
+  error: string | null;
+  outcome: string;
+  instance: string;
+}
+
+export interface Delivery {
+  id: string;
+  event: string;
+  status: string;
+  attempts: number;
+  next_attempt_at: string | null;
+  last_status_code: number | null;
+  last_error: string | null;
+  created_at: string;
+  delivered_at: string | null;
+  payload: Record<string, unknown>;
+  attempt_log: DeliveryAttempt[];
+}

@@ -55,9 +55,9 @@ export function ErrorMessage({ error }: { error: unknown }) {
 }
 
 export function Status({ value }: { value: string }) {
-  const tone = /^(up|active|completed)$/i.test(value)
+  const tone = /^(up|active|completed|delivered)$/i.test(value)
     ? 'ok'
-    : /^(running|pending|unknown)$/i.test(value)
+    : /^(running|pending|unknown|inactive)$/i.test(value)
       ? 'busy'
       : 'bad';
   return <span class={`status status-${tone}`}>{value}</span>;

@@ -75,7 +75,7 @@ export async function startGateway(loaded: LoadedConfig): Promise<RunningGateway
     throw error;
   }
   mountOpenApi(api, buildOpenApiDocument(api, version));
-  mountConsole(api);
+  mountConsole(api, config);
 
   const management = await NestFactory.create<NestFastifyApplication>(
     ManagementAppModule.forRoot(api),

@@ -1,4 +1,7 @@
 import { execFileSync } from 'node:child_process';
+import { createHmac } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
@@ -228,6 +231,40 @@ describe('the web console at /console (headless Chromium)', () => {
     await shot('execution');
   }, 60_000);
 
+  it('filters executions by caller, from the form or from a caller in the list', async () => {
+    const made = (await (
+      await fetch(`${gateway.addresses.api}/api/api-keys`, {
+        method: 'POST',
+        headers: { ...gateway.authHeaders, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'console-caller', scopes: ['mcp:read', 'mcp:write'] }),
+      })
+    ).json()) as { id: string; key: string };
+    const called = await fetch(`${gateway.addresses.api}/api/servers/everything/tools/echo`, {
+      method: 'POST',
+      headers: { 'X-API-Key': made.key, 'content-type': 'application/json' },
+      body: JSON.stringify({ message: 'from another caller' }),
+    });
+    expect(called.status).toBe(200);
+    const caller = `key:${made.id}`;
+    const callers = () =>
+      page.evaluate<string[]>("[...document.querySelectorAll('tbody tr td:nth-child(5)')].map((td) => td.innerText)");
+
+    await go('#/executions');
+    await page.getByLabel('Tool').fill('');
+    await page.getByLabel('Caller').fill(caller);
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await waitFor(async () => (await callers()).join() === caller, 10_000, 'only the other caller listed');
+    await shot('executions-by-caller');
+
+    await page.getByLabel('Caller').fill('');
+    await page.getByRole('button', { name: 'Filter' }).click();
+    await waitFor(async () => new Set(await callers()).size > 1, 10_000, 'every caller listed');
+    await page.getByRole('button', { name: `Only calls by ${caller}` }).click();
+    await waitFor(async () => (await callers()).join() === caller, 10_000, 'narrowed to the clicked caller');
+    expect(await page.getByLabel('Caller').inputValue()).toBe(caller);
+    expect(await seriousViolations(page)).toEqual([]);
+  }, 60_000);
+
   it('creates a key shown once, and revokes another', async () => {
     await go('#/keys');
     const create = async (name: string, scopes: string[]) => {
@@ -265,6 +302,83 @@ describe('the web console at /console (headless Chromium)', () => {
     expect(refused.status).toBe(401);
   }, 60_000);
 
+  it('adds a webhook whose secret is shown once, lists its deliveries, and deletes it', async () => {
+    const received: { headers: IncomingHttpHeaders; body: string }[] = [];
+    const receiver = createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      req.on('end', () => {
+        received.push({ headers: req.headers, body });
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+    try {
+      await go('#/webhooks');
+      await page.getByLabel('Receiver URL').fill(url);
+      await page.getByLabel('tool.executed').setChecked(true);
+      await page.getByLabel('tool.failed').setChecked(false);
+      await page.getByRole('button', { name: 'Add webhook' }).click();
+      const shown = page.getByLabel('Signing secret');
+      await shown.waitFor();
+      const secret = await shown.inputValue();
+      expect(secret).toMatch(/^whsec_[\w-]{40,}$/);
+      const row = page.locator(`tr[data-webhook="${url}"]`);
+      await row.waitFor();
+      expect(await row.locator('td').first().innerText()).toBe('tool.executed');
+      expect(await seriousViolations(page)).toEqual([]);
+      await shot('webhooks-created');
+      await page.getByRole('button', { name: 'I have copied it' }).click();
+      expect(await page.content()).not.toContain(secret);
+      // Nothing the API answers carries it either
+      const listed = await (
+        await fetch(`${gateway.addresses.api}/api/webhooks`, { headers: gateway.authHeaders })
+      ).text();
+      expect(listed).not.toContain(secret);
+
+      // A call makes a delivery, signed with the secret the page showed
+      await fetch(`${gateway.addresses.api}/api/servers/everything/tools/echo`, {
+        method: 'POST',
+        headers: { ...gateway.authHeaders, 'content-type': 'application/json' },
+        body: JSON.stringify({ message: 'to the webhook' }),
+      });
+      await waitFor(() => received.length > 0, 15_000, 'a delivery at the receiver');
+      const delivery = received[0]!;
+      const timestamp = String(delivery.headers['x-globalmcp-timestamp']);
+      const expected = createHmac('sha256', secret).update(`${timestamp}.${delivery.body}`).digest('hex');
+      expect(delivery.headers['x-globalmcp-signature']).toBe(`sha256=${expected}`);
+
+      await row.getByRole('link', { name: `Deliveries of ${url}` }).click();
+      const deliveryRow = page.locator(`tr[data-delivery="${String(delivery.headers['x-globalmcp-delivery'])}"]`);
+      await waitFor(
+        async () => {
+          await page.getByRole('button', { name: 'Refresh' }).click();
+          return (await deliveryRow.locator('.status').innerText()) === 'delivered';
+        },
+        10_000,
+        'the delivery listed as delivered',
+      );
+      expect(await deliveryRow.locator('td').nth(1).innerText()).toBe('1'); // attempts
+      expect(await deliveryRow.locator('td').nth(2).innerText()).toBe('HTTP 204');
+      await deliveryRow.locator('summary').click();
+      expect(await deliveryRow.getByRole('list').innerText()).toMatch(/delivered HTTP 204/);
+      expect(await page.content()).not.toContain(secret);
+      expect(await seriousViolations(page)).toEqual([]);
+      await shot('webhook-deliveries');
+
+      await go('#/webhooks');
+      await row.getByRole('button', { name: `Delete ${url}` }).click();
+      await row.getByRole('button', { name: `Confirm deleting ${url}` }).click();
+      await waitFor(async () => (await row.count()) === 0, 10_000, 'the webhook gone from the list');
+      const gone = await fetch(`${gateway.addresses.api}/api/webhooks`, { headers: gateway.authHeaders });
+      expect(((await gone.json()) as { webhooks: unknown[] }).webhooks).toEqual([]);
+    } finally {
+      receiver.closeAllConnections();
+      await new Promise((resolve) => receiver.close(resolve));
+    }
+  }, 60_000);
+
   it('shows the admin the health and the upstream metrics', async () => {
     await go('#/health');
     await page.locator('dl.facts').waitFor();
@@ -286,6 +400,7 @@ describe('the web console at /console (headless Chromium)', () => {
       expect(nav).toContain('Servers');
       expect(nav).not.toContain('API keys');
       expect(nav).not.toContain('Health');
+      expect(nav).not.toContain('Webhooks');
       await tab.locator('tr[data-server="everything"]').waitFor();
       expect(await tab.getByRole('button', { name: /Restart/ }).count()).toBe(0);
       expect(await tab.getByRole('columnheader', { name: 'Actions' }).count()).toBe(0);

@@ -9,10 +9,11 @@ interface Filters {
   server_id: string;
   tool: string;
   status: string;
+  principal: string;
 }
 
 export function ExecutionsPage() {
-  const [draft, setDraft] = useState<Filters>({ server_id: '', tool: '', status: '' });
+  const [draft, setDraft] = useState<Filters>({ server_id: '', tool: '', status: '', principal: '' });
   const [filters, setFilters] = useState<Filters>(draft);
   const list = useLoad(
     () =>
@@ -20,7 +21,7 @@ export function ExecutionsPage() {
         'GET',
         `/api/executions${query({ ...filters, limit: 50 })}`,
       ),
-    [filters.server_id, filters.tool, filters.status],
+    [filters.server_id, filters.tool, filters.status, filters.principal],
   );
   const field = (name: keyof Filters, label: string) => (
     <div class="field">
@@ -58,12 +59,20 @@ export function ExecutionsPage() {
             ))}
           </select>
         </div>
+        {field('principal', 'Caller')}
         <div class="actions">
           <button type="submit">Filter</button>
         </div>
       </form>
       <ErrorMessage error={list.error} />
-      <ExecutionTable executions={list.data?.executions ?? []} />
+      <ExecutionTable
+        executions={list.data?.executions ?? []}
+        onCaller={(principal) => {
+          const next = { ...draft, principal };
+          setDraft(next);
+          setFilters(next);
+        }}
+      />
       {list.data && (
         <p class="hint">
           {list.data.executions.length} of {list.data.pagination.total}
@@ -73,7 +82,16 @@ export function ExecutionsPage() {
   );
 }
 
-export function ExecutionTable({ executions, link = 'executions' }: { executions: Execution[]; link?: string }) {
+export function ExecutionTable({
+  executions,
+  link = 'executions',
+  onCaller,
+}: {
+  executions: Execution[];
+  link?: string;
+  /** When given, each caller is a button that filters the list to that caller. */
+  onCaller?: (principal: string) => void;
+}) {
   return (
     <Table columns={['Execution', 'Server', 'Tool', 'Status', 'Caller', 'Started', 'Duration']}>
       {executions.map((e) => (
@@ -88,7 +106,15 @@ export function ExecutionTable({ executions, link = 'executions' }: { executions
           <td>
             <Status value={e.status} />
           </td>
-          <td>{e.principal}</td>
+          <td>
+            {onCaller ? (
+              <button class="link" onClick={() => onCaller(e.principal)} aria-label={`Only calls by ${e.principal}`}>
+                {e.principal}
+              </button>
+            ) : (
+              e.principal
+            )}
+          </td>
           <td>{when(e.started_at)}</td>
           <td>{e.duration_ms === null ? '—' : `${e.duration_ms} ms`}</td>
         </tr>
