@@ -3,6 +3,10 @@ import { SERVER_ID_PATTERN } from 'src/common/patterns';
 import { bool, duration, int, meta, num, port, scalarString, scalarStringList, size, stringList } from './config-types';
 import { policyRuleSchema } from './policy-rule.schema';
 
+/** Values of PostgreSQL's `synchronous_commit`, and `database` for the server's own setting. */
+export const SYNCHRONOUS_COMMIT_MODES = ['off', 'local', 'remote_write', 'on', 'remote_apply', 'database'] as const;
+export type SynchronousCommitMode = (typeof SYNCHRONOUS_COMMIT_MODES)[number];
+
 /**
  * The one declaration of every configuration key: type, default, description and sensitivity. The loader, the
  * environment-variable binding, the docs generator (`npm run config:docs`) and secret masking all read it.
@@ -476,6 +480,15 @@ const mcpSchema = z
     executions: z
       .object({
         retentionDays: meta(int(1).default(30), { description: 'Execution records older than this are deleted.' }),
+        synchronousCommit: meta(z.enum(SYNCHRONOUS_COMMIT_MODES).default('off'), {
+          description:
+            "PostgreSQL's `synchronous_commit` for the writes of finished execution records, which every answer waits " +
+            'for. `off`: the answer leaves once PostgreSQL has committed the record (readable at once; survives any ' +
+            'crash of the gateway and a restart of PostgreSQL; a crash of PostgreSQL or its host loses at most the ' +
+            'last ~3 × `wal_writer_delay` of records). `on`/`remote_write`/`remote_apply`/`local`: it also waits for ' +
+            "the WAL flush (and standbys) as PostgreSQL defines them, at the cost of the disk's flush latency per " +
+            "group of records (ADR 0008). `database`: the database's own setting.",
+        }),
         heartbeatInterval: meta(duration().default(10_000), {
           description:
             'How often a gateway process records that it is alive and interrupts the `running` executions of processes that are not (ms).',

@@ -10,7 +10,7 @@ import type { ExecutionsRepository } from './executions.repository';
 function fakeRepository(options: { down?: () => boolean; gate?: () => Promise<void> } = {}) {
   const written: string[] = [];
   const repository = {
-    upsertMany: jest.fn(async (rows: ExecutionEntity[]) => {
+    upsertMany: jest.fn(async (rows: ExecutionEntity[], _alongside?: unknown, _synchronousCommit?: string) => {
       await options.gate?.();
       if (options.down?.()) throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
       if (rows.some((r) => r.toolName.length > 128)) {
@@ -19,7 +19,7 @@ function fakeRepository(options: { down?: () => boolean; gate?: () => Promise<vo
         });
       }
       written.push(...rows.map((r) => r.id));
-      return 0;
+      return { recorded: rows.length, written: 0, synchronousCommit: 'off' };
     }),
   };
   return { repository: repository as unknown as ExecutionsRepository, written, calls: repository.upsertMany };
@@ -45,8 +45,8 @@ const execution = (id: string, toolName = 'echo'): FinishedExecution => ({
 
 describe('ExecutionRecorder', () => {
   let dataDir: string;
-  const recorderOver = (repository: ExecutionsRepository) =>
-    new ExecutionRecorder(repository, outbox, { mcp: { dataDir } } as never);
+  const recorderOver = (repository: ExecutionsRepository, synchronousCommit = 'off') =>
+    new ExecutionRecorder(repository, outbox, { mcp: { dataDir, executions: { synchronousCommit } } } as never);
   const spoolFile = () => path.join(dataDir, 'spool', 'executions.spool.jsonl');
 
   beforeEach(() => {
@@ -66,6 +66,14 @@ describe('ExecutionRecorder', () => {
     open();
     await finished;
     expect(written).toEqual(['a']);
+  });
+
+  it('writes with the configured synchronous_commit (mcp.executions.synchronous-commit)', async () => {
+    for (const mode of ['off', 'on', 'database']) {
+      const { repository, calls } = fakeRepository();
+      await recorderOver(repository, mode).finish(execution(`mode-${mode}`));
+      expect(calls.mock.calls[0]![2]).toBe(mode);
+    }
   });
 
   it('group-commits: calls that finish while every writer is busy share the next write', async () => {

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplica
 import path from 'node:path';
 import { INSTANCE_ID } from 'src/common/instance-id';
 import { APP_CONFIG } from 'src/config/config.module';
-import type { AppConfig } from 'src/config/config.schema';
+import type { AppConfig, SynchronousCommitMode } from 'src/config/config.schema';
 import { WebhookOutbox } from 'src/webhooks/webhook-outbox';
 import { ExecutionEntity, type ExecutionChannel, type ExecutionError, type ExecutionStatus } from './execution.entity';
 import { ExecutionSpool } from './execution-spool';
@@ -52,7 +52,8 @@ interface Waiting {
 
 /**
  * The executions table's write side. A finished call is durable before its answer leaves: `finish()` resolves once
- * the record (and its `tool.executed` / `tool.failed` webhook delivery, in the same transaction) is written. Writes
+ * the record (and its `tool.executed` / `tool.failed` webhook delivery, in the same transaction) is committed, with
+ * `mcp.executions.synchronous-commit` saying whether that commit also waits for the WAL flush (ADR 0008). Writes
  * are group-committed: callers that finish while a write is in flight share the next one (one multi-row statement),
  * so there is no timer on the answer path and the cost per call falls as the load rises.
  *
@@ -69,6 +70,7 @@ export class ExecutionRecorder implements OnApplicationBootstrap, OnApplicationS
   private spoolTimer: NodeJS.Timeout | undefined;
   private replaying: Promise<void> | undefined;
   private databaseDown = false;
+  private readonly synchronousCommit: SynchronousCommitMode;
 
   constructor(
     private readonly repository: ExecutionsRepository,
@@ -76,6 +78,7 @@ export class ExecutionRecorder implements OnApplicationBootstrap, OnApplicationS
     @Inject(APP_CONFIG) config: Pick<AppConfig, 'mcp'>,
   ) {
     this.spool = new ExecutionSpool(path.join(path.resolve(config.mcp.dataDir), 'spool'));
+    this.synchronousCommit = config.mcp.executions.synchronousCommit;
   }
 
   onApplicationBootstrap(): void {
@@ -196,11 +199,12 @@ export class ExecutionRecorder implements OnApplicationBootstrap, OnApplicationS
 
   /** The records and their webhook deliveries in one statement: no event without its record. */
   private async writeChunk(chunk: FinishedExecution[]): Promise<void> {
-    const queued = await this.repository.upsertMany(
+    const { written } = await this.repository.upsertMany(
       chunk.map(toRow),
       this.outbox.statementFor(chunk.map(toolEvent), 2),
+      this.synchronousCommit,
     );
-    this.outbox.written(queued);
+    this.outbox.written(written);
   }
 
   private async writeOneByOne(chunk: FinishedExecution[], cause: unknown): Promise<void> {
