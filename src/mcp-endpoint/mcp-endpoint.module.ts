@@ -2,6 +2,8 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import { ServersModule } from 'src/servers/servers.module';
 import { CallsModule } from 'src/calls/calls.module';
 import { PolicyModule } from 'src/policy/policy.module';
+import { InputRounds } from './input-required/input-rounds';
+import { RequestStates } from './input-required/request-state';
 import { McpEndpointController } from './mcp-endpoint.controller';
 import { McpEndpointMetrics, mcpEndpointMetricProviders } from './mcp-endpoint.metrics';
 import { DnsRebindingGuard } from './guards/dns-rebinding.guard';
@@ -43,6 +45,8 @@ export class McpEndpointModule {
         ToolCallBridge,
         McpServerFactory,
         StreamableHttpHandler,
+        RequestStates,
+        InputRounds,
         StatelessServerFactory,
         StatelessHandler,
         LegacySseHandler,

@@ -134,7 +134,7 @@ export class McpServerFactory {
     return this.upstream(scope, extra.requestId, extra.signal, 'resource', () =>
       this.engine.readResource(target.serverId, target.name, {
         signal: AbortSignal.any([extra.signal, scope.signal]),
-        origin: this.relay.origin(scope, extra.requestId),
+        origin: extra.origin ?? this.relay.origin(scope, extra.requestId),
       }),
     );
   }
@@ -172,7 +172,7 @@ export class McpServerFactory {
     return this.upstream(scope, extra.requestId, extra.signal, 'prompt', () =>
       this.engine.getPrompt(target.serverId, target.name, params.arguments ?? {}, {
         signal: AbortSignal.any([extra.signal, scope.signal]),
-        origin: this.relay.origin(scope, extra.requestId),
+        origin: extra.origin ?? this.relay.origin(scope, extra.requestId),
       }),
     );
   }

@@ -16,7 +16,19 @@ export type BusMessage =
   /** A legacy `/messages` POST for an SSE session held by another replica. */
   | { kind: 'legacy'; sessionId: string; message: JSONRPCMessage }
   /** `DELETE /mcp`: streams of the session on every replica end. */
-  | { kind: 'ended'; sessionId: string };
+  | { kind: 'ended'; sessionId: string }
+  /** A 2026-07-28 retry (`inputResponses`) for a call another replica holds (InputRounds); `reply` names the answer. */
+  | { kind: 'input'; call: string; round: number; responses: Record<string, unknown>; reply: string }
+  /** The holder's answer to `input`: first `accepted`, then the call's next step (or the retry's error). */
+  | { kind: 'input-reply'; reply: string; accepted?: true; step?: InputStep }
+  /** The client of a relayed retry went away: the holder cancels the call. */
+  | { kind: 'input-cancel'; call: string };
+
+/** What the holder of a call waiting for input answers a relayed retry with (see input-required/pending-input.ts). */
+export type InputStep =
+  | { kind: 'done'; result: Record<string, unknown> }
+  | { kind: 'failed' | 'error'; error: { code: number; message: string; data?: unknown } }
+  | { kind: 'input'; round: number; requests: Record<string, { method: string; params: Record<string, unknown> }> };
 
 /**
  * Cross-replica delivery for MCP sessions: Redis pub/sub on one channel when Redis is configured (every replica

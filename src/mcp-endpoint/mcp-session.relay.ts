@@ -214,6 +214,10 @@ export class McpSessionRelay implements OnModuleInit, OnApplicationShutdown, Cli
       case 'notify':
         void this.deliverUpdate(message.serverId, message.notification);
         return;
+      case 'input':
+      case 'input-reply':
+      case 'input-cancel':
+        return; // 2026-07-28 retries: InputRounds'
     }
   }
 

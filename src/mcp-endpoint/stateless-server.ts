@@ -14,6 +14,8 @@ import { APP_CONFIG } from 'src/config/config.module';
 import type { AppConfig } from 'src/config/config.schema';
 import type { CatalogView } from './catalog-view';
 import { McpServerFactory } from './mcp-server.factory';
+import { type InputCall, InputRounds } from './input-required/input-rounds';
+import { RequestStates } from './input-required/request-state';
 import { McpSessions } from './mcp-sessions.service';
 import type { HandlerExtra } from './tool-call.bridge';
 
@@ -45,6 +47,8 @@ export class StatelessServerFactory {
     @Inject(APP_CONFIG) config: AppConfig,
     private readonly sessions: McpSessions,
     private readonly handlers: McpServerFactory,
+    private readonly rounds: InputRounds,
+    private readonly states: RequestStates,
   ) {
     this.listTtl = config.mcp.endpoint.listTtl;
     this.readTtl = config.mcp.endpoint.readTtl;
@@ -71,6 +75,8 @@ export class StatelessServerFactory {
       instructions,
       jsonSchemaValidator: SHARED_VALIDATOR,
       cacheHints: this.cacheHints(exchange.principal),
+      // Signed, expiring, bound to the caller (RequestStates): anything else is refused by the SDK with -32602.
+      requestState: { verify: this.states.verify },
     });
     const extraOf = (ctx: ServerContext): HandlerExtra => {
       current = ctx;
@@ -80,18 +86,37 @@ export class StatelessServerFactory {
         sendNotification: (notification: ServerNotification) => ctx.mcpReq.notify(notification),
       };
     };
+    /**
+     * A method that may need the client's input (InputRounds): the call runs with the relaying origin, and its own
+     * signal (a call waiting between rounds outlives this request; giving it up ends the scope, `client-gone`).
+     */
+    const withInput = (ctx: ServerContext, target: string, run: (s: typeof scope, e: HandlerExtra) => unknown) =>
+      this.rounds.serve(ctx, target, exchange.signal, (call: InputCall) => {
+        const extra = extraOf(ctx);
+        if (!call.origin || !call.signal) return Promise.resolve(run(scope, extra));
+        const held = { ...scope, signal: AbortSignal.any([scope.signal, call.signal]) };
+        return Promise.resolve(
+          run(held, { ...extra, signal: call.signal, origin: call.origin, sendNotification: call.notify! }),
+        );
+      }) as never;
     const h = this.handlers;
     // The SDK 2 and SDK 1 schema types describe the same wire shapes; the handlers are typed with SDK 1's.
     server.setRequestHandler('tools/list', () => h.listTools(scope) as never);
-    server.setRequestHandler('tools/call', (r, ctx) => h.callTool(scope, r.params as never, extraOf(ctx)) as never);
+    server.setRequestHandler('tools/call', (r, ctx) =>
+      withInput(ctx, r.params.name, (s, e) => h.callTool(s, r.params, e)),
+    );
     if (capabilities.resources) {
       server.setRequestHandler('resources/list', () => h.listResources(scope) as never);
       server.setRequestHandler('resources/templates/list', () => h.listResourceTemplates(scope) as never);
-      server.setRequestHandler('resources/read', (r, ctx) => h.readResource(scope, r.params, extraOf(ctx)) as never);
+      server.setRequestHandler('resources/read', (r, ctx) =>
+        withInput(ctx, r.params.uri, (s, e) => h.readResource(s, r.params, e)),
+      );
     }
     if (capabilities.prompts) {
       server.setRequestHandler('prompts/list', () => h.listPrompts(scope) as never);
-      server.setRequestHandler('prompts/get', (r, ctx) => h.getPrompt(scope, r.params, extraOf(ctx)) as never);
+      server.setRequestHandler('prompts/get', (r, ctx) =>
+        withInput(ctx, r.params.name, (s, e) => h.getPrompt(s, r.params, e)),
+      );
     }
     if (capabilities.completions) {
       server.setRequestHandler('completion/complete', (r, ctx) => h.complete(scope, r.params, extraOf(ctx)) as never);

@@ -7,6 +7,7 @@ import type {
   ServerRequest,
 } from '@modelcontextprotocol/sdk/types.js';
 import { CallPipeline } from 'src/calls/call-pipeline';
+import type { CallOrigin } from 'src/mcp/mcp-engine';
 import type { ClientScope } from './client-scope';
 import { toMcpError } from './mcp-errors';
 import { McpSessionRelay } from './mcp-session.relay';
@@ -19,7 +20,10 @@ import { McpSessionRelay } from './mcp-session.relay';
 export type HandlerExtra = Pick<
   RequestHandlerExtra<ServerRequest, ServerNotification>,
   'requestId' | 'signal' | 'sendNotification'
->;
+> & {
+  /** Who answers the upstream's requests to the client; the scope's session by default (2026: InputRounds). */
+  origin?: CallOrigin;
+};
 
 /**
  * The one place an MCP `tools/call` meets the call pipeline: resolve the (namespaced) name in the scope's view, run
@@ -52,7 +56,7 @@ export class ToolCallBridge {
         },
         {
           signal: tracked.signal,
-          origin: this.relay.origin(scope, extra.requestId),
+          origin: extra.origin ?? this.relay.origin(scope, extra.requestId),
           // The client hanging up, or its notifications/cancelled for this request.
           endReason: () =>
             scope.signal.aborted ? 'client-gone' : tracked.signal.aborted ? 'cancelled-by-caller' : undefined,

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
@@ -56,6 +56,15 @@ export class SecretsCipher {
     }
     chmodSync(file, 0o600);
     return { cipher: new SecretsCipher(key), generatedAt: file };
+  }
+
+  /**
+   * A key for another purpose derived from this one (HKDF-SHA256, `purpose` as info): every replica shares the key of
+   * secrets at rest (they open the same rows), so they share what is derived from it, and the key itself never
+   * leaves this class.
+   */
+  derive(purpose: string, bytes = KEY_BYTES): Buffer {
+    return Buffer.from(hkdfSync('sha256', this.key, Buffer.alloc(0), `globalmcp:${purpose}`, bytes));
   }
 
   seal(secrets: ServerSecrets, aad: string): Buffer {
