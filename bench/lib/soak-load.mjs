@@ -94,7 +94,8 @@ export class SoakLoad {
       last = await attempt();
       const bad = !last.expected && (last.status === 0 || last.status >= 500 || last.retry);
       if (n === 0 && (bad || (last.status >= 300 && !last.expected))) {
-        s.first_try_errors[last.status] = (s.first_try_errors[last.status] ?? 0) + 1;
+        const key = last.retry ? `${last.status} (partial)` : last.status;
+        s.first_try_errors[key] = (s.first_try_errors[key] ?? 0) + 1;
       }
       if (!bad || !this.running) break;
       s.retries++;

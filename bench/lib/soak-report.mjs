@@ -35,8 +35,20 @@ export function flatness(samples, field, warmupS, { tolerance = 0.1, windows = 4
   const deviation = (v) => Math.abs(v - baseline) / baseline;
   const values = after.map((s) => s[field]);
   const maxWindowDeviation = Math.max(...means.filter((m) => m !== null).map(deviation));
+  const last = windows - 1;
+  const minutes = span / 60;
+  const trend = slope(
+    after.map((s) => s.t_s / 60),
+    values,
+  );
   return {
     flat: maxWindowDeviation <= tolerance,
+    // One-sided, what a leak would break: the last window's mean and floor, and the trend over the whole span, each
+    // within +tolerance of the first window (memory given back below the first window does not count against it).
+    no_growth:
+      means[last] <= baseline * (1 + tolerance) &&
+      Math.min(...cut[last]) <= Math.min(...cut[0]) * (1 + tolerance) &&
+      trend * minutes <= baseline * tolerance,
     samples: after.length,
     window_s: Math.round(span / windows),
     window_means_mb: means.map(round1),
@@ -106,6 +118,7 @@ export function renderSoak(r) {
     `| orphans after stop | ${r.stop.orphans.length} |`,
     `| RSS flat within 10% after warm-up (${r.options.warmup_s} s) | ${yesNo(r.rss.flat)} (${flatText(r.rss)}) |`,
     `| heap used flat within 10% after warm-up | ${yesNo(r.heap.flat)} (${flatText(r.heap)}) |`,
+    `| no growth beyond +10% after warm-up (last window's mean and floor, trend × span) | RSS ${yesNo(r.rss.no_growth)}, heap used ${yesNo(r.heap.no_growth)} |`,
     '',
     '## Load',
     '',
