@@ -4,6 +4,7 @@ import { decodeProtectedHeader } from 'jose';
 import type { IncomingHttpHeaders } from 'node:http';
 import { AppException } from 'src/common/errors/app.exception';
 import { authenticationFailed } from './auth-errors';
+import { rememberInboundToken } from './inbound-token';
 import type { VerifiedToken } from './jwt-claims';
 import type { Principal } from './principal';
 import { API_KEY_STRATEGY } from './strategies/api-key.strategy';
@@ -99,6 +100,7 @@ export class CredentialVerifier {
     await guard.canActivate(contextOf(request));
     const verified = request.user as VerifiedToken;
     this.tokens.remember(token, verified);
+    rememberInboundToken(verified.principal, token);
     return verified.principal;
   }
 

@@ -8,6 +8,7 @@ import type { CallRecord } from './stages/call-record';
 import type { Idempotency } from './stages/idempotency';
 import type { ToolResolver } from './stages/tool-resolver';
 import type { UpstreamCall } from './stages/upstream-call';
+import type { UpstreamCredential } from './stages/upstream-credential';
 
 const target = { serverId: 'everything', tool: { name: 'echo', inputSchema: { type: 'object' as const } } };
 const request: CallRequest = { toolName: 'echo', arguments: { message: 'hi' }, channel: 'rest' };
@@ -40,6 +41,7 @@ function pipeline(overrides: { validate?: () => void; claimFirst?: boolean; upst
   const calls = new CallPipeline(
     stages.resolver as unknown as ToolResolver,
     stages.policy as unknown as CallPolicy,
+    { resolve: jest.fn(async () => undefined) } as unknown as UpstreamCredential,
     stages.validator as unknown as ArgumentValidator,
     stages.idempotency as unknown as Idempotency,
     stages.upstream as unknown as UpstreamCall,

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { SERVER_ID_PATTERN } from 'src/common/patterns';
 import { bool, duration, int, meta, num, port, scalarString, scalarStringList, size, stringList } from './config-types';
 import { policyRuleSchema } from './policy-rule.schema';
+import { upstreamAuthSchema } from './upstream-auth.schema';
 
 /** Values of PostgreSQL's `synchronous_commit`, and `database` for the server's own setting. */
 export const SYNCHRONOUS_COMMIT_MODES = ['off', 'local', 'remote_write', 'on', 'remote_apply', 'database'] as const;
@@ -60,6 +61,9 @@ export const serverEntrySchema = z
     poolSize: meta(int(1, 10_000).optional(), {
       description: 'Connections kept to this server; defaults to `mcp.client.pool.core-size`, capped by `max-size`.',
     }),
+    auth: meta(upstreamAuthSchema.optional(), {
+      description: 'http/sse: how the gateway authenticates upstream (docs/security.md, "Upstream credentials").',
+    }),
   })
   .superRefine((server, ctx) => {
     if (server.type === 'stdio' && !server.command) {
@@ -67,6 +71,13 @@ export const serverEntrySchema = z
     }
     if ((server.type === 'http' || server.type === 'sse') && !server.url) {
       ctx.addIssue({ code: 'custom', path: ['url'], message: `an ${server.type} server needs a url` });
+    }
+    if (server.type === 'stdio' && server.auth && server.auth.mode !== 'static') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['auth', 'mode'],
+        message: `${server.auth.mode} is for http/sse servers; a stdio server gets its credentials from its environment`,
+      });
     }
   });
 

@@ -21,7 +21,7 @@ import type { ChildReaper, ReapOptions } from './child-reaper';
 import { EngineError, EngineErrorCode } from './engine-error';
 import type { EngineLogger } from './engine-logger';
 import { MemberLoad, type PlacementKey } from './pool';
-import { createSseTransport, createStreamableHttpTransport } from './transports/http.transport';
+import { createSseTransport, createStreamableHttpTransport, type RequestHeaders } from './transports/http.transport';
 import { coalesceWrites, StdioTransportHandle } from './transports/stdio.transport';
 
 /** A zod-like schema: anything with `parse` works for the SDK's `request`. */
@@ -45,6 +45,8 @@ export interface ConnectionOptions {
    * the upstream's requests of that kind are answered by the `CallOrigin` of the call in flight (see `CallOrigin`).
    */
   clientCapabilities?: ClientCapabilities;
+  /** http/sse: headers asked for each request (the upstream credential: a server's token, or one principal's). */
+  requestHeaders?: RequestHeaders;
 }
 
 /**
@@ -373,9 +375,9 @@ export class McpConnection extends EventEmitter {
         return transport;
       }
       case 'http':
-        return createStreamableHttpTransport(this.serverId, this.entry);
+        return createStreamableHttpTransport(this.serverId, this.entry, this.options.requestHeaders);
       case 'sse':
-        return createSseTransport(this.serverId, this.entry);
+        return createSseTransport(this.serverId, this.entry, this.options.requestHeaders);
     }
   }
 

@@ -26,6 +26,11 @@ export enum EngineErrorCode {
   NOT_FOUND = 'NOT_FOUND',
   /** A tool name exists on several servers and no server id was given: `details` = `{ servers }`. */
   AMBIGUOUS = 'AMBIGUOUS',
+  /**
+   * The upstream acts on behalf of the caller, and the caller's credential cannot give it one: no bearer token to
+   * exchange, a claim missing, or the authorization server refused the exchange (ADR 0007).
+   */
+  UPSTREAM_AUTHORIZATION_REQUIRED = 'UPSTREAM_AUTHORIZATION_REQUIRED',
 }
 
 /**
@@ -47,6 +52,7 @@ export const ENGINE_ERROR_API_CODE = {
   [EngineErrorCode.INVALID_PARAMETERS]: 'INVALID_PARAMETERS',
   [EngineErrorCode.NOT_FOUND]: 'RESOURCE_NOT_FOUND',
   [EngineErrorCode.AMBIGUOUS]: 'CONFLICT',
+  [EngineErrorCode.UPSTREAM_AUTHORIZATION_REQUIRED]: 'AUTHORIZATION_DENIED',
 } as const satisfies Record<EngineErrorCode, string>;
 
 export interface ParameterError {

@@ -1,5 +1,6 @@
 import type { Notification } from '@modelcontextprotocol/sdk/types.js';
 import type { CatalogKind } from './catalog';
+import type { CredentialEvent } from './credentials/upstream-credentials';
 import type { CallOrigin } from './connection';
 import type { EngineErrorCode } from './engine-error';
 import type { ServerStatus } from './supervisor';
@@ -72,4 +73,6 @@ export interface McpEngineEvents {
   /** Every notification an upstream sends (logging, progress without a caller, list_changed, resources/updated...). */
   'server.notification': [ServerNotificationEvent];
   'catalog.changed': [CatalogChangedEvent];
+  /** An upstream credential used, obtained, refreshed or refused (the audit trail of ADR 0007; never the token). */
+  credential: [CredentialEvent];
 }

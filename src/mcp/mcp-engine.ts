@@ -22,9 +22,13 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { AppConfig, ServerEntry } from 'src/config/config.schema';
+import { isCallerAuth } from 'src/config/upstream-auth.schema';
 import { type CatalogCache, type CatalogKind, ALL_CATALOG_KINDS, Catalog, LIST_CHANGED } from './catalog';
 import { ChildReaper, type ReapOptions } from './child-reaper';
 import { type CallOrigin, McpConnection } from './connection';
+import { type CallerCredential, type UpstreamCaller, UpstreamCredentials } from './credentials/upstream-credentials';
+import { PrincipalConnections } from './principal-connections';
+import type { RequestHeaders } from './transports/http.transport';
 import { OrphanWatchdog } from './orphan-watchdog';
 import { EngineError, EngineErrorCode } from './engine-error';
 import { type EngineLogger, silentLogger } from './engine-logger';
@@ -73,6 +77,11 @@ export interface CallOptions {
   onProgress?: (progress: Progress) => void;
   /** Who asks: the upstream's sampling/elicitation/roots requests during the call go back to it. */
   origin?: CallOrigin;
+  /**
+   * The caller's credential for a server that acts on behalf of each caller (`credentialFor`): the call runs on that
+   * principal's own connection. Required by such servers; ignored by the others.
+   */
+  credential?: CallerCredential;
 }
 
 export interface ToolCallOptions extends CallOptions {
@@ -87,6 +96,8 @@ export interface ToolRef {
 
 interface ServerRecord {
   supervisor: ServerSupervisor;
+  /** Per-principal connections, for a server whose credential depends on the caller (ADR 0007). */
+  principals: PrincipalConnections | undefined;
   /** Serializes upsert/remove/restart of this id. */
   chain: Promise<void>;
 }
@@ -109,6 +120,7 @@ export class McpEngine extends EventEmitter<McpEngineEvents> {
   private readonly reap: ReapOptions;
   private readonly clientInfo: Implementation;
   private readonly exitHook: (() => void) | undefined;
+  private readonly credentials: UpstreamCredentials;
   private closed = false;
 
   constructor(private readonly options: McpEngineOptions) {
@@ -130,6 +142,7 @@ export class McpEngine extends EventEmitter<McpEngineEvents> {
       options.catalogCache,
     );
     this.validator = new ToolValidator(this.logger);
+    this.credentials = new UpstreamCredentials((event) => this.emit('credential', event));
     if (options.killChildrenOnExit !== false) {
       this.exitHook = () => this.reaper.killAllSync();
       process.on('exit', this.exitHook);
@@ -147,9 +160,16 @@ export class McpEngine extends EventEmitter<McpEngineEvents> {
     const existing = this.servers.get(id);
     const previous = existing?.chain ?? Promise.resolve();
     const supervisor = this.createSupervisor(id, entry);
-    const record: ServerRecord = { supervisor, chain: Promise.resolve() };
+    const record: ServerRecord = {
+      supervisor,
+      principals: this.principalConnections(id, entry),
+      chain: Promise.resolve(),
+    };
     record.chain = previous
-      .then(() => existing?.supervisor.stop())
+      .then(() =>
+        Promise.all([existing?.supervisor.stop(), existing?.principals?.close()].filter((p) => p !== undefined)),
+      )
+      .then(() => this.credentials.forget(id))
       .then(() => {
         existing?.supervisor.removeAllListeners();
         if (this.closed) return;
@@ -165,8 +185,9 @@ export class McpEngine extends EventEmitter<McpEngineEvents> {
     const record = this.record(id);
     this.servers.delete(id);
     await record.chain.catch(() => undefined);
-    await record.supervisor.stop();
+    await Promise.all([record.supervisor.stop(), record.principals?.close() ?? Promise.resolve()]);
     record.supervisor.removeAllListeners();
+    this.credentials.forget(id);
     this.catalog.remove(id);
     this.validator.forgetServer(id);
     this.emit('server.removed', { serverId: id });
@@ -274,6 +295,18 @@ export class McpEngine extends EventEmitter<McpEngineEvents> {
   }
 
   // ---------------------------------------------------------------- calls
+
+  /**
+   * The credential a caller's calls to `serverId` carry, for a server that acts on behalf of each caller
+   * (`token-exchange`: its token exchanged, cached per principal; `claims-to-headers`: its claims as headers); undefined
+   * for the others. UPSTREAM_AUTHORIZATION_REQUIRED when the caller's credential cannot give one, SERVER_UNAVAILABLE
+   * when the authorization server cannot be reached. Pass the result as `CallOptions.credential`.
+   */
+  async credentialFor(serverId: string, caller: UpstreamCaller): Promise<CallerCredential | undefined> {
+    const entry = this.record(serverId).supervisor.entry;
+    if (!isCallerAuth(entry)) return undefined;
+    return this.credentials.forCaller(serverId, entry, caller);
+  }
 
   /**
    * Calls a tool. Arguments are validated against its `inputSchema` first (INVALID_PARAMETERS). The result passes
@@ -404,7 +437,7 @@ export class McpEngine extends EventEmitter<McpEngineEvents> {
     const records = [...this.servers.values()];
     this.servers.clear();
     await Promise.allSettled(records.map((r) => r.chain));
-    await Promise.allSettled(records.map((r) => r.supervisor.stop()));
+    await Promise.allSettled(records.flatMap((r) => [r.supervisor.stop(), r.principals?.close() ?? Promise.resolve()]));
     records.forEach((r) => r.supervisor.removeAllListeners());
     await this.reaper.waitAll(this.reap.graceMs + this.reap.killAfterMs + 5_000);
     this.reaper.killAllSync();
@@ -431,11 +464,13 @@ export class McpEngine extends EventEmitter<McpEngineEvents> {
     let member: McpConnection | undefined;
     try {
       this.assertOpen();
-      supervisor = this.record(serverId).supervisor;
+      const record = this.record(serverId);
+      supervisor = record.supervisor;
       precheck?.();
       timeoutMs = options.timeoutMs ?? this.defaultTimeout(supervisor.entry);
       if (options.signal?.aborted)
         throw new EngineError(EngineErrorCode.CANCELLED, `'${method}' on '${serverId}' was cancelled by the caller`);
+      if (record.principals) return await this.runAsPrincipal(record.principals, serverId, method, options, send);
       // Fail fast (circuit open) before queueing when the server is known to be down; waits only on first start.
       if (supervisor.pool.openCount === 0) await supervisor.acquire(timeoutMs, options.signal);
       const permit = this.limiter.acquire(timeoutMs, options.signal, serverId);
@@ -493,6 +528,50 @@ export class McpEngine extends EventEmitter<McpEngineEvents> {
     }
   }
 
+  /**
+   * A call to a server that acts on behalf of each caller: on the caller's own connection (never a pooled one), with
+   * its credential, under the gateway-wide permit. The pooled members of such a server only read its catalog.
+   */
+  private async runAsPrincipal<T>(
+    principals: PrincipalConnections,
+    serverId: string,
+    method: string,
+    options: CallOptions,
+    send: (conn: McpConnection, timeoutMs: number) => Promise<T>,
+  ): Promise<T> {
+    const credential = options.credential;
+    if (!credential)
+      throw new EngineError(
+        EngineErrorCode.UPSTREAM_AUTHORIZATION_REQUIRED,
+        `Server '${serverId}' acts on behalf of each caller: '${method}' through it needs the caller's credential (tool calls carry it)`,
+        { serverId },
+      );
+    const started = performance.now();
+    const timeoutMs = options.timeoutMs ?? this.defaultTimeout(this.record(serverId).supervisor.entry);
+    const permit = this.limiter.acquire(timeoutMs, options.signal, serverId);
+    const release = typeof permit === 'function' ? permit : await permit;
+    let held: { connection: McpConnection; release: () => void } | undefined;
+    try {
+      held = await principals.acquire(credential.partition, credential.headers);
+      const result = await send(held.connection, this.left(started, timeoutMs, method, serverId));
+      return result;
+    } finally {
+      held?.release();
+      release();
+    }
+  }
+
+  private principalConnections(id: string, entry: ServerEntry): PrincipalConnections | undefined {
+    if (!isCallerAuth(entry) || !entry.auth) return undefined;
+    return new PrincipalConnections({
+      serverId: id,
+      max: entry.auth.maxConnections,
+      idleMs: entry.auth.idleTimeout,
+      logger: this.logger,
+      create: (headers) => this.createConnection(id, entry, headers, false),
+    });
+  }
+
   /** What is left of a call's timeout; TIMEOUT when nothing is. */
   private left(started: number, timeoutMs: number, method: string, serverId: string): number {
     const left = timeoutMs - (performance.now() - started);
@@ -529,7 +608,11 @@ export class McpEngine extends EventEmitter<McpEngineEvents> {
     return supervisor;
   }
 
-  private createConnection(id: string, entry: ServerEntry): McpConnection {
+  /**
+   * A connection of the server's pool (`headers` unset: the server-wide credential, `catalog` on), or a principal's
+   * (its own headers; its notifications do not drive the shared catalog).
+   */
+  private createConnection(id: string, entry: ServerEntry, headers?: RequestHeaders, catalog = true): McpConnection {
     const conn = new McpConnection(id, entry, {
       logger: this.logger,
       reaper: this.reaper,
@@ -542,16 +625,31 @@ export class McpEngine extends EventEmitter<McpEngineEvents> {
       maxInFlight: this.options.client.maxConcurrentConnections,
       transportFactory: this.options.transportFactory,
       clientCapabilities: this.options.clientCapabilities,
+      requestHeaders: headers ?? this.serverHeaders(id, entry),
     });
     conn.on('notification', (notification: Notification, origin: CallOrigin | undefined) => {
       this.emit('server.notification', { serverId: id, notification, origin });
       const kinds = LIST_CHANGED[notification.method];
-      if (kinds && conn.isOpen) void this.catalog.refresh(id, conn, kinds, this.defaultTimeout(entry));
+      if (catalog && kinds && conn.isOpen) void this.catalog.refresh(id, conn, kinds, this.defaultTimeout(entry));
     });
     conn.on('protocol-error', (error: Error) =>
       this.logger.debug(`[${id}] protocol error: ${error.message}`, 'McpEngine'),
     );
     return conn;
+  }
+
+  /**
+   * The server-wide credential of a pooled connection: a client-credentials token (also the catalog's credential of a
+   * token-exchange server: its pooled members only list), asked per request so a refreshed token is used at once.
+   */
+  private serverHeaders(id: string, entry: ServerEntry): RequestHeaders | undefined {
+    const mode = entry.auth?.mode;
+    if (entry.type === 'stdio' || (mode !== 'oauth-client-credentials' && mode !== 'token-exchange')) return undefined;
+    const discovery =
+      mode === 'token-exchange'
+        ? { ...entry, auth: { ...entry.auth!, mode: 'oauth-client-credentials' as const } }
+        : entry;
+    return () => this.credentials.serverHeaders(id, discovery);
   }
 
   /** Waits for the catalog refresh the first connect started, if any (bounded by the refresh's own timeouts). */

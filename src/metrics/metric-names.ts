@@ -23,3 +23,5 @@ export const CONFIG_LAST_RELOAD_TIMESTAMP = 'config_last_reload_timestamp_second
 export const WEBHOOK_DELIVERIES = 'webhook_deliveries_total';
 /** Counter of tool calls refused by tool-level policy, by server and deciding rule; created by src/policy. */
 export const MCP_POLICY_DENIALS = 'mcp_policy_denials_total';
+/** Counter of upstream credentials used, obtained, refreshed or refused, by server, mode and action; created by src/calls. */
+export const MCP_UPSTREAM_CREDENTIALS = 'mcp_upstream_credentials_total';

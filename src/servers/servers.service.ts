@@ -4,6 +4,7 @@ import { AppException } from 'src/common/errors/app.exception';
 import { APP_CONFIG } from 'src/config/config.module';
 import type { AppConfig, ServerEntry } from 'src/config/config.schema';
 import { MASK, maskUrl } from 'src/config/mask-secrets';
+import { publicAuth } from './registry/server-auth';
 import { McpEngine } from 'src/mcp/mcp-engine';
 import { ConfigServersSource } from 'src/config/config-servers.source';
 import type { ServerState } from 'src/mcp/supervisor';
@@ -70,6 +71,7 @@ export class ServersService {
         headers: maskValues(server.entry.headers),
         environment: maskValues(server.entry.environment),
         working_directory: server.entry.workingDirectory,
+        auth: publicAuth(server.entry.auth),
         timeout: server.entry.timeout ?? this.config.mcp.client.defaultTimeout,
         pool_size: state?.poolSize ?? server.entry.poolSize ?? this.config.mcp.client.pool.coreSize,
         enabled: server.entry.enabled,

@@ -1864,6 +1864,17 @@ export interface components {
         };
         ServerConfigurationDto: {
             args: string[];
+            /**
+             * @description http/sse: the upstream credential mode and its settings (client_secret masked as ***)
+             * @example {
+             *       "client_secret": "***",
+             *       "mode": "oauth-client-credentials",
+             *       "token_endpoint": "https://idp.example/token"
+             *     }
+             */
+            auth?: {
+                [key: string]: unknown;
+            };
             /** @example node */
             command?: string;
             enabled: boolean;
@@ -1906,6 +1917,19 @@ export interface components {
              *     ]
              */
             args?: string[];
+            /**
+             * @description http/sse: upstream credential. `mode`: static | oauth-client-credentials | token-exchange | claims-to-headers; token_endpoint, client_id, client_secret (encrypted at rest, masked in responses; `***` keeps the stored one), audience, resource, scope, claims (header -> claim), max_connections, idle_timeout (ms). See docs/security.md.
+             * @example {
+             *       "audience": "https://mcp.example.com",
+             *       "client_id": "globalmcp",
+             *       "client_secret": "s3cret",
+             *       "mode": "token-exchange",
+             *       "token_endpoint": "https://idp.example/oauth/token"
+             *     }
+             */
+            auth?: {
+                [key: string]: unknown;
+            };
             /**
              * @description stdio: the program (must be on allowed-commands)
              * @example node

@@ -107,18 +107,39 @@ function requireUrl(serverId: string, entry: ServerEntry): URL {
   return new URL(entry.url);
 }
 
+/** Headers asked for each HTTP request (an upstream credential that may change while the connection lives). */
+export type RequestHeaders = () => Readonly<Record<string, string>> | Promise<Readonly<Record<string, string>>>;
+
+/**
+ * A fetch that sets `headers()` on every request: a refreshed token is used by the next request without reconnecting.
+ * A failure to get them (the token endpoint is down) fails that request, which the transport reports as its error.
+ */
+export function withRequestHeaders(base: FetchFn, headers: RequestHeaders | undefined): FetchFn {
+  if (!headers) return base;
+  return async (url, init) => {
+    const extra = await headers();
+    const merged = new Headers(init?.headers);
+    for (const [name, value] of Object.entries(extra)) merged.set(name, value);
+    return base(url, { ...init, headers: merged });
+  };
+}
+
 /** Streamable HTTP (`type: http`): url and headers from the entry, the leak-free fetch. */
-export function createStreamableHttpTransport(serverId: string, entry: ServerEntry): StreamableHTTPClientTransport {
+export function createStreamableHttpTransport(
+  serverId: string,
+  entry: ServerEntry,
+  headers?: RequestHeaders,
+): StreamableHTTPClientTransport {
   return new StreamableHTTPClientTransport(requireUrl(serverId, entry), {
     requestInit: { headers: entry.headers },
-    fetch: linkedAbortFetch(),
+    fetch: withRequestHeaders(linkedAbortFetch(), headers),
   });
 }
 
 /** Legacy HTTP+SSE (`type: sse`): headers go on the POSTs and on the event-stream GET. */
-export function createSseTransport(serverId: string, entry: ServerEntry): SSEClientTransport {
+export function createSseTransport(serverId: string, entry: ServerEntry, headers?: RequestHeaders): SSEClientTransport {
   return new SSEClientTransport(requireUrl(serverId, entry), {
     requestInit: { headers: entry.headers },
-    fetch: linkedAbortFetch(),
+    fetch: withRequestHeaders(linkedAbortFetch(), headers),
   });
 }

@@ -80,6 +80,25 @@ export class ServerConfigurationInputDto {
   @IsString()
   @MaxLength(1024)
   working_directory?: string;
+
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: true,
+    description:
+      'http/sse: upstream credential. `mode`: static | oauth-client-credentials | token-exchange | claims-to-headers; ' +
+      'token_endpoint, client_id, client_secret (encrypted at rest, masked in responses; `***` keeps the stored one), ' +
+      'audience, resource, scope, claims (header -> claim), max_connections, idle_timeout (ms). See docs/security.md.',
+    example: {
+      mode: 'token-exchange',
+      token_endpoint: 'https://idp.example/oauth/token',
+      client_id: 'globalmcp',
+      client_secret: 's3cret',
+      audience: 'https://mcp.example.com',
+    },
+  })
+  @IsOptional()
+  @IsObject()
+  auth?: Record<string, unknown>;
 }
 
 export class RegisterServerDto {

@@ -68,6 +68,13 @@ export class ServerConfigurationDto {
   })
   environment!: Record<string, string>;
   @ApiPropertyOptional({ example: '/srv/mcp' }) working_directory?: string;
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: true,
+    description: 'http/sse: the upstream credential mode and its settings (client_secret masked as ***)',
+    example: { mode: 'oauth-client-credentials', token_endpoint: 'https://idp.example/token', client_secret: '***' },
+  })
+  auth?: Record<string, unknown>;
   @ApiProperty({ example: 30000, description: 'Per-call timeout (ms)' }) timeout!: number;
   @ApiProperty({ example: 1 }) pool_size!: number;
   @ApiProperty() enabled!: boolean;

@@ -1,4 +1,5 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
+import type { StoredUpstreamAuth } from './server-auth';
 
 /** Non-secret settings of a server registered through the API (`mcp_servers.configuration`). */
 export interface StoredServerConfiguration {
@@ -9,6 +10,8 @@ export interface StoredServerConfiguration {
   pool_size?: number;
   working_directory?: string;
   required?: boolean;
+  /** The upstream credential's settings without its client secret (that one is in `secrets`). */
+  auth?: StoredUpstreamAuth;
 }
 
 /** A server registered through the API (migration InitialSchema); environment and header values sit in `secrets`. */

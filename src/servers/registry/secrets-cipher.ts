@@ -11,6 +11,8 @@ const KEY_BYTES = 32;
 export interface ServerSecrets {
   environment: Record<string, string>;
   headers: Record<string, string>;
+  /** The client secret of the upstream credential (`configuration.auth`), when it has one. */
+  authClientSecret?: string;
 }
 
 /**
@@ -73,7 +75,11 @@ export class SecretsCipher {
 
   open(sealed: Buffer, aad: string): ServerSecrets {
     const parsed = JSON.parse(this.openText(sealed, aad)) as Partial<ServerSecrets>;
-    return { environment: parsed.environment ?? {}, headers: parsed.headers ?? {} };
+    return {
+      environment: parsed.environment ?? {},
+      headers: parsed.headers ?? {},
+      ...(parsed.authClientSecret !== undefined ? { authClientSecret: parsed.authClientSecret } : {}),
+    };
   }
 
   /** Seals any text (a webhook's signing secret, ...) bound to `aad`, in the layout above. */

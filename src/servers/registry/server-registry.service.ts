@@ -25,6 +25,8 @@ import {
   type NewMcpServer,
 } from './mcp-servers.repository';
 import { SecretsCipher, type ServerSecrets } from './secrets-cipher';
+import { authFromStored, parseAuthInput, storedAuth } from './server-auth';
+import type { UpstreamAuth } from 'src/config/upstream-auth.schema';
 import { UpstreamPolicy } from './upstream-policy';
 
 /** A server registered through the API, as this process runs it. */
@@ -118,17 +120,22 @@ export class ServerRegistryService implements OnApplicationBootstrap, OnApplicat
   async register(dto: RegisterServerDto): Promise<RegisterServerResultDto> {
     this.assertNotConfig(dto.id);
     const configuration = dto.configuration ?? {};
+    const auth = configuration.auth !== undefined ? parseAuthInput(configuration.auth, undefined) : undefined;
     const row: NewMcpServer = {
       id: dto.id,
       name: dto.name ?? dto.id,
       description: dto.description ?? null,
       type: dto.type,
       enabled: dto.enabled ?? true,
-      configuration: storedConfiguration(configuration, dto.required),
+      configuration: storedConfiguration(configuration, dto.required, auth),
       secrets: null,
     };
-    const secrets = { environment: configuration.environment ?? {}, headers: configuration.headers ?? {} };
-    await this.check(row, secrets);
+    const secrets: ServerSecrets = {
+      environment: configuration.environment ?? {},
+      headers: configuration.headers ?? {},
+      ...(auth?.clientSecret !== undefined ? { authClientSecret: auth.clientSecret } : {}),
+    };
+    await this.check(row, secrets, auth);
     row.secrets = this.cipher.seal(secrets, row.id);
     const started = performance.now();
     let saved: McpServerEntity;
@@ -168,9 +175,17 @@ export class ServerRegistryService implements OnApplicationBootstrap, OnApplicat
       ...fromStored(existing.configuration),
       ...withoutSecrets(patch),
     };
+    // A PUT without `auth` keeps the stored one; with it, it replaces it (a `***` client secret keeps the stored secret).
+    const auth =
+      patch.auth !== undefined
+        ? parseAuthInput(patch.auth, old.authClientSecret)
+        : existing.configuration.auth
+          ? authFromStored(existing.configuration.auth, old.authClientSecret)
+          : undefined;
     const secrets: ServerSecrets = {
       environment: patch.environment ? keepMasked(patch.environment, old.environment) : old.environment,
       headers: patch.headers ? keepMasked(patch.headers, old.headers) : old.headers,
+      ...(auth?.clientSecret !== undefined ? { authClientSecret: auth.clientSecret } : {}),
     };
     const row: NewMcpServer = {
       id,
@@ -178,10 +193,10 @@ export class ServerRegistryService implements OnApplicationBootstrap, OnApplicat
       description: dto.description !== undefined ? dto.description : existing.description,
       type: dto.type ?? existing.type,
       enabled: dto.enabled ?? existing.enabled,
-      configuration: storedConfiguration(configuration, dto.required ?? existing.configuration.required),
+      configuration: storedConfiguration(configuration, dto.required ?? existing.configuration.required, auth),
       secrets: null,
     };
-    await this.check(row, secrets);
+    await this.check(row, secrets, auth);
     row.secrets = this.cipher.seal(secrets, id);
     const before = this.toEntry(existing);
     const saved = await this.repository.update(row);
@@ -285,6 +300,7 @@ export class ServerRegistryService implements OnApplicationBootstrap, OnApplicat
       required: c.required ?? false,
       environment: secrets.environment,
       headers: secrets.headers,
+      auth: c.auth ? authFromStored(c.auth, secrets.authClientSecret) : undefined,
     });
   }
 
@@ -312,8 +328,15 @@ export class ServerRegistryService implements OnApplicationBootstrap, OnApplicat
       );
   }
 
-  private async check(row: NewMcpServer, secrets: ServerSecrets): Promise<void> {
+  private async check(row: NewMcpServer, secrets: ServerSecrets, auth: UpstreamAuth | undefined): Promise<void> {
     const c = row.configuration;
+    if (row.type === 'stdio' && auth && auth.mode !== 'static')
+      throw AppException.invalid(
+        `configuration.auth.mode: ${auth.mode} is for http/sse servers; a stdio server gets its credentials from its environment`,
+        [{ field: 'configuration.auth.mode', problems: ['not for stdio'] }],
+      );
+    // The token endpoint is an outbound URL like the server's own: the same host policy applies.
+    if (auth?.tokenEndpoint) await this.policy.checkUrl(auth.tokenEndpoint);
     if (row.type === 'stdio') {
       if (!c.command) throw AppException.invalid('a stdio server needs configuration.command', fieldOf('command'));
       checkSecrets(secrets.environment, 'environment', ENV_NAME);
@@ -362,8 +385,13 @@ function checkSecrets(values: unknown, field: string, namePattern: RegExp): void
   }
 }
 
-function storedConfiguration(c: ServerConfigurationInputDto, required?: boolean): StoredServerConfiguration {
+function storedConfiguration(
+  c: ServerConfigurationInputDto,
+  required?: boolean,
+  auth?: UpstreamAuth,
+): StoredServerConfiguration {
   return {
+    ...(auth ? { auth: storedAuth(auth) } : {}),
     command: c.command,
     args: c.args ?? [],
     url: c.url,
@@ -386,7 +414,7 @@ function fromStored(c: StoredServerConfiguration): ServerConfigurationInputDto {
 }
 
 function withoutSecrets(c: ServerConfigurationInputDto): ServerConfigurationInputDto {
-  const { environment: _e, headers: _h, ...rest } = c;
+  const { environment: _e, headers: _h, auth: _a, ...rest } = c;
   return Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
 }
 

@@ -1,0 +1,64 @@
+import { Injectable, Logger, Optional } from '@nestjs/common';
+import { InjectMetric } from '@willsoto/nestjs-prometheus';
+import type { Counter } from 'prom-client';
+import { inboundTokenOf } from 'src/auth/inbound-token';
+import type { Principal } from 'src/auth/principal';
+import type { CallerCredential, CredentialEvent, UpstreamCaller } from 'src/mcp/credentials/upstream-credentials';
+import { McpEngine } from 'src/mcp/mcp-engine';
+import { MCP_UPSTREAM_CREDENTIALS } from 'src/metrics/metric-names';
+import { toolAttributes, Tracing } from 'src/tracing/tracing.service';
+import type { ResolvedTool } from './tool-resolver';
+
+/**
+ * Stage 3, upstream credential: for a server that acts on behalf of each caller (`token-exchange`,
+ * `claims-to-headers`; ADR 0007), the caller's credential for it, resolved before anything is on record: a caller
+ * who cannot get one (an API key to a token-exchange server, a missing claim, an exchange the authorization server
+ * refuses) is answered 403 with nothing stored, an unreachable token endpoint 503. Other servers: nothing to do
+ * (their server-wide credential rides on the pooled connections).
+ *
+ * It also keeps the audit trail of every credential the engine uses or obtains: a metric
+ * (`mcp_upstream_credentials_total{server,mode,action}`) and a log line, never the token.
+ */
+@Injectable()
+export class UpstreamCredential {
+  private readonly logger = new Logger('UpstreamCredentials');
+
+  constructor(
+    private readonly engine: McpEngine,
+    @InjectMetric(MCP_UPSTREAM_CREDENTIALS) private readonly events: Counter<'server' | 'mode' | 'action'>,
+    @Optional() private readonly tracing: Tracing = Tracing.disabled(),
+  ) {
+    engine.on('credential', (event) => this.audit(event));
+  }
+
+  /** The caller's credential for the tool's server, or undefined when the server's credential is its own. */
+  resolve(target: ResolvedTool, principal: Principal | undefined): Promise<CallerCredential | undefined> {
+    const caller = callerOf(principal);
+    if (!this.tracing.enabled) return this.engine.credentialFor(target.serverId, caller);
+    return this.tracing.inStage('upstream credential', toolAttributes(target.serverId, target.tool.name), () =>
+      this.engine.credentialFor(target.serverId, caller),
+    );
+  }
+
+  private audit(event: CredentialEvent): void {
+    this.events.inc({ server: event.serverId, mode: event.mode, action: event.action });
+    const who = event.principal ? ` for ${event.principal}` : '';
+    const until = event.expiresAt ? ` (expires ${new Date(event.expiresAt).toISOString()})` : '';
+    const line = `[${event.serverId}] ${event.mode} credential ${event.action}${who}${until}`;
+    if (event.action === 'failed') this.logger.warn(`${line}: ${event.reason ?? 'refused'}`);
+    else if (event.action === 'used' || event.action === 'cache') this.logger.debug(line);
+    else this.logger.log(line);
+  }
+}
+
+/** What an upstream credential needs of a principal; the token stays out of the principal itself. */
+export function callerOf(principal: Principal | undefined): UpstreamCaller {
+  if (!principal) return { id: 'anonymous' };
+  const exp = principal.claims?.exp;
+  return {
+    id: principal.id,
+    bearerToken: inboundTokenOf(principal),
+    tokenExpiresAt: typeof exp === 'number' ? exp * 1000 : undefined,
+    claims: principal.claims,
+  };
+}

@@ -1,0 +1,290 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { ADMIN_HEADERS } from '../support/auth';
+import {
+  clientToken,
+  type FixtureProcess,
+  startTestProvider,
+  startWhoamiUpstream,
+  type TestProviderInfo,
+} from '../support/oauth-fixtures';
+import { createTestDatabase, type TestDatabase } from '../support/test-database';
+import { startTestGateway, type TestGateway } from '../support/test-gateway';
+import { waitFor, waitForTools } from '../support/wait';
+
+// Upstream credentials (ADR 0007) against a real OpenID Provider (oidc-provider, with the RFC 8693 grant registered)
+// and an upstream that accepts only that provider's tokens for its own audience and says who each request came as.
+const GATEWAY_AUDIENCE = 'https://gateway.test/';
+const UPSTREAM_AUDIENCE = 'https://upstream.test/mcp';
+/** Lifetime of the provider's tokens for the upstream: short, so a refresh happens within the test. */
+const UPSTREAM_TTL_S = 4;
+const MESH_SECRET = 'mesh-secret-0123456789';
+
+interface Whoami {
+  via: 'token' | 'mesh';
+  sub?: string;
+  client_id?: string;
+  act?: { sub: string };
+  aud?: string;
+  jti?: string;
+  headers: Record<string, string>;
+}
+
+describe('Upstream credentials (static, client credentials, token exchange, claims to headers)', () => {
+  let db: TestDatabase;
+  let provider: FixtureProcess<TestProviderInfo>;
+  let upstream: FixtureProcess<string>;
+  let gateway: TestGateway;
+  let api: string;
+  let idp: TestProviderInfo;
+  const tokens: Record<string, string> = {};
+
+  const bearer = (who: string) => ({ authorization: `Bearer ${tokens[who]}` });
+  const call = async (method: string, path: string, headers: Record<string, string>, body?: unknown) => {
+    const res = await fetch(`${api}${path}`, {
+      method,
+      headers: { ...headers, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      body: body !== undefined ? JSON.stringify(body) : undefined,
+    });
+    const text = await res.text();
+    return { status: res.status, text, body: text ? (JSON.parse(text) as any) : undefined };
+  };
+  const whoami = async (serverId: string, headers: Record<string, string>) => {
+    const res = await call('POST', '/api/tools/whoami/execute', headers, { server_id: serverId, parameters: {} });
+    if (res.status !== 200) throw new Error(`whoami on ${serverId}: ${res.status} ${res.text}`);
+    return JSON.parse(res.body.result.content[0].text as string) as Whoami;
+  };
+  const stats = async () =>
+    (await (await fetch(`${idp.issuer}/_test/stats`)).json()) as {
+      client_credentials: Record<string, number>;
+      'urn:ietf:params:oauth:grant-type:token-exchange': Record<string, number>;
+    };
+  const metric = async (labels: string) => {
+    const text = await (await fetch(`${gateway.addresses.metrics}/actuator/prometheus`)).text();
+    const line = text.split('\n').find((l) => l.startsWith(`mcp_upstream_credentials_total{${labels}}`));
+    return line ? Number(line.split(' ').pop()) : 0;
+  };
+
+  beforeAll(async () => {
+    provider = await startTestProvider({
+      gatewayResource: GATEWAY_AUDIENCE,
+      upstreamResource: UPSTREAM_AUDIENCE,
+      upstreamTtl: UPSTREAM_TTL_S,
+      exchangeTtl: 600,
+    });
+    idp = provider.ready;
+    upstream = await startWhoamiUpstream({ issuer: idp.issuer, audience: UPSTREAM_AUDIENCE, meshSecret: MESH_SECRET });
+    for (const who of ['alice-app', 'bob-app', 'carol-app'])
+      tokens[who] = await clientToken(idp, who, GATEWAY_AUDIENCE, 'mcp:read mcp:write');
+    db = await createTestDatabase('upstream_credentials');
+    const client = (mode: string) => `
+      auth:
+        mode: ${mode}
+        token-endpoint: ${idp.issuer}/token
+        client-id: globalmcp
+        client-secret: ${idp.clients.globalmcp}
+        resource: ${UPSTREAM_AUDIENCE}`;
+    gateway = await startTestGateway({
+      databaseUrl: db.url,
+      yaml: `mcp:
+  servers:
+    plain:
+      type: http
+      url: ${upstream.ready}
+      headers:
+        x-mesh-secret: ${MESH_SECRET}
+    cc:
+      type: http
+      url: ${upstream.ready}${client('oauth-client-credentials')}
+    te:
+      type: http
+      url: ${upstream.ready}${client('token-exchange')}
+        audience: ${UPSTREAM_AUDIENCE}
+    mesh:
+      type: http
+      url: ${upstream.ready}
+      headers:
+        x-mesh-secret: ${MESH_SECRET}
+      auth:
+        mode: claims-to-headers
+        claims:
+          x-user-sub: sub
+          x-user-groups: groups
+spring:
+  security:
+    oauth2:
+      resourceserver:
+        jwt:
+          issuer-uri: ${idp.issuer}
+          audiences: [${GATEWAY_AUDIENCE}]
+`,
+    });
+    api = gateway.addresses.api;
+    for (const id of ['plain', 'cc', 'te', 'mesh']) await waitForTools(api, id, ADMIN_HEADERS);
+  }, 90_000);
+
+  afterAll(async () => {
+    await gateway?.stop();
+    await db?.drop();
+    await upstream?.stop();
+    await provider?.stop();
+  });
+
+  it('static: the configured headers reach the upstream for every caller', async () => {
+    expect(await whoami('plain', ADMIN_HEADERS)).toEqual({ via: 'mesh', headers: {} });
+  });
+
+  it('oauth-client-credentials: one token of the gateway, reused, then refreshed before it expires', async () => {
+    const first = await whoami('cc', ADMIN_HEADERS);
+    expect(first).toMatchObject({ via: 'token', sub: 'globalmcp', client_id: 'globalmcp', aud: UPSTREAM_AUDIENCE });
+    const issued = (await stats()).client_credentials.globalmcp ?? 0;
+    // Another caller, same server credential: the same token, nothing asked of the provider.
+    const second = await whoami('cc', bearer('alice-app'));
+    expect(second.jti).toBe(first.jti);
+    expect((await stats()).client_credentials.globalmcp ?? 0).toBe(issued);
+    // Past the lifetime's last fifth: the next request gets a new token (and the upstream accepts it).
+    await new Promise((r) => setTimeout(r, UPSTREAM_TTL_S * 1000));
+    const third = await whoami('cc', ADMIN_HEADERS);
+    expect(third.sub).toBe('globalmcp');
+    expect(third.jti).not.toBe(first.jti);
+    expect((await stats()).client_credentials.globalmcp).toBeGreaterThan(issued);
+    expect(await metric('server="cc",mode="oauth-client-credentials",action="refreshed"')).toBeGreaterThanOrEqual(1);
+    expect(await metric('server="cc",mode="oauth-client-credentials",action="used"')).toBeGreaterThanOrEqual(3);
+  }, 30_000);
+
+  it("token-exchange: each caller's call carries its own identity, exchanged once per principal", async () => {
+    const [alice, bob] = await Promise.all([whoami('te', bearer('alice-app')), whoami('te', bearer('bob-app'))]);
+    expect(alice).toMatchObject({ via: 'token', sub: 'alice-app', act: { sub: 'globalmcp' }, aud: UPSTREAM_AUDIENCE });
+    expect(bob).toMatchObject({ via: 'token', sub: 'bob-app', act: { sub: 'globalmcp' }, aud: UPSTREAM_AUDIENCE });
+    // Interleaved calls of both: never the other's token.
+    const mixed = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => whoami('te', bearer(i % 2 ? 'bob-app' : 'alice-app'))),
+    );
+    mixed.forEach((answer, i) => expect(answer.sub).toBe(i % 2 ? 'bob-app' : 'alice-app'));
+    // Cached per principal until it expires (10 minutes here): every later call of alice reuses her exchanged token.
+    expect(new Set(mixed.filter((_, i) => i % 2 === 0).map((a) => a.jti))).toEqual(new Set([alice.jti]));
+    expect(new Set(mixed.filter((_, i) => i % 2 === 1).map((a) => a.jti))).toEqual(new Set([bob.jti]));
+    expect(alice.jti).not.toBe(bob.jti);
+    const exchanges = (await stats())['urn:ietf:params:oauth:grant-type:token-exchange'];
+    expect(exchanges).toEqual({ 'globalmcp:alice-app': 1, 'globalmcp:bob-app': 1 });
+    expect(await metric('server="te",mode="token-exchange",action="obtained"')).toBe(2);
+    expect(await metric('server="te",mode="token-exchange",action="used"')).toBe(10);
+  });
+
+  it('token-exchange through the /mcp front door: the session of each caller reaches the upstream as that caller', async () => {
+    const session = async (who: string) => {
+      const client = new Client({ name: 'e2e', version: '1.0.0' });
+      await client.connect(
+        new StreamableHTTPClientTransport(new URL(`${api}/mcp/te`), { requestInit: { headers: bearer(who) } }),
+      );
+      return client;
+    };
+    const [alice, bob] = await Promise.all([session('alice-app'), session('bob-app')]);
+    try {
+      const ask = async (client: Client) => {
+        const result = (await client.callTool({ name: 'whoami', arguments: {} })) as { content: { text: string }[] };
+        return JSON.parse(result.content[0]!.text) as Whoami;
+      };
+      const [a, b] = await Promise.all([ask(alice), ask(bob)]);
+      expect(a.sub).toBe('alice-app');
+      expect(b.sub).toBe('bob-app');
+    } finally {
+      await Promise.allSettled([alice.close(), bob.close()]);
+    }
+  });
+
+  it('token-exchange refuses a caller without a bearer token, with nothing on record', async () => {
+    const before = (await call('GET', '/api/executions?server_id=te&limit=1', ADMIN_HEADERS)).body.pagination.total;
+    const res = await call('POST', '/api/tools/whoami/execute', ADMIN_HEADERS, { server_id: 'te', parameters: {} });
+    expect(res.status).toBe(403);
+    expect(res.body.error).toMatchObject({
+      code: 'AUTHORIZATION_DENIED',
+      details: { reason: 'UPSTREAM_AUTHORIZATION_REQUIRED', server_id: 'te', mode: 'token-exchange' },
+    });
+    expect(res.body.error.message).toMatch(/bearer token/);
+    expect((await call('GET', '/api/executions?server_id=te&limit=1', ADMIN_HEADERS)).body.pagination.total).toBe(
+      before,
+    );
+  });
+
+  it('claims-to-headers: the named claims of each caller, and a refusal for a caller without them', async () => {
+    expect(await whoami('mesh', bearer('alice-app'))).toEqual({
+      via: 'mesh',
+      headers: { 'x-user-sub': 'alice-app', 'x-user-groups': 'eng,ops' },
+    });
+    expect((await whoami('mesh', bearer('bob-app'))).headers).toEqual({
+      'x-user-sub': 'bob-app',
+      'x-user-groups': 'sales',
+    });
+    const refused = await call('POST', '/api/tools/whoami/execute', ADMIN_HEADERS, {
+      server_id: 'mesh',
+      parameters: {},
+    });
+    expect(refused.status).toBe(403);
+    expect(refused.body.error.details).toMatchObject({ reason: 'UPSTREAM_AUTHORIZATION_REQUIRED', claim: 'sub' });
+  });
+
+  describe('through the servers API', () => {
+    const register = (id: string, auth: Record<string, unknown>) =>
+      call('POST', '/api/servers', ADMIN_HEADERS, { id, type: 'http', configuration: { url: upstream.ready, auth } });
+
+    it('refuses an unknown mode and a missing client secret, and stores nothing', async () => {
+      const unknown = await register('bad-mode', { mode: 'kerberos' });
+      expect(unknown.status).toBe(400);
+      expect(unknown.body.error.message).toMatch(/configuration\.auth\.mode: unknown upstream credential mode/);
+      const noSecret = await register('no-secret', {
+        mode: 'oauth-client-credentials',
+        token_endpoint: `${idp.issuer}/token`,
+        client_id: 'globalmcp',
+      });
+      expect(noSecret.status).toBe(400);
+      expect(noSecret.body.error.message).toBe(
+        'configuration.auth.client_secret: oauth-client-credentials needs a client-secret',
+      );
+      expect((await call('GET', '/api/servers/bad-mode', ADMIN_HEADERS)).status).toBe(404);
+      expect((await call('GET', '/api/servers/no-secret', ADMIN_HEADERS)).status).toBe(404);
+    });
+
+    it('registers a client-credentials server whose secret is sealed and never shown', async () => {
+      const secret = idp.clients.globalmcp!;
+      const created = await register('api-cc', {
+        mode: 'oauth-client-credentials',
+        token_endpoint: `${idp.issuer}/token`,
+        client_id: 'globalmcp',
+        client_secret: secret,
+        resource: UPSTREAM_AUDIENCE,
+      });
+      expect(created.status).toBe(201);
+      expect(created.body.server_status).toBe('active');
+      expect((await whoami('api-cc', ADMIN_HEADERS)).client_id).toBe('globalmcp');
+      const shown = await call('GET', '/api/servers/api-cc', ADMIN_HEADERS);
+      expect(shown.body.configuration.auth).toMatchObject({ mode: 'oauth-client-credentials', client_secret: '***' });
+      expect(shown.text).not.toContain(secret);
+      // A PUT that sends the mask back keeps the stored secret (the server still gets tokens).
+      const put = await call('PUT', '/api/servers/api-cc', ADMIN_HEADERS, {
+        configuration: { auth: { ...shown.body.configuration.auth, scope: 'whoami' } },
+      });
+      expect(put.status).toBe(200);
+      await waitForTools(api, 'api-cc', ADMIN_HEADERS);
+      expect((await whoami('api-cc', ADMIN_HEADERS)).client_id).toBe('globalmcp');
+      expect((await call('DELETE', '/api/servers/api-cc?force=true', ADMIN_HEADERS)).status).toBe(200);
+    });
+  });
+
+  it('answers 503 naming the token endpoint when the provider is down (last: it stops the provider)', async () => {
+    await provider.stop();
+    const res = await call('POST', '/api/tools/whoami/execute', bearer('carol-app'), {
+      server_id: 'te',
+      parameters: {},
+    });
+    expect(res.status).toBe(503);
+    expect(res.body.error.code).toBe('SERVER_UNAVAILABLE');
+    expect(res.body.error.details.reason).toBe('token-endpoint-unreachable');
+    expect(res.text).not.toContain(tokens['carol-app']);
+    await waitFor(
+      async () => (await metric('server="te",mode="token-exchange",action="failed"')) >= 1,
+      5_000,
+      'the failed exchange metered',
+    );
+  });
+});

@@ -1,0 +1,96 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+
+const FIXTURES = path.resolve(__dirname, '../fixtures/oauth');
+
+export interface FixtureProcess<T> {
+  readonly pid: number;
+  /** What the fixture printed after `READY `. */
+  readonly ready: T;
+  /** SIGTERM, then SIGKILL after 3 s; resolves once it exited. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** Starts `test/fixtures/oauth/<script>` with its options as JSON and waits for its `READY` line. */
+async function startFixture<T>(
+  script: string,
+  options: unknown,
+  parse: (line: string) => T,
+): Promise<FixtureProcess<T>> {
+  const child: ChildProcess = spawn(process.execPath, [path.join(FIXTURES, script), JSON.stringify(options)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let stderr = '';
+  child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)));
+  const ready = await new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${script} did not start: ${stderr}`)), 20_000);
+    child.once('exit', (code) => reject(new Error(`${script} exited (${code}): ${stderr}`)));
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (!line.startsWith('READY ')) return;
+      clearTimeout(timer);
+      resolve(parse(line.slice(6)));
+    });
+  });
+  let stopping: Promise<void> | undefined;
+  return {
+    pid: child.pid!,
+    ready,
+    stop: () =>
+      (stopping ??= (async () => {
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        child.kill('SIGTERM');
+        const killer = setTimeout(() => child.kill('SIGKILL'), 3_000);
+        await exited;
+        clearTimeout(killer);
+      })()),
+  };
+}
+
+export interface TestProviderInfo {
+  issuer: string;
+  /** Client secrets by client id: `globalmcp` (the gateway), `alice-app`, `bob-app`, `carol-app` (callers). */
+  clients: Record<string, string>;
+}
+
+/** The OpenID Provider of test/fixtures/oauth/test-provider.mjs (client credentials, token exchange, JWT tokens). */
+export function startTestProvider(options: {
+  gatewayResource: string;
+  upstreamResource: string;
+  /** Seconds: client-credential tokens for the upstream. */
+  upstreamTtl: number;
+  /** Seconds: exchanged tokens (default: upstreamTtl). */
+  exchangeTtl?: number;
+}): Promise<FixtureProcess<TestProviderInfo>> {
+  return startFixture('test-provider.mjs', options, (line) => JSON.parse(line) as TestProviderInfo);
+}
+
+/** The whoami upstream of test/fixtures/oauth/whoami-upstream.mjs; `ready` is its MCP URL. */
+export function startWhoamiUpstream(options: {
+  issuer: string;
+  audience: string;
+  meshSecret: string;
+}): Promise<FixtureProcess<string>> {
+  return startFixture('whoami-upstream.mjs', options, (line) => line.trim());
+}
+
+/** A client-credentials token of `clientId` at the provider, for `resource`. */
+export async function clientToken(
+  provider: TestProviderInfo,
+  clientId: string,
+  resource: string,
+  scope?: string,
+): Promise<string> {
+  const body = new URLSearchParams({ grant_type: 'client_credentials', resource });
+  if (scope) body.set('scope', scope);
+  const basic = Buffer.from(`${clientId}:${provider.clients[clientId]}`).toString('base64');
+  const res = await fetch(`${provider.issuer}/token`, {
+    method: 'POST',
+    headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded' },
+    body,
+  });
+  const json = (await res.json()) as { access_token?: string; error?: string };
+  if (!json.access_token) throw new Error(`no token for ${clientId}: ${json.error}`);
+  return json.access_token;
+}
