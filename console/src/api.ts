@@ -46,8 +46,12 @@ function headers(extra: Record<string, string> = {}): Record<string, string> {
   return { accept: 'application/json', ...auth, ...extra };
 }
 
+/** Fired when the API refuses the held credential (expired token, revoked key): the page goes back to sign-in. */
+export const CREDENTIAL_REFUSED = 'globalmcp:credential-refused';
+
 async function failure(res: Response): Promise<ApiError> {
   const body = (await res.json().catch(() => ({}))) as Envelope;
+  if (res.status === 401 && credential.get()) dispatchEvent(new Event(CREDENTIAL_REFUSED));
   return new ApiError(
     res.status,
     body.error?.code ?? `HTTP_${res.status}`,

@@ -1,6 +1,6 @@
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { ApiError, api, credential } from './api';
+import { ApiError, CREDENTIAL_REFUSED, api, credential } from './api';
 import { ExecutionPage, ExecutionsPage } from './pages/executions';
 import { HealthPage } from './pages/health';
 import { JobPage, JobsPage } from './pages/jobs';
@@ -132,6 +132,17 @@ function App() {
       );
     }
   };
+  useEffect(() => {
+    // A credential refused after sign-in (a token that expired, a key revoked meanwhile): back to the sign-in page
+    const refused = () => {
+      if (!credential.get()) return;
+      credential.clear();
+      setMe(null);
+      setError(new Error('The gateway no longer accepts your sign-in (expired or revoked). Sign in again.'));
+    };
+    addEventListener(CREDENTIAL_REFUSED, refused);
+    return () => removeEventListener(CREDENTIAL_REFUSED, refused);
+  }, []);
   useEffect(() => {
     void (async () => {
       try {

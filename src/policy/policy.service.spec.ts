@@ -1,7 +1,9 @@
+import { EventEmitter } from 'node:events';
 import type { Counter } from 'prom-client';
 import type { Principal } from 'src/auth/principal';
 import type { AppConfig } from 'src/config/config.schema';
 import { policyRuleSchema, type PolicyRuleInput } from 'src/config/policy-rule.schema';
+import type { McpEngine } from 'src/mcp/mcp-engine';
 import type { PgNotifications } from 'src/database/pg-notifications';
 import type { PolicyRuleEntity } from './policy-rule.entity';
 import type { PolicyRulesRepository } from './policy-rules.repository';
@@ -44,13 +46,16 @@ function setup(configRules: PolicyRuleInput[] = [], stored: PolicyRuleEntity[] =
     }),
   };
   const denials = { inc: jest.fn() };
+  const engine = new EventEmitter() as EventEmitter & { listServerStates(): { id: string }[] };
+  engine.listServerStates = () => [{ id: 'fs' }, { id: 'github' }];
   const service = new PolicyService(
     config,
     repository as unknown as PolicyRulesRepository,
     notifications as unknown as PgNotifications,
     denials as unknown as Counter<'server' | 'rule'>,
+    engine as unknown as McpEngine,
   );
-  return { service, repository, denials, stored, notify: () => subscriber!.onPayload('x') };
+  return { service, repository, denials, engine, stored, notify: () => subscriber!.onPayload('x') };
 }
 
 describe('PolicyService', () => {
@@ -106,5 +111,25 @@ describe('PolicyService', () => {
     stored.length = 0;
     await service.reload();
     expect(service.rules.map((r) => r.id)).toEqual(['ok']);
+  });
+  it('creates the denial series at 0 for each server a deny rule can apply to, and for servers added later', async () => {
+    const { service, denials, engine } = setup([
+      { id: 'no-deletes', effect: 'deny', tool: 'delete_*' },
+      { id: 'no-github-push', effect: 'deny', server: 'github', tool: 'push' },
+      { id: 'reads', effect: 'allow', tool: 'read_*' },
+    ]);
+    await service.onApplicationBootstrap();
+    const declared = () => denials.inc.mock.calls.filter((c) => c[1] === 0).map((c) => c[0] as object);
+    expect(declared()).toEqual(
+      expect.arrayContaining([
+        { server: 'fs', rule: 'no-deletes' },
+        { server: 'github', rule: 'no-deletes' },
+        { server: 'github', rule: 'no-github-push' },
+      ]),
+    );
+    expect(declared()).not.toContainEqual({ server: 'fs', rule: 'no-github-push' });
+    expect(declared()).not.toContainEqual(expect.objectContaining({ rule: 'reads' }));
+    engine.emit('server.status', { serverId: 'added-later' });
+    expect(declared()).toContainEqual({ server: 'added-later', rule: 'no-deletes' });
   });
 });

@@ -9,9 +9,10 @@ import { APP_CONFIG } from 'src/config/config.module';
 import type { AppConfig } from 'src/config/config.schema';
 import { policyRuleSchema } from 'src/config/policy-rule.schema';
 import { PgNotifications } from 'src/database/pg-notifications';
+import { McpEngine } from 'src/mcp/mcp-engine';
 import { MCP_POLICY_DENIALS } from 'src/metrics/metric-names';
 import type { PolicyRuleEntity } from './policy-rule.entity';
-import { PolicyEvaluator, type PolicyDecision, type PolicyRule } from './policy-evaluator';
+import { DEFAULT_EFFECT_RULE, PolicyEvaluator, type PolicyDecision, type PolicyRule } from './policy-evaluator';
 import { POLICY_CHANNEL, PolicyRulesRepository, ruleOfRow } from './policy-rules.repository';
 
 /** The tool a decision is about: its upstream name and annotations (an MCP `Tool` fits). */
@@ -40,6 +41,7 @@ export class PolicyService implements OnApplicationBootstrap, OnApplicationShutd
     private readonly repository: PolicyRulesRepository,
     private readonly notifications: PgNotifications,
     @InjectMetric(MCP_POLICY_DENIALS) private readonly denials: Counter<'server' | 'rule'>,
+    private readonly engine: McpEngine,
   ) {
     this.configRules = config.mcp.policy.rules.map((rule) => ({ ...rule, source: 'config' as const }));
     this.evaluator = new PolicyEvaluator(this.configRules, config.mcp.policy.defaultEffect);
@@ -52,6 +54,7 @@ export class PolicyService implements OnApplicationBootstrap, OnApplicationShutd
     });
     // At start a failure is fatal: serving without the stored deny rules would open what they close.
     await this.load();
+    this.engine.on('server.status', ({ serverId }) => this.declareDenials([serverId]));
   }
 
   onApplicationShutdown(): void {
@@ -61,6 +64,11 @@ export class PolicyService implements OnApplicationBootstrap, OnApplicationShutd
   /** Every rule in evaluation order: the configuration's, then the API's oldest first. */
   get rules(): readonly PolicyRule[] {
     return this.evaluator.rules;
+  }
+
+  /** No rule can deny anything (no rules, default allow): lists and calls need not ask. */
+  get allowsEverything(): boolean {
+    return this.evaluator.allowsEverything;
   }
 
   get defaultEffect(): PolicyDecision['effect'] {
@@ -126,10 +134,25 @@ export class PolicyService implements OnApplicationBootstrap, OnApplicationShutd
     return this.reloading;
   }
 
+  /**
+   * The denial series each of these servers can have (every deny rule that may apply to it, and the default effect
+   * when it denies) at 0, so that `increase()` in alert rules sees the first denial; `inc(0)` keeps existing counts.
+   */
+  private declareDenials(servers: readonly string[]): void {
+    const denying = this.evaluator.rules.filter((rule) => rule.effect === 'deny');
+    for (const server of servers) {
+      for (const rule of denying) {
+        if (rule.server === '*' || rule.server === server) this.denials.inc({ server, rule: rule.id }, 0);
+      }
+      if (this.evaluator.defaultEffect === 'deny') this.denials.inc({ server, rule: DEFAULT_EFFECT_RULE }, 0);
+    }
+  }
+
   private async load(): Promise<void> {
     const rows = await this.repository.listInOrder();
     const apiRules = rows.flatMap((row) => this.fromRow(row));
     this.evaluator = new PolicyEvaluator([...this.configRules, ...apiRules], this.config.mcp.policy.defaultEffect);
+    this.declareDenials(this.engine.listServerStates().map((s) => s.id));
   }
 
   /** A stored rule, checked again (the table can be written by hand); one that no longer parses is left out, loudly. */

@@ -42,7 +42,7 @@ export class ToolsService {
 
   /** One tool; 409 when the name exists on several servers and no server is named; 403 when policy denies it. */
   get(name: string, serverId?: string, principal?: Principal): ToolDto {
-    const ref = this.resolver.resolve(name, serverId, principal?.servers ?? undefined);
+    const ref = this.resolver.resolve(name, serverId, principal);
     this.policy.assertVisible(principal, ref.serverId, ref.tool);
     return this.toDto(ref);
   }

@@ -234,6 +234,25 @@ describe('the web console signs in at an OAuth2 issuer (headless Chromium, oidc-
     await page.reload();
     await page.getByRole('button', { name: 'Sign in with your identity provider' }).waitFor();
     expect(await page.getByRole('navigation', { name: 'Console' }).count()).toBe(0);
+  }, 60_000);
+
+  it('signs in again through the provider session, and goes back to sign-in when the token is refused', async () => {
+    await page.getByRole('button', { name: 'Sign in with your identity provider' }).click();
+    // The provider remembers alice and her consent: straight back, no pages of its own this time
+    await page.getByRole('navigation', { name: 'Console' }).waitFor();
+    expect(await page.locator('.who').innerText()).toContain('alice');
+    await page.locator('tr[data-server="everything"]').waitFor();
+
+    // A token the gateway no longer accepts (here: its signature broken) sends the page back to sign-in
+    await page.evaluate(
+      `(() => { const held = JSON.parse(sessionStorage.getItem('globalmcp.credential'));
+        held.token = held.token.slice(0, -4) + 'AAAA';
+        sessionStorage.setItem('globalmcp.credential', JSON.stringify(held)); })()`,
+    );
+    await page.getByRole('button', { name: 'Refresh' }).click();
+    await page.getByRole('alert').filter({ hasText: 'no longer accepts your sign-in' }).waitFor();
+    expect(await page.evaluate<string | null>("sessionStorage.getItem('globalmcp.credential')")).toBeNull();
+    await page.getByRole('button', { name: 'Sign in with your identity provider' }).waitFor();
     expect(pageErrors).toEqual([]);
   }, 60_000);
 });

@@ -420,6 +420,48 @@ describe('the web console at /console (headless Chromium)', () => {
     }
   }, 60_000);
 
+  it('can be used from the keyboard alone, with the focus visible', async () => {
+    const keyboard = await launched!.browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const tab = await keyboard.newPage();
+    tab.setDefaultTimeout(15_000);
+    const focused = () =>
+      tab.evaluate<string>("(document.activeElement.textContent || document.activeElement.id || '').trim()");
+    const tabTo = async (text: RegExp) => {
+      for (let i = 0; i < 40 && !text.test(await focused()); i++) await tab.keyboard.press('Tab');
+      expect(await focused()).toMatch(text);
+    };
+    try {
+      await tab.goto(`${gateway.addresses.api}/console`);
+      await tab.getByLabel('API key').waitFor();
+      await tab.keyboard.press('Tab');
+      expect(await focused()).toBe('api-key');
+      await tab.keyboard.type(TEST_ADMIN_KEY);
+      await tab.keyboard.press('Enter');
+      await tab.getByRole('navigation', { name: 'Console' }).waitFor();
+
+      await tabTo(/^Webhooks$/);
+      expect(await tab.evaluate<string>('getComputedStyle(document.activeElement).outlineStyle')).toBe('solid');
+      await tab.keyboard.press('Enter');
+      await tab.waitForURL(/#\/webhooks$/);
+
+      // A tool's form: open it, fill it and call, all from the keyboard
+      await tab.evaluate("location.hash = '#/servers/everything'");
+      await tab.locator('details.tool[data-tool="echo"]').waitFor();
+      await tabTo(/^echo\b/);
+      await tab.keyboard.press('Enter');
+      await tabTo(/^Input schema$/);
+      await tab.keyboard.press('Tab'); // the first field of the form: message
+      await tab.keyboard.type('typed, not clicked');
+      await tabTo(/^Call$/);
+      await tab.keyboard.press('Enter');
+      const result = tab.locator('details.tool[data-tool="echo"]').getByLabel('Result of echo');
+      await result.waitFor();
+      expect(await result.innerText()).toContain('Echo: typed, not clicked');
+    } finally {
+      await keyboard.close();
+    }
+  }, 60_000);
+
   it('fits a phone-width screen', async () => {
     const phone = await launched!.browser.newContext({
       viewport: { width: 390, height: 844 },
@@ -440,6 +482,18 @@ describe('the web console at /console (headless Chromium)', () => {
       await echo.locator('summary').first().click();
       expect(await tab.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
       await shot('phone-tool', tab);
+      for (const [hash, ready] of [
+        ['#/executions', 'tbody tr'],
+        ['#/jobs', 'h2'],
+        ['#/keys', 'tr[data-key="console-viewer"]'],
+        ['#/webhooks', 'h2'],
+        ['#/health', 'dl.facts'],
+      ] as const) {
+        await go(hash, tab);
+        await tab.locator(ready).first().waitFor();
+        expect(await tab.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
+        await shot(`phone-${hash.slice(2)}`, tab);
+      }
     } finally {
       await phone.close();
     }
