@@ -8,6 +8,8 @@ import { CallRecord, type CallOnRecord } from './stages/call-record';
 import { Idempotency } from './stages/idempotency';
 import { ToolResolver, type ResolvedTool } from './stages/tool-resolver';
 import { UpstreamCall } from './stages/upstream-call';
+import { UpstreamCredential } from './stages/upstream-credential';
+import type { CallerCredential } from 'src/mcp/credentials/upstream-credentials';
 
 /**
  * The one way a tool call runs, whoever makes it (REST generic and per-server routes, batch steps, jobs, the MCP
@@ -15,6 +17,7 @@ import { UpstreamCall } from './stages/upstream-call';
  *
  *   1. resolve (ToolResolver)       the server and tool: 404 / 409
  *   2. policy (CallPolicy)          scopes and allow-lists: 403
+ *   2b. credential (UpstreamCredential) the caller's credential for a server acting on its behalf: 403 / 503
  *   3. validate (ArgumentValidator) the arguments against the input schema: 400
  *   4. idempotency (Idempotency)    a keyed call's running row; a repeat answers the first call's outcome
  *   5. place and run (UpstreamCall) on a pooled connection, within the timeout, cancellable
@@ -22,7 +25,7 @@ import { UpstreamCall } from './stages/upstream-call';
  *
  * It returns the MCP `CallToolResult` with what is on record of the call; each entry point maps that to its own wire
  * format. A call is on record from stage 4 on (keyed calls, jobs, streamed calls, batch steps: as `running` first),
- * so a refusal in stages 1-3 leaves nothing behind, except a plain synchronous call or a batch step refused by
+ * so a refusal in stages 1-3 (2b too) leaves nothing behind, except a plain synchronous call or a batch step refused by
  * validation, which is recorded `failed` as an upstream failure would be (what the audit trail has always shown).
  */
 @Injectable()
@@ -30,6 +33,7 @@ export class CallPipeline {
   constructor(
     private readonly resolver: ToolResolver,
     private readonly policy: CallPolicy,
+    private readonly credentials: UpstreamCredential,
     private readonly validator: ArgumentValidator,
     private readonly idempotency: Idempotency,
     private readonly upstream: UpstreamCall,
@@ -40,18 +44,19 @@ export class CallPipeline {
   /** Runs a call to its end and answers once its outcome is on record. */
   async call(request: CallRequest, hooks: CallHooks = {}): Promise<CallOutcome> {
     const target = this.admit(request);
+    const credential = await this.credentials.resolve(target, request.principal);
     const call = this.onRecord(request, target);
     hooks.onExecutionId?.(call.id);
     if (call.requestHash !== null) {
       this.validator.check(target, request.arguments);
       const claim = await this.idempotency.claim(call);
       if (!claim.first) return this.idempotency.replay(call.principal, request, call.requestHash, hooks.signal);
-      return this.run(call, target, hooks, true);
+      return this.run(call, target, hooks, true, credential);
     }
     // A batch step is `running` on record while it runs: a gateway killed mid-batch leaves rows the sweep of dead
     // processes marks interrupted, rather than steps with no trace.
     if (request.batch) await this.record.begin(call);
-    return this.run(call, target, hooks, false);
+    return this.run(call, target, hooks, false, credential);
   }
 
   /**
@@ -62,6 +67,7 @@ export class CallPipeline {
   async prepare(request: CallRequest): Promise<PreparedCall> {
     const target = this.admit(request);
     this.validator.check(target, request.arguments);
+    const credential = await this.credentials.resolve(target, request.principal);
     const call = this.onRecord(request, target);
     const claim = await this.idempotency.claim(call);
     if (!claim.first) {
@@ -79,7 +85,7 @@ export class CallPipeline {
       serverId: target.serverId,
       toolName: request.toolName,
       startedAt: call.startedAt,
-      run: (hooks) => this.run(call, target, hooks, true),
+      run: (hooks) => this.run(call, target, hooks, true, credential),
     };
   }
 
@@ -109,11 +115,12 @@ export class CallPipeline {
     target: ResolvedTool,
     hooks: CallHooks,
     validated: boolean,
+    credential: CallerCredential | undefined,
   ): Promise<CallOutcome> {
     const started = performance.now();
     try {
       if (!validated) this.validator.check(target, call.request.arguments);
-      const result = await this.upstream.run(target, call.request.arguments, call.request.timeoutMs, hooks);
+      const result = await this.upstream.run(target, call.request.arguments, call.request.timeoutMs, hooks, credential);
       const durationMs = elapsed(started);
       const completedAt = new Date();
       await this.record.completed(call, result, completedAt, durationMs);
