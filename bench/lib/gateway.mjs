@@ -75,9 +75,9 @@ export function gatewayYaml({ apiPort, mgmtPort, dataDir, servers, tracing }) {
 
 /**
  * Starts the built gateway as a child process (its own process group) and waits for readiness, then for every
- * server to be active with tools. Returns timings from spawn.
+ * server to be active with tools. Returns timings from spawn. `dist`: another build than the run's (A/B runs).
  */
-export async function startGateway({ name, dataDir, servers, cpuProfDir, heapCapMb, tracing }) {
+export async function startGateway({ name, dataDir, servers, cpuProfDir, heapCapMb, tracing, dist }) {
   const apiPort = await freePort();
   const mgmtPort = await freePort();
   const configFile = path.join(TEMP, `${name}.yml`);
@@ -101,7 +101,7 @@ export async function startGateway({ name, dataDir, servers, cpuProfDir, heapCap
   const spawnedUs = process.hrtime.bigint() / 1000n;
   const child = spawnTracked(
     process.execPath,
-    [...nodeArgs, path.join(distDir(), 'src/main.js'), '--config', configFile],
+    [...nodeArgs, path.join(dist ?? distDir(), 'src/main.js'), '--config', configFile],
     {
       cwd: ROOT,
       env,
