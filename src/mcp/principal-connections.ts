@@ -4,7 +4,9 @@ import { EngineError } from './engine-error';
 import type { EngineLogger } from './engine-logger';
 
 /** The part of a connection this pool uses (an `McpConnection`; plain objects in tests). */
-export type PrincipalMember = Pick<McpConnection, 'isOpen' | 'inFlight' | 'open' | 'close' | 'once'>;
+export interface PrincipalMember extends Pick<McpConnection, 'isOpen' | 'inFlight' | 'open' | 'close'> {
+  once(event: 'closed', listener: (reason: string) => void): unknown;
+}
 
 interface Slot<M> {
   readonly partition: string;
