@@ -120,3 +120,56 @@ export function Table({ columns, children }: { columns: (string | false)[]; chil
     </div>
   );
 }
+
+/** A secret the page is given (or makes) once: in a read-only field until dismissed, then never shown again. */
+export function ShownOnce({
+  id,
+  label,
+  value,
+  onDismiss,
+  children,
+}: {
+  id: string;
+  label: string;
+  value: string;
+  onDismiss: () => void;
+  children: ComponentChildren;
+}) {
+  return (
+    <div class="created" role="status">
+      <p>{children}</p>
+      <label for={id}>{label}</label>
+      <input id={id} class="mono" readOnly value={value} onFocus={(e) => e.currentTarget.select()} />
+      <button onClick={onDismiss}>I have copied it</button>
+    </div>
+  );
+}
+
+/** A destructive action of a table row: the first press asks ("Confirm …", in red), the second does it. */
+export function ConfirmButton({
+  action,
+  confirm,
+  what,
+  asking,
+  onAsk,
+  onConfirm,
+}: {
+  /** The button's word, e.g. Revoke. */
+  action: string;
+  /** The second press's words, e.g. Confirm revoking. */
+  confirm: string;
+  what: string;
+  asking: boolean;
+  onAsk: () => void;
+  onConfirm: () => void;
+}) {
+  return asking ? (
+    <button class="danger" onClick={onConfirm}>
+      {confirm} {what}
+    </button>
+  ) : (
+    <button onClick={onAsk} aria-label={`${action} ${what}`}>
+      {action}
+    </button>
+  );
+}

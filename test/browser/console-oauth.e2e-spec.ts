@@ -1,32 +1,18 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { BrowserContext, Page, Request } from 'playwright-core';
+import { seriousViolations } from '../support/axe';
 import { launchChromium, type LaunchedBrowser } from '../support/browser';
 import { EVERYTHING, REPO } from '../support/paths';
 import { freePort } from '../support/ports';
 import { isAlive } from '../support/processes';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
-import { waitFor } from '../support/wait';
+import { waitForTools } from '../support/wait';
 
 const OUTPUT = path.join(REPO, 'test-output', 'console');
-const AXE_SOURCE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
 const CLIENT_ID = 'globalmcp-console';
-
-interface AxeViolation {
-  id: string;
-  impact: string | null;
-  nodes: { target: string[] }[];
-}
-
-async function seriousViolations(page: Page): Promise<string[]> {
-  await page.evaluate(AXE_SOURCE);
-  const violations = await page.evaluate('axe.run(document).then((result) => result.violations)');
-  return (violations as AxeViolation[])
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-}
 
 /** oidc-provider in its own process (test/fixtures/oidc-console-issuer.mjs) on `port`; resolves once it serves. */
 function startIssuer(
@@ -94,14 +80,7 @@ describe('the web console signs in at an OAuth2 issuer (headless Chromium, oidc-
     const started = await startIssuer(issuerPort, `${gateway.addresses.api}/console`, resource);
     issuerProcess = started.child;
     expect(started.issuer).toBe(issuer);
-    await waitFor(
-      async () => {
-        const res = await fetch(`${gateway.addresses.api}/api/servers/everything`, { headers: gateway.authHeaders });
-        return res.ok && ((await res.json()) as { status: string }).status === 'active';
-      },
-      30_000,
-      'server-everything active',
-    );
+    await waitForTools(gateway.addresses.api, 'everything', gateway.authHeaders, 30_000);
     launched = await launchChromium();
     context = await launched.browser.newContext({ viewport: { width: 1280, height: 900 } });
     page = await context.newPage();

@@ -2,10 +2,11 @@ import { execFileSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { TEST_ADMIN_KEY } from '../support/auth';
+import { seriousViolations } from '../support/axe';
 import { launchChromium, type LaunchedBrowser } from '../support/browser';
 import { EVERYTHING, REPO, TOOLBOX } from '../support/paths';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
@@ -13,23 +14,6 @@ import { startTestGateway, type TestGateway } from '../support/test-gateway';
 import { waitFor } from '../support/wait';
 
 const OUTPUT = path.join(REPO, 'test-output', 'console');
-const AXE_SOURCE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
-
-interface AxeViolation {
-  id: string;
-  impact: string | null;
-  nodes: { target: string[] }[];
-}
-
-/** axe-core in the page (evaluated over the DevTools protocol, so the console's CSP stays on): serious or worse. */
-async function seriousViolations(page: Page): Promise<string[]> {
-  await page.evaluate(AXE_SOURCE);
-  // Strings, not functions: the test is compiled without the DOM's types
-  const violations = await page.evaluate('axe.run(document).then((result) => result.violations)');
-  return (violations as AxeViolation[])
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-}
 
 describe('the web console at /console (headless Chromium)', () => {
   let db: TestDatabase;

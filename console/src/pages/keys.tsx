@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { api } from '../api';
 import type { ApiKey } from '../types';
-import { ErrorMessage, Section, Status, formText, useLoad, when, Table } from '../ui';
+import { ConfirmButton, ErrorMessage, Section, ShownOnce, Status, formText, useLoad, when, Table } from '../ui';
 
 const SCOPES = ['mcp:read', 'mcp:write', 'mcp:admin'];
 
@@ -86,20 +86,9 @@ export function KeysPage() {
         </form>
         <ErrorMessage error={error} />
         {created && (
-          <div class="created" role="status">
-            <p>
-              Key <strong>{created.name}</strong> created. Copy it now: it is shown only once.
-            </p>
-            <label for="created-key">New API key</label>
-            <input
-              id="created-key"
-              class="mono"
-              readOnly
-              value={created.key}
-              onFocus={(e) => e.currentTarget.select()}
-            />
-            <button onClick={() => setCreated(null)}>I have copied it</button>
-          </div>
+          <ShownOnce id="created-key" label="New API key" value={created.key} onDismiss={() => setCreated(null)}>
+            Key <strong>{created.name}</strong> created. Copy it now: it is shown only once.
+          </ShownOnce>
         )}
       </Section>
       <Section title="API keys" actions={<button onClick={keys.reload}>Refresh</button>}>
@@ -115,16 +104,16 @@ export function KeysPage() {
               <td>{when(key.last_used_at)}</td>
               <td>{key.revoked_at ? <Status value="revoked" /> : <Status value="active" />}</td>
               <td>
-                {!key.revoked_at &&
-                  (confirming === key.id ? (
-                    <button class="danger" onClick={() => void revoke(key.id)}>
-                      Confirm revoking {key.name}
-                    </button>
-                  ) : (
-                    <button onClick={() => setConfirming(key.id)} aria-label={`Revoke ${key.name}`}>
-                      Revoke
-                    </button>
-                  ))}
+                {!key.revoked_at && (
+                  <ConfirmButton
+                    action="Revoke"
+                    confirm="Confirm revoking"
+                    what={key.name}
+                    asking={confirming === key.id}
+                    onAsk={() => setConfirming(key.id)}
+                    onConfirm={() => void revoke(key.id)}
+                  />
+                )}
               </td>
             </tr>
           ))}

@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { api, query } from '../api';
 import type { Delivery, Pagination, Webhook } from '../types';
-import { ErrorMessage, Json, Section, Status, Table, formText, useLoad, when } from '../ui';
+import { ConfirmButton, ErrorMessage, Json, Section, ShownOnce, Status, Table, formText, useLoad, when } from '../ui';
 
 /** The events a webhook may subscribe to (POST /api/webhooks). */
 const EVENTS = ['server.connected', 'server.disconnected', 'server.error', 'tool.executed', 'tool.failed'];
@@ -88,21 +88,15 @@ export function WebhooksPage() {
         </form>
         <ErrorMessage error={error} />
         {created && (
-          <div class="created" role="status">
-            <p>
-              Webhook for <span class="mono">{created.webhook.url}</span> added. Copy its signing secret now: it is
-              shown only once (the receiver checks X-GlobalMCP-Signature with it).
-            </p>
-            <label for="created-secret">Signing secret</label>
-            <input
-              id="created-secret"
-              class="mono"
-              readOnly
-              value={created.secret}
-              onFocus={(e) => e.currentTarget.select()}
-            />
-            <button onClick={() => setCreated(null)}>I have copied it</button>
-          </div>
+          <ShownOnce
+            id="created-secret"
+            label="Signing secret"
+            value={created.secret}
+            onDismiss={() => setCreated(null)}
+          >
+            Webhook for <span class="mono">{created.webhook.url}</span> added. Copy its signing secret now: it is shown
+            only once (the receiver checks X-GlobalMCP-Signature with it).
+          </ShownOnce>
         )}
       </Section>
       <Section title="Webhooks" actions={<button onClick={hooks.reload}>Refresh</button>}>
@@ -121,15 +115,14 @@ export function WebhooksPage() {
               </td>
               <td>{when(hook.created_at)}</td>
               <td>
-                {confirming === hook.id ? (
-                  <button class="danger" onClick={() => void remove(hook.id)}>
-                    Confirm deleting {hook.url}
-                  </button>
-                ) : (
-                  <button onClick={() => setConfirming(hook.id)} aria-label={`Delete ${hook.url}`}>
-                    Delete
-                  </button>
-                )}
+                <ConfirmButton
+                  action="Delete"
+                  confirm="Confirm deleting"
+                  what={hook.url}
+                  asking={confirming === hook.id}
+                  onAsk={() => setConfirming(hook.id)}
+                  onConfirm={() => void remove(hook.id)}
+                />
               </td>
             </tr>
           ))}
