@@ -111,7 +111,7 @@ export class InputRounds implements OnModuleInit, OnApplicationShutdown {
     ctx: ServerContext | undefined,
     hangUp: AbortSignal,
   ): Promise<Step> {
-    if (call.round !== round) {
+    if (call.round !== round || call.busy) {
       throw new McpError(RpcCode.InvalidParams, 'This requestState was answered already: retry with the latest one');
     }
     call.answer(responses); // throws on a malformed response: the round stays open, its timer running
@@ -125,11 +125,13 @@ export class InputRounds implements OnModuleInit, OnApplicationShutdown {
     hangUp.addEventListener('abort', gone, { once: true });
     if (hangUp.aborted) gone();
     call.sink = ctx ? (n) => ctx.mcpReq.notify(n) : undefined;
+    call.busy = true;
     try {
       const step = await call.next(hangUp);
       if (step.kind === 'input') this.hold(call);
       return step;
     } finally {
+      call.busy = false;
       call.sink = undefined;
       hangUp.removeEventListener('abort', gone);
     }

@@ -57,6 +57,8 @@ export class PendingInput implements CallOrigin {
   readonly answers = true;
   /** The last round put to the client (its `requestState` names it). */
   round = 0;
+  /** A retry is being served (its answers went upstream, its next step is awaited): another one is refused. */
+  busy = false;
   /** Where the call's progress goes: the client request being served now (none between rounds). */
   sink: ((notification: ServerNotification) => Promise<void>) | undefined;
   private readonly controller = new AbortController();
