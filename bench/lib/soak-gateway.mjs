@@ -124,17 +124,26 @@ export async function startSoakGateway({ distDir, temp, dataDir, servers, marker
 
 const tail = (file) => readFileSync(file, 'utf8').split('\n').slice(-25).join('\n');
 
-/** Records the gateway's current descendants in `gw.seen` and returns them. */
+/**
+ * Records the gateway's current descendants in `gw.seen` and returns them. A command line is read again until it is
+ * no longer the gateway's own: a child seen between fork and exec still shows its parent's.
+ */
 export function remember(gw) {
+  gw.ownCmd ??= cmdline(gw.pid);
   const now = descendants(gw.pid);
-  for (const d of now)
-    if (!gw.seen.has(`${d.pid}:${d.start}`)) gw.seen.set(`${d.pid}:${d.start}`, { ...d, cmd: cmdline(d.pid) });
+  for (const d of now) {
+    const key = `${d.pid}:${d.start}`;
+    const known = gw.seen.get(key);
+    if (!known) gw.seen.set(key, { ...d, cmd: cmdline(d.pid) });
+    else if (known.cmd === gw.ownCmd || known.cmd === '') known.cmd = cmdline(d.pid);
+  }
   return now;
 }
 
 /**
  * The gateway's direct children per server (the stdio processes of its pool), by command line; zombies (exited,
- * not reaped yet) are counted apart. Other children (embedded PostgreSQL, watchdogs) are left out.
+ * not reaped yet) are counted apart. Other children (embedded PostgreSQL, watchdogs) are left out, and so is a child
+ * not exec'ed yet (its command line is still the gateway's): it is counted from the next look on.
  */
 export function childrenByServer(gw) {
   const children = remember(gw).filter((d) => d.ppid === gw.pid);
