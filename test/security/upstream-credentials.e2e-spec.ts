@@ -1,5 +1,8 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { ADMIN_HEADERS } from '../support/auth';
 import {
   clientToken,
@@ -17,7 +20,7 @@ import { waitFor, waitForTools } from '../support/wait';
 const GATEWAY_AUDIENCE = 'https://gateway.test/';
 const UPSTREAM_AUDIENCE = 'https://upstream.test/mcp';
 /** Lifetime of the provider's tokens for the upstream: short, so a refresh happens within the test. */
-const UPSTREAM_TTL_S = 4;
+const UPSTREAM_TTL_S = 5;
 const MESH_SECRET = 'mesh-secret-0123456789';
 
 interface Whoami {
@@ -27,6 +30,8 @@ interface Whoami {
   act?: { sub: string };
   aud?: string;
   jti?: string;
+  /** Seconds since the epoch the token was issued. */
+  iat?: number;
   headers: Record<string, string>;
 }
 
@@ -38,6 +43,8 @@ describe('Upstream credentials (static, client credentials, token exchange, clai
   let api: string;
   let idp: TestProviderInfo;
   const tokens: Record<string, string> = {};
+  const logDir = mkdtempSync(path.join(tmpdir(), 'upstream-credentials-'));
+  const logFile = path.join(logDir, 'gateway.log');
 
   const bearer = (who: string) => ({ authorization: `Bearer ${tokens[who]}` });
   const call = async (method: string, path: string, headers: Record<string, string>, body?: unknown) => {
@@ -110,6 +117,11 @@ describe('Upstream credentials (static, client credentials, token exchange, clai
         claims:
           x-user-sub: sub
           x-user-groups: groups
+logging:
+  level:
+    UpstreamCredentials: DEBUG
+  file:
+    name: ${logFile}
 spring:
   security:
     oauth2:
@@ -128,6 +140,7 @@ spring:
     await db?.drop();
     await upstream?.stop();
     await provider?.stop();
+    rmSync(logDir, { recursive: true, force: true });
   });
 
   it('static: the configured headers reach the upstream for every caller', async () => {
@@ -135,15 +148,23 @@ spring:
   });
 
   it('oauth-client-credentials: one token of the gateway, reused, then refreshed before it expires', async () => {
-    const first = await whoami('cc', ADMIN_HEADERS);
+    // The gateway refreshes in the last fifth of a token's lifetime; iat is whole seconds, so this is the earliest.
+    const refreshAt = (answer: Whoami) => answer.iat! * 1000 + UPSTREAM_TTL_S * 800;
+    let first = await whoami('cc', ADMIN_HEADERS);
     expect(first).toMatchObject({ via: 'token', sub: 'globalmcp', client_id: 'globalmcp', aud: UPSTREAM_AUDIENCE });
+    if (Date.now() + 1_000 > refreshAt(first)) {
+      // The token in use (obtained at connect) is about to be refreshed: start from the next one.
+      await new Promise((r) => setTimeout(r, first.iat! * 1000 + UPSTREAM_TTL_S * 1000 + 100 - Date.now()));
+      first = await whoami('cc', ADMIN_HEADERS);
+    }
     const issued = (await stats()).client_credentials.globalmcp ?? 0;
     // Another caller, same server credential: the same token, nothing asked of the provider.
     const second = await whoami('cc', bearer('alice-app'));
+    expect(Date.now()).toBeLessThan(refreshAt(first));
     expect(second.jti).toBe(first.jti);
     expect((await stats()).client_credentials.globalmcp ?? 0).toBe(issued);
-    // Past the lifetime's last fifth: the next request gets a new token (and the upstream accepts it).
-    await new Promise((r) => setTimeout(r, UPSTREAM_TTL_S * 1000));
+    // Past the refresh point: the next request gets a new token (and the upstream accepts it).
+    await new Promise((r) => setTimeout(r, first.iat! * 1000 + UPSTREAM_TTL_S * 1000 + 100 - Date.now()));
     const third = await whoami('cc', ADMIN_HEADERS);
     expect(third.sub).toBe('globalmcp');
     expect(third.jti).not.toBe(first.jti);
@@ -286,5 +307,31 @@ spring:
       5_000,
       'the failed exchange metered',
     );
+  });
+
+  it('never writes a token into a log line, an execution record or a response (run last)', async () => {
+    const seen = (
+      (await (await fetch(upstream.ready.replace(/\/mcp$/, '/_test/stats'))).json()) as { tokens: string[] }
+    ).tokens;
+    // Client-credential tokens (several: refreshed), one exchanged token per caller: what went upstream.
+    expect(seen.length).toBeGreaterThanOrEqual(4);
+    const secrets = [...seen, ...Object.values(tokens), ...Object.values(idp.clients)];
+    await waitFor(
+      () => existsSync(logFile) && /credential obtained/.test(readFileSync(logFile, 'utf8')),
+      5_000,
+      'the audit lines in the log file',
+    );
+    const log = readFileSync(logFile, 'utf8');
+    expect(log).toMatch(/\[te\] token-exchange credential obtained for oauth2:[^ ]+:alice-app/);
+    expect(log).toMatch(/\[cc\] oauth-client-credentials credential refreshed/);
+    expect(log).toMatch(/\[te\] token-exchange credential used/);
+    const executions = (await call('GET', '/api/executions?limit=200', ADMIN_HEADERS)).text;
+    expect(executions).toContain('whoami');
+    const servers = (await call('GET', '/api/servers?limit=100', ADMIN_HEADERS)).text;
+    for (const secret of secrets) {
+      expect(log).not.toContain(secret);
+      expect(executions).not.toContain(secret);
+      expect(servers).not.toContain(secret);
+    }
   });
 });
