@@ -1,22 +1,30 @@
 // The --profile phase of `npm run bench` (bench/run.mjs): one more gateway under `node --cpu-prof`, loaded at 16
-// connections, its profile summarised over the measured window only (bench/lib/profile.mjs).
+// connections, its profile summarised over the measured window only (bench/lib/profile.mjs). With --profile-tracing
+// the gateway traces every request (sampling 1.0) to bench/otlp-sink.mjs, as the tracing phase's "on" gateway.
 import { mkdirSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { summarizeProfile } from './lib/profile.mjs';
 import { startGateway, stopGateway } from './lib/gateway.mjs';
-import { runWorker } from './lib/processes.mjs';
-import { AUTH, HS256_SECRET, OPTS, TEMP, log, state } from './lib/run-context.mjs';
-import { hs256Token, oidcAccessToken } from './auth-paths.mjs';
+import { cleanEnv } from './lib/common.mjs';
+import { runWorker, spawnTracked } from './lib/processes.mjs';
+import { AUTH, HS256_SECRET, MARKER, OPTS, TEMP, log, state } from './lib/run-context.mjs';
+import { hs256Token, oidcAccessToken, startReady, stopChild } from './auth-paths.mjs';
 
 export async function measureProfile(dataDir) {
   const profDir = path.join(TEMP, 'cpuprof');
   mkdirSync(profDir, { recursive: true });
-  log(`profile: gateway under node --cpu-prof, ${OPTS.profileWith}, 16 connections for ${OPTS.profileSeconds} s`);
+  const traced = OPTS.profileTracing
+    ? await startReady({ spawnTracked, cleanEnv, marker: MARKER }, 'otlp-sink.mjs', {})
+    : null;
+  log(
+    `profile: gateway under node --cpu-prof, ${OPTS.profileWith}${traced ? ', tracing on' : ''}, 16 connections for ${OPTS.profileSeconds} s`,
+  );
   const gw = await startGateway({
     name: 'profile',
     dataDir,
     servers: [{ id: 'everything', poolSize: 1 }],
     cpuProfDir: profDir,
+    ...(traced ? { tracing: { endpoint: traced.words[0] } } : {}),
   });
   const window = {};
   let load;
@@ -41,13 +49,14 @@ export async function measureProfile(dataDir) {
     );
   } finally {
     await stopGateway(gw);
+    if (traced) await stopChild(traced.child);
   }
   const file = readdirSync(profDir).find((f) => f.includes(`.${gw.pid}.`) && f.endsWith('.cpuprofile'));
   if (!file) throw new Error(`no .cpuprofile for pid ${gw.pid} in ${profDir} (exit ${JSON.stringify(gw.exit)})`);
   const summary = summarizeProfile(path.join(profDir, file), { window, top: 15 });
   summary.load = load.steps.find((s) => s.name === 'profiled-c16');
   summary.date = new Date().toISOString();
-  summary.with = OPTS.profileWith;
+  summary.with = OPTS.profileWith + (traced ? ' --profile-tracing' : '');
   return summary;
 }
 

@@ -25,6 +25,7 @@ export const OPTS = {
   // A build to run instead of a snapshot of dist/ (e.g. an older commit built elsewhere, for before/after figures).
   dist: argValue('--dist', null),
   profileWith: argValue('--profile-with', 'key'),
+  profileTracing: flags.has('--profile-tracing'),
   logLevel: argValue('--log-level', 'INFO'),
   seconds: QUICK ? 2 : 5,
   warmupSeconds: QUICK ? 1 : 3,
@@ -32,7 +33,7 @@ export const OPTS = {
   concurrency: [1, 16, 64],
   rssServers: 10,
   heapCapMb: flags.has('--no-heap-cap') ? 0 : Number(argValue('--heap-cap', '128')),
-  profileSeconds: QUICK ? 4 : 10,
+  profileSeconds: Number(argValue('--profile-seconds', QUICK ? '4' : '10')),
   // How long to wait for V8's memory reducer after start and after load (0: not measured).
   settleSeconds: QUICK ? 0 : 150,
 };
