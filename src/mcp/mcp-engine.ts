@@ -296,6 +296,11 @@ export class McpEngine extends EventEmitter<McpEngineEvents> {
 
   // ---------------------------------------------------------------- calls
 
+  /** Whether the server's credential depends on the caller (its calls need `credentialFor`). */
+  actsForCallers(serverId: string): boolean {
+    return this.record(serverId).principals !== undefined;
+  }
+
   /**
    * The credential a caller's calls to `serverId` carry, for a server that acts on behalf of each caller
    * (`token-exchange`: its token exchanged, cached per principal; `claims-to-headers`: its claims as headers); undefined

@@ -33,6 +33,8 @@ export class UpstreamCredential {
 
   /** The caller's credential for the tool's server, or undefined when the server's credential is its own. */
   resolve(target: ResolvedTool, principal: Principal | undefined): Promise<CallerCredential | undefined> {
+    // Most servers' credential is their own: no caller to build, no span.
+    if (!this.engine.actsForCallers(target.serverId)) return Promise.resolve(undefined);
     const caller = callerOf(principal);
     if (!this.tracing.enabled) return this.engine.credentialFor(target.serverId, caller);
     return this.tracing.inStage('upstream credential', toolAttributes(target.serverId, target.tool.name), () =>
