@@ -177,8 +177,15 @@ export class InputRounds implements OnModuleInit, OnApplicationShutdown {
     const ack = setTimeout(() => {
       if (!accepted) this.remote.get(reply)?.settle({ kind: 'error', error: NOT_PENDING });
     }, ACK_MS);
+    // The holder answers once its call moves on (bounded by the call's timeout); a lost answer is bounded here.
     const cap = setTimeout(() => this.remote.get(reply)?.settle({ kind: 'error', error: NOT_PENDING }), MAX_TIMEOUT_MS);
-    const gone = () => void this.bus.publish({ kind: 'input-cancel', call: state.call }).catch(() => undefined);
+    cap.unref();
+    const gone = () => {
+      void this.bus.publish({ kind: 'input-cancel', call: state.call }).catch(() => undefined);
+      this.remote
+        .get(reply)
+        ?.settle({ kind: 'error', error: { code: RpcCode.RequestTimeout, message: 'The MCP client went away' } });
+    };
     hangUp.addEventListener('abort', gone, { once: true });
     try {
       await this.bus.publish({ kind: 'input', call: state.call, round: state.round, responses, reply });
