@@ -141,6 +141,24 @@ describe('loadConfig: which files', () => {
     expect(loadError({ env: { GLOBALMCP_CONFIG: missing } }).issues[0]?.message).toContain('config file not found');
   });
 
+  it("refuses the console's OAuth2 client id without an issuer (boot loads the same way), and takes it with one", () => {
+    const lonely = file('console.yml', 'mcp:\n  console:\n    oauth2:\n      client-id: globalmcp-console\n');
+    expect(loadError({ configFiles: lonely }).issues).toEqual([
+      {
+        path: 'mcp.console.oauth2.client-id',
+        message: 'needs spring.security.oauth2.resourceserver.jwt.issuer-uri: the console signs in at that issuer',
+      },
+    ]);
+    const { config } = load({
+      configFiles: lonely,
+      env: { SPRING_SECURITY_OAUTH2_RESOURCESERVER_JWT_ISSUER_URI: 'https://id.example.com' },
+    });
+    expect(config.mcp.console.oauth2).toEqual({
+      clientId: 'globalmcp-console',
+      scopes: ['openid', 'mcp:read', 'mcp:write', 'mcp:admin'],
+    });
+  });
+
   it('sets configDir to the directory of the last base file', () => {
     const a = file('one/a.yml', '{}\n');
     const b = file('two/b.yml', '{}\n');

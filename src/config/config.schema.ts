@@ -790,30 +790,43 @@ const springSchema = z
   })
   .prefault({});
 
-export const appConfigSchema = z.object({
-  server: z
-    .object({
-      port: meta(port().default(8080), {
-        description: 'API listener (REST, Swagger UI, OpenAPI, MCP).',
-        envAliases: ['PORT'],
-      }),
-      address: meta(z.string().default('0.0.0.0'), { description: 'Bind address of the API listener.' }),
-      ssl: sslSchemaFor('the API', 'server.ssl'),
-      maxRequestSize: meta(size().default(1024 * 1024), { description: 'Largest request body accepted (413 beyond).' }),
-      shutdown: ignoredSilently('Shutdown is always graceful; see spring.lifecycle.timeout-per-shutdown-phase.'),
-      servlet: ignoredSilently('Servlet container settings.'),
-      tomcat: ignoredSilently('Tomcat settings.'),
-      compression: ignoredSilently('Response compression belongs to the proxy in front.'),
-      http2: ignoredSilently('HTTP/2 belongs to the proxy in front.'),
-      error: ignoredSilently('Error pages; errors always use the JSON envelope.'),
-    })
-    .prefault({}),
-  management: managementSchema,
-  logging: loggingSchema,
-  spring: springSchema,
-  mcp: mcpSchema,
-  info: meta(z.looseObject({}).optional(), { description: 'Extra fields shown by /actuator/info.' }),
-});
+export const appConfigSchema = z
+  .object({
+    server: z
+      .object({
+        port: meta(port().default(8080), {
+          description: 'API listener (REST, Swagger UI, OpenAPI, MCP).',
+          envAliases: ['PORT'],
+        }),
+        address: meta(z.string().default('0.0.0.0'), { description: 'Bind address of the API listener.' }),
+        ssl: sslSchemaFor('the API', 'server.ssl'),
+        maxRequestSize: meta(size().default(1024 * 1024), {
+          description: 'Largest request body accepted (413 beyond).',
+        }),
+        shutdown: ignoredSilently('Shutdown is always graceful; see spring.lifecycle.timeout-per-shutdown-phase.'),
+        servlet: ignoredSilently('Servlet container settings.'),
+        tomcat: ignoredSilently('Tomcat settings.'),
+        compression: ignoredSilently('Response compression belongs to the proxy in front.'),
+        http2: ignoredSilently('HTTP/2 belongs to the proxy in front.'),
+        error: ignoredSilently('Error pages; errors always use the JSON envelope.'),
+      })
+      .prefault({}),
+    management: managementSchema,
+    logging: loggingSchema,
+    spring: springSchema,
+    mcp: mcpSchema,
+    info: meta(z.looseObject({}).optional(), { description: 'Extra fields shown by /actuator/info.' }),
+  })
+  .superRefine((config, ctx) => {
+    // The console signs in at the resource server's issuer: a client id alone would offer a sign-in that cannot work.
+    if (config.mcp.console.oauth2.clientId && !config.spring.security.oauth2.resourceserver.jwt.issuerUri) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['mcp', 'console', 'oauth2', 'clientId'],
+        message: 'needs spring.security.oauth2.resourceserver.jwt.issuer-uri: the console signs in at that issuer',
+      });
+    }
+  });
 
 export type AppConfig = z.output<typeof appConfigSchema>;
 export type ServerEntry = z.output<typeof serverEntrySchema>;

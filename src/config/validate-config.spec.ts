@@ -217,7 +217,7 @@ describe('runValidateConfig', () => {
     it("refuses the console's OAuth2 client without an issuer, and bad client ids or scopes", () => {
       const lonely = file('console.yml', 'mcp:\n  console:\n    oauth2:\n      client-id: globalmcp-console\n');
       expect(errors(run(lonely).lines)).toEqual([
-        'ERROR mcp.console.oauth2.client-id is set but spring.security.oauth2.resourceserver.jwt.issuer-uri is not: the console signs in at that issuer',
+        'ERROR mcp.console.oauth2.client-id: needs spring.security.oauth2.resourceserver.jwt.issuer-uri: the console signs in at that issuer',
       ]);
       const issuer =
         'spring:\n  security:\n    oauth2:\n      resourceserver:\n        jwt:\n          issuer-uri: https://id.example.com\n';

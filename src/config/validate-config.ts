@@ -98,11 +98,6 @@ export function bootChecks(loaded: LoadedConfig): { errors: string[]; warnings: 
       );
     }
   }
-  if (config.mcp.console.oauth2.clientId && !config.spring.security.oauth2.resourceserver.jwt.issuerUri) {
-    errors.push(
-      'mcp.console.oauth2.client-id is set but spring.security.oauth2.resourceserver.jwt.issuer-uri is not: the console signs in at that issuer',
-    );
-  }
   for (const tls of [tlsOptionsFrom, managementTlsOptionsFrom]) {
     try {
       tls(config, loaded.configDir);
