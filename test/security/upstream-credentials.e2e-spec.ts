@@ -214,6 +214,30 @@ spring:
     }
   });
 
+  it('token-exchange in a job and a batch: each runs as the caller who started it', async () => {
+    const job = await call('POST', '/api/servers/te/tools/whoami?mode=async', bearer('alice-app'), {});
+    expect(job.status).toBe(202);
+    let record: any;
+    await waitFor(
+      async () => {
+        record = (await call('GET', `/api/executions/${job.body.execution_id}`, bearer('alice-app'))).body;
+        return record.status === 'completed';
+      },
+      10_000,
+      "alice's job to complete",
+    );
+    expect(JSON.parse(record.result.content[0].text as string)).toMatchObject({ sub: 'alice-app' });
+    const batch = await call('POST', '/api/tools/batch', bearer('bob-app'), {
+      executions: [
+        { execution_id: 'one', tool_name: 'whoami', server_id: 'te', parameters: {} },
+        { execution_id: 'two', tool_name: 'whoami', server_id: 'te', parameters: {}, depends_on: ['one'] },
+      ],
+    });
+    expect(batch.status).toBe(200);
+    for (const step of batch.body.executions)
+      expect(JSON.parse(step.result.content[0].text as string)).toMatchObject({ sub: 'bob-app' });
+  });
+
   it('token-exchange refuses a caller without a bearer token, with nothing on record', async () => {
     const before = (await call('GET', '/api/executions?server_id=te&limit=1', ADMIN_HEADERS)).body.pagination.total;
     const res = await call('POST', '/api/tools/whoami/execute', ADMIN_HEADERS, { server_id: 'te', parameters: {} });
