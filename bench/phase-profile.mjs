@@ -29,12 +29,14 @@ export async function measureProfile(dataDir) {
   const window = {};
   let load;
   try {
-    // --profile-with mcp2025 | mcp2026: the MCP front door under raw JSON-RPC load instead of the REST route.
-    const mcp = /^mcp(2025|2026)$/.exec(OPTS.profileWith);
+    // --profile-with mcp2025 | mcp2026 [-aggregated]: the MCP front door (/mcp/everything, or /mcp with the
+    // namespaced tool) under raw JSON-RPC load instead of the REST route.
+    const mcp = /^mcp(2025|2026)(-aggregated)?$/.exec(OPTS.profileWith);
     load = await runWorker(
       mcp ? 'mcp-raw-load.mjs' : 'gateway-load.mjs',
       {
-        url: mcp ? `${gw.api}/mcp/everything` : gw.api,
+        url: mcp ? `${gw.api}${mcp[2] ? '/mcp' : '/mcp/everything'}` : gw.api,
+        ...(mcp?.[2] ? { tool: 'everything__echo' } : {}),
         headers: mcp ? AUTH : await profileHeaders(),
         ...(mcp ? { protocol: mcp[1] === '2025' ? '2025-11-25' : '2026-07-28', cpuPid: gw.pid } : {}),
         steps: [
