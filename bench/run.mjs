@@ -17,7 +17,8 @@
 //
 // Usage: node bench/run.mjs [--profile] [--quick] [--build] [--no-pool2] [--no-platform] [--no-mcp-endpoint]
 //                           [--no-auth-paths] [--no-tracing] [--auth-only] [--dist DIR]
-//                           [--profile-with key|hs256|rs256|mcp2025|mcp2026] [--log-level INFO] [--keep-temp]
+//                           [--profile-with key|hs256|rs256|mcp2025|mcp2026[-aggregated]] [--profile-tracing]
+//                           [--profile-seconds N] [--log-level INFO] [--keep-temp] [--soak ...]
 // Writes bench/results/latest.json and latest.md (and profile-summary.md with --profile); --auth-only (the caller
 // phase alone) writes auth-only.json and auth-only.md instead (and auth-only-profile.md with --profile).
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
