@@ -187,6 +187,19 @@ describe('input-required relaying for 2026-07-28 clients across two replicas', (
     expect(textOf(third.result)).toMatch(/Alice.*Bob/);
   });
 
+  it('relays a question asked while a resource is read (resources/read), resumed on the other replica', async () => {
+    const uri = 'test://roots-resource';
+    const first = await rpc(a, 'resources/read', { uri });
+    expect(first.result).toMatchObject({ resultType: 'input_required' });
+    const done = await rpc(b, 'resources/read', {
+      uri,
+      inputResponses: { [keyOf(first, 'roots/list')]: ROOTS },
+      requestState: first.result!.requestState,
+    });
+    expect(done.result).toMatchObject({ resultType: 'complete', contents: [{ uri }] });
+    expect(JSON.stringify(done.result)).toContain('file:///e2e/root');
+  });
+
   describe('what a retry may not do', () => {
     const tool = 'test_input_required_result_elicitation';
     let pending: Answer;
