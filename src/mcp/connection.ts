@@ -47,6 +47,8 @@ export interface ConnectionOptions {
   clientCapabilities?: ClientCapabilities;
   /** http/sse: headers asked for each request (the upstream credential: a server's token, or one principal's). */
   requestHeaders?: RequestHeaders;
+  /** http/sse: the upstream answered 401 to a request that carried `requestHeaders` (drop the credential). */
+  onUnauthorized?: () => void;
 }
 
 /**
@@ -375,9 +377,14 @@ export class McpConnection extends EventEmitter {
         return transport;
       }
       case 'http':
-        return createStreamableHttpTransport(this.serverId, this.entry, this.options.requestHeaders);
+        return createStreamableHttpTransport(
+          this.serverId,
+          this.entry,
+          this.options.requestHeaders,
+          this.options.onUnauthorized,
+        );
       case 'sse':
-        return createSseTransport(this.serverId, this.entry, this.options.requestHeaders);
+        return createSseTransport(this.serverId, this.entry, this.options.requestHeaders, this.options.onUnauthorized);
     }
   }
 

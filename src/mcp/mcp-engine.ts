@@ -573,7 +573,8 @@ export class McpEngine extends EventEmitter<McpEngineEvents> {
       max: entry.auth.maxConnections,
       idleMs: entry.auth.idleTimeout,
       logger: this.logger,
-      create: (headers) => this.createConnection(id, entry, headers, false),
+      create: (headers, partition) =>
+        this.createConnection(id, entry, headers, false, () => this.credentials.rejected(id, entry, partition)),
     });
   }
 
@@ -617,7 +618,13 @@ export class McpEngine extends EventEmitter<McpEngineEvents> {
    * A connection of the server's pool (`headers` unset: the server-wide credential, `catalog` on), or a principal's
    * (its own headers; its notifications do not drive the shared catalog).
    */
-  private createConnection(id: string, entry: ServerEntry, headers?: RequestHeaders, catalog = true): McpConnection {
+  private createConnection(
+    id: string,
+    entry: ServerEntry,
+    headers?: RequestHeaders,
+    catalog = true,
+    onUnauthorized?: () => void,
+  ): McpConnection {
     const conn = new McpConnection(id, entry, {
       logger: this.logger,
       reaper: this.reaper,
@@ -631,6 +638,7 @@ export class McpEngine extends EventEmitter<McpEngineEvents> {
       transportFactory: this.options.transportFactory,
       clientCapabilities: this.options.clientCapabilities,
       requestHeaders: headers ?? this.serverHeaders(id, entry),
+      onUnauthorized: headers ? onUnauthorized : () => this.credentials.rejected(id, this.discoveryEntry(entry)),
     });
     conn.on('notification', (notification: Notification, origin: CallOrigin | undefined) => {
       this.emit('server.notification', { serverId: id, notification, origin });
@@ -650,11 +658,15 @@ export class McpEngine extends EventEmitter<McpEngineEvents> {
   private serverHeaders(id: string, entry: ServerEntry): RequestHeaders | undefined {
     const mode = entry.auth?.mode;
     if (entry.type === 'stdio' || (mode !== 'oauth-client-credentials' && mode !== 'token-exchange')) return undefined;
-    const discovery =
-      mode === 'token-exchange'
-        ? { ...entry, auth: { ...entry.auth!, mode: 'oauth-client-credentials' as const } }
-        : entry;
+    const discovery = this.discoveryEntry(entry);
     return () => this.credentials.serverHeaders(id, discovery);
+  }
+
+  /** The entry whose server-wide credential the pool uses: a token-exchange server lists with client credentials. */
+  private discoveryEntry(entry: ServerEntry): ServerEntry {
+    return entry.auth?.mode === 'token-exchange'
+      ? { ...entry, auth: { ...entry.auth, mode: 'oauth-client-credentials' } }
+      : entry;
   }
 
   /** Waits for the catalog refresh the first connect started, if any (bounded by the refresh's own timeouts). */

@@ -26,7 +26,7 @@ export interface PrincipalConnectionsOptions<M> {
   /** A connection without calls for this long is closed. */
   idleMs: number;
   /** Makes a connection whose every HTTP request carries `headers()` (called per request). */
-  create: (headers: () => Readonly<Record<string, string>>) => M;
+  create: (headers: () => Readonly<Record<string, string>>, partition: string) => M;
   logger: EngineLogger;
   now?: () => number;
 }
@@ -123,7 +123,7 @@ export class PrincipalConnections<M extends PrincipalMember = McpConnection> {
   private open(partition: string, headers: Readonly<Record<string, string>>): Slot<M> {
     if (this.slots.size >= this.options.max) this.makeRoom();
     const state: { slot?: Slot<M> } = {};
-    const connection = this.options.create(() => state.slot?.headers ?? headers);
+    const connection = this.options.create(() => state.slot?.headers ?? headers, partition);
     const slot: Slot<M> = { partition, headers, connection, opening: undefined, holds: 0, lastUsedAt: this.now() };
     state.slot = slot;
     slot.opening = connection.open().then(

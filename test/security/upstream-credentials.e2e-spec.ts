@@ -81,7 +81,7 @@ describe('Upstream credentials (static, client credentials, token exchange, clai
     });
     idp = provider.ready;
     upstream = await startWhoamiUpstream({ issuer: idp.issuer, audience: UPSTREAM_AUDIENCE, meshSecret: MESH_SECRET });
-    for (const who of ['alice-app', 'bob-app', 'carol-app'])
+    for (const who of ['alice-app', 'bob-app', 'carol-app', 'dave-app'])
       tokens[who] = await clientToken(idp, who, GATEWAY_AUDIENCE, 'mcp:read mcp:write');
     db = await createTestDatabase('upstream_credentials');
     const client = (mode: string) => `
@@ -238,6 +238,21 @@ spring:
       expect(JSON.parse(step.result.content[0].text as string)).toMatchObject({ sub: 'bob-app' });
   });
 
+  it("token-exchange: a token the upstream refuses before it expires is dropped, and the caller's next call exchanges again", async () => {
+    const before = await whoami('te', bearer('carol-app'));
+    await fetch(upstream.ready.replace(/\/mcp$/, `/_test/revoke?jti=${before.jti}`), { method: 'POST' });
+    const refused = await call('POST', '/api/tools/whoami/execute', bearer('carol-app'), {
+      server_id: 'te',
+      parameters: {},
+    });
+    expect(refused.status).toBeGreaterThanOrEqual(500);
+    expect(refused.text).not.toContain(tokens['carol-app']);
+    const after = await whoami('te', bearer('carol-app'));
+    expect(after.sub).toBe('carol-app');
+    expect(after.jti).not.toBe(before.jti);
+    expect(await metric('server="te",mode="token-exchange",action="rejected-by-upstream"')).toBeGreaterThanOrEqual(1);
+  });
+
   it('token-exchange refuses a caller without a bearer token, with nothing on record', async () => {
     const before = (await call('GET', '/api/executions?server_id=te&limit=1', ADMIN_HEADERS)).body.pagination.total;
     const res = await call('POST', '/api/tools/whoami/execute', ADMIN_HEADERS, { server_id: 'te', parameters: {} });
@@ -318,14 +333,15 @@ spring:
 
   it('answers 503 naming the token endpoint when the provider is down (last: it stops the provider)', async () => {
     await provider.stop();
-    const res = await call('POST', '/api/tools/whoami/execute', bearer('carol-app'), {
+    // dave has never called: his token must be exchanged now, and cannot be.
+    const res = await call('POST', '/api/tools/whoami/execute', bearer('dave-app'), {
       server_id: 'te',
       parameters: {},
     });
     expect(res.status).toBe(503);
     expect(res.body.error.code).toBe('SERVER_UNAVAILABLE');
     expect(res.body.error.details.reason).toBe('token-endpoint-unreachable');
-    expect(res.text).not.toContain(tokens['carol-app']);
+    expect(res.text).not.toContain(tokens['dave-app']);
     await waitFor(
       async () => (await metric('server="te",mode="token-exchange",action="failed"')) >= 1,
       5_000,

@@ -50,7 +50,7 @@ async function startFixture<T>(
 
 export interface TestProviderInfo {
   issuer: string;
-  /** Client secrets by client id: `globalmcp` (the gateway), `alice-app`, `bob-app`, `carol-app` (callers). */
+  /** Client secrets by client id: `globalmcp` (the gateway), `alice-app`, `bob-app`, `carol-app`, `dave-app` (callers). */
   clients: Record<string, string>;
 }
 

@@ -44,6 +44,17 @@ describe('UpstreamCredentials', () => {
     expect(JSON.stringify(events)).not.toMatch(/exchanged-for|alice-in|bob-in/);
   });
 
+  it('drops a token the upstream refused, so that principal’s next call exchanges again (and nobody else’s)', async () => {
+    const carol = await credentials.forCaller('up', exchangeEntry, { id: 'p:carol', bearerToken: 'carol-in' });
+    const dan = await credentials.forCaller('up', exchangeEntry, { id: 'p:dan', bearerToken: 'dan-in' });
+    credentials.rejected('up', exchangeEntry, 'p:carol');
+    expect(events.at(-1)).toMatchObject({ action: 'rejected-by-upstream', principal: 'p:carol' });
+    expect(await credentials.forCaller('up', exchangeEntry, { id: 'p:carol', bearerToken: 'carol-in' })).not.toEqual(
+      carol,
+    );
+    expect(await credentials.forCaller('up', exchangeEntry, { id: 'p:dan', bearerToken: 'dan-in' })).toEqual(dan);
+  });
+
   it('refuses a caller without a bearer token (an API key) with UPSTREAM_AUTHORIZATION_REQUIRED', async () => {
     await expect(credentials.forCaller('up', exchangeEntry, { id: 'key:1' })).rejects.toMatchObject({
       code: EngineErrorCode.UPSTREAM_AUTHORIZATION_REQUIRED,

@@ -29,7 +29,7 @@ export interface CredentialEvent {
   serverId: string;
   mode: UpstreamAuthMode;
   /** `used`: a credential went on a request (or a call); the others say how a token was come by. */
-  action: 'used' | TokenSource | 'failed';
+  action: 'used' | TokenSource | 'failed' | 'rejected-by-upstream';
   /** The principal the token is for (caller modes). */
   principal?: string;
   /** Epoch ms the token in use expires. */
@@ -100,6 +100,18 @@ export class UpstreamCredentials {
       this.client.exchange(serverId, auth, subject, caller.tokenExpiresAt),
     );
     return { partition: caller.id, headers: { authorization: `Bearer ${token}` } };
+  }
+
+  /**
+   * The upstream answered 401 to a token of this server (the server's own, or `callerId`'s): it is dropped, so the
+   * next request or call obtains a new one rather than sending a refused token until it expires.
+   */
+  rejected(serverId: string, entry: ServerEntry, callerId?: string): void {
+    const auth = entry.auth;
+    if (!auth || (auth.mode !== 'oauth-client-credentials' && auth.mode !== 'token-exchange')) return;
+    const key = `${serverId}\0${fingerprint(auth)}${callerId !== undefined ? `\0${callerId}` : ''}`;
+    this.tokens.delete(key);
+    this.audit({ serverId, mode: auth.mode, action: 'rejected-by-upstream', principal: callerId });
   }
 
   /** Forgets the tokens of a server (removed, or its settings changed). */

@@ -113,14 +113,22 @@ export type RequestHeaders = () => Readonly<Record<string, string>> | Promise<Re
 /**
  * A fetch that sets `headers()` on every request: a refreshed token is used by the next request without reconnecting.
  * A failure to get them (the token endpoint is down) fails that request, which the transport reports as its error.
+ * A 401 answer calls `onUnauthorized` (the upstream refused the credential before its expiry, e.g. revoked): the
+ * credential's owner drops it, so the next request asks for a new one instead of sending it again.
  */
-export function withRequestHeaders(base: FetchFn, headers: RequestHeaders | undefined): FetchFn {
+export function withRequestHeaders(
+  base: FetchFn,
+  headers: RequestHeaders | undefined,
+  onUnauthorized?: () => void,
+): FetchFn {
   if (!headers) return base;
   return async (url, init) => {
     const extra = await headers();
     const merged = new Headers(init?.headers);
     for (const [name, value] of Object.entries(extra)) merged.set(name, value);
-    return base(url, { ...init, headers: merged });
+    const response = await base(url, { ...init, headers: merged });
+    if (response.status === 401) onUnauthorized?.();
+    return response;
   };
 }
 
@@ -129,17 +137,23 @@ export function createStreamableHttpTransport(
   serverId: string,
   entry: ServerEntry,
   headers?: RequestHeaders,
+  onUnauthorized?: () => void,
 ): StreamableHTTPClientTransport {
   return new StreamableHTTPClientTransport(requireUrl(serverId, entry), {
     requestInit: { headers: entry.headers },
-    fetch: withRequestHeaders(linkedAbortFetch(), headers),
+    fetch: withRequestHeaders(linkedAbortFetch(), headers, onUnauthorized),
   });
 }
 
 /** Legacy HTTP+SSE (`type: sse`): headers go on the POSTs and on the event-stream GET. */
-export function createSseTransport(serverId: string, entry: ServerEntry, headers?: RequestHeaders): SSEClientTransport {
+export function createSseTransport(
+  serverId: string,
+  entry: ServerEntry,
+  headers?: RequestHeaders,
+  onUnauthorized?: () => void,
+): SSEClientTransport {
   return new SSEClientTransport(requireUrl(serverId, entry), {
     requestInit: { headers: entry.headers },
-    fetch: withRequestHeaders(linkedAbortFetch(), headers),
+    fetch: withRequestHeaders(linkedAbortFetch(), headers, onUnauthorized),
   });
 }
