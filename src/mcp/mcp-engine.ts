@@ -637,8 +637,7 @@ export class McpEngine extends EventEmitter<McpEngineEvents> {
       maxInFlight: this.options.client.maxConcurrentConnections,
       transportFactory: this.options.transportFactory,
       clientCapabilities: this.options.clientCapabilities,
-      requestHeaders: headers ?? this.serverHeaders(id, entry),
-      onUnauthorized: headers ? onUnauthorized : () => this.credentials.rejected(id, this.discoveryEntry(entry)),
+      ...(headers ? { requestHeaders: headers, onUnauthorized } : this.credentials.pooled(id, entry)),
     });
     conn.on('notification', (notification: Notification, origin: CallOrigin | undefined) => {
       this.emit('server.notification', { serverId: id, notification, origin });
@@ -649,24 +648,6 @@ export class McpEngine extends EventEmitter<McpEngineEvents> {
       this.logger.debug(`[${id}] protocol error: ${error.message}`, 'McpEngine'),
     );
     return conn;
-  }
-
-  /**
-   * The server-wide credential of a pooled connection: a client-credentials token (also the catalog's credential of a
-   * token-exchange server: its pooled members only list), asked per request so a refreshed token is used at once.
-   */
-  private serverHeaders(id: string, entry: ServerEntry): RequestHeaders | undefined {
-    const mode = entry.auth?.mode;
-    if (entry.type === 'stdio' || (mode !== 'oauth-client-credentials' && mode !== 'token-exchange')) return undefined;
-    const discovery = this.discoveryEntry(entry);
-    return () => this.credentials.serverHeaders(id, discovery);
-  }
-
-  /** The entry whose server-wide credential the pool uses: a token-exchange server lists with client credentials. */
-  private discoveryEntry(entry: ServerEntry): ServerEntry {
-    return entry.auth?.mode === 'token-exchange'
-      ? { ...entry, auth: { ...entry.auth, mode: 'oauth-client-credentials' } }
-      : entry;
   }
 
   /** Waits for the catalog refresh the first connect started, if any (bounded by the refresh's own timeouts). */

@@ -4,6 +4,7 @@ import { authModeOf, type UpstreamAuth, type UpstreamAuthMode } from 'src/config
 import { EngineError, EngineErrorCode } from '../engine-error';
 import { TokenCache, type TokenSource } from './token-cache';
 import { TokenClient } from './token-client';
+import type { RequestHeaders } from '../transports/http.transport';
 
 /** Who calls, as far as an upstream credential needs to know (built from the gateway's principal by the caller). */
 export interface UpstreamCaller {
@@ -100,6 +101,22 @@ export class UpstreamCredentials {
       this.client.exchange(serverId, auth, subject, caller.tokenExpiresAt),
     );
     return { partition: caller.id, headers: { authorization: `Bearer ${token}` } };
+  }
+
+  /**
+   * The server-wide credential of a pooled connection, asked per HTTP request so a refreshed token is used at once: a
+   * client-credentials token (also a token-exchange server's: its pooled members only list the catalog), dropped when
+   * the upstream answers 401. Nothing for the other modes (their `headers` are the entry's).
+   */
+  pooled(serverId: string, entry: ServerEntry): { requestHeaders?: RequestHeaders; onUnauthorized?: () => void } {
+    const mode = entry.auth?.mode;
+    if (entry.type === 'stdio' || (mode !== 'oauth-client-credentials' && mode !== 'token-exchange')) return {};
+    const discovery: ServerEntry =
+      mode === 'token-exchange' ? { ...entry, auth: { ...entry.auth!, mode: 'oauth-client-credentials' } } : entry;
+    return {
+      requestHeaders: () => this.serverHeaders(serverId, discovery),
+      onUnauthorized: () => this.rejected(serverId, discovery),
+    };
   }
 
   /**
