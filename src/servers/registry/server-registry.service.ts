@@ -5,7 +5,6 @@ import { APP_CONFIG } from 'src/config/config.module';
 import { PgNotifications } from 'src/database/pg-notifications';
 import { McpServersHealth } from 'src/health/mcp-servers.health';
 import { serverEntrySchema, type AppConfig, type ServerEntry } from 'src/config/config.schema';
-import { MASK } from 'src/config/mask-secrets';
 import { errorMessage } from 'src/mcp/connection';
 import { McpEngine } from 'src/mcp/mcp-engine';
 import { ConfigServersSource } from 'src/config/config-servers.source';
@@ -17,7 +16,7 @@ import type {
   UpdateServerResultDto,
 } from '../dto/register-server.dto';
 import type { ServerActionDto } from '../dto/server.dto';
-import type { McpServerEntity, StoredServerConfiguration } from './mcp-server.entity';
+import type { McpServerEntity } from './mcp-server.entity';
 import {
   DuplicateServerError,
   McpServersRepository,
@@ -25,7 +24,8 @@ import {
   type NewMcpServer,
 } from './mcp-servers.repository';
 import { SecretsCipher, type ServerSecrets } from './secrets-cipher';
-import { authFromStored, parseAuthInput, storedAuth } from './server-auth';
+import { authFromStored, parseAuthInput } from './server-auth';
+import { fromStored, keepMasked, storedConfiguration, withoutSecrets } from './server-configuration';
 import type { UpstreamAuth } from 'src/config/upstream-auth.schema';
 import { UpstreamPolicy } from './upstream-policy';
 
@@ -383,42 +383,4 @@ function checkSecrets(values: unknown, field: string, namePattern: RegExp): void
         `configuration.${field}.${name} must be a string of at most ${MAX_SECRET_VALUE} characters without line breaks`,
       );
   }
-}
-
-function storedConfiguration(
-  c: ServerConfigurationInputDto,
-  required?: boolean,
-  auth?: UpstreamAuth,
-): StoredServerConfiguration {
-  return {
-    ...(auth ? { auth: storedAuth(auth) } : {}),
-    command: c.command,
-    args: c.args ?? [],
-    url: c.url,
-    timeout: c.timeout,
-    pool_size: c.pool_size,
-    working_directory: c.working_directory,
-    required: required ?? false,
-  };
-}
-
-function fromStored(c: StoredServerConfiguration): ServerConfigurationInputDto {
-  return {
-    command: c.command,
-    args: c.args,
-    url: c.url,
-    timeout: c.timeout,
-    pool_size: c.pool_size,
-    working_directory: c.working_directory,
-  };
-}
-
-function withoutSecrets(c: ServerConfigurationInputDto): ServerConfigurationInputDto {
-  const { environment: _e, headers: _h, auth: _a, ...rest } = c;
-  return Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
-}
-
-/** A PUT that sends back the masked values it read keeps the stored ones. */
-function keepMasked(next: Record<string, string>, old: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(next).map(([k, v]) => [k, v === MASK ? (old[k] ?? v) : v]));
 }
