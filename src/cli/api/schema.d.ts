@@ -2837,6 +2837,8 @@ export interface operations {
                 limit?: number;
                 /** @description Page number, from 1 */
                 page?: number;
+                /** @description Who called, as each record's `principal` (`key:<API key id>`, or `<jwt|oauth2>:<issuer>:<subject>`); exact match. A caller who is not an admin sees only its own executions: another principal's filter lists none. */
+                principal?: string;
                 server_id?: string;
                 status?: "running" | "completed" | "failed" | "interrupted" | "cancelled";
                 /** @description Tool name */
