@@ -270,6 +270,13 @@ describe('the globalmcp command line against a running gateway', () => {
       const { executions } = json<{ executions: { execution_id: string; tool_name: string }[] }>(listed);
       expect(executions.length).toBeGreaterThan(0);
       expect(executions.every((e) => e.tool_name === 'echo')).toBe(true);
+      const principal = (executions[0] as unknown as { principal: string }).principal;
+      const mine = await runAdmin(['-o', 'json', 'executions', 'list', '--principal', principal]);
+      const byCaller = json<{ executions: { principal: string }[] }>(mine).executions;
+      expect(byCaller.length).toBeGreaterThan(0);
+      expect(byCaller.every((e) => e.principal === principal)).toBe(true);
+      const nobody = await runAdmin(['-o', 'json', 'executions', 'list', '--principal', 'key:nobody']);
+      expect(json<{ executions: unknown[] }>(nobody).executions).toEqual([]);
       const table = await runAdmin(['executions', 'list', '--status', 'completed', '--limit', '5']);
       expect(table.stdout).toMatch(/^EXECUTION\s+SERVER\s+TOOL\s+STATUS/);
       const one = await runAdmin(['executions', 'get', executions[0]!.execution_id]);

@@ -10,6 +10,7 @@ const STATUSES: NonNullable<ListQuery['status']>[] = ['running', 'completed', 'f
 interface ListOptions {
   server?: string;
   tool?: string;
+  principal?: string;
   status?: ListQuery['status'];
   limit?: number;
   page?: number;
@@ -24,6 +25,7 @@ export function executionsCommand(): Command {
     .description('list executions, newest first')
     .option('--server <id>', 'only calls to this server')
     .option('--tool <name>', 'only calls of this tool')
+    .option('--principal <principal>', 'only calls of this caller (key:<id>, or <kind>:<issuer>:<subject>)')
     .addOption(new Option('--status <status>', 'only calls with this status').choices(STATUSES))
     .option('--limit <n>', 'page size', positiveInt('--limit'))
     .option('--page <n>', 'page number', positiveInt('--page'))
@@ -32,6 +34,7 @@ export function executionsCommand(): Command {
       const query: ListQuery = {
         server_id: options.server,
         tool: options.tool,
+        principal: options.principal,
         status: options.status,
         limit: options.limit,
         page: options.page,
