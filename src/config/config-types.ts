@@ -147,3 +147,10 @@ export const scalarString = () =>
 
 export const meta = <T extends z.ZodType>(schema: T, info: KeyMeta): T =>
   schema.meta(info as unknown as Record<string, unknown>);
+
+/** A key the Java edition had that means nothing here: accepted so the guide's files load, never read. */
+export const ignoredSilently = (description: string) =>
+  meta(z.unknown().optional(), { description, ignored: 'silent' });
+/** The same, with a warning at start: the operator probably expects it to do something. */
+export const ignoredWithWarning = (description: string) =>
+  meta(z.unknown().optional(), { description, ignored: 'warn' });
