@@ -4,7 +4,9 @@ import { parseAllDocuments } from 'yaml';
 import type { z } from 'zod';
 import { APP_ROOT } from 'src/common/app-root';
 import { appConfigSchema, type AppConfig } from './config.schema';
-import { displayPath, envForm, envNamesOf, listKeys, matchKey, metaOf, nodeOf, toCamel } from './schema-walker';
+import { deepFreeze, deepMerge, getPath, isTree, type Tree } from './config-tree';
+import { bindEnvironment } from './env-binding';
+import { displayPath, listKeys, matchKey, metaOf, nodeOf } from './schema-walker';
 
 /**
  * Builds the one validated, frozen configuration from, lowest to highest precedence: the schema's defaults, the
@@ -48,10 +50,6 @@ export interface LoadOptions {
   /** Where `config/application.yml` is looked up when no file is named. */
   appRoot?: string;
 }
-
-type Tree = Record<string, unknown>;
-
-const isTree = (value: unknown): value is Tree => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** Where `config/application.yml` is looked up when no file is named and no `appRoot` is given. */
 export const DEFAULT_APP_ROOT = APP_ROOT;
@@ -356,112 +354,6 @@ function normalize(
   return out;
 }
 
-// ---------------------------------------------------------------------------------------- environment binding
-
-interface EnvBinding {
-  tree: Tree;
-  used: string[];
-}
-
-/**
- * Binds environment variables to keys the way Spring does: `MCP_CLIENT_DEFAULT_TIMEOUT` (and the dashless
- * `MCP_CLIENT_DEFAULTTIMEOUT`) set `mcp.client.default-timeout`; `MCP_SERVERS_<ID>_<FIELD>` and
- * `LOGGING_LEVEL_<NAME>` fill maps; declared aliases (`DATABASE_URL`, `JWT_SECRET`, ...) apply below the
- * canonical names.
- */
-function bindEnvironment(env: NodeJS.ProcessEnv, fileTree: Tree): EnvBinding {
-  const tree: Tree = {};
-  const used: string[] = [];
-
-  for (const key of listKeys(appConfigSchema)) {
-    if (key.meta?.ignored) continue;
-    const node = nodeOf(key.schema);
-    // A free-form object (`info`) has no single value a variable could give.
-    if (node.kind === 'object') continue;
-    if (node.kind === 'record') {
-      bindMap(env, key.path, key.schema, fileTree, tree, used);
-      continue;
-    }
-    const name = envNamesOf(key).find((n) => env[n] !== undefined && env[n] !== '');
-    if (name) {
-      setPath(tree, key.path, env[name]);
-      used.push(name);
-    }
-  }
-  return { tree, used };
-}
-
-/** Finds the key of an existing map entry that an environment variable's upper-case segment means. */
-const existingKey = (keys: string[], envSegment: string) =>
-  keys.find((k) => envForm([k], false) === envSegment || envForm([k], true) === envSegment);
-
-function bindMap(
-  env: NodeJS.ProcessEnv,
-  mapPath: string[],
-  mapSchema: z.ZodType,
-  fileTree: Tree,
-  tree: Tree,
-  used: string[],
-) {
-  const node = nodeOf(mapSchema);
-  if (node.kind !== 'record') return;
-  const prefixes = [...new Set([envForm(mapPath, false), envForm(mapPath, true)])].map((p) => `${p}_`);
-  const existing = getPath(fileTree, mapPath);
-  const existingKeys = isTree(existing) ? Object.keys(existing) : [];
-  const valueNode = nodeOf(node.value);
-  const fields = valueNode.kind === 'object' ? listKeys(node.value) : [];
-
-  for (const [name, raw] of Object.entries(env).sort(([a], [b]) => a.localeCompare(b))) {
-    const prefix = prefixes.find((p) => name.startsWith(p));
-    if (!prefix || raw === undefined || raw === '') continue;
-    const rest = name.slice(prefix.length);
-    if (valueNode.kind !== 'object') {
-      // Map of scalars (logging.level.root): the rest names the key; Spring lower-cases it.
-      const mapKey = existingKey(existingKeys, rest) ?? rest.toLowerCase();
-      setPath(tree, [...mapPath, mapKey], raw);
-      used.push(name);
-      continue;
-    }
-    // Map of objects (mcp.servers.<id>.<field>[.<map key>]): every way of splitting the name into id and field.
-    const candidates: { idPart: string; field: (typeof fields)[number]; subKey?: string }[] = [];
-    for (const field of fields) {
-      const isMap = nodeOf(field.schema).kind === 'record';
-      for (const form of new Set([envForm(field.path, false), envForm(field.path, true)])) {
-        const marker = `_${form}`;
-        if (isMap) {
-          for (let at = rest.indexOf(`${marker}_`); at > 0; at = rest.indexOf(`${marker}_`, at + 1)) {
-            candidates.push({ idPart: rest.slice(0, at), field, subKey: rest.slice(at + marker.length + 1) });
-          }
-        } else if (rest.endsWith(marker) && rest.length > marker.length) {
-          candidates.push({ idPart: rest.slice(0, rest.length - marker.length), field });
-        }
-      }
-    }
-    // An id the files already use wins; otherwise the shortest id, so `MCP_SERVERS_API_HEADERS_CONTENT_TYPE` is the
-    // header `Content-Type` of server `api`, not the type of a server `api-headers-content`.
-    candidates.sort(
-      (a, b) =>
-        Number(!existingKey(existingKeys, a.idPart)) - Number(!existingKey(existingKeys, b.idPart)) ||
-        a.idPart.length - b.idPart.length,
-    );
-    const best = candidates[0];
-    if (!best) continue;
-    const id = existingKey(existingKeys, best.idPart) ?? best.idPart.toLowerCase().replace(/_/g, '-');
-    let target = [...mapPath, id, ...best.field.path];
-    if (best.subKey !== undefined) {
-      const current = getPath(fileTree, target);
-      const subKeys = isTree(current) ? Object.keys(current) : [];
-      // Header names cannot contain `-` in a variable name: `X_API_KEY` means `X-API-KEY`. Environment keys stay as written.
-      const subKey =
-        existingKey(subKeys, best.subKey) ??
-        (best.field.path.at(-1) === 'headers' ? best.subKey.replace(/_/g, '-') : best.subKey);
-      target = [...target, subKey];
-    }
-    setPath(tree, target, raw);
-    used.push(name);
-  }
-}
-
 // ------------------------------------------------------------------------------------------------ warnings
 
 function semanticWarnings(merged: Tree, config: AppConfig): string[] {
@@ -492,44 +384,4 @@ function semanticWarnings(merged: Tree, config: AppConfig): string[] {
     );
   }
   return warnings;
-}
-
-// ---------------------------------------------------------------------------------------------------- trees
-
-export function deepMerge(base: Tree, override: Tree): Tree {
-  const out: Tree = { ...base };
-  for (const [key, value] of Object.entries(override)) {
-    const current = out[key];
-    out[key] = isTree(current) && isTree(value) ? deepMerge(current, value) : value;
-  }
-  return out;
-}
-
-function setPath(tree: Tree, keys: string[], value: unknown) {
-  let node = tree;
-  keys.forEach((key, index) => {
-    if (index === keys.length - 1) {
-      node[key] = value;
-      return;
-    }
-    if (!isTree(node[key])) node[key] = {};
-    node = node[key] as Tree;
-  });
-}
-
-function getPath(tree: Tree, keys: string[]): unknown {
-  let node: unknown = tree;
-  for (const key of keys) {
-    if (!isTree(node)) return undefined;
-    node = node[key] ?? node[toCamel(key)];
-  }
-  return node;
-}
-
-export function deepFreeze<T>(value: T): T {
-  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const child of Object.values(value)) deepFreeze(child);
-  }
-  return value;
 }
