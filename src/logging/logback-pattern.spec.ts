@@ -1,4 +1,5 @@
-import { abbreviateLogger, compileDateFormat, compileLogbackPattern } from './logback-pattern';
+import { compileDateFormat } from './logback-date-format';
+import { abbreviateLogger, compileLogbackPattern } from './logback-pattern';
 import { GUIDE_GROK, GUIDE_PATTERN, STARTS_EVENT } from './logging.test-support';
 
 const TIME = '2026-11-27T08:15:01.123Z';
