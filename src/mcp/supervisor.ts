@@ -84,6 +84,13 @@ export class ServerSupervisor extends EventEmitter<SupervisorEvents> {
   private lastErrorAt: Date | undefined;
   private restarts = 0;
   private connectedAt: Date | undefined;
+  /**
+   * The upstream's identity from its latest handshake. Kept while no member is open (idle-evicted, reconnecting)
+   * so the server does not present itself as someone else in between.
+   */
+  private lastHandshake: { serverInfo: { name: string; version: string } | undefined; protocolVersion?: string } = {
+    serverInfo: undefined,
+  };
   private lastStatus: ServerStatus = 'inactive';
   private readyWaiters = new Set<() => void>();
   /** Slots closed for idleness (HTTP/SSE only): not failures, reopened on demand. */
@@ -264,7 +271,7 @@ export class ServerSupervisor extends EventEmitter<SupervisorEvents> {
 
   state(): ServerState {
     const open = this.pool.all().find((c) => c.isOpen);
-    const info = open?.serverVersion;
+    if (open) this.rememberHandshake(open);
     const pids: number[] = [];
     for (const c of this.pool.all()) if (c.pid !== null) pids.push(c.pid);
     for (const s of this.slots)
@@ -284,9 +291,18 @@ export class ServerSupervisor extends EventEmitter<SupervisorEvents> {
       connected: this.pool.openCount,
       inFlight: this.pool.inFlight,
       pids,
-      serverInfo: info ? { name: info.name, version: info.version } : undefined,
-      protocolVersion: open?.protocolVersion,
+      serverInfo: this.lastHandshake.serverInfo,
+      protocolVersion: this.lastHandshake.protocolVersion,
     };
+  }
+
+  private rememberHandshake(connection: McpConnection): void {
+    const info = connection.serverVersion;
+    if (info)
+      this.lastHandshake = {
+        serverInfo: { name: info.name, version: info.version },
+        protocolVersion: connection.protocolVersion,
+      };
   }
 
   private async runSlot(i: number, gen: number): Promise<void> {
@@ -309,6 +325,7 @@ export class ServerSupervisor extends EventEmitter<SupervisorEvents> {
     }
     slot.attempts = 0;
     this.pool.set(i, connection);
+    this.rememberHandshake(connection);
     this.connectedAt ??= new Date();
     connection.once('closed', (reason: string) => {
       if (this.dormant.has(i)) {

@@ -16,8 +16,8 @@ class FakeConnection extends EventEmitter {
   readonly load = new MemberLoad();
   lastUsedAt = performance.now();
   readonly pid = null;
-  readonly serverVersion = undefined;
-  readonly protocolVersion = undefined;
+  serverVersion: { name: string; version: string } | undefined = { name: 'fake', version: '1.0.0' };
+  readonly protocolVersion = '2025-11-25';
   /** Whether `close` leaves the connection not yet gone (a slow close) until `gone()`. */
   slowClose = false;
   private resolveGone!: () => void;
@@ -130,6 +130,24 @@ describe('ServerSupervisor placement', () => {
       expect(outcome).toBe('member');
     } finally {
       jest.useRealTimers();
+      await supervisor.stop();
+    }
+  });
+
+  it("keeps presenting the upstream's identity while no member is open (reconnecting)", async () => {
+    const { supervisor, connections } = supervisorOf(1, 0);
+    try {
+      expect(supervisor.state().serverInfo).toBeUndefined();
+      supervisor.start();
+      await until(() => supervisor.pool.openCount === 1);
+      expect(supervisor.state()).toMatchObject({ serverInfo: { name: 'fake', version: '1.0.0' } });
+      void connections[0]!.close('crashed');
+      await until(() => supervisor.pool.openCount === 0);
+      expect(supervisor.state()).toMatchObject({
+        serverInfo: { name: 'fake', version: '1.0.0' },
+        protocolVersion: '2025-11-25',
+      });
+    } finally {
       await supervisor.stop();
     }
   });
