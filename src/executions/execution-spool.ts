@@ -28,11 +28,17 @@ export const MAX_SPOOL_BYTES = 256 * 1024 * 1024;
 export class ExecutionSpool {
   private readonly file: string;
   private readonly replaying: string;
+  /**
+   * Whether either file exists, known without a filesystem call: every call's record asks, and this process is the
+   * spool's only writer (one gateway per data dir), so the files change only through this object.
+   */
+  private holdsRecords: boolean;
 
   constructor(directory: string) {
     this.file = path.join(directory, 'executions.spool.jsonl');
     this.replaying = path.join(directory, 'executions.replaying.jsonl');
     mkdirSync(directory, { recursive: true, mode: 0o700 });
+    this.holdsRecords = this.filesExist();
   }
 
   /** Appends the records durably; false when the spool is full (the records are not kept). */
@@ -41,6 +47,7 @@ export class ExecutionSpool {
     if (this.size() + Buffer.byteLength(text) > MAX_SPOOL_BYTES) return false;
     const fd = openSync(this.file, 'a', 0o600);
     try {
+      this.holdsRecords = true;
       appendFileSync(fd, text);
       fsyncSync(fd);
     } finally {
@@ -51,7 +58,7 @@ export class ExecutionSpool {
 
   /** Whether anything waits for the database. */
   get pending(): boolean {
-    return existsSync(this.file) || existsSync(this.replaying);
+    return this.holdsRecords;
   }
 
   /**
@@ -60,7 +67,10 @@ export class ExecutionSpool {
    */
   async replay(write: (records: FinishedExecution[]) => Promise<void>, chunkSize: number): Promise<number> {
     if (!existsSync(this.replaying)) {
-      if (!existsSync(this.file)) return 0;
+      if (!existsSync(this.file)) {
+        this.holdsRecords = false;
+        return 0;
+      }
       renameSync(this.file, this.replaying);
     }
     const records = readFileSync(this.replaying, 'utf8')
@@ -75,7 +85,12 @@ export class ExecutionSpool {
       });
     for (let i = 0; i < records.length; i += chunkSize) await write(records.slice(i, i + chunkSize));
     rmSync(this.replaying, { force: true });
+    this.holdsRecords = this.filesExist();
     return records.length;
+  }
+
+  private filesExist(): boolean {
+    return existsSync(this.file) || existsSync(this.replaying);
   }
 
   private size(): number {
