@@ -90,6 +90,34 @@ async function finishAuthOnly(results, dataDir) {
   if (results.leftover_processes.length) process.exitCode = 1;
 }
 
+const TEMP_RESULTS = () => (mkdirSync(RESULTS_DIR, { recursive: true }), RESULTS_DIR);
+
+/** --tracing-only (with --profile: the profile of one gateway, tracing as --profile-tracing says): the tracing phase alone (off, on, on, off), for before/after comparisons; nothing is written. */
+async function finishTracingOnly(results, dataDir) {
+  try {
+    if (OPTS.profile) results.profile = await measureProfile(dataDir);
+    else results.tracing = await measureTracing(dataDir, { spawnTracked, cleanEnv, marker: MARKER });
+  } finally {
+    results.leftover_processes = await cleanupAll();
+    if (!flags.has('--keep-temp')) rmSync(TEMP, { recursive: true, force: true });
+  }
+  if (results.profile) {
+    writeFileSync(path.join(TEMP_RESULTS(), 'tracing-only-profile.md'), renderProfile(results.profile));
+    log(`profile written to bench/results/tracing-only-profile.md`);
+    return;
+  }
+  const { off, on, sink, verdict } = results.tracing;
+  log(
+    `tracing: off ${off?.rps}/s (${off?.cpu_us_per_call} µs/call), on ${on?.rps}/s (${on?.cpu_us_per_call} µs/call), ` +
+      `on ÷ off ${verdict.value}; sink ${JSON.stringify(sink)}; load average ${os
+        .loadavg()
+        .map((v) => v.toFixed(2))
+        .join(' ')}; ` +
+      `leftover processes: ${results.leftover_processes.length}`,
+  );
+  if (results.leftover_processes.length) process.exitCode = 1;
+}
+
 /** What bench/auth-paths.mjs needs of this orchestrator. */
 const authContext = () => ({
   opts: OPTS,
@@ -126,6 +154,7 @@ async function main() {
   // Before any gateway starts: their configuration names the provider as the OAuth2 issuer.
   if (OPTS.authPaths || OPTS.authOnly) state.oidc = await startOidcIssuer(authContext());
   if (OPTS.authOnly) return finishAuthOnly(results, dataDir);
+  if (OPTS.tracingOnly) return finishTracingOnly(results, dataDir);
   let gw;
   try {
     results.direct = await measureDirect();

@@ -22,6 +22,7 @@ export const OPTS = {
   authPaths: !flags.has('--no-auth-paths'),
   tracing: !flags.has('--no-tracing'),
   authOnly: flags.has('--auth-only'),
+  tracingOnly: flags.has('--tracing-only'),
   // A build to run instead of a snapshot of dist/ (e.g. an older commit built elsewhere, for before/after figures).
   dist: argValue('--dist', null),
   profileWith: argValue('--profile-with', 'key'),
