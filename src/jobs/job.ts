@@ -20,6 +20,8 @@ export class Job {
   readonly listeners = new Set<(event: JobEvent) => void>();
   readonly controller = new AbortController();
   finishedAt: number | undefined;
+  /** When its latest event happened (an MCP task's `lastUpdatedAt`). */
+  updatedAt: Date;
   done: Promise<void> = Promise.resolve();
   private sequence = 0;
 
@@ -29,11 +31,14 @@ export class Job {
     readonly serverId: string,
     readonly toolName: string,
     readonly startedAt: Date,
-  ) {}
+  ) {
+    this.updatedAt = startedAt;
+  }
 
   push(type: JobEventType, data: Record<string, unknown>): void {
     const event: JobEvent = { id: ++this.sequence, type, data: { execution_id: this.id, ...data } };
     this.events.push(event);
+    this.updatedAt = new Date();
     if (this.events.length > MAX_EVENTS) this.events.splice(1, this.events.length - MAX_EVENTS);
     for (const listener of this.listeners) listener(event);
   }

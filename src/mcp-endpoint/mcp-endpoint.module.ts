@@ -2,8 +2,11 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import { ServersModule } from 'src/servers/servers.module';
 import { CallsModule } from 'src/calls/calls.module';
 import { PolicyModule } from 'src/policy/policy.module';
+import { ExecutionsModule } from 'src/executions/executions.module';
+import { JobsModule } from 'src/jobs/jobs.module';
 import { InputRounds } from './input-required/input-rounds';
 import { RequestStates } from './input-required/request-state';
+import { JobTasks } from './tasks/job-tasks';
 import { McpEndpointController } from './mcp-endpoint.controller';
 import { McpEndpointMetrics, mcpEndpointMetricProviders } from './mcp-endpoint.metrics';
 import { DnsRebindingGuard } from './guards/dns-rebinding.guard';
@@ -30,7 +33,7 @@ export class McpEndpointModule {
     if (!enabled) return { module: McpEndpointModule };
     return {
       module: McpEndpointModule,
-      imports: [ServersModule, CallsModule, PolicyModule],
+      imports: [ServersModule, CallsModule, PolicyModule, JobsModule, ExecutionsModule],
       controllers: [McpEndpointController, WellKnownController],
       providers: [
         ...mcpEndpointMetricProviders,
@@ -47,6 +50,7 @@ export class McpEndpointModule {
         StreamableHttpHandler,
         RequestStates,
         InputRounds,
+        JobTasks,
         StatelessServerFactory,
         StatelessHandler,
         LegacySseHandler,

@@ -17,6 +17,9 @@ import { McpServerFactory } from './mcp-server.factory';
 import { type InputCall, InputRounds } from './input-required/input-rounds';
 import { RequestStates } from './input-required/request-state';
 import { McpSessions } from './mcp-sessions.service';
+import { JobTasks } from './tasks/job-tasks';
+import { TASKS_EXTENSION } from './tasks/task-mapping';
+import { TaskServer } from './tasks/task-server';
 import type { HandlerExtra } from './tool-call.bridge';
 
 /** One validator for every per-request SDK 2 `Server` (each would otherwise build its own Ajv; see mcp-server.factory). */
@@ -49,6 +52,7 @@ export class StatelessServerFactory {
     private readonly handlers: McpServerFactory,
     private readonly rounds: InputRounds,
     private readonly states: RequestStates,
+    private readonly tasks: JobTasks,
   ) {
     this.listTtl = config.mcp.endpoint.listTtl;
     this.readTtl = config.mcp.endpoint.readTtl;
@@ -69,8 +73,10 @@ export class StatelessServerFactory {
       send: (message) => (current ? toClient(current, message) : Promise.resolve()),
     });
     const { serverInfo, instructions } = this.handlers.presentation(scope.view);
-    const capabilities = modernCapabilities(scope.view);
-    const server = new Server(serverInfo, {
+    const base = modernCapabilities(scope.view);
+    // The Tasks extension (tasks/job-tasks.ts): a task is one of the gateway's jobs.
+    const capabilities = { ...base, extensions: { ...base.extensions, [TASKS_EXTENSION]: {} } };
+    const server = new TaskServer(serverInfo, {
       capabilities,
       instructions,
       jsonSchemaValidator: SHARED_VALIDATOR,
@@ -103,8 +109,11 @@ export class StatelessServerFactory {
     // The SDK 2 and SDK 1 schema types describe the same wire shapes; the handlers are typed with SDK 1's.
     server.setRequestHandler('tools/list', () => h.listTools(scope) as never);
     server.setRequestHandler('tools/call', (r, ctx) =>
-      withInput(ctx, r.params.name, (s, e) => h.callTool(s, r.params, e)),
+      this.tasks.servesAsTask(scope, r.params, ctx)
+        ? (this.tasks.call(scope, r.params, ctx) as never)
+        : withInput(ctx, r.params.name, (s, e) => h.callTool(s, r.params, e)),
     );
+    this.tasks.register(server, exchange.principal);
     if (capabilities.resources) {
       server.setRequestHandler('resources/list', () => h.listResources(scope) as never);
       server.setRequestHandler('resources/templates/list', () => h.listResourceTemplates(scope) as never);

@@ -1,0 +1,250 @@
+import { randomUUID } from 'node:crypto';
+import { ADMIN_HEADERS } from '../support/auth';
+import { createTestDatabase, type TestDatabase } from '../support/test-database';
+import { startTestGateway, type TestGateway } from '../support/test-gateway';
+import { waitFor } from '../support/wait';
+import { EVERYTHING_AND_TOOLBOX_YAML, textOf, waitForTools } from './upstreams';
+
+const REVISION = '2026-07-28';
+const TASKS = 'io.modelcontextprotocol/tasks';
+const envelope = (capabilities: Record<string, unknown>) => ({
+  'io.modelcontextprotocol/protocolVersion': REVISION,
+  'io.modelcontextprotocol/clientCapabilities': capabilities,
+});
+const WITH_TASKS = envelope({ extensions: { [TASKS]: {} } });
+const LONG = 'trigger-long-running-operation';
+
+interface Rpc {
+  status: number;
+  result?: Record<string, any>;
+  error?: { code: number; message: string; data?: any };
+  notifications: { method: string; params?: Record<string, unknown> }[];
+}
+
+interface ExecutionRecord {
+  execution_id: string;
+  principal: string;
+  channel: string;
+  protocol_version: string | null;
+  status: string;
+  result: { content: { text?: string }[]; is_error: boolean } | null;
+  error: { code: string; message: string; reason?: string } | null;
+}
+
+/**
+ * The MCP Tasks extension (SEP-2663) served by the gateway's jobs (issue #13 item 5): a task over MCP 2026-07-28 is
+ * a job of POST /api/…?mode=async and the reverse, both ways, in front of server-everything over stdio.
+ */
+describe('MCP Tasks = the gateway jobs (2026-07-28)', () => {
+  let db: TestDatabase;
+  let gateway: TestGateway;
+  let base: string;
+  let alice: Record<string, string>;
+  let bob: Record<string, string>;
+  let nextId = 1;
+
+  beforeAll(async () => {
+    db = await createTestDatabase('mcp_tasks');
+    gateway = await startTestGateway({ databaseUrl: db.url, yaml: EVERYTHING_AND_TOOLBOX_YAML });
+    base = gateway.addresses.api;
+    await waitForTools(base, ['everything', 'toolbox']);
+    const key = async (name: string) => {
+      const res = await fetch(`${base}/api/api-keys`, {
+        method: 'POST',
+        headers: { ...ADMIN_HEADERS, 'content-type': 'application/json' },
+        body: JSON.stringify({ name, scopes: ['mcp:read', 'mcp:write'] }),
+      });
+      return { 'X-API-Key': ((await res.json()) as { key: string }).key };
+    };
+    [alice, bob] = [await key('tasks-alice'), await key('tasks-bob')];
+  }, 60_000);
+
+  afterAll(async () => {
+    await gateway?.stop();
+    await db?.drop();
+  });
+
+  /** One raw 2026-07-28 POST to /mcp/everything, the standard headers taken from the body. */
+  async function rpc(
+    method: string,
+    params: Record<string, unknown>,
+    options: { as?: Record<string, string>; meta?: Record<string, unknown>; path?: string } = {},
+  ): Promise<Rpc> {
+    const name = [params.name, params.taskId].find((v) => typeof v === 'string') as string | undefined;
+    const res = await fetch(`${base}${options.path ?? '/mcp/everything'}`, {
+      method: 'POST',
+      headers: {
+        ...(options.as ?? alice),
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        'mcp-protocol-version': REVISION,
+        'mcp-method': method,
+        ...(name ? { 'mcp-name': name } : {}),
+      },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: nextId++,
+        method,
+        params: { ...params, _meta: options.meta ?? WITH_TASKS },
+      }),
+    });
+    const text = await res.text();
+    const messages = (res.headers.get('content-type') ?? '').startsWith('text/event-stream')
+      ? text
+          .split('\n')
+          .filter((l) => l.startsWith('data: '))
+          .map((l) => JSON.parse(l.slice(6)) as Record<string, any>)
+      : [JSON.parse(text) as Record<string, any>];
+    const answer = messages.find((m) => 'result' in m || 'error' in m) ?? {};
+    return {
+      status: res.status,
+      result: answer.result,
+      error: answer.error,
+      notifications: messages.filter((m) => 'method' in m) as Rpc['notifications'],
+    };
+  }
+
+  const record = async (id: string, as = alice): Promise<ExecutionRecord> =>
+    (await (await fetch(`${base}/api/executions/${id}`, { headers: as })).json()) as ExecutionRecord;
+
+  /** Polls tasks/get (at a fraction of the suggested interval) until the task is in a terminal status. */
+  async function settled(taskId: string): Promise<Record<string, any>> {
+    let task: Record<string, any> = {};
+    await waitFor(
+      async () => {
+        task = (await rpc('tasks/get', { taskId })).result ?? {};
+        return ['completed', 'failed', 'cancelled'].includes(task.status);
+      },
+      30_000,
+      `task ${taskId} to end`,
+      200,
+    );
+    return task;
+  }
+
+  it('declares the extension in server/discover', async () => {
+    const discovered = await rpc('server/discover', {});
+    expect(discovered.result?.capabilities?.extensions).toEqual(expect.objectContaining({ [TASKS]: {} }));
+    expect(discovered.result?.capabilities?.tasks).toBeUndefined();
+  });
+
+  it('a task started over MCP is a job: followed over REST (record and events) to its result', async () => {
+    const created = await rpc('tools/call', { name: LONG, arguments: { duration: 4, steps: 4 } });
+    expect(created.result).toEqual(
+      expect.objectContaining({ resultType: 'task', status: 'working', ttlMs: expect.any(Number) }),
+    );
+    const taskId = created.result!.taskId as string;
+    expect(created.result).not.toHaveProperty('requestState');
+    expect(created.result).not.toHaveProperty('content');
+    // The same id on the REST side, running, on the mcp channel with the revision it came in with.
+    const running = await record(taskId);
+    expect(running).toEqual(
+      expect.objectContaining({ execution_id: taskId, channel: 'mcp', protocol_version: REVISION, status: 'running' }),
+    );
+    // Progress reaches a task watcher as the extension has it: the working task's statusMessage.
+    await waitFor(
+      async () => /^Progress \d\/4/.test((await rpc('tasks/get', { taskId })).result?.statusMessage ?? ''),
+      20_000,
+      'a working task with its progress',
+    );
+    // The job's event stream (REST) ends with the result.
+    const events = await (await fetch(`${base}/api/executions/${taskId}/events`, { headers: alice })).text();
+    expect(events).toContain('event: progress');
+    expect(events).toMatch(/event: result\ndata: .*Long running operation completed/);
+    const done = await record(taskId);
+    expect(done.status).toBe('completed');
+    expect(done.result?.content[0]?.text).toMatch(/Long running operation completed/);
+    // ... and tasks/get inlines that result.
+    const task = await settled(taskId);
+    expect(task).toEqual(expect.objectContaining({ resultType: 'complete', status: 'completed', taskId }));
+    expect(textOf(task.result)).toBe(done.result?.content[0]?.text);
+  });
+
+  it('a job started over REST (mode=async) is followed and fetched over MCP', async () => {
+    const res = await fetch(`${base}/api/servers/everything/tools/${LONG}?mode=async`, {
+      method: 'POST',
+      headers: { ...alice, 'content-type': 'application/json' },
+      body: JSON.stringify({ duration: 2, steps: 2 }),
+    });
+    expect(res.status).toBe(202);
+    const { execution_id: taskId } = (await res.json()) as { execution_id: string };
+    const first = await rpc('tasks/get', { taskId });
+    expect(first.result).toEqual(expect.objectContaining({ taskId, resultType: 'complete' }));
+    expect(['working', 'completed']).toContain(first.result?.status);
+    const task = await settled(taskId);
+    expect(task.status).toBe('completed');
+    expect(textOf(task.result)).toMatch(/Long running operation completed. Duration: 2 seconds/);
+    expect((await record(taskId)).channel).toBe('rest');
+  });
+
+  it('tasks/cancel cancels the job: the REST record says cancelled by the caller, tasks/get says cancelled', async () => {
+    const created = await rpc('tools/call', { name: LONG, arguments: { duration: 60, steps: 60 } });
+    const taskId = created.result!.taskId as string;
+    const ack = await rpc('tasks/cancel', { taskId });
+    expect(ack.result).toEqual(expect.objectContaining({ resultType: 'complete' }));
+    const rec = await record(taskId);
+    expect(rec.status).toBe('cancelled');
+    expect(rec.error).toEqual(expect.objectContaining({ reason: 'cancelled_by_caller' }));
+    expect((await rpc('tasks/get', { taskId })).result).toEqual(
+      expect.objectContaining({ status: 'cancelled', statusMessage: 'Cancelled by the caller' }),
+    );
+    // A second cancel of the ended task: the same empty acknowledgement.
+    expect((await rpc('tasks/cancel', { taskId })).result).toEqual({
+      resultType: 'complete',
+      _meta: expect.anything(),
+    });
+  });
+
+  it('another principal can neither see nor cancel the task (-32602 as for an unknown id); its owner still can', async () => {
+    const created = await rpc('tools/call', { name: LONG, arguments: { duration: 60, steps: 60 } });
+    const taskId = created.result!.taskId as string;
+    for (const method of ['tasks/get', 'tasks/cancel', 'tasks/update']) {
+      const params = method === 'tasks/update' ? { taskId, inputResponses: {} } : { taskId };
+      const refused = await rpc(method, params, { as: bob });
+      expect(refused.error).toEqual(
+        expect.objectContaining({ code: -32602, message: expect.stringMatching(/not found/) }),
+      );
+    }
+    expect((await record(taskId)).status).toBe('running');
+    const rest = await fetch(`${base}/api/executions/${taskId}`, { headers: bob });
+    expect(rest.status).toBe(404);
+    expect((await rpc('tasks/get', { taskId })).result?.status).toBe('working');
+    await rpc('tasks/cancel', { taskId });
+    expect((await record(taskId)).status).toBe('cancelled');
+  });
+
+  it('a fast call is answered directly or as a task, with the same result either way', async () => {
+    const answer = await rpc('tools/call', { name: 'echo', arguments: { message: 'quick' } });
+    const result = answer.result?.resultType === 'task' ? (await settled(answer.result.taskId)).result : answer.result;
+    expect(textOf(result)).toBe('Echo: quick');
+  });
+
+  it('a client that does not declare the extension gets no task, and tasks/* refuse it with -32021', async () => {
+    const plain = envelope({});
+    const sync = await rpc('tools/call', { name: 'echo', arguments: { message: 'sync' } }, { meta: plain });
+    expect(sync.result).toEqual(expect.objectContaining({ resultType: 'complete' }));
+    expect(sync.result).not.toHaveProperty('taskId');
+    for (const method of ['tasks/get', 'tasks/update', 'tasks/cancel']) {
+      const refused = await rpc(method, { taskId: randomUUID(), inputResponses: {} }, { meta: plain });
+      expect(refused.status).toBe(400);
+      expect(refused.error?.code).toBe(-32021);
+      expect(refused.error?.data).toEqual({ requiredCapabilities: { extensions: { [TASKS]: {} } } });
+    }
+  });
+
+  it('bad input: unknown ids, malformed params, removed methods, each a clear JSON-RPC error', async () => {
+    for (const taskId of [randomUUID(), 'not-a-task-id']) {
+      const unknown = await rpc('tasks/get', { taskId });
+      expect(unknown.error).toEqual({ code: -32602, message: 'Failed to retrieve task: Task not found' });
+      expect((await rpc('tasks/cancel', { taskId })).error?.code).toBe(-32602);
+    }
+    const malformed = await rpc('tasks/get', { taskId: 42 });
+    expect(malformed.error?.code).toBe(-32602);
+    expect(malformed.error?.message).toMatch(/taskId/);
+    const noResponses = await rpc('tasks/update', { taskId: randomUUID() });
+    expect(noResponses.error?.code).toBe(-32602);
+    for (const method of ['tasks/result', 'tasks/list']) {
+      expect((await rpc(method, {})).error?.code).toBe(-32601);
+    }
+  });
+});
