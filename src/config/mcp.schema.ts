@@ -391,6 +391,11 @@ export const mcpSchema = z
             'MCP 2026-07-28 `cacheScope` of lists and reads: `auto` is `private` (per caller) when the request carries a ' +
             'credential, since allow-lists, scopes and tool rules shape what it sees, and `public` without authentication.',
         }),
+        maxListenStreams: meta(int(1).default(1_000), {
+          description:
+            'MCP 2026-07-28: `subscriptions/listen` streams open at once on this process; a further listen is refused ' +
+            '(`-32603` "Subscription limit reached"). Each holds a connection until its client leaves.',
+        }),
       })
       .prefault({}),
   })

@@ -22,6 +22,7 @@ import { ToolCallBridge } from './tool-call.bridge';
 import { LegacySseHandler } from './transports/legacy-sse.handler';
 import { McpDispatcher } from './transports/mcp.dispatcher';
 import { StatelessHandler } from './transports/stateless.handler';
+import { ListenStreams } from './subscriptions/listen-streams';
 import { StreamableHttpHandler } from './transports/streamable-http.handler';
 import { WellKnownController } from './well-known.controller';
 
@@ -55,6 +56,7 @@ export class McpEndpointModule {
         StatelessHandler,
         LegacySseHandler,
         McpDispatcher,
+        ListenStreams,
       ],
     };
   }

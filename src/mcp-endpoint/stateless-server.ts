@@ -149,15 +149,16 @@ export class StatelessServerFactory {
 }
 
 /**
- * What a 2026-07-28 client is told the view can do. Without `subscriptions/listen` and `resources/subscribe` on this
- * path yet, neither `listChanged` nor `subscribe` is announced (a client relies on `ttlMs` instead).
+ * What a 2026-07-28 client is told the view can do. `listChanged` and resource `subscribe` are what
+ * `subscriptions/listen` delivers (subscriptions/listen-streams.ts); the SDK's listen router honors a filter only for
+ * what is announced here.
  */
 export function modernCapabilities(view: CatalogView): ServerCapabilities {
   const announced = view.capabilities();
   return {
-    tools: {},
-    ...(announced.resources ? { resources: {} } : {}),
-    ...(announced.prompts ? { prompts: {} } : {}),
+    tools: { listChanged: true },
+    ...(announced.resources ? { resources: { subscribe: true, listChanged: true } } : {}),
+    ...(announced.prompts ? { prompts: { listChanged: true } } : {}),
     ...(announced.completions ? { completions: {} } : {}),
     logging: {},
   };

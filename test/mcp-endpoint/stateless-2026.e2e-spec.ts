@@ -108,7 +108,13 @@ describe('MCP 2026-07-28 (stateless) beside the 2025 revisions on /mcp and /mcp/
       expect(result.supportedVersions).toContain(REVISION);
       expect(result.resultType).toBe('complete');
       expect(result.capabilities).toEqual(
-        expect.objectContaining({ tools: {}, resources: {}, prompts: {}, completions: {} }),
+        // listChanged and subscribe: what subscriptions/listen delivers (subscriptions-listen.e2e-spec.ts).
+        expect.objectContaining({
+          tools: { listChanged: true },
+          resources: { subscribe: true, listChanged: true },
+          prompts: { listChanged: true },
+          completions: {},
+        }),
       );
       // Presented as the upstream itself, as a direct client would see it.
       expect(result._meta['io.modelcontextprotocol/serverInfo']?.name).toMatch(/everything/i);

@@ -7,6 +7,7 @@ import { ServersService } from 'src/servers/servers.service';
 import { AGGREGATED } from '../catalog-view';
 import { McpEndpointMetrics } from '../mcp-endpoint.metrics';
 import { type StatelessExchange, StatelessServerFactory } from '../stateless-server';
+import { ListenStreams } from '../subscriptions/listen-streams';
 import { bodyItems } from './http-messages';
 import type { McpTransportHandler } from './mcp-transport.handler';
 import type { McpRoute } from './protocol-family';
@@ -34,6 +35,7 @@ export class StatelessHandler implements McpTransportHandler, OnApplicationShutd
     private readonly servers: ServersService,
     private readonly factory: StatelessServerFactory,
     private readonly metrics: McpEndpointMetrics,
+    private readonly listens: ListenStreams,
   ) {
     this.modern = createMcpHandler((ctx) => this.factory.build(exchangeOf(ctx)), {
       legacy: 'reject',
@@ -59,7 +61,7 @@ export class StatelessHandler implements McpTransportHandler, OnApplicationShutd
       if (!raw.writableFinished) hangUp.abort(new Error('client disconnected'));
     });
     const exchange: StatelessExchange = { principal: request.principal, view: route.view, signal: hangUp.signal };
-    const response = await this.modern.fetch(toWebRequest(request, hangUp.signal), {
+    const options = {
       parsedBody: request.body,
       // Pass-through to the server factory only; the SDK derives nothing from it. The credential itself stays out.
       authInfo: {
@@ -68,7 +70,12 @@ export class StatelessHandler implements McpTransportHandler, OnApplicationShutd
         scopes: [...(request.principal?.scopes ?? [])],
         extra: { [EXCHANGE]: exchange },
       },
-    });
+    };
+    const web = toWebRequest(request, hangUp.signal);
+    // A listen stream outlives the request cycle of the others: its own SDK handler (subscriptions/listen-streams.ts).
+    const response = ListenStreams.claims(request.body)
+      ? await this.listens.serve(web, options, exchange)
+      : await this.modern.fetch(web, options);
     await writeWebResponse(response, raw, { [REQUEST_ID_HEADER]: String(request.id) });
   }
 }
