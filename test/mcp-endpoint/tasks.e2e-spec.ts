@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { Client as ModernClient, StreamableHTTPClientTransport as ModernTransport } from '@modelcontextprotocol/client';
+import { z } from 'zod';
 import { ADMIN_HEADERS } from '../support/auth';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
@@ -38,6 +40,8 @@ interface ExecutionRecord {
 describe('MCP Tasks = the gateway jobs (2026-07-28)', () => {
   let db: TestDatabase;
   let gateway: TestGateway;
+  /** A second replica on the same database: jobs and their records are shared, the process memory is not. */
+  let replica: TestGateway;
   let base: string;
   let alice: Record<string, string>;
   let bob: Record<string, string>;
@@ -46,8 +50,12 @@ describe('MCP Tasks = the gateway jobs (2026-07-28)', () => {
   beforeAll(async () => {
     db = await createTestDatabase('mcp_tasks');
     gateway = await startTestGateway({ databaseUrl: db.url, yaml: EVERYTHING_AND_TOOLBOX_YAML });
+    replica = await startTestGateway({ databaseUrl: db.url, yaml: EVERYTHING_AND_TOOLBOX_YAML });
     base = gateway.addresses.api;
-    await waitForTools(base, ['everything', 'toolbox']);
+    await Promise.all([
+      waitForTools(base, ['everything', 'toolbox']),
+      waitForTools(replica.addresses.api, ['everything']),
+    ]);
     const key = async (name: string) => {
       const res = await fetch(`${base}/api/api-keys`, {
         method: 'POST',
@@ -60,6 +68,7 @@ describe('MCP Tasks = the gateway jobs (2026-07-28)', () => {
   }, 60_000);
 
   afterAll(async () => {
+    await replica?.stop();
     await gateway?.stop();
     await db?.drop();
   });
@@ -68,10 +77,10 @@ describe('MCP Tasks = the gateway jobs (2026-07-28)', () => {
   async function rpc(
     method: string,
     params: Record<string, unknown>,
-    options: { as?: Record<string, string>; meta?: Record<string, unknown>; path?: string } = {},
+    options: { as?: Record<string, string>; meta?: Record<string, unknown>; at?: string } = {},
   ): Promise<Rpc> {
     const name = [params.name, params.taskId].find((v) => typeof v === 'string') as string | undefined;
-    const res = await fetch(`${base}${options.path ?? '/mcp/everything'}`, {
+    const res = await fetch(`${options.at ?? base}/mcp/everything`, {
       method: 'POST',
       headers: {
         ...(options.as ?? alice),
@@ -108,11 +117,11 @@ describe('MCP Tasks = the gateway jobs (2026-07-28)', () => {
     (await (await fetch(`${base}/api/executions/${id}`, { headers: as })).json()) as ExecutionRecord;
 
   /** Polls tasks/get (at a fraction of the suggested interval) until the task is in a terminal status. */
-  async function settled(taskId: string): Promise<Record<string, any>> {
+  async function settled(taskId: string, at = base): Promise<Record<string, any>> {
     let task: Record<string, any> = {};
     await waitFor(
       async () => {
-        task = (await rpc('tasks/get', { taskId })).result ?? {};
+        task = (await rpc('tasks/get', { taskId }, { at })).result ?? {};
         return ['completed', 'failed', 'cancelled'].includes(task.status);
       },
       30_000,
@@ -129,7 +138,7 @@ describe('MCP Tasks = the gateway jobs (2026-07-28)', () => {
   });
 
   it('a task started over MCP is a job: followed over REST (record and events) to its result', async () => {
-    const created = await rpc('tools/call', { name: LONG, arguments: { duration: 4, steps: 4 } });
+    const created = await rpc('tools/call', { name: LONG, arguments: { duration: 5, steps: 5 } });
     expect(created.result).toEqual(
       expect.objectContaining({ resultType: 'task', status: 'working', ttlMs: expect.any(Number) }),
     );
@@ -143,7 +152,7 @@ describe('MCP Tasks = the gateway jobs (2026-07-28)', () => {
     );
     // Progress reaches a task watcher as the extension has it: the working task's statusMessage.
     await waitFor(
-      async () => /^Progress \d\/4/.test((await rpc('tasks/get', { taskId })).result?.statusMessage ?? ''),
+      async () => /^Progress \d\/5/.test((await rpc('tasks/get', { taskId })).result?.statusMessage ?? ''),
       20_000,
       'a working task with its progress',
     );
@@ -160,21 +169,71 @@ describe('MCP Tasks = the gateway jobs (2026-07-28)', () => {
     expect(textOf(task.result)).toBe(done.result?.content[0]?.text);
   });
 
-  it('a job started over REST (mode=async) is followed and fetched over MCP', async () => {
-    const res = await fetch(`${base}/api/servers/everything/tools/${LONG}?mode=async`, {
-      method: 'POST',
-      headers: { ...alice, 'content-type': 'application/json' },
-      body: JSON.stringify({ duration: 2, steps: 2 }),
-    });
-    expect(res.status).toBe(202);
-    const { execution_id: taskId } = (await res.json()) as { execution_id: string };
-    const first = await rpc('tasks/get', { taskId });
-    expect(first.result).toEqual(expect.objectContaining({ taskId, resultType: 'complete' }));
-    expect(['working', 'completed']).toContain(first.result?.status);
-    const task = await settled(taskId);
-    expect(task.status).toBe('completed');
-    expect(textOf(task.result)).toMatch(/Long running operation completed. Duration: 2 seconds/);
-    expect((await record(taskId)).channel).toBe('rest');
+  it('a job started over REST (mode=async) is followed, fetched and cancelled over MCP by the SDK 2 client', async () => {
+    const startJob = async (duration: number) => {
+      const res = await fetch(`${base}/api/servers/everything/tools/${LONG}?mode=async`, {
+        method: 'POST',
+        headers: { ...alice, 'content-type': 'application/json' },
+        body: JSON.stringify({ duration, steps: duration }),
+      });
+      expect(res.status).toBe(202);
+      return ((await res.json()) as { execution_id: string }).execution_id;
+    };
+    // The SDK 2 client declares the extension in every request's envelope and sets Mcp-Name to the taskId itself.
+    const client = new ModernClient(
+      { name: 'tasks-e2e', version: '1.0.0' },
+      { versionNegotiation: { mode: { pin: REVISION } }, capabilities: { extensions: { [TASKS]: {} } } },
+    );
+    const TaskSchema = z.looseObject({ taskId: z.string(), status: z.string(), result: z.unknown().optional() });
+    const Ack = z.looseObject({});
+    try {
+      await client.connect(new ModernTransport(new URL(`${base}/mcp/everything`), { requestInit: { headers: alice } }));
+      const taskId = await startJob(2);
+      const first = await client.request({ method: 'tasks/get', params: { taskId } }, TaskSchema);
+      expect(first.taskId).toBe(taskId);
+      expect(['working', 'completed']).toContain(first.status);
+      let task = first;
+      await waitFor(
+        async () => {
+          task = await client.request({ method: 'tasks/get', params: { taskId } }, TaskSchema);
+          return task.status === 'completed';
+        },
+        30_000,
+        'the REST job to complete, seen over MCP',
+        200,
+      );
+      expect(textOf(task.result)).toMatch(/Long running operation completed. Duration: 2 seconds/);
+      expect((await record(taskId)).channel).toBe('rest');
+
+      const long = await startJob(60);
+      await client.request({ method: 'tasks/cancel', params: { taskId: long } }, Ack);
+      expect((await record(long)).status).toBe('cancelled');
+      expect((await client.request({ method: 'tasks/get', params: { taskId: long } }, TaskSchema)).status).toBe(
+        'cancelled',
+      );
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('any replica answers: a task of one is followed and cancelled on the other (record, NOTIFY relay)', async () => {
+    const other = replica.addresses.api;
+    const quick = (await rpc('tools/call', { name: LONG, arguments: { duration: 3, steps: 3 } })).result!;
+    expect(quick.resultType).toBe('task');
+    const seen = await rpc('tasks/get', { taskId: quick.taskId }, { at: other });
+    expect(seen.result).toEqual(expect.objectContaining({ taskId: quick.taskId }));
+    expect(['working', 'completed']).toContain(seen.result?.status);
+    const done = await settled(quick.taskId as string, other);
+    expect(done.status).toBe('completed');
+    expect(textOf(done.result)).toMatch(/Long running operation completed. Duration: 3 seconds/);
+
+    const slow = (await rpc('tools/call', { name: LONG, arguments: { duration: 60, steps: 60 } })).result!;
+    const ack = await rpc('tasks/cancel', { taskId: slow.taskId }, { at: other });
+    expect(ack.result).toEqual(expect.objectContaining({ resultType: 'complete' }));
+    const rec = await record(slow.taskId as string);
+    expect(rec.status).toBe('cancelled');
+    expect(rec.error).toEqual(expect.objectContaining({ reason: 'cancelled_by_caller' }));
+    expect((await rpc('tasks/get', { taskId: slow.taskId }, { at: other })).result?.status).toBe('cancelled');
   });
 
   it('tasks/cancel cancels the job: the REST record says cancelled by the caller, tasks/get says cancelled', async () => {
