@@ -47,6 +47,8 @@ interface Stream {
 describe('subscriptions/listen (MCP 2026-07-28)', () => {
   let db: TestDatabase;
   let gateway: TestGateway;
+  /** A second replica on the same database and Redis (the session bus). */
+  let replica: TestGateway;
   let base: string;
   let stopped = false;
   let nextId = 1;
@@ -55,14 +57,15 @@ describe('subscriptions/listen (MCP 2026-07-28)', () => {
   beforeAll(async () => {
     db = await createTestDatabase('mcp_subscriptions_listen');
     const server = `      type: stdio\n      command: node\n      args: ["${FIXTURE}"]\n`;
-    gateway = await startTestGateway({
-      databaseUrl: db.url,
-      yaml:
-        `mcp:\n  client:\n    default-timeout: 15000\n  endpoint:\n    list-ttl: 0\n` +
-        `    max-listen-streams: ${MAX_STREAMS}\n  servers:\n    changer:\n${server}    other:\n${server}`,
-    });
+    const yaml =
+      `mcp:\n  client:\n    default-timeout: 15000\n  endpoint:\n    list-ttl: 0\n` +
+      `    max-listen-streams: ${MAX_STREAMS}\n  servers:\n    changer:\n${server}    other:\n${server}`;
+    [gateway, replica] = await Promise.all([
+      startTestGateway({ databaseUrl: db.url, yaml }),
+      startTestGateway({ databaseUrl: db.url, yaml }),
+    ]);
     base = gateway.addresses.api;
-    await waitForTools(base, ['changer', 'other']);
+    await Promise.all([waitForTools(base, ['changer', 'other']), waitForTools(replica.addresses.api, ['changer'])]);
   }, 60_000);
 
   afterEach(() => {
@@ -71,6 +74,7 @@ describe('subscriptions/listen (MCP 2026-07-28)', () => {
 
   afterAll(async () => {
     if (!stopped) await gateway?.stop();
+    await replica?.stop();
     await db?.drop();
   });
 
@@ -86,10 +90,15 @@ describe('subscriptions/listen (MCP 2026-07-28)', () => {
   }
 
   /** Opens a listen stream and reads it in the background; resolves once the acknowledgement (or a refusal) came. */
-  async function listen(route: string, notifications: Record<string, unknown>, key?: string): Promise<Stream> {
+  async function listen(
+    route: string,
+    notifications: Record<string, unknown>,
+    key?: string,
+    to: string = base,
+  ): Promise<Stream> {
     const id = `listen-${nextId++}`;
     const abort = new AbortController();
-    const res = await fetch(`${base}${route}`, {
+    const res = await fetch(`${to}${route}`, {
       method: 'POST',
       headers: headers('subscriptions/listen', key),
       body: JSON.stringify({
@@ -246,6 +255,21 @@ describe('subscriptions/listen (MCP 2026-07-28)', () => {
       'test://listen/a',
       'test://listen/a',
     ]);
+  }, 30_000);
+
+  it('delivers an update the upstream of one replica sends to the listeners of the other replica too (session bus)', async () => {
+    expect(process.env.TEST_REDIS_URL).toBeTruthy();
+    const uri = 'test://listen/a';
+    const here = await listen('/mcp/changer', { resourceSubscriptions: [uri] });
+    const there = await listen('/mcp/changer', { resourceSubscriptions: [uri] }, undefined, replica.addresses.api);
+    // Each replica has its own upstream process (stdio); only this one's is told to send the update.
+    expect(await call('changer', 'touch', { uri })).toBe('sent');
+    await waitFor(() => there.notes('notifications/resources/updated').length > 0, 10_000, 'update on the replica');
+    expect(there.notes('notifications/resources/updated')[0]!.params).toMatchObject({
+      uri,
+      _meta: { [SUBSCRIPTION_ID]: there.id },
+    });
+    await waitFor(() => here.notes('notifications/resources/updated').length > 0, 10_000, 'update here');
   }, 30_000);
 
   it('tells a caller nothing about a server it may not use', async () => {
