@@ -19,6 +19,7 @@ import { McpSessionStore } from './mcp-session.store';
 import { McpSessions } from './mcp-sessions.service';
 import { StatelessServerFactory } from './stateless-server';
 import { ToolCallBridge } from './tool-call.bridge';
+import { DirectToolCall } from './transports/direct-tool-call';
 import { LegacySseHandler } from './transports/legacy-sse.handler';
 import { McpDispatcher } from './transports/mcp.dispatcher';
 import { StatelessHandler } from './transports/stateless.handler';
@@ -48,6 +49,7 @@ export class McpEndpointModule {
         McpSessionRelay,
         ToolCallBridge,
         McpServerFactory,
+        DirectToolCall,
         StreamableHttpHandler,
         RequestStates,
         InputRounds,

@@ -21,6 +21,7 @@ import { McpServerFactory } from '../mcp-server.factory';
 import { McpSessionRelay } from '../mcp-session.relay';
 import type { McpSession } from '../mcp-session.store';
 import { McpSessions, scopeIdOf } from '../mcp-sessions.service';
+import { DirectToolCall } from './direct-tool-call';
 import { checkAccept, parseMessages, single } from './http-messages';
 import type { McpTransportHandler } from './mcp-transport.handler';
 import type { McpRoute } from './protocol-family';
@@ -52,6 +53,7 @@ export class StreamableHttpHandler implements McpTransportHandler {
     private readonly factory: McpServerFactory,
     private readonly metrics: McpEndpointMetrics,
     private readonly events: McpEventStore,
+    private readonly direct: DirectToolCall,
   ) {
     this.keepAliveMs = Math.max(1000, config.mcp.endpoint.sessionIdleTimeout / 2);
     this.pollAfterMs = config.mcp.endpoint.ssePollAfter;
@@ -94,6 +96,8 @@ export class StreamableHttpHandler implements McpTransportHandler {
     }
 
     const streaming = messages.some((m) => isJSONRPCRequest(m) && mayStream(m, session));
+    const call = session && !streaming ? DirectToolCall.eligible(request, messages) : undefined;
+    if (call && session) return this.direct.answer(request, reply, call, session, view);
     const resuming = request.method === 'GET' && single(request.headers['last-event-id']) !== undefined;
     // Event ids, `retry` and replay (SEP-1699) for a session's event streams; the SDK skips the priming event for
     // clients before 2025-11-25, which could not resume.

@@ -1,0 +1,120 @@
+import { Injectable } from '@nestjs/common';
+import {
+  ErrorCode as RpcCode,
+  isJSONRPCRequest,
+  RELATED_TASK_META_KEY,
+  SUPPORTED_PROTOCOL_VERSIONS,
+  type CallToolRequest,
+  type JSONRPCMessage,
+  type JSONRPCRequest,
+} from '@modelcontextprotocol/sdk/types.js';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { REQUEST_ID_HEADER } from 'src/common/http/request-id';
+import type { McpSession } from '../mcp-session.store';
+import { McpSessions } from '../mcp-sessions.service';
+import { ToolCallBridge } from '../tool-call.bridge';
+import { single } from './http-messages';
+
+const PARAM_KEYS = new Set(['name', 'arguments', '_meta']);
+const SUPPORTED = new Set<string>(SUPPORTED_PROTOCOL_VERSIONS);
+const sent = (): Promise<void> => Promise.resolve();
+
+/**
+ * The 2025 front door's path for its commonest request: one `tools/call` of a session whose answer can only be the
+ * result (no progress token, a client that takes no server-to-client requests), answered as plain JSON without an
+ * SDK `Server` and transport built for it. Building those per request (and the web `Request`/`Response` the SDK's
+ * transport converts through) was about a third of the front door's CPU per call (docs/benchmarks.md).
+ *
+ * What the SDK would check, this path checks too or leaves to it: a request this path is not sure to answer exactly as
+ * the SDK would (an unusual shape, a protocol version header it does not support, a task, a non-JSON content type)
+ * goes the SDK way, so every error stays the SDK's. The call itself is the same `ToolCallBridge` call the SDK's
+ * handler makes; its answer is the SDK's JSON-RPC response shape. As with the SDK's JSON answers, messages about the
+ * call other than its result (log messages) are not sent: they need an event stream.
+ */
+@Injectable()
+export class DirectToolCall {
+  constructor(
+    private readonly sessions: McpSessions,
+    private readonly toolCalls: ToolCallBridge,
+  ) {}
+
+  /** The call, when this path answers exactly as the SDK would; undefined for anything the SDK must serve. */
+  static eligible(request: FastifyRequest, messages: readonly JSONRPCMessage[]): JSONRPCRequest | undefined {
+    if (request.method !== 'POST' || messages.length !== 1) return undefined;
+    const message = messages[0]!;
+    if (!isJSONRPCRequest(message) || message.method !== 'tools/call') return undefined;
+    const version = single(request.headers['mcp-protocol-version']);
+    if (version !== undefined && !SUPPORTED.has(version)) return undefined;
+    if (!isPlainJson(single(request.headers['content-type']))) return undefined;
+    const params = message.params;
+    if (!isRecord(params) || typeof params.name !== 'string') return undefined;
+    for (const key of Object.keys(params)) if (!PARAM_KEYS.has(key)) return undefined;
+    if (params.arguments !== undefined && !isRecord(params.arguments)) return undefined;
+    const meta = params._meta;
+    if (meta !== undefined && (!isRecord(meta) || meta.progressToken !== undefined || RELATED_TASK_META_KEY in meta))
+      return undefined;
+    return message;
+  }
+
+  /** Runs the call through the bridge and writes its JSON-RPC response (200, as the SDK's JSON answers). */
+  async answer(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    message: JSONRPCRequest,
+    session: McpSession,
+    view: string,
+  ): Promise<void> {
+    const hangUp = new AbortController();
+    const raw = reply.raw;
+    const onClose = () => {
+      if (!raw.writableFinished) hangUp.abort(new Error('client disconnected'));
+    };
+    raw.once('close', onClose);
+    const scope = this.sessions.scope({
+      session,
+      sessionId: session.id,
+      principal: request.principal,
+      view,
+      streaming: false,
+      signal: hangUp.signal,
+      send: sent,
+    });
+    let response: Record<string, unknown>;
+    try {
+      const result = await this.toolCalls.callTool(scope, message.params as CallToolRequest['params'], {
+        requestId: message.id,
+        signal: hangUp.signal,
+        sendNotification: sent,
+      });
+      response = { result, jsonrpc: '2.0', id: message.id };
+    } catch (error) {
+      const e = error as { code?: unknown; message?: unknown; data?: unknown };
+      response = {
+        jsonrpc: '2.0',
+        id: message.id,
+        error: {
+          code: Number.isSafeInteger(e.code) ? e.code : RpcCode.InternalError,
+          message: typeof e.message === 'string' ? e.message : 'Internal error',
+          ...(e.data !== undefined && { data: e.data }),
+        },
+      };
+    } finally {
+      raw.removeListener('close', onClose);
+    }
+    await reply
+      .status(200)
+      .header(REQUEST_ID_HEADER, String(request.id))
+      .header('mcp-session-id', session.id)
+      .header('content-type', 'application/json')
+      .send(JSON.stringify(response));
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/** `application/json`, with parameters or not: what the SDK's transport accepts (other JSON types go its way). */
+function isPlainJson(contentType: string | undefined): boolean {
+  return contentType !== undefined && contentType.split(';', 1)[0]!.trim().toLowerCase() === 'application/json';
+}
