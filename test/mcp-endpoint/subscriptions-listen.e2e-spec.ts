@@ -272,6 +272,21 @@ describe('subscriptions/listen (MCP 2026-07-28)', () => {
     await waitFor(() => here.notes('notifications/resources/updated').length > 0, 10_000, 'update here');
   }, 30_000);
 
+  it('subscribes the upstream again when it comes back after a restart', async () => {
+    const uri = 'test://listen/b';
+    const stream = await listen('/mcp/changer', { resourceSubscriptions: [uri] });
+    const restarted = await fetch(`${base}/api/servers/changer/restart`, { method: 'POST', headers: ADMIN_HEADERS });
+    expect(restarted.status).toBeLessThan(300);
+    // A new upstream process, which knows of no subscription until the gateway makes it again.
+    await waitFor(
+      async () => (JSON.parse(await call('changer', 'subscribed', {})) as string[]).includes(uri),
+      15_000,
+      'the subscription made again',
+    );
+    expect(await call('changer', 'touch', { uri })).toBe('sent');
+    await waitFor(() => stream.notes('notifications/resources/updated').length > 0, 10_000, 'update after restart');
+  }, 30_000);
+
   it('tells a caller nothing about a server it may not use', async () => {
     const restricted = await createKey({ scopes: ['mcp:read'], server_ids: ['other'] });
     const forbidden = await fetch(`${base}/mcp/changer`, {
