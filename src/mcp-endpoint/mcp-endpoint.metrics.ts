@@ -16,7 +16,7 @@ export const mcpEndpointMetricProviders = [
   makeCounterProvider({ name: MCP_ENDPOINT_SESSIONS_OPENED, help: 'MCP client sessions opened by this replica' }),
   makeGaugeProvider({
     name: MCP_ENDPOINT_STREAMS,
-    help: 'Standalone streams (Streamable HTTP GET, legacy SSE) open on this replica',
+    help: 'Standalone streams (Streamable HTTP GET, legacy SSE, 2026-07-28 subscriptions/listen) open on this replica',
   }),
   makeCounterProvider({
     name: MCP_ENDPOINT_MESSAGES,

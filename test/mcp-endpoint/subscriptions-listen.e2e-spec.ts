@@ -170,6 +170,12 @@ describe('subscriptions/listen (MCP 2026-07-28)', () => {
     return textOf(body.result);
   }
 
+  /** Standalone streams open on the first replica (`mcp_endpoint_streams`: listen streams count there). */
+  async function openStreams(): Promise<number> {
+    const res = await fetch(`${gateway.addresses.management}/actuator/prometheus`, { headers: ADMIN_HEADERS });
+    return Number(/^mcp_endpoint_streams (\d+)/m.exec(await res.text())?.[1]);
+  }
+
   async function createKey(body: Record<string, unknown>): Promise<string> {
     const res = await fetch(`${base}/api/api-keys`, {
       method: 'POST',
@@ -330,12 +336,14 @@ describe('subscriptions/listen (MCP 2026-07-28)', () => {
         `listen stream ${i + 1}`,
       );
     }
+    await waitFor(async () => (await openStreams()) === MAX_STREAMS, 10_000, `${MAX_STREAMS} streams counted`);
     const refused = await listen('/mcp/changer', { toolsListChanged: true });
     expect(refused.status).toBe(200);
     expect(refused.error).toEqual({ code: -32603, message: 'Subscription limit reached' });
 
     streams[0]!.hangUp();
     await streams[0]!.ended;
+    await waitFor(async () => (await openStreams()) === MAX_STREAMS - 1, 10_000, 'the stream released');
     await waitFor(
       async () => {
         const s = await listen('/mcp/changer', { toolsListChanged: true });

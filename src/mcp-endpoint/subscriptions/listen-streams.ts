@@ -11,6 +11,7 @@ import { APP_CONFIG } from 'src/config/config.module';
 import type { AppConfig } from 'src/config/config.schema';
 import type { CatalogKind } from 'src/mcp/catalog';
 import { McpEngine } from 'src/mcp/mcp-engine';
+import { McpEndpointMetrics } from '../mcp-endpoint.metrics';
 import { McpSessionBus } from '../mcp-session.bus';
 import { McpSessions, principalIdOf } from '../mcp-sessions.service';
 import { type StatelessExchange, StatelessServerFactory } from '../stateless-server';
@@ -53,11 +54,19 @@ export class ListenStreams implements OnModuleInit, OnApplicationShutdown {
     private readonly sessions: McpSessions,
     private readonly factory: StatelessServerFactory,
     private readonly adapterHost: HttpAdapterHost,
+    metrics: McpEndpointMetrics,
   ) {
     const onerror = (error: Error) => this.logger.debug(`subscriptions/listen: ${error.message}`);
+    // Counted with the 2025 standalone streams (mcp_endpoint_streams): each holds a connection the same way.
     this.fanout = new ListenFanout({
-      opened: (context) => this.hold(context.resources, 1),
-      closed: (context) => this.hold(context.resources, -1),
+      opened: (context) => {
+        this.hold(context.resources, 1);
+        metrics.streamOpened();
+      },
+      closed: (context) => {
+        this.hold(context.resources, -1);
+        metrics.streamClosed();
+      },
       onerror,
     });
     this.handler = createMcpHandler(() => this.serverFor(), {
