@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import path from 'node:path';
 import { Client as ModernClient, StreamableHTTPClientTransport as ModernTransport } from '@modelcontextprotocol/client';
 import { z } from 'zod';
 import { ADMIN_HEADERS } from '../support/auth';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
+import { REPO } from '../support/paths';
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
 import { waitFor } from '../support/wait';
 import { EVERYTHING_AND_TOOLBOX_YAML, textOf, waitForTools } from './upstreams';
@@ -15,6 +17,9 @@ const envelope = (capabilities: Record<string, unknown>) => ({
 });
 const WITH_TASKS = envelope({ extensions: { [TASKS]: {} } });
 const LONG = 'trigger-long-running-operation';
+const TASKS_UPSTREAM = path.join(REPO, 'test/fixtures/servers/tasks-upstream.js');
+/** server-everything and the toolbox, plus an upstream whose tools carry `execution.taskSupport` hints. */
+const YAML = `${EVERYTHING_AND_TOOLBOX_YAML}    tasks:\n      type: stdio\n      command: node\n      args: ["${TASKS_UPSTREAM}"]\n`;
 
 interface Rpc {
   status: number;
@@ -49,11 +54,11 @@ describe('MCP Tasks = the gateway jobs (2026-07-28)', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase('mcp_tasks');
-    gateway = await startTestGateway({ databaseUrl: db.url, yaml: EVERYTHING_AND_TOOLBOX_YAML });
+    gateway = await startTestGateway({ databaseUrl: db.url, yaml: YAML });
     replica = await startTestGateway({ databaseUrl: db.url, yaml: EVERYTHING_AND_TOOLBOX_YAML });
     base = gateway.addresses.api;
     await Promise.all([
-      waitForTools(base, ['everything', 'toolbox']),
+      waitForTools(base, ['everything', 'toolbox', 'tasks']),
       waitForTools(replica.addresses.api, ['everything']),
     ]);
     const key = async (name: string) => {
@@ -77,10 +82,10 @@ describe('MCP Tasks = the gateway jobs (2026-07-28)', () => {
   async function rpc(
     method: string,
     params: Record<string, unknown>,
-    options: { as?: Record<string, string>; meta?: Record<string, unknown>; at?: string } = {},
+    options: { as?: Record<string, string>; meta?: Record<string, unknown>; at?: string; server?: string } = {},
   ): Promise<Rpc> {
     const name = [params.name, params.taskId].find((v) => typeof v === 'string') as string | undefined;
-    const res = await fetch(`${options.at ?? base}/mcp/everything`, {
+    const res = await fetch(`${options.at ?? base}/mcp/${options.server ?? 'everything'}`, {
       method: 'POST',
       headers: {
         ...(options.as ?? alice),
@@ -117,11 +122,11 @@ describe('MCP Tasks = the gateway jobs (2026-07-28)', () => {
     (await (await fetch(`${base}/api/executions/${id}`, { headers: as })).json()) as ExecutionRecord;
 
   /** Polls tasks/get (at a fraction of the suggested interval) until the task is in a terminal status. */
-  async function settled(taskId: string, at = base): Promise<Record<string, any>> {
+  async function settled(taskId: string, at = base, server?: string): Promise<Record<string, any>> {
     let task: Record<string, any> = {};
     await waitFor(
       async () => {
-        task = (await rpc('tasks/get', { taskId }, { at })).result ?? {};
+        task = (await rpc('tasks/get', { taskId }, { at, server })).result ?? {};
         return ['completed', 'failed', 'cancelled'].includes(task.status);
       },
       30_000,
@@ -276,6 +281,35 @@ describe('MCP Tasks = the gateway jobs (2026-07-28)', () => {
     const answer = await rpc('tools/call', { name: 'echo', arguments: { message: 'quick' } });
     const result = answer.result?.resultType === 'task' ? (await settled(answer.result.taskId)).result : answer.result;
     expect(textOf(result)).toBe('Echo: quick');
+  });
+
+  it('a tool hinting execution.taskSupport is a task at once, even quick and for a client that can be asked', async () => {
+    const asking = envelope({ elicitation: {}, extensions: { [TASKS]: {} } });
+    const quick = await rpc(
+      'tools/call',
+      { name: 'slow_compute', arguments: { seconds: 0, label: 'hinted' } },
+      { server: 'tasks', meta: asking },
+    );
+    expect(quick.result).toEqual(expect.objectContaining({ resultType: 'task', status: 'working' }));
+    const done = await settled(quick.result!.taskId as string, base, 'tasks');
+    expect(textOf(done.result)).toBe('Computed hinted after 0 s');
+    // A JSON-RPC error of the upstream: the task fails with it (a tool error would be `completed` with isError).
+    const crash = await rpc('tools/call', { name: 'protocol_error_job', arguments: {} }, { server: 'tasks' });
+    const failed = await settled(crash.result!.taskId as string, base, 'tasks');
+    expect(failed).toEqual(
+      expect.objectContaining({ status: 'failed', error: expect.objectContaining({ code: -32603 }) }),
+    );
+    expect(failed.error.message).toContain('The job crashed');
+    // `required`: only as a task, so a client without the extension is refused (-32021, HTTP 400).
+    const refused = await rpc(
+      'tools/call',
+      { name: 'failing_job', arguments: {} },
+      { server: 'tasks', meta: envelope({}) },
+    );
+    expect(refused.status).toBe(400);
+    expect(refused.error).toEqual(
+      expect.objectContaining({ code: -32021, data: { requiredCapabilities: { extensions: { [TASKS]: {} } } } }),
+    );
   });
 
   it('a client that does not declare the extension gets no task, and tasks/* refuse it with -32021', async () => {

@@ -31,7 +31,7 @@ import {
   toTask,
 } from './task-mapping';
 
-/** How long a call of an unhinted tool may run before its client gets a task instead of the result. */
+/** How long a call of a tool without a task hint may run before its client gets a task instead of the result. */
 export const SYNC_WINDOW_MS = 1_000;
 /** What a working task suggests between two `tasks/get` (a job of another replica is looked at every 500 ms). */
 export const POLL_INTERVAL_MS = 1_000;
@@ -70,16 +70,22 @@ export class JobTasks {
    * of an input-required round. A tool whose definition says `execution.taskSupport` `optional`/`required` is a task
    * at once; another one too, unless the client declared elicitation, sampling or roots (it is then served
    * synchronously, so the upstream's questions reach it as input-required results), and the call then answers its
-   * result directly when it ends within SYNC_WINDOW_MS.
+   * result directly when it ends within SYNC_WINDOW_MS. A `required` tool called without the extension is refused
+   * with -32021: its upstream says it runs it only as a task (the extension's rule for such tools).
    */
   servesAsTask(scope: ClientScope, params: CallToolRequest['params'], ctx: ServerContext): boolean {
     const declared = declaredCapabilities(ctx);
-    if (!hasTasks(declared) || ctx.mcpReq.requestState() !== undefined) return false;
-    if (this.hinted(scope, params.name)) return true;
+    const support = this.taskSupport(scope, params.name);
+    if (!hasTasks(declared)) {
+      if (support === 'required') throw missingExtension();
+      return false;
+    }
+    if (ctx.mcpReq.requestState() !== undefined) return false;
+    if (support === 'optional' || support === 'required') return true;
     return !Object.values(CLIENT_CAPABILITY_FOR).some((c) => declared[c] !== undefined);
   }
 
-  /** Starts the call as a job; answers its result if it ends within the window (unhinted tools), else the task. */
+  /** Starts the call as a job; answers its result if it ends within the window (tools without a task hint), else the task. */
   async call(
     scope: ClientScope,
     params: CallToolRequest['params'],
@@ -101,7 +107,8 @@ export class JobTasks {
     } catch (error) {
       throw toMcpError(error, 'tool');
     }
-    if (!this.hinted(scope, params.name)) {
+    const support = this.taskSupport(scope, params.name);
+    if (support !== 'optional' && support !== 'required') {
       const ended = await this.window(job, params, ctx);
       if (ended) return ended;
     }
@@ -203,12 +210,11 @@ export class JobTasks {
     return task.result;
   }
 
-  /** Whether the tool's definition asks for task execution (`execution.taskSupport`, MCP 2025-11-25 tool field). */
-  private hinted(scope: ClientScope, name: string): boolean {
+  /** The tool definition's `execution.taskSupport` (MCP 2025-11-25 tool field): `forbidden`, `optional`, `required`. */
+  private taskSupport(scope: ClientScope, name: string): string | undefined {
     const tool = scope.view.tools().find((t) => t.name === name) as
       { execution?: { taskSupport?: string } } | undefined;
-    const support = tool?.execution?.taskSupport;
-    return support === 'optional' || support === 'required';
+    return tool?.execution?.taskSupport;
   }
 }
 
@@ -223,8 +229,11 @@ function hasTasks(declared: Record<string, unknown>): boolean {
 
 /** The extension's rule: tasks/* from a request that did not declare it are refused with -32021. */
 function requireExtension(ctx: ServerContext): void {
-  if (hasTasks(declaredCapabilities(ctx))) return;
-  throw new MissingRequiredClientCapabilityError(
+  if (!hasTasks(declaredCapabilities(ctx))) throw missingExtension();
+}
+
+function missingExtension(): MissingRequiredClientCapabilityError {
+  return new MissingRequiredClientCapabilityError(
     { requiredCapabilities: { extensions: { [TASKS_EXTENSION]: {} } } },
     `Missing required client capability: extensions["${TASKS_EXTENSION}"]`,
   );
