@@ -14,6 +14,7 @@ import { OpenApiModule } from './openapi/openapi.module';
 import { ReloadModule } from './reload/reload.module';
 import { ResourcesModule } from './resources/resources.module';
 import { ServersModule } from './servers/servers.module';
+import { VirtualServersModule } from './virtual-servers/virtual-servers.module';
 import { ToolsModule } from './tools/tools.module';
 import { TracingModule } from './tracing/tracing.module';
 
@@ -35,6 +36,7 @@ export class AppModule {
         AuthModule,
         HealthModule,
         ServersModule,
+        VirtualServersModule,
         ToolsModule,
         OpenApiModule,
         ResourcesModule,

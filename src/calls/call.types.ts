@@ -30,6 +30,8 @@ export interface CallRequest {
   batch?: { batchId: string; stepId: string };
   /** The MCP protocol revision the call came in with (MCP front door), for the record. */
   protocolVersion?: string;
+  /** The virtual server the call came through (src/virtual-servers), for the record; `serverId` is the real one. */
+  virtualServerId?: string;
 }
 
 /** What a running call reports to its entry point, and how the entry point can end it. */

@@ -263,6 +263,26 @@ export const appConfigSchema = z
         message: 'needs spring.security.oauth2.resourceserver.jwt.issuer-uri: the console signs in at that issuer',
       });
     }
+    // A virtual server composes servers of this file (those of the API are not known at load time).
+    for (const [id, virtual] of Object.entries(config.mcp.virtualServers)) {
+      if (Object.hasOwn(config.mcp.servers, id)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['mcp', 'virtualServers', id],
+          message: `'${id}' is the id of a server in mcp.servers: a virtual server needs an id of its own`,
+        });
+      }
+      for (const kind of ['tools', 'prompts', 'resources'] as const) {
+        virtual[kind].forEach((member, index) => {
+          if (Object.hasOwn(config.mcp.servers, member.server)) return;
+          ctx.addIssue({
+            code: 'custom',
+            path: ['mcp', 'virtualServers', id, kind, index, 'server'],
+            message: `unknown server '${member.server}': a member names a server of mcp.servers`,
+          });
+        });
+      }
+    }
   });
 
 export type AppConfig = z.output<typeof appConfigSchema>;

@@ -3,6 +3,7 @@ import { SERVER_ID_PATTERN } from 'src/common/patterns';
 import { bool, duration, int, meta, num, port, scalarString, scalarStringList, size, stringList } from './config-types';
 import { policyRuleSchema } from './policy-rule.schema';
 import { upstreamAuthSchema } from './upstream-auth.schema';
+import { virtualServerIdSchema, virtualServerSchema } from './virtual-server.schema';
 
 // The `mcp.*` keys of the configuration schema (config.schema.ts): servers, client, security, and the gateway's own.
 
@@ -186,6 +187,16 @@ export const mcpSchema = z
       {
         description:
           'MCP servers by id. Each entry: type, command, args, url, headers, timeout, enabled, environment, ...',
+      },
+    ),
+    virtualServers: meta(
+      z
+        .record(virtualServerIdSchema, virtualServerSchema)
+        .nullish()
+        .transform((v) => v ?? {}),
+      {
+        description:
+          'Virtual servers by id: tools, prompts and resources of the `mcp.servers` entries under names of their own (tools: server, tool, name, description, fixed_arguments; prompts; resources), served at /mcp/{id} and /api/virtual-servers/{id}; see docs/api.md.',
       },
     ),
     dataDir: meta(z.string().default('./data'), {

@@ -25,7 +25,7 @@ export const ANNOTATION_HINTS = ['readOnlyHint', 'destructiveHint', 'idempotentH
  */
 // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
 const CONTROL_CHARACTERS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
-const text = (max: number) =>
+export const text = (max: number) =>
   z
     .string()
     .min(1)

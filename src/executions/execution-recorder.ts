@@ -24,6 +24,7 @@ export interface StartedExecution {
   batchId?: string | null;
   stepId?: string | null;
   protocolVersion?: string | null;
+  virtualServerId?: string | null;
 }
 
 /** A finished call, as the caller hands it over: masked, capped and serialized only when written. */
@@ -258,6 +259,7 @@ function startedRow(e: StartedExecution): ExecutionEntity {
     batchId: e.batchId ?? null,
     stepId: e.stepId ?? null,
     protocolVersion: e.protocolVersion ?? null,
+    virtualServerId: e.virtualServerId ?? null,
     owner: INSTANCE_ID,
   });
   return row;

@@ -82,6 +82,10 @@ export class ExecutionEntity {
   @Column({ name: 'protocol_version', type: 'varchar', length: 16, nullable: true })
   protocolVersion!: string | null;
 
+  /** The virtual server the call came through (migration VirtualServers); null for a call of the server itself. */
+  @Column({ name: 'virtual_server_id', type: 'varchar', length: 64, nullable: true })
+  virtualServerId!: string | null;
+
   @Column({ name: 'step_id', type: 'varchar', length: 200, nullable: true })
   stepId!: string | null;
 

@@ -45,6 +45,7 @@ const RECORD_COLUMNS: [column: string, type: string][] = [
   ['step_id', 'varchar'],
   ['owner', 'varchar'],
   ['protocol_version', 'varchar'],
+  ['virtual_server_id', 'varchar'],
 ];
 
 const UPSERT_FINISHED = `
@@ -76,6 +77,7 @@ function toRecord(row: ExecutionEntity): Record<string, unknown> {
     step_id: row.stepId ?? null,
     owner: row.owner ?? null,
     protocol_version: row.protocolVersion ?? null,
+    virtual_server_id: row.virtualServerId ?? null,
   };
 }
 
@@ -184,8 +186,8 @@ export class ExecutionsRepository {
     const inserted: unknown[] = await this.repository.query(
       `INSERT INTO executions (id, principal, channel, server_id, tool_name, status, started_at, idempotency_key,
                                request_hash, batch_id, step_id, owner, parameters, parameters_truncated,
-                               protocol_version)
-       VALUES ($1, $2, $3, $4, $5, 'running', $6, $7, $8, $9, $10, $11, $12::jsonb, $13, $14)
+                               protocol_version, virtual_server_id)
+       VALUES ($1, $2, $3, $4, $5, 'running', $6, $7, $8, $9, $10, $11, $12::jsonb, $13, $14, $15)
        ON CONFLICT (principal, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
        RETURNING id`,
       [
@@ -204,6 +206,7 @@ export class ExecutionsRepository {
         JSON.stringify(row.parameters ?? null),
         row.parametersTruncated ?? false,
         row.protocolVersion ?? null,
+        row.virtualServerId ?? null,
       ],
     );
     return inserted.length === 1;

@@ -63,6 +63,7 @@ export function toDto(row: ExecutionEntity): ExecutionRecordDto {
     channel: row.channel,
     protocol_version: row.protocolVersion ?? null,
     server_id: row.serverId,
+    virtual_server_id: row.virtualServerId ?? null,
     tool_name: row.toolName,
     status: row.status,
     parameters: row.parameters ?? null,

@@ -17,6 +17,12 @@ export interface Target {
   name: string;
 }
 
+/** A `tools/call` as it goes to the call pipeline: the upstream target, its arguments, the virtual server if any. */
+export interface ToolCallTarget extends Target {
+  arguments: Record<string, unknown>;
+  virtualServerId?: string;
+}
+
 /**
  * What one MCP session sees: one server under its own names (`/mcp/{server_id}`), or every server the caller may use
  * under namespaced names (`/mcp`, see namespacing.ts). Read from the engine's catalog on each call, so it follows
@@ -103,6 +109,17 @@ export class CatalogView {
     return this.servers()
       .flatMap((id) => this.engine.listResourceTemplates(id))
       .filter((t) => !seen.has(t.uriTemplate) && seen.add(t.uriTemplate));
+  }
+
+  /** How the view presents itself, when not as its one upstream or as the gateway (a virtual server). */
+  identity(): { name: string; instructions?: string } | undefined {
+    return undefined;
+  }
+
+  /** What a `tools/call` of `name` becomes (a virtual server renames and adds fixed arguments: virtual-view.ts). */
+  toolCall(name: string, args: Record<string, unknown>): ToolCallTarget {
+    const target = this.resolveName(name, 'tool');
+    return { serverId: target.serverId, name: target.name, arguments: args };
   }
 
   /** The server and upstream name of a tool or prompt name as the client wrote it; -32602 when unknown. */

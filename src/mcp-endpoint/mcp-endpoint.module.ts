@@ -2,6 +2,7 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import { ServersModule } from 'src/servers/servers.module';
 import { CallsModule } from 'src/calls/calls.module';
 import { PolicyModule } from 'src/policy/policy.module';
+import { VirtualServersModule } from 'src/virtual-servers/virtual-servers.module';
 import { ExecutionsModule } from 'src/executions/executions.module';
 import { JobsModule } from 'src/jobs/jobs.module';
 import { InputRounds } from './input-required/input-rounds';
@@ -35,7 +36,7 @@ export class McpEndpointModule {
     if (!enabled) return { module: McpEndpointModule };
     return {
       module: McpEndpointModule,
-      imports: [ServersModule, CallsModule, PolicyModule, JobsModule, ExecutionsModule],
+      imports: [ServersModule, CallsModule, PolicyModule, JobsModule, ExecutionsModule, VirtualServersModule],
       controllers: [McpEndpointController, WellKnownController],
       providers: [
         ...mcpEndpointMetricProviders,

@@ -41,6 +41,7 @@ function setup(capabilities: Record<string, unknown>) {
     resourceTemplates: () => [],
     prompts: () => [{ name: 'greet' }],
     resolveName: (name: string) => ({ serverId: 'toolbox', name }),
+    identity: () => undefined,
     resolveUri: (uri: string) => ({ serverId: 'toolbox', name: uri }),
   };
   const scope: ClientScope = {

@@ -71,6 +71,8 @@ export class McpServerFactory {
 
   /** How a view presents itself: one server as itself (its name, version and instructions), the aggregate as the gateway. */
   presentation(view: CatalogView): { serverInfo: { name: string; version: string }; instructions?: string } {
+    const own = view.identity();
+    if (own) return { serverInfo: { name: own.name, version: this.version }, instructions: own.instructions };
     const upstream = view.aggregated ? undefined : this.engine.getServerState(view.view).serverInfo;
     return {
       serverInfo: upstream

@@ -1,5 +1,5 @@
-import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
-import type { InitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import { Inject, Injectable, type OnModuleInit, Optional } from '@nestjs/common';
+import type { InitializeRequest, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { randomUUID } from 'node:crypto';
 import type { Principal } from 'src/auth/principal';
 import { AppException } from 'src/common/errors/app.exception';
@@ -8,10 +8,12 @@ import { APP_CONFIG } from 'src/config/config.module';
 import type { AppConfig } from 'src/config/config.schema';
 import { McpEngine } from 'src/mcp/mcp-engine';
 import { PolicyService } from 'src/policy/policy.service';
+import { VirtualServersService } from 'src/virtual-servers/virtual-servers.service';
 import { CatalogView } from './catalog-view';
 import type { ClientScope } from './client-scope';
 import { McpEndpointMetrics } from './mcp-endpoint.metrics';
 import { McpSessionBus } from './mcp-session.bus';
+import { VirtualCatalogView } from './virtual-view';
 import { type McpSession, McpSessionStore } from './mcp-session.store';
 
 /** What `initialize` tells about the client (absent for a legacy session until its `initialize` arrives). */
@@ -61,6 +63,7 @@ export class McpSessions implements OnModuleInit {
     private readonly bus: McpSessionBus,
     private readonly metrics: McpEndpointMetrics,
     private readonly policy: PolicyService,
+    @Optional() private readonly virtuals?: VirtualServersService,
   ) {
     this.maxSessions = config.mcp.endpoint.maxSessions;
     this.separator = config.mcp.endpoint.separator;
@@ -150,17 +153,22 @@ export class McpSessions implements OnModuleInit {
       sessionId: input.sessionId ?? scopeIdOf(input.session),
       session: input.session,
       principal: input.principal,
-      view: new CatalogView(
-        this.engine,
-        input.view,
-        input.principal?.servers ?? undefined,
-        this.separator,
-        // The same evaluation as the call pipeline's policy stage: a tool listed here is one tools/call accepts.
-        (serverId, tool) => this.policy.permits(input.principal, serverId, tool),
-      ),
+      view: this.viewOf(input.view, input.principal),
       signal: input.signal,
       send: input.send,
     };
+  }
+
+  /** The catalog view of `/mcp` (`*`), `/mcp/{server_id}` or `/mcp/{virtual_id}` (virtual-view.ts) for a caller. */
+  private viewOf(view: string, principal: Principal | undefined): CatalogView {
+    const allowed = principal?.servers ?? undefined;
+    // The same evaluation as the call pipeline's policy stage: a tool listed here is one tools/call accepts.
+    const permits = (serverId: string, tool: Tool) => this.policy.permits(principal, serverId, tool);
+    const virtual = this.virtuals?.get(view);
+    if (virtual) {
+      return new VirtualCatalogView(this.engine, virtual, this.virtuals!.catalog, allowed, this.separator, permits);
+    }
+    return new CatalogView(this.engine, view, allowed, this.separator, permits);
   }
 }
 

@@ -18,7 +18,13 @@ function setup(run: (request: CallRequest, hooks: CallHooks) => Promise<unknown>
     sessionId: 's1',
     principal: undefined,
     signal: hangUp.signal,
-    view: { resolveName: (name: string) => ({ serverId: 'toolbox', name: name.replace('toolbox__', '') }) },
+    view: {
+      toolCall: (name: string, args: Record<string, unknown>) => ({
+        serverId: 'toolbox',
+        name: name.replace('toolbox__', ''),
+        arguments: args,
+      }),
+    },
   } as unknown as ClientScope;
   const notifications: unknown[] = [];
   const extra = {

@@ -38,7 +38,7 @@ export class ToolCallBridge {
   ) {}
 
   async callTool(scope: ClientScope, params: CallToolRequest['params'], extra: HandlerExtra): Promise<CallToolResult> {
-    const target = scope.view.resolveName(params.name, 'tool');
+    const target = scope.view.toolCall(params.name, params.arguments ?? {});
     const tracked = this.relay.track(scope, extra.requestId, AbortSignal.any([extra.signal, scope.signal]));
     const token = params._meta?.progressToken;
     // Progress goes out before the result: the transport closes the call's stream once the result is written.
@@ -48,7 +48,8 @@ export class ToolCallBridge {
         {
           toolName: target.name,
           serverId: target.serverId,
-          arguments: params.arguments ?? {},
+          arguments: target.arguments,
+          ...(target.virtualServerId !== undefined ? { virtualServerId: target.virtualServerId } : {}),
           principal: scope.principal,
           // A legacy session learns its revision at initialize, after its scope was built: read it per call.
           protocolVersion: scope.protocolVersion ?? (scope.session?.protocolVersion || undefined),

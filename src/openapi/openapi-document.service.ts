@@ -1,4 +1,4 @@
-import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit, Optional } from '@nestjs/common';
 import type { OpenAPIObject, OperationObject, PathItemObject } from '@nestjs/swagger';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { Principal } from 'src/auth/principal';
@@ -9,8 +9,11 @@ import { McpEngine } from 'src/mcp/mcp-engine';
 import { PolicyService } from 'src/policy/policy.service';
 import type { CatalogChangedEvent } from 'src/mcp/mcp-engine.events';
 import { ServersService } from 'src/servers/servers.service';
+import { exposedTools } from 'src/virtual-servers/virtual-composition';
+import { VirtualServersService } from 'src/virtual-servers/virtual-servers.service';
 import { requiredScopes } from './security-requirements';
-import { buildToolOperations, type CatalogTool, serverTag, X_ANNOTATIONS, X_SERVER, X_TOOL } from './tool-operations';
+import { buildToolOperations, type CatalogTool, X_ANNOTATIONS, X_SERVER, X_TOOL } from './tool-operations';
+import { buildVirtualOperations, X_VIRTUAL_SERVER } from './virtual-operations';
 
 const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
 
@@ -33,16 +36,21 @@ export class OpenApiDocumentService implements OnModuleInit, OnModuleDestroy {
     private readonly servers: ServersService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly policy: PolicyService,
+    @Optional() private readonly virtuals?: VirtualServersService,
   ) {}
+
+  private offVirtuals?: () => void;
 
   onModuleInit(): void {
     this.engine.on('catalog.changed', this.onCatalogChanged);
     this.engine.on('server.removed', this.invalidate);
+    this.offVirtuals = this.virtuals?.onChange(this.invalidate);
   }
 
   onModuleDestroy(): void {
     this.engine.off('catalog.changed', this.onCatalogChanged);
     this.engine.off('server.removed', this.invalidate);
+    this.offVirtuals?.();
   }
 
   /** The document of the controllers (src/bootstrap/openapi.ts builds it once the app is initialised). */
@@ -85,13 +93,19 @@ export class OpenApiDocumentService implements OnModuleInit, OnModuleDestroy {
       .map(({ serverId, tool }) => ({ serverId, serverName: this.serverName(serverId), tool }))
       .sort((a, b) => a.serverId.localeCompare(b.serverId) || a.tool.name.localeCompare(b.tool.name));
     const extra = buildToolOperations(tools, this.base);
+    // Virtual servers (ADR 0009): their exposed tools under a tag each; the cut per caller treats them as the real tool.
+    const virtuals = this.virtuals;
+    const virtual = buildVirtualOperations(
+      (virtuals?.list() ?? []).map((def) => ({ def, tools: exposedTools(def, virtuals!.catalog) })),
+      this.base,
+    );
     return sortKeys({
       ...this.base,
-      paths: { ...this.base.paths, ...extra.paths },
-      tags: [...(this.base.tags ?? []), ...extra.tags],
+      paths: { ...this.base.paths, ...extra.paths, ...virtual.paths },
+      tags: [...(this.base.tags ?? []), ...extra.tags, ...virtual.tags],
       components: {
         ...this.base.components,
-        schemas: { ...this.base.components?.schemas, ...extra.schemas },
+        schemas: { ...this.base.components?.schemas, ...extra.schemas, ...virtual.schemas },
       },
     });
   }
@@ -129,7 +143,7 @@ export function filterFor(
 /** The operations `keep` accepts; the schemas and tags of the tool operations left out go with them. */
 function filterOperations(document: OpenAPIObject, keep: (operation: OperationObject) => boolean): OpenAPIObject {
   const paths: Record<string, PathItemObject> = {};
-  const hiddenServers = new Set<string>();
+  const hiddenTags = new Set<string>();
   const hiddenSchemaPrefixes: string[] = [];
   for (const [path, item] of Object.entries(document.paths)) {
     const kept: PathItemObject = { ...item };
@@ -144,17 +158,16 @@ function filterOperations(document: OpenAPIObject, keep: (operation: OperationOb
       delete kept[method];
       const server = serverOf(operation);
       if (typeof server === 'string') {
-        hiddenServers.add(server);
+        for (const tag of operation.tags ?? []) hiddenTags.add(tag);
         if (operation.operationId) hiddenSchemaPrefixes.push(`${operation.operationId}.`);
       }
     }
     if (any) paths[path] = kept;
   }
-  const visibleServers = new Set<string>();
+  // A tool operation's tag (`Tools: <server>`, `Virtual server: <id>`) goes when no kept operation carries it.
   for (const item of Object.values(paths)) {
     for (const method of HTTP_METHODS) {
-      const server = item[method] ? serverOf(item[method]) : undefined;
-      if (typeof server === 'string') visibleServers.add(server);
+      for (const tag of item[method]?.tags ?? []) hiddenTags.delete(tag);
     }
   }
   const schemas = Object.fromEntries(
@@ -162,7 +175,6 @@ function filterOperations(document: OpenAPIObject, keep: (operation: OperationOb
       ([name]) => !hiddenSchemaPrefixes.some((prefix) => name.startsWith(prefix)),
     ),
   );
-  const hiddenTags = new Set([...hiddenServers].filter((s) => !visibleServers.has(s)).map(serverTag));
   return {
     ...document,
     paths,
@@ -188,6 +200,9 @@ const serverOf = (operation: OperationObject): unknown => (operation as unknown 
 function allowed(operation: OperationObject, principal: Principal): boolean {
   const server = serverOf(operation);
   if (typeof server === 'string' && principal.servers && !principal.servers.has(server)) return false;
+  // A virtual server's operations also need the virtual server on the allow-list, as its routes do.
+  const virtual = (operation as unknown as Record<string, unknown>)[X_VIRTUAL_SERVER];
+  if (typeof virtual === 'string' && principal.servers && !principal.servers.has(virtual)) return false;
   if (!operation.security || operation.security.length === 0) return true;
   return missingScopes(principal.scopes, requiredScopes(operation) as Scope[]).length === 0;
 }

@@ -94,7 +94,7 @@ export function buildToolOperations(tools: readonly CatalogTool[], document: Ope
   return out;
 }
 
-function operationFor(
+export function operationFor(
   { serverId, tool }: CatalogTool,
   operationId: string,
   template: OperationObject,

@@ -35,6 +35,7 @@ interface RegisteredServer {
 @Injectable()
 export class ServersService {
   private readonly stats = new ServerStats();
+  private readonly mcpViews: ((id: string) => boolean)[] = [];
   private readonly lastHealth = new Map<string, { status: string; at: Date; responseTimeMs: number | null }>();
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -173,6 +174,20 @@ export class ServersService {
       .map((s) => s.id)
       .filter((id) => !allowed || allowed.has(id))
       .sort();
+  }
+
+  /**
+   * Other kinds of `/mcp/{id}` endpoint register their ids here (virtual servers, src/virtual-servers), so the MCP
+   * front door serves them without knowing them.
+   */
+  addMcpViews(has: (id: string) => boolean): void {
+    this.mcpViews.push(has);
+  }
+
+  /** 404 unless `id` is a registered server or another `/mcp/{id}` endpoint (`addMcpViews`). */
+  assertMcpView(id: string): void {
+    if (this.mcpViews.some((has) => has(id))) return;
+    this.find(id);
   }
 
   /** Throws 404 unless a server with this id is registered. */

@@ -51,6 +51,7 @@ describe('CallRecord', () => {
       batchId: 'b1',
       stepId: 's1',
       protocolVersion: '2025-11-25',
+      virtualServerId: null,
       status: 'completed',
       result: { content: [{ type: 'text', text: 'hi' }], structured_content: { n: 1 }, is_error: false },
       completedAt,

@@ -104,6 +104,7 @@ export class CallRecord {
       batchId: call.request.batch?.batchId ?? null,
       stepId: call.request.batch?.stepId ?? null,
       protocolVersion: call.request.protocolVersion ?? null,
+      virtualServerId: call.request.virtualServerId ?? null,
     };
   }
 }

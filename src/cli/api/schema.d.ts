@@ -737,6 +737,95 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/virtual-servers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Virtual servers
+         * @description A virtual server exposes tools, prompts and resources of several servers under names and descriptions of its own (`name`, `description`, `fixed_arguments`), at `/mcp/{id}` for MCP clients and `/api/virtual-servers/{id}` here. Stored and applied on every replica without a restart. Refused with nothing stored: an invalid body or a member naming an unknown server or tool (400); an id taken by a server or virtual server, or two members exposed under one name (409).
+         */
+        get: operations["listVirtualServers"];
+        put?: never;
+        /**
+         * Define a virtual server
+         * @description A virtual server exposes tools, prompts and resources of several servers under names and descriptions of its own (`name`, `description`, `fixed_arguments`), at `/mcp/{id}` for MCP clients and `/api/virtual-servers/{id}` here. Stored and applied on every replica without a restart. Refused with nothing stored: an invalid body or a member naming an unknown server or tool (400); an id taken by a server or virtual server, or two members exposed under one name (409).
+         */
+        post: operations["createVirtualServer"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/virtual-servers/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One virtual server */
+        get: operations["getVirtualServer"];
+        /**
+         * Replace a virtual server
+         * @description Those of the configuration file are read-only.
+         */
+        put: operations["replaceVirtualServer"];
+        post?: never;
+        /**
+         * Remove a virtual server
+         * @description Those of the configuration file are read-only.
+         */
+        delete: operations["removeVirtualServer"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/virtual-servers/{id}/tools": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A virtual server's tools
+         * @description As this caller may see them: its server allow-list and the tool-level policy apply to each member.
+         */
+        get: operations["listVirtualServerTools"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/virtual-servers/{id}/tools/{tool}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Execute a virtual server's tool
+         * @description The body is the tool's arguments (no wrapper), without the virtual server's fixed arguments (sending one is a 400). The call runs as a call of the real server and tool (policy, validation, audit), recorded with `virtual_server_id`. The document also lists one typed operation per tool (tag `Virtual server: <id>`).
+         */
+        post: operations["executeVirtualTool"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/webhooks": {
         parameters: {
             query?: never;
@@ -1280,6 +1369,11 @@ export interface components {
             step_id: string | null;
             /** @example echo */
             tool_name: string;
+            /**
+             * @description The virtual server the call came through (`server_id` and `tool_name` are the real ones); else null
+             * @example assistant
+             */
+            virtual_server_id: string | null;
         };
         ExecutionResultDto: {
             /** Format: date-time */
@@ -2163,6 +2257,103 @@ export interface components {
             restarted: boolean;
             /** @example updated */
             status: string;
+        };
+        VirtualPromptMemberDto: {
+            description?: string;
+            name?: string;
+            /** @example simple-prompt */
+            prompt: string;
+            /** @example everything */
+            server: string;
+        };
+        VirtualResourceMemberDto: {
+            /** @example everything */
+            server: string;
+            /** @description One URI or URI template of the server; without it, all of the server's */
+            uri?: string;
+        };
+        VirtualServerDto: {
+            description: string | null;
+            /** @example assistant */
+            id: string;
+            /** @example /mcp/assistant */
+            mcp_url: string;
+            name: string | null;
+            prompts: components["schemas"]["VirtualPromptMemberDto"][];
+            resources: components["schemas"]["VirtualResourceMemberDto"][];
+            /**
+             * @description Definitions of the configuration file are read-only here
+             * @enum {string}
+             */
+            source: "config" | "api";
+            tools: components["schemas"]["VirtualToolMemberDto"][];
+        };
+        VirtualServerInputDto: {
+            /** @description Shown to MCP clients as the instructions */
+            description?: string;
+            /**
+             * @description Not a real server id
+             * @example assistant
+             */
+            id: string;
+            /** @description Shown to MCP clients as the server name */
+            name?: string;
+            prompts?: components["schemas"]["VirtualPromptMemberDto"][];
+            resources?: components["schemas"]["VirtualResourceMemberDto"][];
+            tools?: components["schemas"]["VirtualToolMemberDto"][];
+        };
+        VirtualServerListDto: {
+            virtual_servers: components["schemas"]["VirtualServerDto"][];
+        };
+        VirtualToolDto: {
+            description?: string;
+            /** @description Without the fixed arguments */
+            input_schema: {
+                [key: string]: unknown;
+            };
+            /** @example say */
+            name: string;
+            /**
+             * @description The upstream server
+             * @example everything
+             */
+            server_id: string;
+            /**
+             * @description The tool's name on its server
+             * @example echo
+             */
+            tool_name: string;
+        };
+        VirtualToolListDto: {
+            tools: components["schemas"]["VirtualToolDto"][];
+        };
+        VirtualToolMemberDto: {
+            /** @description The description it is exposed with */
+            description?: string;
+            /**
+             * @description Arguments always sent with these values; taken out of the tool's input schema, refused from callers
+             * @example {
+             *       "message": "fixed"
+             *     }
+             */
+            fixed_arguments?: {
+                [key: string]: unknown;
+            };
+            /**
+             * @description The name it is exposed under
+             * @example say
+             */
+            name?: string;
+            /**
+             * @description The upstream server
+             * @example everything
+             */
+            server: string;
+            /**
+             * @description The upstream tool, or a pattern (`*` any run, `?` one character) keeping the upstream names
+             * @example echo
+             */
+            tool: string;
         };
         WebhookDto: {
             active: boolean;
@@ -9068,6 +9259,1219 @@ export interface operations {
                      *         "code": "SERVER_ERROR",
                      *         "details": null,
                      *         "message": "Internal server error",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    listVirtualServers: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VirtualServerListDto"];
+                };
+            };
+            /** @description AUTHENTICATION_FAILED: No credential, or one that is unknown, expired or revoked (see WWW-Authenticate) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "AUTHENTICATION_FAILED",
+                     *         "details": null,
+                     *         "message": "Missing or invalid credential",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description AUTHORIZATION_DENIED: The credential lacks a scope the operation needs, or the server is not on the caller's allow-list */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "AUTHORIZATION_DENIED",
+                     *         "details": {
+                     *           "required_scopes": [
+                     *             "mcp:write"
+                     *           ]
+                     *         },
+                     *         "message": "Missing scope: mcp:write",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description RATE_LIMIT_EXCEEDED: Over the rate limit: Retry-After says when one request fits again */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "RATE_LIMIT_EXCEEDED",
+                     *         "details": {
+                     *           "limit": 20,
+                     *           "requests_per_minute": 100,
+                     *           "retry_after_seconds": 2,
+                     *           "tier": "free"
+                     *         },
+                     *         "message": "Rate limit exceeded: 100 requests per minute, bursts of 20 (free tier); retry in 2 s",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description SERVER_ERROR: An unexpected error: the gateway logged it with its stack under the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "SERVER_ERROR",
+                     *         "details": null,
+                     *         "message": "Internal server error",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    createVirtualServer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VirtualServerInputDto"];
+            };
+        };
+        responses: {
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VirtualServerDto"];
+                };
+            };
+            /** @description INVALID_PARAMETERS: The request or the tool arguments are invalid (details name the fields) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "INVALID_PARAMETERS",
+                     *         "details": [
+                     *           {
+                     *             "field": "/message",
+                     *             "problem": "must be string"
+                     *           }
+                     *         ],
+                     *         "message": "Invalid tool arguments",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description AUTHENTICATION_FAILED: No credential, or one that is unknown, expired or revoked (see WWW-Authenticate) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "AUTHENTICATION_FAILED",
+                     *         "details": null,
+                     *         "message": "Missing or invalid credential",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description AUTHORIZATION_DENIED: The credential lacks a scope the operation needs, or the server is not on the caller's allow-list */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "AUTHORIZATION_DENIED",
+                     *         "details": {
+                     *           "required_scopes": [
+                     *             "mcp:write"
+                     *           ]
+                     *         },
+                     *         "message": "Missing scope: mcp:write",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description CONFLICT: Conflicts with the current state (a name used twice, an Idempotency-Key reused with other arguments) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "CONFLICT",
+                     *         "details": null,
+                     *         "message": "Idempotency-Key greet-1 was used with other arguments",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description RATE_LIMIT_EXCEEDED: Over the rate limit: Retry-After says when one request fits again */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "RATE_LIMIT_EXCEEDED",
+                     *         "details": {
+                     *           "limit": 20,
+                     *           "requests_per_minute": 100,
+                     *           "retry_after_seconds": 2,
+                     *           "tier": "free"
+                     *         },
+                     *         "message": "Rate limit exceeded: 100 requests per minute, bursts of 20 (free tier); retry in 2 s",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /**
+             * @description SERVER_ERROR: An unexpected error: the gateway logged it with its stack under the request id
+             *
+             *     SERVER_ERROR: An unexpected error: the gateway logged it with its stack under the request id
+             */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "SERVER_ERROR",
+                     *         "details": null,
+                     *         "message": "Internal server error",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    getVirtualServer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VirtualServerDto"];
+                };
+            };
+            /** @description INVALID_PARAMETERS: The request or the tool arguments are invalid (details name the fields) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "INVALID_PARAMETERS",
+                     *         "details": [
+                     *           {
+                     *             "field": "/message",
+                     *             "problem": "must be string"
+                     *           }
+                     *         ],
+                     *         "message": "Invalid tool arguments",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description AUTHENTICATION_FAILED: No credential, or one that is unknown, expired or revoked (see WWW-Authenticate) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "AUTHENTICATION_FAILED",
+                     *         "details": null,
+                     *         "message": "Missing or invalid credential",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description AUTHORIZATION_DENIED: The credential lacks a scope the operation needs, or the server is not on the caller's allow-list */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "AUTHORIZATION_DENIED",
+                     *         "details": {
+                     *           "required_scopes": [
+                     *             "mcp:write"
+                     *           ]
+                     *         },
+                     *         "message": "Missing scope: mcp:write",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description RESOURCE_NOT_FOUND: The server, tool, resource, prompt or execution does not exist (or is hidden from the caller) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "RESOURCE_NOT_FOUND",
+                     *         "details": null,
+                     *         "message": "Server github not found",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description RATE_LIMIT_EXCEEDED: Over the rate limit: Retry-After says when one request fits again */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "RATE_LIMIT_EXCEEDED",
+                     *         "details": {
+                     *           "limit": 20,
+                     *           "requests_per_minute": 100,
+                     *           "retry_after_seconds": 2,
+                     *           "tier": "free"
+                     *         },
+                     *         "message": "Rate limit exceeded: 100 requests per minute, bursts of 20 (free tier); retry in 2 s",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /**
+             * @description SERVER_ERROR: An unexpected error: the gateway logged it with its stack under the request id
+             *
+             *     SERVER_ERROR: An unexpected error: the gateway logged it with its stack under the request id
+             */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "SERVER_ERROR",
+                     *         "details": null,
+                     *         "message": "Internal server error",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    replaceVirtualServer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["VirtualServerInputDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VirtualServerDto"];
+                };
+            };
+            /** @description INVALID_PARAMETERS: The request or the tool arguments are invalid (details name the fields) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "INVALID_PARAMETERS",
+                     *         "details": [
+                     *           {
+                     *             "field": "/message",
+                     *             "problem": "must be string"
+                     *           }
+                     *         ],
+                     *         "message": "Invalid tool arguments",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description AUTHENTICATION_FAILED: No credential, or one that is unknown, expired or revoked (see WWW-Authenticate) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "AUTHENTICATION_FAILED",
+                     *         "details": null,
+                     *         "message": "Missing or invalid credential",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description AUTHORIZATION_DENIED: The credential lacks a scope the operation needs, or the server is not on the caller's allow-list */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "AUTHORIZATION_DENIED",
+                     *         "details": {
+                     *           "required_scopes": [
+                     *             "mcp:write"
+                     *           ]
+                     *         },
+                     *         "message": "Missing scope: mcp:write",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description RESOURCE_NOT_FOUND: The server, tool, resource, prompt or execution does not exist (or is hidden from the caller) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "RESOURCE_NOT_FOUND",
+                     *         "details": null,
+                     *         "message": "Server github not found",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description CONFLICT: Conflicts with the current state (a name used twice, an Idempotency-Key reused with other arguments) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "CONFLICT",
+                     *         "details": null,
+                     *         "message": "Idempotency-Key greet-1 was used with other arguments",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description RATE_LIMIT_EXCEEDED: Over the rate limit: Retry-After says when one request fits again */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "RATE_LIMIT_EXCEEDED",
+                     *         "details": {
+                     *           "limit": 20,
+                     *           "requests_per_minute": 100,
+                     *           "retry_after_seconds": 2,
+                     *           "tier": "free"
+                     *         },
+                     *         "message": "Rate limit exceeded: 100 requests per minute, bursts of 20 (free tier); retry in 2 s",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /**
+             * @description SERVER_ERROR: An unexpected error: the gateway logged it with its stack under the request id
+             *
+             *     SERVER_ERROR: An unexpected error: the gateway logged it with its stack under the request id
+             */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "SERVER_ERROR",
+                     *         "details": null,
+                     *         "message": "Internal server error",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    removeVirtualServer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VirtualServerDto"];
+                };
+            };
+            /** @description INVALID_PARAMETERS: The request or the tool arguments are invalid (details name the fields) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "INVALID_PARAMETERS",
+                     *         "details": [
+                     *           {
+                     *             "field": "/message",
+                     *             "problem": "must be string"
+                     *           }
+                     *         ],
+                     *         "message": "Invalid tool arguments",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description AUTHENTICATION_FAILED: No credential, or one that is unknown, expired or revoked (see WWW-Authenticate) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "AUTHENTICATION_FAILED",
+                     *         "details": null,
+                     *         "message": "Missing or invalid credential",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description AUTHORIZATION_DENIED: The credential lacks a scope the operation needs, or the server is not on the caller's allow-list */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "AUTHORIZATION_DENIED",
+                     *         "details": {
+                     *           "required_scopes": [
+                     *             "mcp:write"
+                     *           ]
+                     *         },
+                     *         "message": "Missing scope: mcp:write",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description RESOURCE_NOT_FOUND: The server, tool, resource, prompt or execution does not exist (or is hidden from the caller) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "RESOURCE_NOT_FOUND",
+                     *         "details": null,
+                     *         "message": "Server github not found",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description CONFLICT: Conflicts with the current state (a name used twice, an Idempotency-Key reused with other arguments) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "CONFLICT",
+                     *         "details": null,
+                     *         "message": "Idempotency-Key greet-1 was used with other arguments",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description RATE_LIMIT_EXCEEDED: Over the rate limit: Retry-After says when one request fits again */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "RATE_LIMIT_EXCEEDED",
+                     *         "details": {
+                     *           "limit": 20,
+                     *           "requests_per_minute": 100,
+                     *           "retry_after_seconds": 2,
+                     *           "tier": "free"
+                     *         },
+                     *         "message": "Rate limit exceeded: 100 requests per minute, bursts of 20 (free tier); retry in 2 s",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /**
+             * @description SERVER_ERROR: An unexpected error: the gateway logged it with its stack under the request id
+             *
+             *     SERVER_ERROR: An unexpected error: the gateway logged it with its stack under the request id
+             */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "SERVER_ERROR",
+                     *         "details": null,
+                     *         "message": "Internal server error",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    listVirtualServerTools: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["VirtualToolListDto"];
+                };
+            };
+            /** @description INVALID_PARAMETERS: The request or the tool arguments are invalid (details name the fields) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "INVALID_PARAMETERS",
+                     *         "details": [
+                     *           {
+                     *             "field": "/message",
+                     *             "problem": "must be string"
+                     *           }
+                     *         ],
+                     *         "message": "Invalid tool arguments",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description AUTHENTICATION_FAILED: No credential, or one that is unknown, expired or revoked (see WWW-Authenticate) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "AUTHENTICATION_FAILED",
+                     *         "details": null,
+                     *         "message": "Missing or invalid credential",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description AUTHORIZATION_DENIED: The credential lacks a scope the operation needs, or the server is not on the caller's allow-list */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "AUTHORIZATION_DENIED",
+                     *         "details": {
+                     *           "required_scopes": [
+                     *             "mcp:write"
+                     *           ]
+                     *         },
+                     *         "message": "Missing scope: mcp:write",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description RESOURCE_NOT_FOUND: The server, tool, resource, prompt or execution does not exist (or is hidden from the caller) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "RESOURCE_NOT_FOUND",
+                     *         "details": null,
+                     *         "message": "Server github not found",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description RATE_LIMIT_EXCEEDED: Over the rate limit: Retry-After says when one request fits again */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "RATE_LIMIT_EXCEEDED",
+                     *         "details": {
+                     *           "limit": 20,
+                     *           "requests_per_minute": 100,
+                     *           "retry_after_seconds": 2,
+                     *           "tier": "free"
+                     *         },
+                     *         "message": "Rate limit exceeded: 100 requests per minute, bursts of 20 (free tier); retry in 2 s",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /**
+             * @description SERVER_ERROR: An unexpected error: the gateway logged it with its stack under the request id
+             *
+             *     SERVER_ERROR: An unexpected error: the gateway logged it with its stack under the request id
+             */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "SERVER_ERROR",
+                     *         "details": null,
+                     *         "message": "Internal server error",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    executeVirtualTool: {
+        parameters: {
+            query?: {
+                /** @description Timeout in ms; default: the server's */
+                timeout?: number;
+            };
+            header?: {
+                /** @description Per caller: a repeat with the same key and arguments returns the first call's result (same execution_id) without calling the tool again, waiting while the first still runs; other arguments: 409 CONFLICT. 1-200 characters, no control characters. */
+                "Idempotency-Key"?: string;
+            };
+            path: {
+                id: string;
+                tool: string;
+            };
+            cookie?: never;
+        };
+        /** @description The tool's arguments */
+        requestBody?: {
+            content: {
+                "application/json": {
+                    [key: string]: unknown;
+                };
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ExecutionResultDto"];
+                };
+            };
+            /** @description INVALID_PARAMETERS: The request or the tool arguments are invalid (details name the fields) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "INVALID_PARAMETERS",
+                     *         "details": [
+                     *           {
+                     *             "field": "/message",
+                     *             "problem": "must be string"
+                     *           }
+                     *         ],
+                     *         "message": "Invalid tool arguments",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description AUTHENTICATION_FAILED: No credential, or one that is unknown, expired or revoked (see WWW-Authenticate) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "AUTHENTICATION_FAILED",
+                     *         "details": null,
+                     *         "message": "Missing or invalid credential",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /**
+             * @description AUTHORIZATION_DENIED: The credential lacks a scope the operation needs, or the server is not on the caller's allow-list
+             *
+             *     AUTHORIZATION_DENIED: The credential lacks a scope the operation needs, or the server is not on the caller's allow-list
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "AUTHORIZATION_DENIED",
+                     *         "details": {
+                     *           "required_scopes": [
+                     *             "mcp:write"
+                     *           ]
+                     *         },
+                     *         "message": "Missing scope: mcp:write",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description RESOURCE_NOT_FOUND: The server, tool, resource, prompt or execution does not exist (or is hidden from the caller) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "RESOURCE_NOT_FOUND",
+                     *         "details": null,
+                     *         "message": "Server github not found",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description CONFLICT: Conflicts with the current state (a name used twice, an Idempotency-Key reused with other arguments) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "CONFLICT",
+                     *         "details": null,
+                     *         "message": "Idempotency-Key greet-1 was used with other arguments",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description RATE_LIMIT_EXCEEDED: Over the rate limit: Retry-After says when one request fits again */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "RATE_LIMIT_EXCEEDED",
+                     *         "details": {
+                     *           "limit": 20,
+                     *           "requests_per_minute": 100,
+                     *           "retry_after_seconds": 2,
+                     *           "tier": "free"
+                     *         },
+                     *         "message": "Rate limit exceeded: 100 requests per minute, bursts of 20 (free tier); retry in 2 s",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /**
+             * @description SERVER_ERROR: An unexpected error: the gateway logged it with its stack under the request id
+             *
+             *     SERVER_ERROR: An unexpected error: the gateway logged it with its stack under the request id
+             */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "SERVER_ERROR",
+                     *         "details": null,
+                     *         "message": "Internal server error",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description TOOL_EXECUTION_FAILED: The upstream returned an error or broke the protocol */
+            502: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "TOOL_EXECUTION_FAILED",
+                     *         "details": {
+                     *           "upstream": {
+                     *             "code": -32603,
+                     *             "message": "Internal error"
+                     *           }
+                     *         },
+                     *         "message": "Tool echo on server everything failed",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description SERVER_UNAVAILABLE: The upstream is down, its circuit is open, or its queue is full */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "SERVER_UNAVAILABLE",
+                     *         "details": {
+                     *           "serverId": "everything"
+                     *         },
+                     *         "message": "MCP server 'everything' is unavailable: circuit open",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description TIMEOUT_EXCEEDED: The upstream did not answer in time (it was sent a cancellation) */
+            504: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "TIMEOUT_EXCEEDED",
+                     *         "details": null,
+                     *         "message": "Tool echo on server everything did not answer within 30000 ms",
                      *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
                      *         "timestamp": "2026-11-27T08:15:00.000Z"
                      *       }

@@ -65,6 +65,13 @@ export class ExecutionRecordDto {
   })
   protocol_version!: string | null;
   @ApiProperty({ example: 'everything' }) server_id!: string;
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: 'assistant',
+    description: 'The virtual server the call came through (`server_id` and `tool_name` are the real ones); else null',
+  })
+  virtual_server_id!: string | null;
   @ApiProperty({ example: 'echo' }) tool_name!: string;
   @ApiProperty({ enum: EXECUTION_STATUSES }) status!: string;
   @ApiProperty({

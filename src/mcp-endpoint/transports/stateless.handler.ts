@@ -50,7 +50,7 @@ export class StatelessHandler implements McpTransportHandler, OnApplicationShutd
 
   async handle(request: FastifyRequest, reply: FastifyReply, route: McpRoute): Promise<void> {
     if (route.kind !== 'mcp') throw new Error(`MCP 2026-07-28 is not served on the ${route.kind} route`);
-    if (route.view !== AGGREGATED) this.servers.find(route.view);
+    if (route.view !== AGGREGATED) this.servers.assertMcpView(route.view);
     if (request.method === 'POST' && request.body !== undefined && request.body !== null) {
       for (const m of bodyItems(request.body)) if (isJSONRPCRequest(m)) this.metrics.message(m.method);
     }

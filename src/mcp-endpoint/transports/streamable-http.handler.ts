@@ -62,7 +62,7 @@ export class StreamableHttpHandler implements McpTransportHandler {
   async handle(request: FastifyRequest, reply: FastifyReply, route: McpRoute): Promise<void> {
     if (route.kind !== 'mcp') throw new Error(`Streamable HTTP does not serve the ${route.kind} route`);
     const view = route.view;
-    if (view !== AGGREGATED) this.servers.find(view);
+    if (view !== AGGREGATED) this.servers.assertMcpView(view);
     const principal = request.principal;
     const headerId = single(request.headers['mcp-session-id']);
 

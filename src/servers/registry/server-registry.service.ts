@@ -59,6 +59,7 @@ export class ServerRegistryService implements OnApplicationBootstrap, OnApplicat
   private unsubscribe?: () => void;
   private timer?: NodeJS.Timeout;
   private closed = false;
+  private readonly reserved: ((id: string) => boolean)[] = [];
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -111,6 +112,11 @@ export class ServerRegistryService implements OnApplicationBootstrap, OnApplicat
     return [...this.servers.values()];
   }
 
+  /** Ids another kind of server holds (virtual servers, src/virtual-servers): `register` refuses them with 409. */
+  reserveIds(isReserved: (id: string) => boolean): void {
+    this.reserved.push(isReserved);
+  }
+
   get(id: string): ApiServer | undefined {
     return this.servers.get(id);
   }
@@ -119,6 +125,11 @@ export class ServerRegistryService implements OnApplicationBootstrap, OnApplicat
 
   async register(dto: RegisterServerDto): Promise<RegisterServerResultDto> {
     this.assertNotConfig(dto.id);
+    if (this.reserved.some((isReserved) => isReserved(dto.id))) {
+      throw AppException.conflict(`'${dto.id}' is the id of a virtual server: a server needs an id of its own`, {
+        server_id: dto.id,
+      });
+    }
     const configuration = dto.configuration ?? {};
     const auth = configuration.auth !== undefined ? parseAuthInput(configuration.auth, undefined) : undefined;
     const row: NewMcpServer = {
