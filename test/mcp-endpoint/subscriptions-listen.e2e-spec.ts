@@ -322,6 +322,23 @@ describe('subscriptions/listen (MCP 2026-07-28)', () => {
     });
   }, 30_000);
 
+  it('refuses a listen without a filter (invalid params) and one without the envelope (400), opening nothing', async () => {
+    const noFilter = await listen('/mcp/changer', undefined as never);
+    expect(noFilter.error?.code).toBe(-32602);
+    const res = await fetch(`${base}/mcp/changer`, {
+      method: 'POST',
+      headers: headers('subscriptions/listen'),
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 'listen-no-envelope',
+        method: 'subscriptions/listen',
+        params: { notifications: { toolsListChanged: true } },
+      }),
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as Message).error?.code).toBe(-32602);
+  });
+
   it('bounds the streams of a process, and a client hanging up frees its stream', async () => {
     // Streams of the tests before may still be closing: wait until each slot is free.
     const streams: Stream[] = [];
