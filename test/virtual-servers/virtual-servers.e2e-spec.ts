@@ -34,6 +34,8 @@ const VIRTUAL_YAML = `  security:
         - server: toolbox
           prompt: greet
           name: hello
+      resources:
+        - server: everything
 `;
 
 /** The one created through the API: a pattern member and a fixed argument of server-everything's get-sum. */
@@ -78,10 +80,10 @@ describe('virtual servers', () => {
     await db?.drop();
   });
 
-  async function connect(view: string): Promise<Client> {
+  async function connect(view: string, headers: Record<string, string> = ADMIN_HEADERS): Promise<Client> {
     const client = new Client({ name: 'virtual-e2e', version: '1.0.0' });
     await client.connect(
-      new StreamableHTTPClientTransport(new URL(`${base}/mcp/${view}`), { requestInit: { headers: ADMIN_HEADERS } }),
+      new StreamableHTTPClientTransport(new URL(`${base}/mcp/${view}`), { requestInit: { headers } }),
     );
     clients.push(client);
     return client;
@@ -95,7 +97,7 @@ describe('virtual servers', () => {
     });
 
   /** One raw 2026-07-28 request (stateless, no session): the JSON-RPC response. */
-  async function modern(view: string, method: string, params: Record<string, unknown> = {}) {
+  async function modern(view: string, method: string, params: Record<string, unknown> = {}, capabilities = {}) {
     const name = typeof params.name === 'string' ? params.name : '';
     const res = await fetch(`${base}/mcp/${view}`, {
       method: 'POST',
@@ -107,7 +109,12 @@ describe('virtual servers', () => {
         'mcp-method': method,
         ...(name ? { 'mcp-name': name } : {}),
       },
-      body: JSON.stringify({ jsonrpc: '2.0', id: nextId++, method, params: { ...params, _meta: ENVELOPE } }),
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: nextId++,
+        method,
+        params: { ...params, _meta: { ...ENVELOPE, 'io.modelcontextprotocol/clientCapabilities': capabilities } },
+      }),
     });
     const text = await res.text();
     const messages = (res.headers.get('content-type') ?? '').startsWith('text/event-stream')
@@ -175,6 +182,41 @@ describe('virtual servers', () => {
       expect(prompts.map((p) => p.name)).toEqual(['hello']);
       const prompt = await client.getPrompt({ name: 'hello', arguments: { who: 'Ada' } });
       expect(prompt.messages[0]!.content).toEqual({ type: 'text', text: 'Hello Ada' });
+    });
+
+    it("serves its member's resources under their own URIs", async () => {
+      const direct = (await (await connect('everything')).listResources()).resources.map((r) => r.uri);
+      const client = await connect('assistant');
+      const { resources } = await client.listResources();
+      expect(resources.map((r) => r.uri)).toEqual(direct);
+      expect(direct.length).toBeGreaterThan(0);
+      const read = await client.readResource({ uri: direct[0]! });
+      expect(read.contents[0]?.uri).toBe(direct[0]);
+      await expect(client.readResource({ uri: 'nowhere://x' })).rejects.toMatchObject({ code: -32002 });
+    });
+
+    it("applies a key's server allow-list to the virtual server and to each member's real server", async () => {
+      const key = async (serverIds: string[]) => {
+        const res = await api('POST', '/api/api-keys', {
+          name: `vs-${serverIds.join('-')}`,
+          scopes: ['mcp:read', 'mcp:write'],
+          server_ids: serverIds,
+        });
+        expect(res.status).toBe(201);
+        return { 'X-API-Key': ((await res.json()) as { key: string }).key };
+      };
+      const limited = await key(['assistant', 'everything']);
+      const client = await connect('assistant', limited);
+      expect((await client.listTools()).tools.map((t) => t.name)).toEqual(['shout']);
+      expect(textOf(await client.callTool({ name: 'shout', arguments: { message: 'ok' } }))).toBe('Echo: ok');
+      await expect(client.callTool({ name: 'home_dir', arguments: {} })).rejects.toThrow(/toolbox/);
+      const rest = await fetch(`${base}/api/virtual-servers/assistant/tools`, { headers: limited });
+      expect(((await rest.json()) as { tools: { name: string }[] }).tools.map((t) => t.name)).toEqual(['shout']);
+      // Without the virtual server on its list, a key does not reach it at all.
+      const outside = await key(['everything']);
+      await expect(connect('assistant', outside)).rejects.toThrow(/403|assistant/);
+      const refused = await fetch(`${base}/api/virtual-servers/assistant/tools`, { headers: outside });
+      expect(refused.status).toBe(403);
     });
 
     it('refuses a configuration whose virtual server takes a server id or names an unknown server', () => {
