@@ -20,6 +20,7 @@ import { McpSessionStore } from './mcp-session.store';
 import { McpSessions } from './mcp-sessions.service';
 import { StatelessServerFactory } from './stateless-server';
 import { ToolCallBridge } from './tool-call.bridge';
+import { DirectStatelessCall } from './transports/direct-stateless-call';
 import { DirectToolCall } from './transports/direct-tool-call';
 import { LegacySseHandler } from './transports/legacy-sse.handler';
 import { McpDispatcher } from './transports/mcp.dispatcher';
@@ -56,6 +57,7 @@ export class McpEndpointModule {
         InputRounds,
         JobTasks,
         StatelessServerFactory,
+        DirectStatelessCall,
         StatelessHandler,
         LegacySseHandler,
         McpDispatcher,

@@ -13,7 +13,7 @@ import { REQUEST_ID_HEADER } from 'src/common/http/request-id';
 import type { McpSession } from '../mcp-session.store';
 import { McpSessions } from '../mcp-sessions.service';
 import { ToolCallBridge } from '../tool-call.bridge';
-import { single } from './http-messages';
+import { isPlainJson, isRecord, single } from './http-messages';
 
 const PARAM_KEYS = new Set(['name', 'arguments', '_meta']);
 const SUPPORTED = new Set<string>(SUPPORTED_PROTOCOL_VERSIONS);
@@ -108,13 +108,4 @@ export class DirectToolCall {
       .header('content-type', 'application/json')
       .send(JSON.stringify(response));
   }
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-
-/** `application/json`, with parameters or not: what the SDK's transport accepts (other JSON types go its way). */
-function isPlainJson(contentType: string | undefined): boolean {
-  return contentType !== undefined && contentType.split(';', 1)[0]!.trim().toLowerCase() === 'application/json';
 }

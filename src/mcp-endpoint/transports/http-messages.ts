@@ -9,6 +9,16 @@ export function single(value: string | string[] | undefined): string | undefined
   return Array.isArray(value) ? value[0] : value;
 }
 
+/** A JSON object (not an array, not null). */
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/** `application/json`, with parameters or not (other JSON media types are not what MCP clients send). */
+export function isPlainJson(contentType: string | undefined): boolean {
+  return contentType !== undefined && contentType.split(';', 1)[0]!.trim().toLowerCase() === 'application/json';
+}
+
 /** The items of a POST body: a JSON-RPC batch is an array, a single message is one item. */
 export function bodyItems(body: unknown): unknown[] {
   return Array.isArray(body) ? (body as unknown[]) : [body];

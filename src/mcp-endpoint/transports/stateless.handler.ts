@@ -8,6 +8,7 @@ import { AGGREGATED } from '../catalog-view';
 import { McpEndpointMetrics } from '../mcp-endpoint.metrics';
 import { type StatelessExchange, StatelessServerFactory } from '../stateless-server';
 import { ListenStreams } from '../subscriptions/listen-streams';
+import { DirectStatelessCall } from './direct-stateless-call';
 import { bodyItems } from './http-messages';
 import type { McpTransportHandler } from './mcp-transport.handler';
 import type { McpRoute } from './protocol-family';
@@ -36,6 +37,7 @@ export class StatelessHandler implements McpTransportHandler, OnApplicationShutd
     private readonly factory: StatelessServerFactory,
     private readonly metrics: McpEndpointMetrics,
     private readonly listens: ListenStreams,
+    private readonly direct: DirectStatelessCall,
   ) {
     this.modern = createMcpHandler((ctx) => this.factory.build(exchangeOf(ctx)), {
       legacy: 'reject',
@@ -54,6 +56,8 @@ export class StatelessHandler implements McpTransportHandler, OnApplicationShutd
     if (request.method === 'POST' && request.body !== undefined && request.body !== null) {
       for (const m of bodyItems(request.body)) if (isJSONRPCRequest(m)) this.metrics.message(m.method);
     }
+    const call = DirectStatelessCall.eligible(request);
+    if (call && (await this.direct.answer(request, reply, call, route.view))) return;
     const hangUp = new AbortController();
     reply.hijack();
     const raw = reply.raw;
