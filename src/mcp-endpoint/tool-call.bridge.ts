@@ -7,6 +7,7 @@ import type {
   ServerRequest,
 } from '@modelcontextprotocol/sdk/types.js';
 import { CallPipeline } from 'src/calls/call-pipeline';
+import type { CallRequest } from 'src/calls/call.types';
 import type { CallOrigin } from 'src/mcp/mcp-engine';
 import type { ClientScope } from './client-scope';
 import { toMcpError } from './mcp-errors';
@@ -38,44 +39,32 @@ export class ToolCallBridge {
   ) {}
 
   async callTool(scope: ClientScope, params: CallToolRequest['params'], extra: HandlerExtra): Promise<CallToolResult> {
-    const target = scope.view.toolCall(params.name, params.arguments ?? {});
+    const request = toolCallRequest(scope, params);
     const tracked = this.relay.track(scope, extra.requestId, AbortSignal.any([extra.signal, scope.signal]));
     const token = params._meta?.progressToken;
     // Progress goes out before the result: the transport closes the call's stream once the result is written.
     const progressSent: Promise<void>[] = [];
     try {
-      const outcome = await this.pipeline.call(
-        {
-          toolName: target.name,
-          serverId: target.serverId,
-          arguments: target.arguments,
-          ...(target.virtualServerId !== undefined ? { virtualServerId: target.virtualServerId } : {}),
-          principal: scope.principal,
-          // A legacy session learns its revision at initialize, after its scope was built: read it per call.
-          protocolVersion: scope.protocolVersion ?? (scope.session?.protocolVersion || undefined),
-          channel: 'mcp',
-        },
-        {
-          signal: tracked.signal,
-          origin: extra.origin ?? this.relay.origin(scope, extra.requestId),
-          // The client hanging up, or its notifications/cancelled for this request.
-          endReason: () =>
-            scope.signal.aborted ? 'client-gone' : tracked.signal.aborted ? 'cancelled-by-caller' : undefined,
-          onProgress:
-            token === undefined
-              ? undefined
-              : (progress) => {
-                  progressSent.push(
-                    extra
-                      .sendNotification({
-                        method: 'notifications/progress',
-                        params: { ...progress, progressToken: token },
-                      })
-                      .catch(() => undefined),
-                  );
-                },
-        },
-      );
+      const outcome = await this.pipeline.call(request, {
+        signal: tracked.signal,
+        origin: extra.origin ?? this.relay.origin(scope, extra.requestId),
+        // The client hanging up, or its notifications/cancelled for this request.
+        endReason: () =>
+          scope.signal.aborted ? 'client-gone' : tracked.signal.aborted ? 'cancelled-by-caller' : undefined,
+        onProgress:
+          token === undefined
+            ? undefined
+            : (progress) => {
+                progressSent.push(
+                  extra
+                    .sendNotification({
+                      method: 'notifications/progress',
+                      params: { ...progress, progressToken: token },
+                    })
+                    .catch(() => undefined),
+                );
+              },
+      });
       if (progressSent.length > 0) {
         await Promise.all(progressSent);
         // SDK clients settle a response at once but run notification handlers a microtask later: a result read in
@@ -90,4 +79,22 @@ export class ToolCallBridge {
       tracked.done();
     }
   }
+}
+
+/**
+ * The call pipeline's request for an MCP `tools/call` in a scope: the view's target (a virtual server renames and adds
+ * fixed arguments), who calls, and the revision. Shared by the synchronous call above and a task (tasks/job-tasks.ts).
+ */
+export function toolCallRequest(scope: ClientScope, params: CallToolRequest['params']): CallRequest {
+  const target = scope.view.toolCall(params.name, params.arguments ?? {});
+  return {
+    toolName: target.name,
+    serverId: target.serverId,
+    arguments: target.arguments,
+    ...(target.virtualServerId !== undefined ? { virtualServerId: target.virtualServerId } : {}),
+    principal: scope.principal,
+    // A legacy session learns its revision at initialize, after its scope was built: read it per call.
+    protocolVersion: scope.protocolVersion ?? (scope.session?.protocolVersion || undefined),
+    channel: 'mcp',
+  };
 }

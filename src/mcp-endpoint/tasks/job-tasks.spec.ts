@@ -8,6 +8,7 @@ import type { ExecutionEntity } from 'src/executions/execution.entity';
 import type { ExecutionsService } from 'src/executions/executions.service';
 import { Job } from 'src/jobs/job';
 import type { JobsService } from 'src/jobs/jobs.service';
+import type { McpEngine } from 'src/mcp/mcp-engine';
 import { JobTasks } from './job-tasks';
 import { TASKS_EXTENSION } from './task-mapping';
 
@@ -43,7 +44,7 @@ function setup(principal: Principal) {
   } as unknown as JobsService;
   const executions = { findRecord: (id: string) => Promise.resolve(rows.get(id) ?? null) } as ExecutionsService;
   const config = { mcp: { executions: { retentionDays: 30 } } } as AppConfig;
-  const tasks = new JobTasks(config, {} as CallPipeline, jobsService, executions);
+  const tasks = new JobTasks(config, {} as CallPipeline, jobsService, executions, {} as McpEngine);
   const handlers = new Map<string, Handler>();
   const server = {
     setRequestHandler: (method: string, _schemas: unknown, handler: Handler) => handlers.set(method, handler),

@@ -18,9 +18,11 @@ import type { AppConfig } from 'src/config/config.schema';
 import { ExecutionsService } from 'src/executions/executions.service';
 import type { Job, JobEvent } from 'src/jobs/job';
 import { JobsService } from 'src/jobs/jobs.service';
+import { McpEngine } from 'src/mcp/mcp-engine';
 import { CLIENT_CAPABILITY_FOR } from '../client-origin';
 import type { ClientScope } from '../client-scope';
 import { toMcpError } from '../mcp-errors';
+import { toolCallRequest } from '../tool-call.bridge';
 import {
   type DetailedTask,
   type JobSnapshot,
@@ -59,6 +61,7 @@ export class JobTasks {
     private readonly pipeline: CallPipeline,
     private readonly jobs: JobsService,
     private readonly executions: ExecutionsService,
+    private readonly engine: McpEngine,
   ) {
     const days = config.mcp.executions.retentionDays;
     // A task is answered for as long as its record is kept.
@@ -91,17 +94,11 @@ export class JobTasks {
     params: CallToolRequest['params'],
     ctx: ServerContext,
   ): Promise<CallToolResult | CreateTaskResult> {
-    const target = scope.view.resolveName(params.name, 'tool');
+    // The same request a direct call makes (a virtual server's view renames and adds its fixed arguments, ADR 0009).
+    const request = toolCallRequest(scope, params);
     let job: Job;
     try {
-      const prepared = await this.pipeline.prepare({
-        toolName: target.name,
-        serverId: target.serverId,
-        arguments: params.arguments ?? {},
-        principal: scope.principal,
-        protocolVersion: scope.protocolVersion,
-        channel: 'mcp',
-      });
+      const prepared = await this.pipeline.prepare(request);
       // The `running` row is written: a tasks/get for this id resolves on every replica from now on.
       job = this.jobs.start(prepared, scope.principal);
     } catch (error) {
@@ -212,9 +209,15 @@ export class JobTasks {
 
   /** The tool definition's `execution.taskSupport` (MCP 2025-11-25 tool field): `forbidden`, `optional`, `required`. */
   private taskSupport(scope: ClientScope, name: string): string | undefined {
-    const tool = scope.view.tools().find((t) => t.name === name) as
-      { execution?: { taskSupport?: string } } | undefined;
-    return tool?.execution?.taskSupport;
+    try {
+      const target = scope.view.toolCall(name, {});
+      const tool = this.engine.listTools(target.serverId).find((ref) => ref.tool.name === target.name)?.tool as
+        { execution?: { taskSupport?: string } } | undefined;
+      return tool?.execution?.taskSupport;
+    } catch {
+      // An unknown tool or server: the call itself answers that, as without tasks.
+      return undefined;
+    }
   }
 }
 
