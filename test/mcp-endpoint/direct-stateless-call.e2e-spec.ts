@@ -2,6 +2,7 @@ import { ADMIN_HEADERS } from '../support/auth';
 import { TOOLBOX } from '../support/paths';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
+import { callInFlight, countOf, executionsOf } from '../support/records';
 import { waitFor } from '../support/wait';
 
 const VERSION = '2026-07-28';
@@ -127,33 +128,24 @@ describe('MCP 2026-07-28: the direct tools/call path answers as the SDK path doe
   });
 
   it('cancels the upstream call when the client hangs up, and records it', async () => {
-    const before = await count('hang', 'cancelled');
+    const before = await countOf(gateway.addresses.api, 'toolbox', 'hang', 'cancelled');
     const hangUp = new AbortController();
     const pending = post('hang', {}, { signal: hangUp.signal }).catch((e: Error) => e);
-    await waitFor(inFlight, 10_000, 'hang running');
+    await waitFor(() => callInFlight(gateway.addresses.api, 'toolbox'), 10_000, 'hang running');
     hangUp.abort();
     expect(((await pending) as Error).name).toBe('AbortError');
-    await waitFor(async () => (await count('hang', 'cancelled')) > before, 10_000, 'record of the abandoned call');
+    await waitFor(
+      async () => (await countOf(gateway.addresses.api, 'toolbox', 'hang', 'cancelled')) > before,
+      10_000,
+      'record of the abandoned call',
+    );
   });
 
   it('records a direct call with channel mcp and the revision', async () => {
     await call('echo', { message: 'recorded-2026' });
-    const mine = (await executions('echo')).filter((e) => JSON.stringify(e.parameters ?? {}).includes('recorded-2026'));
+    const mine = (await executionsOf(gateway.addresses.api, 'toolbox', 'echo')).filter((e) =>
+      JSON.stringify(e.parameters ?? {}).includes('recorded-2026'),
+    );
     expect(mine[0]).toMatchObject({ channel: 'mcp', status: 'completed', protocol_version: VERSION });
   });
-
-  async function executions(
-    tool: string,
-  ): Promise<{ status: string; channel: string; protocol_version: string | null; parameters?: unknown }[]> {
-    const res = await fetch(`${gateway.addresses.api}/api/executions?server_id=toolbox&tool=${tool}&limit=200`, {
-      headers: ADMIN_HEADERS,
-    });
-    return ((await res.json()) as { executions: never[] }).executions;
-  }
-  const count = async (tool: string, status: string) =>
-    (await executions(tool)).filter((e) => e.status === status).length;
-  const inFlight = async () => {
-    const res = await fetch(`${gateway.addresses.api}/api/servers/toolbox`, { headers: ADMIN_HEADERS });
-    return ((await res.json()) as { metrics: { in_flight: number } }).metrics.in_flight > 0;
-  };
 });

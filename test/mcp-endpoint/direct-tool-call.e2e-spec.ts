@@ -2,6 +2,7 @@ import { ADMIN_HEADERS } from '../support/auth';
 import { TOOLBOX } from '../support/paths';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
+import { callInFlight, countOf, executionsOf } from '../support/records';
 import { waitFor } from '../support/wait';
 
 /**
@@ -126,54 +127,42 @@ describe('MCP front door: the direct tools/call path answers as the SDK path doe
   it("cancels the upstream call on the client's notifications/cancelled and records it", async () => {
     const id = nextId++;
     const pending = post({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'hang', arguments: {} } });
-    await waitFor(inFlight, 10_000, 'hang running');
+    await waitFor(() => callInFlight(gateway.addresses.api, 'toolbox'), 10_000, 'hang running');
     const cancel = await post({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: id } });
     expect(cancel.status).toBe(202);
     const answer = (await (await pending).json()) as { id: number; error?: { code: number } };
     expect(answer.id).toBe(id);
     expect(answer.error).toBeDefined();
-    await waitFor(() => recorded('hang', 'cancelled'), 10_000, 'cancelled record');
+    await waitFor(
+      () => countOf(gateway.addresses.api, 'toolbox', 'hang', 'cancelled').then((n) => n > 0),
+      10_000,
+      'cancelled record',
+    );
   });
 
   it('cancels the upstream call when the client hangs up', async () => {
-    const before = await count('hang', 'cancelled');
+    const before = await countOf(gateway.addresses.api, 'toolbox', 'hang', 'cancelled');
     const hangUp = new AbortController();
     const pending = post(
       { jsonrpc: '2.0', id: nextId++, method: 'tools/call', params: { name: 'hang', arguments: {} } },
       {},
       hangUp.signal,
     ).catch((e: Error) => e);
-    await waitFor(inFlight, 10_000, 'hang running');
+    await waitFor(() => callInFlight(gateway.addresses.api, 'toolbox'), 10_000, 'hang running');
     hangUp.abort();
     expect(((await pending) as Error).name).toBe('AbortError');
-    await waitFor(async () => (await count('hang', 'cancelled')) > before, 10_000, 'record of the abandoned call');
+    await waitFor(
+      async () => (await countOf(gateway.addresses.api, 'toolbox', 'hang', 'cancelled')) > before,
+      10_000,
+      'record of the abandoned call',
+    );
   });
 
   it('records every direct call with channel mcp and the session revision', async () => {
     await call('echo', { message: 'recorded' });
-    const res = await fetch(`${gateway.addresses.api}/api/executions?server_id=toolbox&tool=echo&limit=200`, {
-      headers: ADMIN_HEADERS,
-    });
-    const { executions } = (await res.json()) as {
-      executions: { channel: string; status: string; protocol_version?: string; parameters?: unknown }[];
-    };
+    const executions = await executionsOf(gateway.addresses.api, 'toolbox', 'echo');
     const mine = executions.filter((e) => JSON.stringify(e.parameters ?? {}).includes('recorded'));
     expect(mine.length).toBeGreaterThan(0);
     expect(mine[0]).toMatchObject({ channel: 'mcp', status: 'completed', protocol_version: '2025-11-25' });
   });
-
-  async function executions(tool: string): Promise<{ status: string }[]> {
-    const res = await fetch(`${gateway.addresses.api}/api/executions?server_id=toolbox&tool=${tool}&limit=200`, {
-      headers: ADMIN_HEADERS,
-    });
-    return ((await res.json()) as { executions: { status: string }[] }).executions;
-  }
-  /** Whether a call is in flight on the toolbox's pool (the direct path's call has reached the upstream). */
-  const inFlight = async () => {
-    const res = await fetch(`${gateway.addresses.api}/api/servers/toolbox`, { headers: ADMIN_HEADERS });
-    return ((await res.json()) as { metrics: { in_flight: number } }).metrics.in_flight > 0;
-  };
-  const count = async (tool: string, status: string) =>
-    (await executions(tool)).filter((e) => e.status === status).length;
-  const recorded = async (tool: string, status: string) => (await count(tool, status)) > 0;
 });
