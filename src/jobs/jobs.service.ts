@@ -143,6 +143,15 @@ export class JobsService implements OnModuleInit, OnApplicationBootstrap, OnModu
     return job;
   }
 
+  /**
+   * Ends a running job of this process whose client went away before it could learn the job's id (an MCP task still
+   * inside its synchronous window): cancelled upstream, recorded `cancelled` with reason `client_gone`.
+   */
+  abandon(id: string): void {
+    const job = this.jobs.get(id);
+    if (job && !job.finished) job.controller.abort(CLIENT_GONE_REASON);
+  }
+
   /** The job if the caller may see it (its owner, or an admin); undefined when it is not in this process's memory. */
   find(id: string, principal: Principal | undefined): Job | undefined {
     const job = this.jobs.get(id);

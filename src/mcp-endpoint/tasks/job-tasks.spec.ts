@@ -9,6 +9,7 @@ import type { ExecutionsService } from 'src/executions/executions.service';
 import { Job } from 'src/jobs/job';
 import type { JobsService } from 'src/jobs/jobs.service';
 import type { McpEngine } from 'src/mcp/mcp-engine';
+import type { ClientScope } from '../client-scope';
 import { JobTasks } from './job-tasks';
 import { TASKS_EXTENSION } from './task-mapping';
 
@@ -106,5 +107,54 @@ describe('JobTasks', () => {
     expect(await call('tasks/cancel', { taskId: ID })).toEqual({});
     cancel.mockRejectedValueOnce(new AppException(ErrorCode.SERVER_UNAVAILABLE, 'stopping'));
     await expect(call('tasks/cancel', { taskId: ID })).rejects.toMatchObject({ code: -32603 });
+  });
+
+  describe('tools/call as a task (a tool without a task hint)', () => {
+    /** JobTasks whose pipeline prepares a call and whose JobsService starts a job the test finishes by hand. */
+    function starting() {
+      const job = new Job(ID, 'alice', 'everything', 'long', new Date());
+      let finish!: () => void;
+      job.done = new Promise<void>((resolve) => (finish = resolve));
+      const abandon = jest.fn();
+      const jobsService = { start: () => job, abandon } as unknown as JobsService;
+      const pipeline = { prepare: () => Promise.resolve({ executionId: ID, run: () => undefined }) };
+      const engine = { listTools: () => [] } as unknown as McpEngine;
+      const config = { mcp: { executions: { retentionDays: 30 } } } as AppConfig;
+      const tasks = new JobTasks(config, pipeline as unknown as CallPipeline, jobsService, {} as never, engine);
+      const hangUp = new AbortController();
+      const scope = {
+        principal: alice,
+        signal: hangUp.signal,
+        view: {
+          toolCall: (name: string, args: Record<string, unknown>) => ({
+            serverId: 'everything',
+            name,
+            arguments: args,
+          }),
+        },
+      } as unknown as ClientScope;
+      const call = () => tasks.call(scope, { name: 'long', arguments: {} }, ctx(true));
+      return { job, finish, abandon, hangUp, call };
+    }
+
+    it('answers the result itself when the job ends within the window', async () => {
+      const { job, finish, call } = starting();
+      const answer = call();
+      job.state = 'completed';
+      job.push('result', {
+        status: 'completed',
+        result: { content: [{ type: 'text', text: 'fast' }], is_error: false },
+      });
+      finish();
+      expect(await answer).toEqual({ content: [{ type: 'text', text: 'fast' }] });
+    });
+
+    it('answers a task when it runs on; a client gone within the window abandons its job', async () => {
+      const { abandon, hangUp, call } = starting();
+      const answer = call();
+      hangUp.abort();
+      expect(await answer).toEqual(expect.objectContaining({ resultType: 'task', taskId: ID, status: 'working' }));
+      expect(abandon).toHaveBeenCalledWith(ID);
+    });
   });
 });

@@ -106,7 +106,7 @@ export class JobTasks {
     }
     const support = this.taskSupport(scope, params.name);
     if (support !== 'optional' && support !== 'required') {
-      const ended = await this.window(job, params, ctx);
+      const ended = await this.window(job, params, ctx, scope.signal);
       if (ended) return ended;
     }
     const { result: _r, error: _e, ...task } = toTask(snapshotOfJob(job), this.timing);
@@ -180,6 +180,7 @@ export class JobTasks {
     job: Job,
     params: CallToolRequest['params'],
     ctx: ServerContext,
+    hangUp: AbortSignal,
   ): Promise<CallToolResult | undefined> {
     const token = params._meta?.progressToken;
     const sent: Promise<unknown>[] = [];
@@ -193,12 +194,17 @@ export class JobTasks {
       );
     };
     job.listeners.add(listener);
+    // A client gone before it learnt the task id could never follow or cancel it: the job ends with it.
+    const abandon = () => this.jobs.abandon(job.id);
+    hangUp.addEventListener('abort', abandon);
     let timer: NodeJS.Timeout | undefined;
     try {
+      if (hangUp.aborted) abandon();
       await Promise.race([job.done, new Promise((resolve) => (timer = setTimeout(resolve, SYNC_WINDOW_MS)))]);
     } finally {
       clearTimeout(timer);
       job.listeners.delete(listener);
+      hangUp.removeEventListener('abort', abandon);
     }
     await Promise.all(sent);
     if (job.state !== 'completed' && job.state !== 'failed') return undefined;
