@@ -7,6 +7,7 @@ import { loadConfig } from 'src/config/config.loader';
 import { ADMIN_HEADERS } from '../support/auth';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
+import { waitFor } from '../support/wait';
 import { EVERYTHING_AND_TOOLBOX_YAML, textOf, waitForTools } from '../mcp-endpoint/upstreams';
 
 /** A virtual server of the configuration file: renamed tools from both upstreams, a fixed argument, a prompt. */
@@ -277,6 +278,29 @@ describe('virtual servers', () => {
       const hidden = await modern('mixed', 'tools/call', { name: 'add_forty', arguments: { a: 1, b: 2 } });
       expect(hidden.error).toMatchObject({ code: -32602 });
       expect(hidden.error!.message).toMatch(/'b' of 'add_forty' is fixed/);
+    });
+
+    it('runs a call of a client declaring MCP Tasks as a job of the real tool with the fixed values', async () => {
+      const tasks = { extensions: { 'io.modelcontextprotocol/tasks': {} } };
+      const hidden = await modern('mixed', 'tools/call', { name: 'add_forty', arguments: { a: 3, b: 2 } }, tasks);
+      expect(hidden.error).toMatchObject({ code: -32602 });
+      const answer = await modern('mixed', 'tools/call', { name: 'add_forty', arguments: { a: 3 } }, tasks);
+      expect(answer.error).toBeUndefined();
+      // Answered at once or as a task (a job slower than the sync window): either way the job is on record.
+      await waitFor(
+        async () => {
+          const res = await api('GET', '/api/executions?tool=get-sum&limit=100');
+          const rows = ((await res.json()) as { executions: Record<string, unknown>[] }).executions;
+          return rows.some(
+            (r) =>
+              r.virtual_server_id === 'mixed' &&
+              r.status === 'completed' &&
+              JSON.stringify(r.parameters) === JSON.stringify({ a: 3, b: 40 }),
+          );
+        },
+        10_000,
+        'the task of add_forty on record',
+      );
     });
 
     it('is served through REST: its tools, a call recorded with the virtual server, a hidden argument refused', async () => {
