@@ -214,7 +214,7 @@ export class JobTasks {
   }
 
   /** The tool definition's `execution.taskSupport` (MCP 2025-11-25 tool field): `forbidden`, `optional`, `required`. */
-  private taskSupport(scope: ClientScope, name: string): string | undefined {
+  taskSupport(scope: ClientScope, name: string): string | undefined {
     try {
       const target = scope.view.toolCall(name, {});
       const tool = this.engine.listTools(target.serverId).find((ref) => ref.tool.name === target.name)?.tool as

@@ -6,6 +6,7 @@ import { REQUEST_ID_HEADER } from 'src/common/http/request-id';
 import { RESOURCE_NOT_FOUND_RPC } from '../mcp-errors';
 import { McpServerFactory } from '../mcp-server.factory';
 import { McpSessions } from '../mcp-sessions.service';
+import { JobTasks } from '../tasks/job-tasks';
 import { ToolCallBridge } from '../tool-call.bridge';
 import { isPlainJson, isRecord, single } from './http-messages';
 import { STATELESS_REVISION } from './protocol-family';
@@ -44,6 +45,7 @@ export class DirectStatelessCall {
     private readonly sessions: McpSessions,
     private readonly handlers: McpServerFactory,
     private readonly toolCalls: ToolCallBridge,
+    private readonly tasks: JobTasks,
   ) {}
 
   /** The call, when this path answers exactly as the SDK would; undefined for anything the SDK must serve. */
@@ -86,7 +88,7 @@ export class DirectStatelessCall {
       protocolVersion: STATELESS_REVISION,
       send: sent,
     });
-    if (taskOnly(scope.view.tools(), call.params.name)) return false;
+    if (this.tasks.taskSupport(scope, call.params.name) === 'required') return false;
     const raw = reply.raw;
     const onClose = () => {
       if (!raw.writableFinished) hangUp.abort(new Error('client disconnected'));
@@ -149,11 +151,6 @@ function plainEnvelope(meta: unknown): boolean {
     typeof info.name === 'string' &&
     typeof info.version === 'string'
   );
-}
-
-function taskOnly(tools: readonly { name: string }[], name: string): boolean {
-  const tool = tools.find((t) => t.name === name) as { execution?: { taskSupport?: unknown } } | undefined;
-  return tool?.execution?.taskSupport === 'required';
 }
 
 function onlyKeys(value: Record<string, unknown>, allowed: ReadonlySet<string>): boolean {
