@@ -1,10 +1,14 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { DataSource } from 'typeorm';
 import { loadConfig } from 'src/config/config.loader';
 import { ADMIN_HEADERS } from '../support/auth';
+import { REPO } from '../support/paths';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
 import { waitFor } from '../support/wait';
@@ -49,6 +53,7 @@ const MIXED = {
   ],
 };
 
+const run = promisify(execFile);
 const REVISION = '2026-07-28';
 const ENVELOPE = {
   'io.modelcontextprotocol/protocolVersion': REVISION,
@@ -356,6 +361,78 @@ describe('virtual servers', () => {
         '/api/virtual-servers/assistant/tools/shout',
       ]);
     });
+  });
+
+  describe('a client generated from the OpenAPI document', () => {
+    const bin = path.join(REPO, 'node_modules', '.bin');
+    const program = `
+import type { paths } from './api';
+type Post<P extends keyof paths> = paths[P] extends { post: infer O } ? O : never;
+type BodyOf<P extends keyof paths> = Post<P> extends { requestBody?: { content: { 'application/json': infer B } } } ? B : never;
+type OkOf<P extends keyof paths> = Post<P> extends { responses: { 200: { content: { 'application/json': infer R } } } } ? R : never;
+async function call<P extends keyof paths>(path: P, body: BodyOf<P>): Promise<OkOf<P>> {
+  const res = await fetch(process.env.API_URL + String(path), {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-api-key': process.env.API_KEY ?? '' },
+    body: JSON.stringify(body),
+  });
+  if (res.status !== 200) throw new Error(String(path) + ': ' + res.status + ' ' + (await res.text()));
+  return (await res.json()) as OkOf<P>;
+}
+// @ts-expect-error b is fixed by the virtual server: not in the body's type
+const withFixed: BodyOf<'/api/virtual-servers/mixed/tools/add_forty'> = { a: 1, b: 2 };
+// @ts-expect-error message is required
+const noMessage: BodyOf<'/api/virtual-servers/assistant/tools/shout'> = {};
+void withFixed; void noMessage;
+void (async () => {
+  const sum = await call('/api/virtual-servers/mixed/tools/add_forty', { a: 2 });
+  const shout = await call('/api/virtual-servers/assistant/tools/shout', { message: 'typed' });
+  console.log(JSON.stringify({ sum: sum.result?.content, shout: shout.result?.content }));
+})();
+`;
+
+    it('types the exposed tools (no hidden argument) and calls them', async () => {
+      const dir = mkdtempSync(path.join(tmpdir(), 'virtual-client-'));
+      try {
+        const doc = await (await api('GET', '/v3/api-docs')).text();
+        writeFileSync(path.join(dir, 'openapi.json'), doc);
+        await run(path.join(bin, 'openapi-typescript'), ['openapi.json', '-o', 'api.ts'], { cwd: dir });
+        writeFileSync(path.join(dir, 'client.ts'), program);
+        // Strict compile: the @ts-expect-error lines fail it if the generated types let a hidden argument through.
+        await run(
+          path.join(bin, 'tsc'),
+          [
+            '--strict',
+            '--target',
+            'ES2022',
+            '--module',
+            'commonjs',
+            '--lib',
+            'ES2022',
+            '--types',
+            'node',
+            '--typeRoots',
+            path.join(REPO, 'node_modules', '@types'),
+            '--skipLibCheck',
+            '--outDir',
+            'out',
+            'client.ts',
+          ],
+          { cwd: dir },
+        ).catch((error: { stdout?: string }) => {
+          throw new Error(`the generated client does not compile:\n${error.stdout}`);
+        });
+        const { stdout } = await run(process.execPath, [path.join(dir, 'out', 'client.js')], {
+          env: { ...process.env, API_URL: base, API_KEY: ADMIN_HEADERS['X-API-Key'] },
+        });
+        expect(JSON.parse(stdout)).toEqual({
+          sum: [{ type: 'text', text: 'The sum of 2 and 40 is 42.' }],
+          shout: [{ type: 'text', text: 'Echo: typed' }],
+        });
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }, 120_000);
   });
 
   describe('tool-level policy on the member tools', () => {
