@@ -407,6 +407,15 @@ export const mcpSchema = z
             'MCP 2026-07-28: `subscriptions/listen` streams open at once on this process; a further listen is refused ' +
             '(`-32603` "Subscription limit reached"). Each holds a connection until its client leaves.',
         }),
+        taskSyncWindow: meta(duration().default(1_000), {
+          description:
+            'MCP 2026-07-28 Tasks: a `tools/call` of a client declaring the extension, to a tool without a task hint, ' +
+            'answers its result when it ends within this long, else a task (ms). 0: a task at once.',
+        }),
+        taskPollInterval: meta(duration().default(1_000), {
+          description:
+            'MCP 2026-07-28 Tasks: the `pollIntervalMs` a working task suggests to its client (ms, at least 1).',
+        }),
       })
       .prefault({}),
   })

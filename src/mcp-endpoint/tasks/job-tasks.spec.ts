@@ -44,7 +44,9 @@ function setup(principal: Principal) {
     cancel,
   } as unknown as JobsService;
   const executions = { findRecord: (id: string) => Promise.resolve(rows.get(id) ?? null) } as ExecutionsService;
-  const config = { mcp: { executions: { retentionDays: 30 } } } as AppConfig;
+  const config = {
+    mcp: { executions: { retentionDays: 30 }, endpoint: { taskSyncWindow: 200, taskPollInterval: 1_000 } },
+  } as AppConfig;
   const tasks = new JobTasks(config, {} as CallPipeline, jobsService, executions, {} as McpEngine);
   const handlers = new Map<string, Handler>();
   const server = {
@@ -119,7 +121,9 @@ describe('JobTasks', () => {
       const jobsService = { start: () => job, abandon } as unknown as JobsService;
       const pipeline = { prepare: () => Promise.resolve({ executionId: ID, run: () => undefined }) };
       const engine = { listTools: () => [] } as unknown as McpEngine;
-      const config = { mcp: { executions: { retentionDays: 30 } } } as AppConfig;
+      const config = {
+        mcp: { executions: { retentionDays: 30 }, endpoint: { taskSyncWindow: 200, taskPollInterval: 1_000 } },
+      } as AppConfig;
       const tasks = new JobTasks(config, pipeline as unknown as CallPipeline, jobsService, {} as never, engine);
       const hangUp = new AbortController();
       const scope = {

@@ -33,10 +33,6 @@ import {
   toTask,
 } from './task-mapping';
 
-/** How long a call of a tool without a task hint may run before its client gets a task instead of the result. */
-export const SYNC_WINDOW_MS = 1_000;
-/** What a working task suggests between two `tasks/get` (a job of another replica is looked at every 500 ms). */
-export const POLL_INTERVAL_MS = 1_000;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const TaskParams = z.looseObject({ taskId: z.string() });
 
@@ -55,6 +51,8 @@ export type CreateTaskResult = Omit<DetailedTask, 'result' | 'error'> & { result
 export class JobTasks {
   private readonly logger = new Logger('McpTasks');
   private readonly timing: TaskTiming;
+  /** How long a call of a tool without a task hint may run before its client gets a task (`task-sync-window`). */
+  private readonly syncWindow: number;
 
   constructor(
     @Inject(APP_CONFIG) config: AppConfig,
@@ -64,8 +62,12 @@ export class JobTasks {
     private readonly engine: McpEngine,
   ) {
     const days = config.mcp.executions.retentionDays;
-    // A task is answered for as long as its record is kept.
-    this.timing = { ttlMs: days > 0 ? days * 86_400_000 : null, pollIntervalMs: POLL_INTERVAL_MS };
+    // A task is answered for as long as its record is kept. The poll interval: a positive integer (SEP-2663).
+    this.timing = {
+      ttlMs: days > 0 ? days * 86_400_000 : null,
+      pollIntervalMs: Math.max(1, Math.round(config.mcp.endpoint.taskPollInterval)),
+    };
+    this.syncWindow = config.mcp.endpoint.taskSyncWindow;
   }
 
   /**
@@ -73,7 +75,7 @@ export class JobTasks {
    * of an input-required round. A tool whose definition says `execution.taskSupport` `optional`/`required` is a task
    * at once; another one too, unless the client declared elicitation, sampling or roots (it is then served
    * synchronously, so the upstream's questions reach it as input-required results), and the call then answers its
-   * result directly when it ends within SYNC_WINDOW_MS. A `required` tool called without the extension is refused
+   * result directly when it ends within `mcp.endpoint.task-sync-window`. A `required` tool called without the extension is refused
    * with -32021: its upstream says it runs it only as a task (the extension's rule for such tools).
    */
   servesAsTask(scope: ClientScope, params: CallToolRequest['params'], ctx: ServerContext): boolean {
@@ -105,7 +107,7 @@ export class JobTasks {
       throw toMcpError(error, 'tool');
     }
     const support = this.taskSupport(scope, params.name);
-    if (support !== 'optional' && support !== 'required') {
+    if (support !== 'optional' && support !== 'required' && this.syncWindow > 0) {
       const ended = await this.window(job, params, ctx, scope.signal);
       if (ended) return ended;
     }
@@ -172,7 +174,7 @@ export class JobTasks {
   }
 
   /**
-   * Waits up to SYNC_WINDOW_MS for the job: its result (or its error, as a synchronous call would answer it) when it
+   * Waits up to the sync window for the job: its result (or its error, as a synchronous call would answer it) when it
    * ended by then; undefined when it goes on as a task. Progress within the window goes to the request (the extension
    * has no progress notifications for a task once it is handed out).
    */
@@ -200,7 +202,7 @@ export class JobTasks {
     let timer: NodeJS.Timeout | undefined;
     try {
       if (hangUp.aborted) abandon();
-      await Promise.race([job.done, new Promise((resolve) => (timer = setTimeout(resolve, SYNC_WINDOW_MS)))]);
+      await Promise.race([job.done, new Promise((resolve) => (timer = setTimeout(resolve, this.syncWindow)))]);
     } finally {
       clearTimeout(timer);
       job.listeners.delete(listener);
