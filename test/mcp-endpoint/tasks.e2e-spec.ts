@@ -235,7 +235,13 @@ describe('MCP Tasks = the gateway jobs (2026-07-28)', () => {
     const slow = (await rpc('tools/call', { name: LONG, arguments: { duration: 60, steps: 60 } })).result!;
     const ack = await rpc('tasks/cancel', { taskId: slow.taskId }, { at: other });
     expect(ack.result).toEqual(expect.objectContaining({ resultType: 'complete' }));
-    const rec = await record(slow.taskId as string);
+    // The ack comes once the record has ended, or after 5 s without the running replica's confirmation: wait for it.
+    let rec = await record(slow.taskId as string);
+    await waitFor(
+      async () => (rec = await record(slow.taskId as string)).status !== 'running',
+      15_000,
+      'the relayed cancel on record',
+    );
     expect(rec.status).toBe('cancelled');
     expect(rec.error).toEqual(expect.objectContaining({ reason: 'cancelled_by_caller' }));
     expect((await rpc('tasks/get', { taskId: slow.taskId }, { at: other })).result?.status).toBe('cancelled');
