@@ -50,6 +50,8 @@ describe('MCP Tasks = the gateway jobs (2026-07-28)', () => {
   let base: string;
   let alice: Record<string, string>;
   let bob: Record<string, string>;
+  /** `mcp:read` only: may follow tasks, not cancel or answer them (as REST's cancel needs `mcp:write`). */
+  let reader: Record<string, string>;
   let nextId = 1;
 
   beforeAll(async () => {
@@ -61,15 +63,15 @@ describe('MCP Tasks = the gateway jobs (2026-07-28)', () => {
       waitForTools(base, ['everything', 'toolbox', 'tasks']),
       waitForTools(replica.addresses.api, ['everything']),
     ]);
-    const key = async (name: string) => {
+    const key = async (name: string, scopes = ['mcp:read', 'mcp:write']) => {
       const res = await fetch(`${base}/api/api-keys`, {
         method: 'POST',
         headers: { ...ADMIN_HEADERS, 'content-type': 'application/json' },
-        body: JSON.stringify({ name, scopes: ['mcp:read', 'mcp:write'] }),
+        body: JSON.stringify({ name, scopes }),
       });
       return { 'X-API-Key': ((await res.json()) as { key: string }).key };
     };
-    [alice, bob] = [await key('tasks-alice'), await key('tasks-bob')];
+    [alice, bob, reader] = [await key('tasks-alice'), await key('tasks-bob'), await key('tasks-reader', ['mcp:read'])];
   }, 60_000);
 
   afterAll(async () => {
@@ -331,7 +333,7 @@ describe('MCP Tasks = the gateway jobs (2026-07-28)', () => {
     }
   });
 
-  it('bad input: unknown ids, malformed params, removed methods, each a clear JSON-RPC error', async () => {
+  it('bad input: unknown ids, malformed params, removed methods, each a clear JSON-RPC error; cancel needs mcp:write', async () => {
     for (const taskId of [randomUUID(), 'not-a-task-id']) {
       const unknown = await rpc('tasks/get', { taskId });
       expect(unknown.error).toEqual({ code: -32602, message: 'Failed to retrieve task: Task not found' });
@@ -344,6 +346,11 @@ describe('MCP Tasks = the gateway jobs (2026-07-28)', () => {
     expect(noResponses.error?.code).toBe(-32602);
     for (const method of ['tasks/result', 'tasks/list']) {
       expect((await rpc(method, {})).error?.code).toBe(-32601);
+    }
+    const readOnly = await rpc('tasks/get', { taskId: randomUUID() }, { as: reader });
+    expect(readOnly.error?.code).toBe(-32602);
+    for (const method of ['tasks/cancel', 'tasks/update']) {
+      expect((await rpc(method, { taskId: randomUUID(), inputResponses: {} }, { as: reader })).status).toBe(403);
     }
   });
 });

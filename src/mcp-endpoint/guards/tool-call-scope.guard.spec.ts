@@ -18,7 +18,8 @@ describe('ToolCallScopeGuard', () => {
   const guard = new ToolCallScopeGuard();
 
   it('refuses a tools/call (alone or in a batch) without mcp:write: 403 with the scope challenge', () => {
-    for (const body of [call, [list, call]]) {
+    const cancel = { jsonrpc: '2.0', id: 3, method: 'tasks/cancel', params: { taskId: 't' } };
+    for (const body of [call, [list, call], cancel]) {
       let error: unknown;
       try {
         guard.check({ principal: principal('mcp:read'), body });
@@ -40,6 +41,8 @@ describe('ToolCallScopeGuard', () => {
   it('needs nothing more for other methods, answers, bodiless requests or a public route', () => {
     const reader = principal('mcp:read');
     expect(() => guard.check({ principal: reader, body: list })).not.toThrow();
+    const get = { jsonrpc: '2.0', id: 4, method: 'tasks/get', params: { taskId: 't' } };
+    expect(() => guard.check({ principal: reader, body: get })).not.toThrow();
     expect(() => guard.check({ principal: reader, body: { jsonrpc: '2.0', id: 1, result: {} } })).not.toThrow();
     expect(() => guard.check({ principal: reader, body: undefined })).not.toThrow();
     expect(() => guard.check({ principal: undefined, body: call })).not.toThrow();
