@@ -75,8 +75,8 @@ export class JobTasks {
    * of an input-required round. A tool whose definition says `execution.taskSupport` `optional`/`required` is a task
    * at once; another one too, unless the client declared elicitation, sampling or roots (it is then served
    * synchronously, so the upstream's questions reach it as input-required results), and the call then answers its
-   * result directly when it ends within `mcp.endpoint.task-sync-window`. A `required` tool called without the extension is refused
-   * with -32021: its upstream says it runs it only as a task (the extension's rule for such tools).
+   * result directly when it ends within `mcp.endpoint.task-sync-window`. A `required` tool called without the
+   * extension is refused with -32021: its upstream says it runs it only as a task (the extension's rule for those).
    */
   servesAsTask(scope: ClientScope, params: CallToolRequest['params'], ctx: ServerContext): boolean {
     const declared = declaredCapabilities(ctx);
@@ -90,7 +90,7 @@ export class JobTasks {
     return !Object.values(CLIENT_CAPABILITY_FOR).some((c) => declared[c] !== undefined);
   }
 
-  /** Starts the call as a job; answers its result if it ends within the window (tools without a task hint), else the task. */
+  /** Starts the call as a job; its result if it ends within the window (a tool without a task hint), else the task. */
   async call(
     scope: ClientScope,
     params: CallToolRequest['params'],
@@ -115,7 +115,7 @@ export class JobTasks {
     return { ...task, resultType: 'task' };
   }
 
-  /** Registers tasks/get, tasks/update and tasks/cancel on a per-request server (tasks/result and tasks/list: -32601). */
+  /** Registers tasks/get, tasks/update and tasks/cancel on a per-request server (tasks/result, tasks/list: -32601). */
   register(server: Server, principal: Principal | undefined): void {
     server.setRequestHandler('tasks/get', { params: TaskParams }, async (params, ctx) => {
       requireExtension(ctx);
