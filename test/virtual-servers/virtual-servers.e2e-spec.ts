@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { DataSource } from 'typeorm';
 import { loadConfig } from 'src/config/config.loader';
 import { ADMIN_HEADERS } from '../support/auth';
-import { REPO } from '../support/paths';
+import { REPO, TOOLBOX } from '../support/paths';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
 import { waitFor } from '../support/wait';
@@ -538,6 +538,51 @@ void (async () => {
       expect((await client.listTools()).tools.map((t) => t.name)).toEqual(['add_forty']);
       // Back as it was for the tests after this one.
       expect((await api('PUT', '/api/virtual-servers/mixed', MIXED)).status).toBe(200);
+    });
+  });
+
+  describe('a second replica on the same database', () => {
+    let replica: TestGateway;
+    beforeAll(async () => {
+      // The toolbox alone: the definition below composes only its tools.
+      const toolboxOnly = `mcp:\n  servers:\n    toolbox:\n      type: stdio\n      command: node\n      args: ["${TOOLBOX}"]\n`;
+      replica = await startTestGateway({ databaseUrl: db.url, yaml: toolboxOnly });
+      await waitForTools(replica.addresses.api, ['toolbox']);
+    }, 60_000);
+    afterAll(async () => {
+      await replica?.stop();
+    });
+
+    it('applies a definition written on the first replica without a restart, and its removal', async () => {
+      const names = async () => {
+        const res = await fetch(`${replica.addresses.api}/api/virtual-servers/echoes/tools`, {
+          headers: ADMIN_HEADERS,
+        });
+        return res.status === 200 ? ((await res.json()) as { tools: { name: string }[] }).tools.map((t) => t.name) : [];
+      };
+      const created = await api('POST', '/api/virtual-servers', {
+        id: 'echoes',
+        tools: [{ server: 'toolbox', tool: 'echo', name: 'again' }],
+      });
+      expect(created.status).toBe(201);
+      await waitFor(async () => (await names()).join() === 'again', 10_000, 'the replica serving echoes');
+      const client = new Client({ name: 'virtual-e2e', version: '1.0.0' });
+      await client.connect(
+        new StreamableHTTPClientTransport(new URL(`${replica.addresses.api}/mcp/echoes`), {
+          requestInit: { headers: ADMIN_HEADERS },
+        }),
+      );
+      clients.push(client);
+      expect(textOf(await client.callTool({ name: 'again', arguments: { message: 'there' } }))).toBe('Echo: there');
+
+      expect((await api('DELETE', '/api/virtual-servers/echoes')).status).toBe(200);
+      await waitFor(
+        async () =>
+          (await fetch(`${replica.addresses.api}/api/virtual-servers/echoes/tools`, { headers: ADMIN_HEADERS }))
+            .status === 404,
+        10_000,
+        'echoes gone on the replica',
+      );
     });
   });
 
