@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import type { EntityManager, FindOptionsWhere, Repository } from 'typeorm';
@@ -81,6 +82,11 @@ function toRecord(row: ExecutionEntity): Record<string, unknown> {
   };
 }
 
+/** What `prepared` uses of TypeORM's pg pool (`PostgresDriver.master`, a node-postgres `Pool`). */
+interface PreparingPool {
+  query<T>(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: T[] }>;
+}
+
 /** A row the sweep of dead processes interrupted. */
 export interface InterruptedExecution {
   id: string;
@@ -118,6 +124,9 @@ export interface UpsertOutcome {
 /** Named queries over `executions`. */
 @Injectable()
 export class ExecutionsRepository {
+  /** Statement names by text (a handful: the recorder's variants). */
+  private readonly statementNames = new Map<string, string>();
+
   constructor(@InjectRepository(ExecutionEntity) private readonly repository: Repository<ExecutionEntity>) {}
 
   findById(id: string): Promise<ExecutionEntity | null> {
@@ -171,10 +180,30 @@ export class ExecutionsRepository {
       ctes.unshift(`commit_mode AS (SELECT set_config('synchronous_commit', $${parameters.length}, true) AS mode)`);
       columns.push('(SELECT mode FROM commit_mode) AS commit_mode');
     }
-    const [result] = await this.repository.manager.query<
-      [{ recorded: number; written?: number; commit_mode?: string }]
-    >(`WITH ${ctes.join(', ')} SELECT ${columns.join(', ')}`, parameters);
-    return { recorded: result.recorded, written: result.written ?? 0, synchronousCommit: result.commit_mode ?? null };
+    const [result] = await this.prepared<{ recorded: number; written?: number; commit_mode?: string }>(
+      `WITH ${ctes.join(', ')} SELECT ${columns.join(', ')}`,
+      parameters,
+    );
+    return {
+      recorded: result!.recorded,
+      written: result!.written ?? 0,
+      synchronousCommit: result!.commit_mode ?? null,
+    };
+  }
+
+  /**
+   * Runs `text` as a named prepared statement of node-postgres: each pooled connection parses and plans it once, not
+   * on every group of records (planning was 0.2 ms of the statement's 0.7 ms inside PostgreSQL, `EXPLAIN ANALYZE`).
+   * The name is derived from the text, so two texts never share one.
+   */
+  private async prepared<T>(text: string, values: unknown[]): Promise<T[]> {
+    let name = this.statementNames.get(text);
+    if (name === undefined) {
+      name = `globalmcp-${createHash('sha256').update(text).digest('hex').slice(0, 16)}`;
+      this.statementNames.set(text, name);
+    }
+    const pool = (this.repository.manager.connection.driver as unknown as { master: PreparingPool }).master;
+    return (await pool.query<T>({ name, text, values })).rows;
   }
 
   /**
