@@ -13,6 +13,7 @@ import { CatalogView } from './catalog-view';
 import type { ClientScope } from './client-scope';
 import { McpEndpointMetrics } from './mcp-endpoint.metrics';
 import { McpSessionBus } from './mcp-session.bus';
+import { STATELESS_REVISION } from './transports/protocol-family';
 import { VirtualCatalogView } from './virtual-view';
 import { type McpSession, McpSessionStore } from './mcp-session.store';
 
@@ -157,6 +158,25 @@ export class McpSessions implements OnModuleInit {
       signal: input.signal,
       send: input.send,
     };
+  }
+
+  /**
+   * The scope of one 2026-07-28 request: no session, the stateless revision, an answer that may be an event stream.
+   * `send` takes what the upstream says during the request; without one it is dropped.
+   */
+  statelessScope(
+    request: { principal: Principal | undefined; view: string; signal: AbortSignal },
+    send: ClientScope['send'] = () => Promise.resolve(),
+  ): ClientScope {
+    return this.scope({
+      session: undefined,
+      principal: request.principal,
+      view: request.view,
+      streaming: true,
+      signal: request.signal,
+      protocolVersion: STATELESS_REVISION,
+      send,
+    });
   }
 
   /** The catalog view of `/mcp` (`*`), `/mcp/{server_id}` or `/mcp/{virtual_id}` (virtual-view.ts) for a caller. */

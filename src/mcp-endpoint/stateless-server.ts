@@ -1,4 +1,3 @@
-import { STATELESS_REVISION } from './transports/protocol-family';
 import { Inject, Injectable } from '@nestjs/common';
 import type { JSONRPCMessage, LoggingLevel, ServerNotification } from '@modelcontextprotocol/sdk/types.js';
 import {
@@ -62,16 +61,10 @@ export class StatelessServerFactory {
   build(exchange: StatelessExchange): Server {
     // One request per exchange (2026-07-28 has no batches): its context is where what the upstream says goes.
     let current: ServerContext | undefined;
-    const scope = this.sessions.scope({
-      session: undefined,
-      principal: exchange.principal,
-      view: exchange.view,
-      // Progress and log messages go out before the result; the SDK then answers with an event stream.
-      streaming: true,
-      signal: exchange.signal,
-      protocolVersion: STATELESS_REVISION,
-      send: (message) => (current ? toClient(current, message) : Promise.resolve()),
-    });
+    // Progress and log messages go out before the result; the SDK then answers with an event stream.
+    const scope = this.sessions.statelessScope(exchange, (message) =>
+      current ? toClient(current, message) : Promise.resolve(),
+    );
     const { serverInfo, instructions } = this.handlers.presentation(scope.view);
     const base = modernCapabilities(scope.view);
     // The Tasks extension (tasks/job-tasks.ts): a task is one of the gateway's jobs.

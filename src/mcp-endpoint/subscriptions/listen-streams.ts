@@ -15,7 +15,6 @@ import { McpEndpointMetrics } from '../mcp-endpoint.metrics';
 import { McpSessionBus } from '../mcp-session.bus';
 import { McpSessions, principalIdOf } from '../mcp-sessions.service';
 import { type StatelessExchange, StatelessServerFactory } from '../stateless-server';
-import { STATELESS_REVISION } from '../transports/protocol-family';
 import { LIST_KINDS, type ListenContext, type ListenedResource, ListenFanout, type ListKind } from './listen-fanout';
 
 const LIST_OF: Record<CatalogKind, ListKind> = {
@@ -113,15 +112,7 @@ export class ListenStreams implements OnModuleInit, OnApplicationShutdown {
   /** Serves one `subscriptions/listen` request: the SDK's response, an event stream while the client listens. */
   serve(request: Request, options: McpHandlerRequestOptions, exchange: StatelessExchange): Promise<Response> {
     if (this.closed) return Promise.resolve(shuttingDown(options.parsedBody));
-    const scope = this.sessions.scope({
-      session: undefined,
-      principal: exchange.principal,
-      view: exchange.view,
-      streaming: true,
-      signal: exchange.signal,
-      protocolVersion: STATELESS_REVISION,
-      send: () => Promise.resolve(),
-    });
+    const scope = this.sessions.statelessScope(exchange);
     const context: ListenContext<StatelessExchange> = {
       key: `${principalIdOf(exchange.principal)}\n${exchange.view}`,
       view: scope.view,

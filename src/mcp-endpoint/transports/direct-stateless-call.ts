@@ -79,15 +79,7 @@ export class DirectStatelessCall {
    */
   async answer(request: FastifyRequest, reply: FastifyReply, call: StatelessCall, view: string): Promise<boolean> {
     const hangUp = new AbortController();
-    const scope = this.sessions.scope({
-      session: undefined,
-      principal: request.principal,
-      view,
-      streaming: true,
-      signal: hangUp.signal,
-      protocolVersion: STATELESS_REVISION,
-      send: sent,
-    });
+    const scope = this.sessions.statelessScope({ principal: request.principal, view, signal: hangUp.signal });
     if (this.tasks.taskSupport(scope, call.params.name) === 'required') return false;
     const raw = reply.raw;
     const onClose = () => {
