@@ -6,22 +6,11 @@ import { errorMessage } from './connection';
 import { EngineError } from './engine-error';
 import type { EngineLogger } from './engine-logger';
 import { ConnectionPool, type PlacementKey } from './pool';
+import { type CrashLoopPolicy, CrashWindow, type RetryPolicy, reconnectDelay } from './restart-policy';
 
 export type ServerStatus = 'active' | 'inactive' | 'error';
 
-export interface RetryPolicy {
-  maxAttempts: number;
-  backoffMultiplier: number;
-  initialInterval: number;
-  maxInterval: number;
-}
-
-export interface CrashLoopPolicy {
-  /** This many crashes (unexpected closes or failed connects)... */
-  maxCrashes: number;
-  /** ...within this window park the server in `error`. */
-  windowMs: number;
-}
+export type { CrashLoopPolicy, RetryPolicy } from './restart-policy';
 
 export interface ServerState {
   id: string;
@@ -79,7 +68,7 @@ export class ServerSupervisor extends EventEmitter<SupervisorEvents> {
   private running = false;
   private parked = false;
   private everFailed = false;
-  private crashes: number[] = [];
+  private readonly crashes: CrashWindow;
   private lastError: string | undefined;
   private lastErrorAt: Date | undefined;
   private restarts = 0;
@@ -103,7 +92,7 @@ export class ServerSupervisor extends EventEmitter<SupervisorEvents> {
     poolSize: number,
     private readonly createConnection: () => McpConnection,
     private readonly retry: RetryPolicy,
-    private readonly crashLoop: CrashLoopPolicy,
+    crashLoop: CrashLoopPolicy,
     private readonly logger: EngineLogger,
     /** HTTP/SSE members beyond the first are closed after this long idle, and reopened when load comes back. */
     private readonly keepAliveMs = 0,
@@ -111,6 +100,7 @@ export class ServerSupervisor extends EventEmitter<SupervisorEvents> {
     placementQueueCapacity = Number.POSITIVE_INFINITY,
   ) {
     super();
+    this.crashes = new CrashWindow(crashLoop);
     this.pool = new ConnectionPool(poolSize, placementQueueCapacity, () => this.emit('placement-wait'), id);
     this.slots = Array.from({ length: poolSize }, () => ({ connection: undefined, attempts: 0, timer: undefined }));
   }
@@ -127,7 +117,7 @@ export class ServerSupervisor extends EventEmitter<SupervisorEvents> {
     this.running = true;
     this.parked = false;
     this.everFailed = false;
-    this.crashes = [];
+    this.crashes.clear();
     const gen = ++this.generation;
     this.dormant.clear();
     this.slots.forEach((_, i) => void this.runSlot(i, gen));
@@ -366,17 +356,12 @@ export class ServerSupervisor extends EventEmitter<SupervisorEvents> {
     this.everFailed = true;
     this.lastError = reason;
     this.lastErrorAt = new Date(now);
-    this.crashes.push(now);
-    this.crashes = this.crashes.filter((t) => now - t <= this.crashLoop.windowMs);
-    if (this.crashes.length >= this.crashLoop.maxCrashes) {
-      this.park(`crash loop: ${this.crashes.length} failures in ${this.crashLoop.windowMs} ms; last: ${reason}`);
+    const crashes = this.crashes.record(now);
+    if (this.crashes.isLoop(crashes)) {
+      this.park(`crash loop: ${crashes} failures in ${this.crashes.windowMs} ms; last: ${reason}`);
       return;
     }
-    const { initialInterval, backoffMultiplier, maxAttempts, maxInterval } = this.retry;
-    const delayMs =
-      slot.attempts < maxAttempts
-        ? Math.min(initialInterval * backoffMultiplier ** slot.attempts, maxInterval)
-        : maxInterval;
+    const delayMs = reconnectDelay(this.retry, slot.attempts);
     slot.attempts++;
     this.restarts++;
     this.logger.warn(`[${this.id}] member ${i} down (${reason}); reconnecting in ${delayMs} ms`, 'McpSupervisor');
