@@ -1,9 +1,9 @@
 import { ADMIN_HEADERS } from '../support/auth';
-import { TOOLBOX } from '../support/paths';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
 import { callInFlight, countOf, executionsOf } from '../support/records';
 import { waitFor } from '../support/wait';
+import { TOOLBOX_YAML } from './upstreams';
 
 const VERSION = '2026-07-28';
 const ENVELOPE = {
@@ -28,7 +28,7 @@ describe('MCP 2026-07-28: the direct tools/call path answers as the SDK path doe
     db = await createTestDatabase('mcp_direct_2026');
     gateway = await startTestGateway({
       databaseUrl: db.url,
-      yaml: `mcp:\n  servers:\n    toolbox:\n      type: stdio\n      command: node\n      args: ["${TOOLBOX}"]\n      pool-size: 2\n`,
+      yaml: TOOLBOX_YAML,
     });
     url = `${gateway.addresses.api}/mcp/toolbox`;
     await waitFor(async () => (await call('echo', { message: 'up' })).body.result !== undefined, 20_000, 'toolbox up');

@@ -1,9 +1,9 @@
 import { ADMIN_HEADERS } from '../support/auth';
-import { TOOLBOX } from '../support/paths';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
 import { callInFlight, countOf, executionsOf } from '../support/records';
 import { waitFor } from '../support/wait';
+import { TOOLBOX_YAML } from './upstreams';
 
 /**
  * The 2025 front door answers a session's plain `tools/call` as JSON without an SDK server per request
@@ -22,7 +22,7 @@ describe('MCP front door: the direct tools/call path answers as the SDK path doe
     db = await createTestDatabase('mcp_direct_call');
     gateway = await startTestGateway({
       databaseUrl: db.url,
-      yaml: `mcp:\n  servers:\n    toolbox:\n      type: stdio\n      command: node\n      args: ["${TOOLBOX}"]\n      pool-size: 2\n`,
+      yaml: TOOLBOX_YAML,
     });
     url = `${gateway.addresses.api}/mcp/toolbox`;
     const init = await post({

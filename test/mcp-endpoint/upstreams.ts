@@ -17,6 +17,16 @@ export const EVERYTHING_AND_TOOLBOX_YAML = `mcp:
       args: ["${TOOLBOX}"]
 `;
 
+/** The toolbox fixture alone over stdio, two pooled processes (a call that hangs leaves one free). */
+export const TOOLBOX_YAML = `mcp:
+  servers:
+    toolbox:
+      type: stdio
+      command: node
+      args: ["${TOOLBOX}"]
+      pool-size: 2
+`;
+
 /** The text blocks of a `tools/call` result, joined. */
 export const textOf = (result: unknown): string =>
   (result as { content: { type: string; text?: string }[] }).content.map((c) => c.text ?? '').join('\n');
