@@ -2,12 +2,12 @@ import { Injectable } from '@nestjs/common';
 import { ErrorCode as RpcCode, type CallToolRequest, type RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { SERVER_INFO_META_KEY } from '@modelcontextprotocol/server';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { REQUEST_ID_HEADER } from 'src/common/http/request-id';
 import { RESOURCE_NOT_FOUND_RPC } from '../mcp-errors';
 import { McpServerFactory } from '../mcp-server.factory';
 import { McpSessions } from '../mcp-sessions.service';
 import { JobTasks } from '../tasks/job-tasks';
 import { ToolCallBridge } from '../tool-call.bridge';
+import { answerDirectly, rpcError, sent } from './direct-answer';
 import { isPlainJson, isRecord, single } from './http-messages';
 import { STATELESS_REVISION } from './protocol-family';
 
@@ -19,7 +19,6 @@ const PARAM_KEYS = new Set(['name', 'arguments', '_meta']);
 const MESSAGE_KEYS = new Set(['jsonrpc', 'id', 'method', 'params']);
 /** A tool name the `Mcp-Name` header carries as it is (no sentinel encoding, nothing to decode). */
 const PLAIN_NAME = /^[A-Za-z0-9_.:/-]{1,128}$/;
-const sent = (): Promise<void> => Promise.resolve();
 
 /** A 2026-07-28 `tools/call` this path answers: its id and params. */
 export interface StatelessCall {
@@ -81,30 +80,18 @@ export class DirectStatelessCall {
     const hangUp = new AbortController();
     const scope = this.sessions.statelessScope({ principal: request.principal, view, signal: hangUp.signal });
     if (this.tasks.taskSupport(scope, call.params.name) === 'required') return false;
-    const raw = reply.raw;
-    const onClose = () => {
-      if (!raw.writableFinished) hangUp.abort(new Error('client disconnected'));
-    };
-    raw.once('close', onClose);
-    let response: Record<string, unknown>;
-    try {
-      const result = await this.toolCalls.callTool(scope, call.params, {
-        requestId: call.id,
-        signal: hangUp.signal,
-        sendNotification: sent,
-      });
-      const { serverInfo } = this.handlers.presentation(scope.view);
-      response = { result: encodeResult(result, serverInfo), jsonrpc: '2.0', id: call.id };
-    } catch (error) {
-      response = { jsonrpc: '2.0', id: call.id, error: encodeError(error) };
-    } finally {
-      raw.removeListener('close', onClose);
-    }
-    await reply
-      .status(200)
-      .header(REQUEST_ID_HEADER, String(request.id))
-      .header('content-type', 'application/json')
-      .send(JSON.stringify(response));
+    await answerDirectly(
+      request,
+      reply,
+      call.id,
+      hangUp,
+      async () => {
+        const extra = { requestId: call.id, signal: hangUp.signal, sendNotification: sent };
+        const result = await this.toolCalls.callTool(scope, call.params, extra);
+        return encodeResult(result, this.handlers.presentation(scope.view).serverInfo);
+      },
+      encodeError,
+    );
     return true;
   }
 }
@@ -120,13 +107,8 @@ function encodeResult(result: Record<string, unknown>, serverInfo: { name: strin
 
 /** A handler's error as SDK 2 answers it (resource-not-found has no code of its own on this revision). */
 function encodeError(error: unknown): Record<string, unknown> {
-  const e = error as { code?: unknown; message?: unknown; data?: unknown };
-  const code = Number.isSafeInteger(e.code) ? (e.code as number) : RpcCode.InternalError;
-  return {
-    code: code === RESOURCE_NOT_FOUND_RPC ? RpcCode.InvalidParams : code,
-    message: typeof e.message === 'string' ? e.message : 'Internal error',
-    ...(e.data !== undefined && { data: e.data }),
-  };
+  const encoded = rpcError(error);
+  return encoded.code === RESOURCE_NOT_FOUND_RPC ? { ...encoded, code: RpcCode.InvalidParams } : encoded;
 }
 
 /** The envelope of a client that asks for nothing but the result, in the shape the SDK accepts as it is. */

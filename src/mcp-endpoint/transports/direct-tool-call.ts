@@ -1,6 +1,5 @@
 import { Injectable } from '@nestjs/common';
 import {
-  ErrorCode as RpcCode,
   isJSONRPCRequest,
   RELATED_TASK_META_KEY,
   SUPPORTED_PROTOCOL_VERSIONS,
@@ -9,15 +8,14 @@ import {
   type JSONRPCRequest,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { REQUEST_ID_HEADER } from 'src/common/http/request-id';
 import type { McpSession } from '../mcp-session.store';
 import { McpSessions } from '../mcp-sessions.service';
 import { ToolCallBridge } from '../tool-call.bridge';
+import { answerDirectly, rpcError, sent } from './direct-answer';
 import { isPlainJson, isRecord, single } from './http-messages';
 
 const PARAM_KEYS = new Set(['name', 'arguments', '_meta']);
 const SUPPORTED = new Set<string>(SUPPORTED_PROTOCOL_VERSIONS);
-const sent = (): Promise<void> => Promise.resolve();
 
 /**
  * The 2025 front door's path for its commonest request: one `tools/call` of a session whose answer can only be the
@@ -65,11 +63,6 @@ export class DirectToolCall {
     view: string,
   ): Promise<void> {
     const hangUp = new AbortController();
-    const raw = reply.raw;
-    const onClose = () => {
-      if (!raw.writableFinished) hangUp.abort(new Error('client disconnected'));
-    };
-    raw.once('close', onClose);
     const scope = this.sessions.scope({
       session,
       sessionId: session.id,
@@ -79,33 +72,20 @@ export class DirectToolCall {
       signal: hangUp.signal,
       send: sent,
     });
-    let response: Record<string, unknown>;
-    try {
-      const result = await this.toolCalls.callTool(scope, message.params as CallToolRequest['params'], {
-        requestId: message.id,
-        signal: hangUp.signal,
-        sendNotification: sent,
-      });
-      response = { result, jsonrpc: '2.0', id: message.id };
-    } catch (error) {
-      const e = error as { code?: unknown; message?: unknown; data?: unknown };
-      response = {
-        jsonrpc: '2.0',
-        id: message.id,
-        error: {
-          code: Number.isSafeInteger(e.code) ? e.code : RpcCode.InternalError,
-          message: typeof e.message === 'string' ? e.message : 'Internal error',
-          ...(e.data !== undefined && { data: e.data }),
-        },
-      };
-    } finally {
-      raw.removeListener('close', onClose);
-    }
-    await reply
-      .status(200)
-      .header(REQUEST_ID_HEADER, String(request.id))
-      .header('mcp-session-id', session.id)
-      .header('content-type', 'application/json')
-      .send(JSON.stringify(response));
+    const params = message.params as CallToolRequest['params'];
+    await answerDirectly(
+      request,
+      reply,
+      message.id,
+      hangUp,
+      () =>
+        this.toolCalls.callTool(scope, params, {
+          requestId: message.id,
+          signal: hangUp.signal,
+          sendNotification: sent,
+        }),
+      rpcError,
+      { 'mcp-session-id': session.id },
+    );
   }
 }
