@@ -24,8 +24,8 @@ import { MemberLoad, type PlacementKey } from './pool';
 import { createSseTransport, createStreamableHttpTransport, type RequestHeaders } from './transports/http.transport';
 import { coalesceWrites, StdioTransportHandle } from './transports/stdio.transport';
 
-/** A zod-like schema: anything with `parse` works for the SDK's `request`. */
-type ResultSchema = Parameters<Client['request']>[1];
+/** The schema an upstream's result is parsed with: anything with `parse` works for the SDK's `request`. */
+export type UpstreamResultSchema = Parameters<Client['request']>[1];
 
 export interface ConnectionOptions {
   logger: EngineLogger;
@@ -205,7 +205,7 @@ export class McpConnection extends EventEmitter {
   async request<T>(
     method: string,
     params: Record<string, unknown> | undefined,
-    schema: ResultSchema,
+    schema: UpstreamResultSchema,
     call: CallOptions,
   ): Promise<T> {
     if (this.state !== 'open') throw EngineError.unavailable(this.serverId, this.closeReason ?? 'connection not open');

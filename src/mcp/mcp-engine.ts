@@ -2,17 +2,13 @@ import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import type {
   CallToolResult,
-  ClientCapabilities,
   GetPromptResult,
   Implementation,
-  Notification,
-  Progress,
   Prompt,
   ReadResourceResult,
   Resource,
   ResourceTemplate,
   ServerCapabilities,
-  Tool,
 } from '@modelcontextprotocol/sdk/types.js';
 import {
   CallToolResultSchema,
@@ -20,81 +16,34 @@ import {
   ReadResourceResultSchema,
   ResultSchema,
 } from '@modelcontextprotocol/sdk/types.js';
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import type { AppConfig, ServerEntry } from 'src/config/config.schema';
+import type { ServerEntry } from 'src/config/config.schema';
 import { isCallerAuth } from 'src/config/upstream-auth.schema';
-import { type CatalogCache, type CatalogKind, ALL_CATALOG_KINDS, Catalog, LIST_CHANGED } from './catalog';
+import { type CatalogKind, ALL_CATALOG_KINDS, Catalog } from './catalog';
+import { type CallTarget, type SendCall, CallRunner, requestOptions } from './call-runner';
 import { ChildReaper, type ReapOptions } from './child-reaper';
-import { type CallOrigin, McpConnection } from './connection';
 import { type CallerCredential, type UpstreamCaller, UpstreamCredentials } from './credentials/upstream-credentials';
-import { PrincipalConnections } from './principal-connections';
-import type { RequestHeaders } from './transports/http.transport';
+import type { PrincipalConnections } from './principal-connections';
 import { OrphanWatchdog } from './orphan-watchdog';
 import { EngineError, EngineErrorCode } from './engine-error';
 import { type EngineLogger, silentLogger } from './engine-logger';
-import type { CallOutcome, McpEngineEvents } from './mcp-engine.events';
-import { ConcurrencyLimiter, ConnectionPool } from './pool';
-import { type CrashLoopPolicy, type ServerState, ServerSupervisor } from './supervisor';
+import type { McpEngineEvents } from './mcp-engine.events';
+import {
+  type CallOptions,
+  type McpEngineOptions,
+  type ToolCallOptions,
+  type ToolRef,
+  defaultTimeout,
+} from './mcp-engine.types';
+import { ConcurrencyLimiter } from './pool';
+import type { UpstreamResultSchema } from './connection';
+import type { CrashLoopPolicy } from './restart-policy';
+import type { ServerState, ServerSupervisor } from './supervisor';
 import { ToolValidator } from './tool-validator';
+import { UpstreamFactory } from './upstream-factory';
 
-export type McpClientConfig = AppConfig['mcp']['client'];
+export type { CallOptions, McpClientConfig, McpEngineOptions, ToolCallOptions, ToolRef } from './mcp-engine.types';
 
-export interface McpEngineOptions {
-  /** `mcp.client` of the configuration. */
-  client: McpClientConfig;
-  logger?: EngineLogger;
-  /** Defaults: 5 crashes within 60 s park a server. */
-  crashLoop?: CrashLoopPolicy;
-  /** Defaults: 2 s after stdin EOF before SIGTERM, 2 s more before SIGKILL. */
-  reap?: ReapOptions;
-  /** Bound on spawn + initialize; defaults to the larger of the server's timeout and `client.defaultTimeout`. */
-  connectTimeoutMs?: number;
-  /** Shared catalog cache (Redis, later); memory only without it. */
-  catalogCache?: CatalogCache;
-  clientInfo?: Implementation;
-  /** Overrides transport creation (InMemoryTransport in unit tests). */
-  transportFactory?: (serverId: string, entry: ServerEntry) => Transport;
-  /**
-   * Start a companion process that kills the children if the gateway dies by `kill -9` (default false; the Nest
-   * module turns it on). Without it, stdin EOF still ends well-behaved servers.
-   */
-  orphanWatchdog?: boolean;
-  /** SIGKILL every tracked child from `process.on('exit')` (default true). */
-  killChildrenOnExit?: boolean;
-  /**
-   * Capabilities announced to every upstream (default none). Declaring `sampling`, `elicitation` or `roots` makes
-   * upstreams send those requests; they are answered by the `origin` of the call in flight (`CallOptions.origin`).
-   */
-  clientCapabilities?: ClientCapabilities;
-}
-
-export interface CallOptions {
-  /** Wins over the server's `timeout` and `client.defaultTimeout`. Covers the wait in the queue. */
-  timeoutMs?: number;
-  /** Aborting it cancels the call, upstream included (`notifications/cancelled`). */
-  signal?: AbortSignal;
-  /** Progress notifications of this call. */
-  onProgress?: (progress: Progress) => void;
-  /** Who asks: the upstream's sampling/elicitation/roots requests during the call go back to it. */
-  origin?: CallOrigin;
-  /**
-   * The caller's credential for a server that acts on behalf of each caller (`credentialFor`): the call runs on that
-   * principal's own connection. Required by such servers; ignored by the others.
-   */
-  credential?: CallerCredential;
-}
-
-export interface ToolCallOptions extends CallOptions {
-  /** Skip the ajv check (the caller validated already). */
-  skipValidation?: boolean;
-}
-
-export interface ToolRef {
-  serverId: string;
-  tool: Tool;
-}
-
-interface ServerRecord {
+interface ServerRecord extends CallTarget {
   supervisor: ServerSupervisor;
   /** Per-principal connections, for a server whose credential depends on the caller (ADR 0007). */
   principals: PrincipalConnections | undefined;
@@ -112,13 +61,12 @@ export class McpEngine extends EventEmitter<McpEngineEvents> {
   private readonly servers = new Map<string, ServerRecord>();
   private readonly reaper: ChildReaper;
   private readonly watchdog: OrphanWatchdog | undefined;
-  private readonly limiter: ConcurrencyLimiter;
   private readonly catalog: Catalog;
+  private readonly runner: CallRunner;
+  private readonly factory: UpstreamFactory;
   private readonly validator: ToolValidator;
   private readonly logger: EngineLogger;
-  private readonly crashLoop: CrashLoopPolicy;
   private readonly reap: ReapOptions;
-  private readonly clientInfo: Implementation;
   private readonly exitHook: (() => void) | undefined;
   private readonly credentials: UpstreamCredentials;
   private closed = false;
@@ -128,14 +76,15 @@ export class McpEngine extends EventEmitter<McpEngineEvents> {
     this.logger = options.logger ?? silentLogger;
     this.watchdog = options.orphanWatchdog ? new OrphanWatchdog() : undefined;
     this.reaper = new ChildReaper(this.watchdog);
-    this.crashLoop = options.crashLoop ?? { maxCrashes: 5, windowMs: 60_000 };
     this.reap = options.reap ?? { graceMs: 2_000, killAfterMs: 2_000 };
-    this.clientInfo = options.clientInfo ?? { name: 'globalmcp', version: '0.1.0' };
-    this.limiter = new ConcurrencyLimiter(
+    const crashLoop: CrashLoopPolicy = options.crashLoop ?? { maxCrashes: 5, windowMs: 60_000 };
+    const clientInfo: Implementation = options.clientInfo ?? { name: 'globalmcp', version: '0.1.0' };
+    const limiter = new ConcurrencyLimiter(
       options.client.maxConcurrentConnections,
       options.client.pool.queueCapacity,
       (depth, inFlight) => this.emit('queue.depth', { depth, inFlight }),
     );
+    this.runner = new CallRunner(limiter, options.client, this);
     this.catalog = new Catalog(
       this.logger,
       (serverId, kinds) => this.emit('catalog.changed', { serverId, kinds }),
@@ -143,6 +92,17 @@ export class McpEngine extends EventEmitter<McpEngineEvents> {
     );
     this.validator = new ToolValidator(this.logger);
     this.credentials = new UpstreamCredentials((event) => this.emit('credential', event));
+    this.factory = new UpstreamFactory({
+      options,
+      logger: this.logger,
+      reaper: this.reaper,
+      reap: this.reap,
+      crashLoop,
+      clientInfo,
+      credentials: this.credentials,
+      catalog: this.catalog,
+      events: this,
+    });
     if (options.killChildrenOnExit !== false) {
       this.exitHook = () => this.reaper.killAllSync();
       process.on('exit', this.exitHook);
@@ -159,10 +119,10 @@ export class McpEngine extends EventEmitter<McpEngineEvents> {
     this.assertOpen();
     const existing = this.servers.get(id);
     const previous = existing?.chain ?? Promise.resolve();
-    const supervisor = this.createSupervisor(id, entry);
+    const supervisor = this.factory.supervisor(id, entry);
     const record: ServerRecord = {
       supervisor,
-      principals: this.principalConnections(id, entry),
+      principals: this.factory.principalConnections(id, entry),
       chain: Promise.resolve(),
     };
     record.chain = previous
@@ -323,18 +283,13 @@ export class McpEngine extends EventEmitter<McpEngineEvents> {
     args: Record<string, unknown> = {},
     options: ToolCallOptions = {},
   ): Promise<CallToolResult> {
-    return this.run(
+    return this.run<CallToolResult>(
       serverId,
       'tools/call',
       toolName,
+      { name: toolName, arguments: args },
+      CallToolResultSchema,
       options,
-      (conn, timeoutMs) =>
-        conn.request<CallToolResult>('tools/call', { name: toolName, arguments: args }, CallToolResultSchema, {
-          timeoutMs,
-          signal: options.signal,
-          onProgress: options.onProgress,
-          origin: options.origin,
-        }),
       () => this.checkToolCall(serverId, toolName, args, options.skipValidation === true),
     );
   }
@@ -359,14 +314,7 @@ export class McpEngine extends EventEmitter<McpEngineEvents> {
   }
 
   async readResource(serverId: string, uri: string, options: CallOptions = {}): Promise<ReadResourceResult> {
-    return this.run(serverId, 'resources/read', uri, options, (conn, timeoutMs) =>
-      conn.request<ReadResourceResult>('resources/read', { uri }, ReadResourceResultSchema, {
-        timeoutMs,
-        signal: options.signal,
-        onProgress: options.onProgress,
-        origin: options.origin,
-      }),
-    );
+    return this.run<ReadResourceResult>(serverId, 'resources/read', uri, { uri }, ReadResourceResultSchema, options);
   }
 
   async getPrompt(
@@ -375,18 +323,13 @@ export class McpEngine extends EventEmitter<McpEngineEvents> {
     args: Record<string, string> = {},
     options: CallOptions = {},
   ): Promise<GetPromptResult> {
-    return this.run(
+    return this.run<GetPromptResult>(
       serverId,
       'prompts/get',
       name,
+      { name, arguments: args },
+      GetPromptResultSchema,
       options,
-      (conn, timeoutMs) =>
-        conn.request<GetPromptResult>('prompts/get', { name, arguments: args }, GetPromptResultSchema, {
-          timeoutMs,
-          signal: options.signal,
-          onProgress: options.onProgress,
-          origin: options.origin,
-        }),
       () => {
         const cat = this.catalog.get(serverId);
         if (cat?.loaded.includes('prompts') && !cat.prompts.some((p) => p.name === name)) {
@@ -406,14 +349,7 @@ export class McpEngine extends EventEmitter<McpEngineEvents> {
     params?: Record<string, unknown>,
     options: CallOptions = {},
   ): Promise<Record<string, unknown>> {
-    return this.run(serverId, method, undefined, options, (conn, timeoutMs) =>
-      conn.request<Record<string, unknown>>(method, params, ResultSchema, {
-        timeoutMs,
-        signal: options.signal,
-        onProgress: options.onProgress,
-        origin: options.origin,
-      }),
-    );
+    return this.run<Record<string, unknown>>(serverId, method, undefined, params, ResultSchema, options);
   }
 
   /** Raw JSON-RPC notification to one member of a server. */
@@ -452,202 +388,23 @@ export class McpEngine extends EventEmitter<McpEngineEvents> {
 
   // ---------------------------------------------------------------- internals
 
-  private async run<T>(
+  /** One upstream request of a call, run by the `CallRunner` (permit, placement, timeout, events). */
+  private run<T>(
     serverId: string,
     method: string,
     target: string | undefined,
+    params: Record<string, unknown> | undefined,
+    schema: UpstreamResultSchema,
     options: CallOptions,
-    send: (conn: McpConnection, timeoutMs: number) => Promise<T>,
     precheck?: () => void,
   ): Promise<T> {
-    const started = performance.now();
-    this.emit('call.started', { serverId, method, target });
-    let outcome: CallOutcome = 'success';
-    let release: (() => void) | undefined;
-    let timeoutMs: number | undefined;
-    let supervisor: ServerSupervisor | undefined;
-    let member: McpConnection | undefined;
-    try {
+    const resolve = (): ServerRecord => {
       this.assertOpen();
-      const record = this.record(serverId);
-      supervisor = record.supervisor;
-      precheck?.();
-      timeoutMs = options.timeoutMs ?? this.defaultTimeout(supervisor.entry);
-      if (options.signal?.aborted)
-        throw new EngineError(EngineErrorCode.CANCELLED, `'${method}' on '${serverId}' was cancelled by the caller`);
-      if (record.principals) return await this.runAsPrincipal(record.principals, serverId, method, options, send);
-      // Fail fast (circuit open) before queueing when the server is known to be down; waits only on first start.
-      if (supervisor.pool.openCount === 0) await supervisor.acquire(timeoutMs, options.signal);
-      const permit = this.limiter.acquire(timeoutMs, options.signal, serverId);
-      release = typeof permit === 'function' ? permit : await permit;
-      const remaining = timeoutMs - (performance.now() - started);
-      if (remaining <= 0)
-        throw new EngineError(EngineErrorCode.TIMEOUT, `'${method}' on '${serverId}' timed out in the queue`, {
-          timeoutMs,
-        });
-      // A member the call may share (see ConnectionPool.place), the least busy one when the permit is granted.
-      let placed = supervisor.place(options.origin, remaining, options.signal);
-      let left = remaining;
-      while (placed instanceof Promise) {
-        // The wait may be long (a session's call may wait for a human's elicitation): not with a gateway-wide permit
-        // held, which would let one busy server stall every other. The member is kept while the permit comes back.
-        release();
-        release = undefined;
-        member = await placed;
-        const again = this.limiter.acquire(this.left(started, timeoutMs, method, serverId), options.signal, serverId);
-        release = typeof again === 'function' ? again : await again;
-        left = this.left(started, timeoutMs, method, serverId);
-        if (member.isOpen) break;
-        // It closed while the call waited for the permit; nothing was sent: place the call again.
-        supervisor.pool.release(member, options.origin);
-        member = undefined;
-        placed = supervisor.place(options.origin, left, options.signal);
-      }
-      member ??= placed as McpConnection; // placed at once (or again); after the break above `member` is set
-      const result = await send(member, left);
-      if ((result as { isError?: unknown }).isError === true) outcome = 'tool_error';
-      return result;
-    } catch (e) {
-      let error =
-        e instanceof EngineError
-          ? e
-          : new EngineError(EngineErrorCode.PROTOCOL_ERROR, String(e), { serverId }, { cause: e });
-      if (error.code === EngineErrorCode.TIMEOUT && timeoutMs !== undefined) {
-        // Report the timeout the caller chose, not what was left of it after queueing.
-        error = new EngineError(
-          EngineErrorCode.TIMEOUT,
-          `'${method}' on '${serverId}' timed out after ${timeoutMs} ms`,
-          {
-            ...error.details,
-            serverId,
-            timeoutMs,
-          },
-        );
-      }
-      outcome = error.code;
-      throw error;
-    } finally {
-      if (member) supervisor!.pool.release(member, options.origin);
-      release?.();
-      this.emit('call.finished', { serverId, method, target, outcome, durationMs: performance.now() - started });
-    }
-  }
-
-  /**
-   * A call to a server that acts on behalf of each caller: on the caller's own connection (never a pooled one), with
-   * its credential, under the gateway-wide permit. The pooled members of such a server only read its catalog.
-   */
-  private async runAsPrincipal<T>(
-    principals: PrincipalConnections,
-    serverId: string,
-    method: string,
-    options: CallOptions,
-    send: (conn: McpConnection, timeoutMs: number) => Promise<T>,
-  ): Promise<T> {
-    const credential = options.credential;
-    if (!credential)
-      throw new EngineError(
-        EngineErrorCode.UPSTREAM_AUTHORIZATION_REQUIRED,
-        `Server '${serverId}' acts on behalf of each caller: '${method}' through it needs the caller's credential (tool calls carry it)`,
-        { serverId },
-      );
-    const started = performance.now();
-    const timeoutMs = options.timeoutMs ?? this.defaultTimeout(this.record(serverId).supervisor.entry);
-    const permit = this.limiter.acquire(timeoutMs, options.signal, serverId);
-    const release = typeof permit === 'function' ? permit : await permit;
-    let held: { connection: McpConnection; release: () => void } | undefined;
-    try {
-      held = await principals.acquire(credential.partition, credential.headers);
-      const result = await send(held.connection, this.left(started, timeoutMs, method, serverId));
-      return result;
-    } finally {
-      held?.release();
-      release();
-    }
-  }
-
-  private principalConnections(id: string, entry: ServerEntry): PrincipalConnections | undefined {
-    if (!isCallerAuth(entry) || !entry.auth) return undefined;
-    return new PrincipalConnections({
-      serverId: id,
-      max: entry.auth.maxConnections,
-      idleMs: entry.auth.idleTimeout,
-      logger: this.logger,
-      create: (headers, partition) =>
-        this.createConnection(id, entry, headers, false, () => this.credentials.rejected(id, entry, partition)),
-    });
-  }
-
-  /** What is left of a call's timeout; TIMEOUT when nothing is. */
-  private left(started: number, timeoutMs: number, method: string, serverId: string): number {
-    const left = timeoutMs - (performance.now() - started);
-    if (left <= 0)
-      throw new EngineError(EngineErrorCode.TIMEOUT, `'${method}' on '${serverId}' timed out in the queue`, {
-        timeoutMs,
-      });
-    return left;
-  }
-
-  private createSupervisor(id: string, entry: ServerEntry): ServerSupervisor {
-    const client = this.options.client;
-    const size = ConnectionPool.sizeFor(entry.poolSize, client.pool.coreSize, client.pool.maxSize);
-    const supervisor = new ServerSupervisor(
-      id,
-      entry,
-      size,
-      () => this.createConnection(id, entry),
-      client.retry,
-      this.crashLoop,
-      this.logger,
-      client.pool.keepAlive,
-      client.pool.queueCapacity,
-    );
-    supervisor.on('status', (status, previous, lastError) =>
-      this.emit('server.status', { serverId: id, status, previous, lastError }),
-    );
-    supervisor.on('restart', (info) => this.emit('server.restart', { serverId: id, ...info }));
-    supervisor.on('placement-wait', () => this.emit('placement.wait', { serverId: id }));
-    supervisor.on('member-up', (conn) => {
-      // Discovered on connect, refreshed on every reconnect.
-      void this.catalog.refresh(id, conn, ALL_CATALOG_KINDS, this.defaultTimeout(entry));
-    });
-    return supervisor;
-  }
-
-  /**
-   * A connection of the server's pool (`headers` unset: the server-wide credential, `catalog` on), or a principal's
-   * (its own headers; its notifications do not drive the shared catalog).
-   */
-  private createConnection(
-    id: string,
-    entry: ServerEntry,
-    headers?: RequestHeaders,
-    catalog = true,
-    onUnauthorized?: () => void,
-  ): McpConnection {
-    const conn = new McpConnection(id, entry, {
-      logger: this.logger,
-      reaper: this.reaper,
-      reap: this.reap,
-      // Spawn + initialize is not a tool call: a short per-call `timeout` must not make a server unable to start.
-      connectTimeoutMs:
-        this.options.connectTimeoutMs ?? Math.max(this.defaultTimeout(entry), this.options.client.defaultTimeout),
-      maxResultSize: this.options.client.maxResultSize,
-      clientInfo: this.clientInfo,
-      maxInFlight: this.options.client.maxConcurrentConnections,
-      transportFactory: this.options.transportFactory,
-      clientCapabilities: this.options.clientCapabilities,
-      ...(headers ? { requestHeaders: headers, onUnauthorized } : this.credentials.pooled(id, entry)),
-    });
-    conn.on('notification', (notification: Notification, origin: CallOrigin | undefined) => {
-      this.emit('server.notification', { serverId: id, notification, origin });
-      const kinds = LIST_CHANGED[notification.method];
-      if (catalog && kinds && conn.isOpen) void this.catalog.refresh(id, conn, kinds, this.defaultTimeout(entry));
-    });
-    conn.on('protocol-error', (error: Error) =>
-      this.logger.debug(`[${id}] protocol error: ${error.message}`, 'McpEngine'),
-    );
-    return conn;
+      return this.record(serverId);
+    };
+    const send: SendCall<T> = (conn, timeoutMs) =>
+      conn.request<T>(method, params, schema, requestOptions(options, timeoutMs));
+    return this.runner.run(serverId, method, target, options, resolve, send, precheck);
   }
 
   /** Waits for the catalog refresh the first connect started, if any (bounded by the refresh's own timeouts). */
@@ -663,7 +420,7 @@ export class McpEngine extends EventEmitter<McpEngineEvents> {
   }
 
   private defaultTimeout(entry: ServerEntry): number {
-    return entry.timeout ?? this.options.client.defaultTimeout;
+    return defaultTimeout(entry, this.options.client);
   }
 
   private record(id: string): ServerRecord {
