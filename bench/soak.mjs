@@ -47,6 +47,8 @@ export async function runSoak(argv) {
     duration_s: durationS,
     warmup_s: warmupS,
     echo_rate: Number(arg('--soak-rate', '300')),
+    // V8 flags for the gateway's node (e.g. '--max-semi-space-size=32'), to measure what a NODE_OPTIONS setting does.
+    gateway_node_args: arg('--gateway-node-args', '').split(/\s+/).filter(Boolean),
     pool_size: POOL_SIZE,
     sample_every_s: SAMPLE_MS / 1000,
     kill_every_s: KILL_EVERY_S,
@@ -97,6 +99,7 @@ export async function runSoak(argv) {
       servers,
       marker,
       apiKey: `gmcp_${randomBytes(32).toString('base64url')}`,
+      nodeArgs: options.gateway_node_args,
     });
     log(`ready in ${gw.readyMs} ms; ${durationS} s of load, warm-up ${warmupS} s`);
 
@@ -186,7 +189,7 @@ export async function runSoak(argv) {
       failure_samples: load.failureSamples,
     };
     result.records.job_polled_statuses = countBy(load.jobs.map((j) => j.status));
-    const dir = path.join(BENCH_DIR, 'results');
+    const dir = path.resolve(arg('--out', path.join(BENCH_DIR, 'results')));
     mkdirSync(dir, { recursive: true });
     writeFileSync(path.join(dir, 'soak.json'), `${JSON.stringify(result, null, 2)}\n`);
     const md = renderSoak(result);

@@ -68,14 +68,14 @@ function gatewayYaml({ apiPort, mgmtPort, pgPort, dataDir, servers, marker }) {
 }
 
 /** Starts the gateway (own process group) from `distDir` and waits for readiness and for every server's tools. */
-export async function startSoakGateway({ distDir, temp, dataDir, servers, marker, apiKey }) {
+export async function startSoakGateway({ distDir, temp, dataDir, servers, marker, apiKey, nodeArgs = [] }) {
   const [apiPort, mgmtPort, pgPort] = [await freePort(), await freePort(), await freePort()];
   const configFile = path.join(temp, 'soak-gateway.yml');
   writeFileSync(configFile, gatewayYaml({ apiPort, mgmtPort, pgPort, dataDir, servers, marker }));
   const logFile = path.join(temp, 'soak-gateway.log');
   const logFd = openSync(logFile, 'w');
   const [markerKey, markerValue] = marker.split('=');
-  const child = spawn(process.execPath, [path.join(distDir, 'src/main.js'), '--config', configFile], {
+  const child = spawn(process.execPath, [...nodeArgs, path.join(distDir, 'src/main.js'), '--config', configFile], {
     cwd: ROOT,
     detached: true,
     env: { ...cleanEnv(), GLOBALMCP_ADMIN_API_KEY: apiKey, GLOBALMCP_DATA_DIR: dataDir, [markerKey]: markerValue },
