@@ -23,7 +23,7 @@ import { PgNotifications } from 'src/database/pg-notifications';
 import { ExecutionsService } from 'src/executions/executions.service';
 import { McpEngine } from 'src/mcp/mcp-engine';
 import type { ServerNotificationEvent } from 'src/mcp/mcp-engine.events';
-import type { CallEndReason, PreparedCall } from 'src/calls/call.types';
+import type { CallEndReason, CallHooks, PreparedCall } from 'src/calls/call.types';
 import { toExecutionResultDto } from 'src/executions/dto/execution-result.dto';
 import type { JobState } from './dto/job.dto';
 import { finalEventOf, Job, type JobEvent, type JobEventType } from './job';
@@ -56,6 +56,8 @@ const REMOTE_POLL_MS = 500;
 export class JobsService implements OnModuleInit, OnApplicationBootstrap, OnModuleDestroy, BeforeApplicationShutdown {
   private readonly logger = new Logger('Jobs');
   private readonly jobs = new Map<string, Job>();
+  /** Told when a job of this process ends (MCP task status notifications, src/mcp-endpoint/tasks). */
+  private readonly finishWatchers = new Set<(job: Job) => void>();
   private stopping = false;
   private sweeper: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | undefined;
@@ -104,9 +106,10 @@ export class JobsService implements OnModuleInit, OnApplicationBootstrap, OnModu
 
   /**
    * Starts a prepared call as a job owned by `principal` and returns it at once. The call is not tied to any HTTP
-   * request: only `cancel` (or a gateway stop) ends it early.
+   * request: only `cancel` (or a gateway stop) ends it early. `origin`: who answers the upstream's requests to the
+   * client during the call (an MCP task whose client can be asked, src/mcp-endpoint/tasks); none for a REST job.
    */
-  start(prepared: PreparedCall, principal: Principal | undefined): Job {
+  start(prepared: PreparedCall, principal: Principal | undefined, options: Pick<CallHooks, 'origin'> = {}): Job {
     if (!prepared.run) throw new Error('JobsService.start: an idempotent repeat has nothing to run');
     if (this.stopping) {
       throw new AppException(ErrorCode.SERVER_UNAVAILABLE, 'The gateway is stopping: no new jobs');
@@ -128,6 +131,7 @@ export class JobsService implements OnModuleInit, OnApplicationBootstrap, OnModu
     job.done = prepared
       .run({
         signal: job.controller.signal,
+        ...(options.origin ? { origin: options.origin } : {}),
         onProgress: (progress: Progress) =>
           job.push('progress', {
             progress: progress.progress,
@@ -150,6 +154,18 @@ export class JobsService implements OnModuleInit, OnApplicationBootstrap, OnModu
   abandon(id: string): void {
     const job = this.jobs.get(id);
     if (job && !job.finished) job.controller.abort(CLIENT_GONE_REASON);
+  }
+
+  /** Calls `watcher` with each job of this process that ends; returns the function that stops it. */
+  onFinish(watcher: (job: Job) => void): () => void {
+    this.finishWatchers.add(watcher);
+    return () => this.finishWatchers.delete(watcher);
+  }
+
+  /** Whether a job runs in this process now (whoever owns it). */
+  runsHere(id: string): boolean {
+    const job = this.jobs.get(id);
+    return job !== undefined && !job.finished;
   }
 
   /** The job if the caller may see it (its owner, or an admin); undefined when it is not in this process's memory. */
@@ -282,6 +298,13 @@ export class JobsService implements OnModuleInit, OnApplicationBootstrap, OnModu
     job.state = state;
     job.finishedAt = Date.now();
     job.push(type, { status: state, ...data });
+    for (const watcher of this.finishWatchers) {
+      try {
+        watcher(job);
+      } catch (error) {
+        this.logger.warn(`A job watcher failed: ${(error as Error).message}`);
+      }
+    }
   }
 
   private fail(job: Job, error: unknown): void {

@@ -8,6 +8,7 @@ import { JobsModule } from 'src/jobs/jobs.module';
 import { InputRounds } from './input-required/input-rounds';
 import { RequestStates } from './input-required/request-state';
 import { JobTasks } from './tasks/job-tasks';
+import { TaskInputs } from './tasks/task-inputs';
 import { McpEndpointController } from './mcp-endpoint.controller';
 import { McpEndpointMetrics, mcpEndpointMetricProviders } from './mcp-endpoint.metrics';
 import { DnsRebindingGuard } from './guards/dns-rebinding.guard';
@@ -55,6 +56,7 @@ export class McpEndpointModule {
         StreamableHttpHandler,
         RequestStates,
         InputRounds,
+        TaskInputs,
         JobTasks,
         StatelessServerFactory,
         DirectStatelessCall,

@@ -22,7 +22,16 @@ export type BusMessage =
   /** The holder's answer to `input`: first `accepted`, then the call's next step (or the retry's error). */
   | { kind: 'input-reply'; reply: string; accepted?: true; step?: InputStep }
   /** The client of a relayed retry went away: the holder cancels the call. */
-  | { kind: 'input-cancel'; call: string };
+  | { kind: 'input-cancel'; call: string }
+  /**
+   * An MCP task's status changed on the replica running it (tasks/task-inputs.ts): the task as `tasks/get` shows it
+   * (a terminal one without its result, which is on record), for `tasks/get` and listen streams on every replica.
+   */
+  | { kind: 'task'; owner: string; task: { taskId: string; status: string } & Record<string, unknown> }
+  /** A `tasks/update` for a task another replica runs; `reply` names the answer. */
+  | { kind: 'task-update'; taskId: string; responses: Record<string, unknown>; reply: string }
+  /** The answer to `task-update` from the replica running the task: accepted, or why not. */
+  | { kind: 'task-update-reply'; reply: string; error?: { code: number; message: string; data?: unknown } };
 
 /** What the holder of a call waiting for input answers a relayed retry with (see input-required/pending-input.ts). */
 export type InputStep =

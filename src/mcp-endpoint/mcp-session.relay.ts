@@ -217,7 +217,10 @@ export class McpSessionRelay implements OnModuleInit, OnApplicationShutdown, Cli
       case 'input':
       case 'input-reply':
       case 'input-cancel':
-        return; // 2026-07-28 retries: InputRounds'
+      case 'task':
+      case 'task-update':
+      case 'task-update-reply':
+        return; // 2026-07-28 retries (InputRounds) and tasks (TaskInputs)
     }
   }
 

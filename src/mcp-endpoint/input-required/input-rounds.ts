@@ -88,6 +88,14 @@ export class InputRounds implements OnModuleInit, OnApplicationShutdown {
     return this.present(await this.step(call, ctx, hangUp), call, target, ctx);
   }
 
+  /**
+   * Serves the first request of a call started elsewhere with a `PendingInput` as its origin (the job of a task that
+   * asks before it is handed out, tasks/job-tasks.ts): its questions are rounds as above, its retries resume it here.
+   */
+  async serveStarted(ctx: ServerContext, target: string, hangUp: AbortSignal, call: PendingInput): Promise<unknown> {
+    return this.present(await this.step(call, ctx, hangUp), call, target, ctx);
+  }
+
   private async resume(ctx: ServerContext, state: RoundState, target: string, hangUp: AbortSignal): Promise<unknown> {
     if (typeof state !== 'object' || state === null || typeof state.call !== 'string') {
       throw new McpError(RpcCode.InvalidParams, 'Invalid or expired requestState');
@@ -234,6 +242,10 @@ export class InputRounds implements OnModuleInit, OnApplicationShutdown {
       case 'legacy':
       case 'ended':
         return; // the session relay's (McpSessionRelay)
+      case 'task':
+      case 'task-update':
+      case 'task-update-reply':
+        return; // tasks' (TaskInputs)
     }
   }
 }

@@ -69,6 +69,8 @@ export class PendingInput implements CallOrigin {
   private settled: Step | undefined;
   private wake: (() => void) | undefined;
   private asked = 0;
+  /** Told when the questions outstanding change (asked, answered, withdrawn) or the call ends: a task's status. */
+  onChange: (() => void) | undefined;
 
   constructor(private readonly declared: Record<string, unknown>) {}
 
@@ -112,11 +114,13 @@ export class PendingInput implements CallOrigin {
           this.fresh = this.fresh.filter((a) => a !== ask);
           this.open.delete(ask.key);
           reject(new McpError(RpcCode.RequestTimeout, 'The upstream cancelled its request'));
+          this.onChange?.();
         },
         { once: true },
       );
       this.fresh.push(ask);
       this.wake?.();
+      this.onChange?.();
     });
   }
 
@@ -150,11 +154,27 @@ export class PendingInput implements CallOrigin {
   }
 
   /**
+   * Every question asked and not answered yet, by key, whether or not a round put it to the client already: what a
+   * task waiting for input shows in `tasks/get` (a task has no rounds: each question is visible once asked).
+   */
+  outstanding(): Record<string, { method: string; params: Record<string, unknown> }> {
+    const requests: Record<string, { method: string; params: Record<string, unknown> }> = {};
+    for (const ask of [...this.open.values(), ...this.fresh])
+      requests[ask.key] = { method: ask.method, params: ask.params };
+    return requests;
+  }
+
+  /**
    * The client's `inputResponses`: each open question it answers goes upstream; keys it did not ask about are ignored,
    * questions it left out stay open (the next step asks them again). A response of the wrong shape fails the retry
-   * (-32602) before anything is answered, and the round stays open.
+   * (-32602) before anything is answered, and the round stays open. `everything`: a task's update, which may answer
+   * any outstanding question (those not put in a round yet included).
    */
-  answer(responses: Record<string, unknown>): void {
+  answer(responses: Record<string, unknown>, everything = false): void {
+    if (everything) {
+      for (const ask of this.fresh) this.open.set(ask.key, ask);
+      this.fresh = [];
+    }
     const accepted: [Ask, unknown][] = [];
     for (const [key, ask] of this.open) {
       if (!(key in responses)) continue;
@@ -171,6 +191,7 @@ export class PendingInput implements CallOrigin {
       this.open.delete(ask.key);
       ask.resolve(response);
     }
+    if (accepted.length > 0) this.onChange?.();
   }
 
   private settle(step: Step): void {
@@ -181,6 +202,7 @@ export class PendingInput implements CallOrigin {
     this.open.clear();
     this.fresh = [];
     this.wake?.();
+    this.onChange?.();
   }
 
   /** Waits until no new question came for QUIET_MS (at most MAX_MS), or the call ended. */

@@ -28,6 +28,8 @@ export interface ListenContext<T = unknown> {
   resources: ListenedResource[];
   /** Whatever the owner needs back (the request's exchange). */
   extra: T;
+  /** Lists the stream did not ask for but were put in its filter to keep it open (task-notifications.ts). */
+  muted?: readonly ListKind[];
 }
 
 interface Listener {
@@ -107,6 +109,7 @@ export class ListenFanout implements ServerEventBus {
       const { view, key } = listener.context;
       if (!view.includes(serverId)) continue;
       for (const kind of kinds) {
+        if (listener.context.muted?.includes(kind)) continue;
         const memo = `${kind}\n${key}`;
         const now = digests.get(memo) ?? digest(view, kind);
         digests.set(memo, now);

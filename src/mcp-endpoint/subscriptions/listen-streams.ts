@@ -15,7 +15,9 @@ import { McpEndpointMetrics } from '../mcp-endpoint.metrics';
 import { McpSessionBus } from '../mcp-session.bus';
 import { McpSessions, principalIdOf } from '../mcp-sessions.service';
 import { type StatelessExchange, StatelessServerFactory } from '../stateless-server';
+import { TaskInputs } from '../tasks/task-inputs';
 import { LIST_KINDS, type ListenContext, type ListenedResource, ListenFanout, type ListKind } from './listen-fanout';
+import { keptOpen, refusal, requestedTaskIds, withTaskNotifications } from './task-notifications';
 
 const LIST_OF: Record<CatalogKind, ListKind> = {
   tools: 'tools',
@@ -54,6 +56,7 @@ export class ListenStreams implements OnModuleInit, OnApplicationShutdown {
     private readonly factory: StatelessServerFactory,
     private readonly adapterHost: HttpAdapterHost,
     metrics: McpEndpointMetrics,
+    private readonly tasks: TaskInputs,
   ) {
     const onerror = (error: Error) => this.logger.debug(`subscriptions/listen: ${error.message}`);
     // Counted with the 2025 standalone streams (mcp_endpoint_streams): each holds a connection the same way.
@@ -109,17 +112,37 @@ export class ListenStreams implements OnModuleInit, OnApplicationShutdown {
     );
   }
 
-  /** Serves one `subscriptions/listen` request: the SDK's response, an event stream while the client listens. */
-  serve(request: Request, options: McpHandlerRequestOptions, exchange: StatelessExchange): Promise<Response> {
-    if (this.closed) return Promise.resolve(shuttingDown(options.parsedBody));
+  /**
+   * Serves one `subscriptions/listen` request: the SDK's response, an event stream while the client listens. A filter
+   * naming `taskIds` (the Tasks extension) also gets `notifications/tasks` for those of the caller's own tasks,
+   * merged into the SDK's stream (task-notifications.ts); another principal's task is acknowledged like any id (no
+   * probing) and never told.
+   */
+  async serve(request: Request, options: McpHandlerRequestOptions, exchange: StatelessExchange): Promise<Response> {
+    if (this.closed) return shuttingDown(options.parsedBody);
     const scope = this.sessions.statelessScope(exchange);
+    const taskIds = requestedTaskIds(options.parsedBody);
+    const refused = taskIds && refusal(options.parsedBody, taskIds);
+    if (refused) return refused;
+    const open = taskIds ? keptOpen(options.parsedBody) : { body: options.parsedBody, injected: false };
     const context: ListenContext<StatelessExchange> = {
       key: `${principalIdOf(exchange.principal)}\n${exchange.view}`,
       view: scope.view,
       resources: routed(scope.view, requestedUris(options.parsedBody)),
       extra: exchange,
+      ...(open.injected ? { muted: ['tools'] as const } : {}),
     };
-    return this.fanout.within(context, () => this.handler.fetch(request, options));
+    const response = await this.fanout.within(context, () =>
+      this.handler.fetch(request, { ...options, parsedBody: open.body }),
+    );
+    if (!taskIds || !response.body || !response.headers.get('content-type')?.startsWith('text/event-stream')) {
+      return response;
+    }
+    const id = (options.parsedBody as { id: string | number }).id;
+    const owner = principalIdOf(exchange.principal);
+    return withTaskNotifications(response, id, taskIds, open.injected, (deliver) =>
+      this.tasks.listen(owner, taskIds, deliver as never),
+    );
   }
 
   /** Closes every stream (each gets the graceful end) and refuses new ones. Idempotent. */

@@ -11,7 +11,16 @@ import type { JobsService } from 'src/jobs/jobs.service';
 import type { McpEngine } from 'src/mcp/mcp-engine';
 import type { ClientScope } from '../client-scope';
 import { JobTasks } from './job-tasks';
-import { TASKS_EXTENSION } from './task-mapping';
+import type { TaskInputs } from './task-inputs';
+import { snapshotOfJob, TASKS_EXTENSION, toTask } from './task-mapping';
+
+/** TaskInputs of a replica where no task waits for input (task-inputs.spec.ts covers those). */
+const noInput = (update = jest.fn()) =>
+  ({
+    describe: (job: Job) => toTask(snapshotOfJob(job), { ttlMs: 1, pollIntervalMs: 1_000 }),
+    outstanding: () => undefined,
+    update,
+  }) as unknown as TaskInputs;
 
 const ID = '6f1c2d3e-0000-4000-8000-000000000001';
 const alice: Principal = { kind: 'api-key', id: 'alice', subject: 'a', scopes: new Set(), servers: null, tier: null };
@@ -47,7 +56,15 @@ function setup(principal: Principal) {
   const config = {
     mcp: { executions: { retentionDays: 30 }, endpoint: { taskSyncWindow: 200, taskPollInterval: 1_000 } },
   } as AppConfig;
-  const tasks = new JobTasks(config, {} as CallPipeline, jobsService, executions, {} as McpEngine);
+  const tasks = new JobTasks(
+    config,
+    {} as CallPipeline,
+    jobsService,
+    executions,
+    {} as McpEngine,
+    noInput(),
+    {} as never,
+  );
   const handlers = new Map<string, Handler>();
   const server = {
     setRequestHandler: (method: string, _schemas: unknown, handler: Handler) => handlers.set(method, handler),
@@ -124,7 +141,15 @@ describe('JobTasks', () => {
       const config = {
         mcp: { executions: { retentionDays: 30 }, endpoint: { taskSyncWindow: 200, taskPollInterval: 1_000 } },
       } as AppConfig;
-      const tasks = new JobTasks(config, pipeline as unknown as CallPipeline, jobsService, {} as never, engine);
+      const tasks = new JobTasks(
+        config,
+        pipeline as unknown as CallPipeline,
+        jobsService,
+        {} as never,
+        engine,
+        noInput(),
+        {} as never,
+      );
       const hangUp = new AbortController();
       const scope = {
         principal: alice,

@@ -21,14 +21,18 @@ import { JobsService } from 'src/jobs/jobs.service';
 import { McpEngine } from 'src/mcp/mcp-engine';
 import { CLIENT_CAPABILITY_FOR } from '../client-origin';
 import type { ClientScope } from '../client-scope';
+import { InputRounds } from '../input-required/input-rounds';
 import { toMcpError } from '../mcp-errors';
 import { toolCallRequest } from '../tool-call.bridge';
+import { TaskCall } from './task-call';
+import { TaskInputs } from './task-inputs';
 import {
   type DetailedTask,
   type JobSnapshot,
   snapshotOfJob,
   snapshotOfRecord,
   TASKS_EXTENSION,
+  taskTiming,
   type TaskTiming,
   toTask,
 } from './task-mapping';
@@ -53,6 +57,8 @@ export class JobTasks {
   private readonly timing: TaskTiming;
   /** How long a call of a tool without a task hint may run before its client gets a task (`task-sync-window`). */
   private readonly syncWindow: number;
+  /** Whether upstream questions may reach the client at all (`mcp.endpoint.forward-client-capabilities`). */
+  private readonly forwards: boolean;
 
   constructor(
     @Inject(APP_CONFIG) config: AppConfig,
@@ -60,14 +66,12 @@ export class JobTasks {
     private readonly jobs: JobsService,
     private readonly executions: ExecutionsService,
     private readonly engine: McpEngine,
+    private readonly inputs: TaskInputs,
+    private readonly rounds: InputRounds,
   ) {
-    const days = config.mcp.executions.retentionDays;
-    // A task is answered for as long as its record is kept. The poll interval: a positive integer (SEP-2663).
-    this.timing = {
-      ttlMs: days > 0 ? days * 86_400_000 : null,
-      pollIntervalMs: Math.max(1, Math.round(config.mcp.endpoint.taskPollInterval)),
-    };
+    this.timing = taskTiming(config);
     this.syncWindow = config.mcp.endpoint.taskSyncWindow;
+    this.forwards = config.mcp.endpoint.forwardClientCapabilities;
   }
 
   /**
@@ -90,7 +94,13 @@ export class JobTasks {
     return !Object.values(CLIENT_CAPABILITY_FOR).some((c) => declared[c] !== undefined);
   }
 
-  /** Starts the call as a job; its result if it ends within the window (a tool without a task hint), else the task. */
+  /**
+   * Starts the call as a job; its result if it ends within the window (a tool without a task hint), else the task.
+   * When the client can be asked (it declared sampling, elicitation or roots), the job runs with a `TaskCall` as its
+   * origin: an `optional` tool's task is handed out at once and its questions wait in `tasks/get`; a `required`
+   * tool's questions within the window are input-required rounds of this request (the extension: MRTR before the
+   * task is created, synchronously), and its task is handed out at the first step that is not a question.
+   */
   async call(
     scope: ClientScope,
     params: CallToolRequest['params'],
@@ -98,20 +108,33 @@ export class JobTasks {
   ): Promise<CallToolResult | CreateTaskResult> {
     // The same request a direct call makes (a virtual server's view renames and adds its fixed arguments, ADR 0009).
     const request = toolCallRequest(scope, params);
-    let job: Job;
+    const support = this.taskSupport(scope, params.name);
+    const declared = declaredCapabilities(ctx);
+    const asks = this.forwards && Object.values(CLIENT_CAPABILITY_FOR).some((c) => declared[c] !== undefined);
+    const rounds = asks && support === 'required' && this.syncWindow > 0;
+    let job: Job | undefined;
+    let call: TaskCall | undefined;
     try {
       const prepared = await this.pipeline.prepare(request);
+      call = asks ? new TaskCall(declared, this.syncWindow, () => this.handle(job!)) : undefined;
+      if (call && !rounds) call.handedOut = true;
       // The `running` row is written: a tasks/get for this id resolves on every replica from now on.
-      job = this.jobs.start(prepared, scope.principal);
+      job = this.jobs.start(prepared, scope.principal, call ? { origin: call } : {});
     } catch (error) {
       throw toMcpError(error, 'tool');
     }
-    const support = this.taskSupport(scope, params.name);
+    if (call) this.inputs.attach(job, call);
+    if (call && rounds) return (await this.rounds.serveStarted(ctx, params.name, scope.signal, call)) as never;
     if (support !== 'optional' && support !== 'required' && this.syncWindow > 0) {
       const ended = await this.window(job, params, ctx, scope.signal);
       if (ended) return ended;
     }
-    const { result: _r, error: _e, ...task } = toTask(snapshotOfJob(job), this.timing);
+    return this.handle(job);
+  }
+
+  /** The task handle (`CreateTaskResult`): the task without its result, error or questions (those are tasks/get's). */
+  private handle(job: Job): CreateTaskResult {
+    const { result: _r, error: _e, inputRequests: _i, ...task } = this.inputs.describe(job);
     return { ...task, resultType: 'task' };
   }
 
@@ -130,9 +153,9 @@ export class JobTasks {
           'Invalid params for tasks/update: inputResponses is required',
         );
       }
-      // A job never asks its client anything (no input_required task): every response is for a key not outstanding,
-      // which the extension says to ignore. The task must exist and be the caller's.
+      // The task must exist and be the caller's; then its questions are answered wherever it runs (TaskInputs).
       await this.snapshot(params.taskId, principal);
+      await this.inputs.update(params.taskId, ctx.mcpReq.inputResponses);
       return {};
     });
     server.setRequestHandler('tasks/cancel', { params: TaskParams }, async (params, ctx) => {
@@ -165,12 +188,13 @@ export class JobTasks {
     const owner = principal?.id ?? 'anonymous';
     const job = this.jobs.find(taskId, principal);
     if (job) {
-      if (job.owner === owner) return snapshotOfJob(job);
-      throw taskNotFound();
+      if (job.owner !== owner) throw taskNotFound();
+      return withInput(snapshotOfJob(job), this.inputs.outstanding(taskId));
     }
     const row = UUID.test(taskId) ? await this.executions.findRecord(taskId) : null;
     if (!row || row.principal !== owner) throw taskNotFound();
-    return snapshotOfRecord(row);
+    // Another replica runs it: its questions are those it announced (TaskInputs), the rest is on record.
+    return withInput(snapshotOfRecord(row), row.status === 'running' ? this.inputs.outstanding(taskId) : undefined);
   }
 
   /**
@@ -227,6 +251,10 @@ export class JobTasks {
       return undefined;
     }
   }
+}
+
+function withInput(snapshot: JobSnapshot, inputRequests: JobSnapshot['inputRequests']): JobSnapshot {
+  return inputRequests && Object.keys(inputRequests).length > 0 ? { ...snapshot, inputRequests } : snapshot;
 }
 
 function declaredCapabilities(ctx: ServerContext): Record<string, unknown> {

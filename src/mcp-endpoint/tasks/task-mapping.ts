@@ -1,5 +1,6 @@
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { AppException } from 'src/common/errors/app.exception';
+import type { AppConfig } from 'src/config/config.schema';
 import type { ErrorCode } from 'src/common/errors/error-code';
 import type { ExecutionEntity, ExecutionStatus } from 'src/executions/execution.entity';
 import { fromStoredResult } from 'src/executions/stored-result';
@@ -20,9 +21,14 @@ export interface DetailedTask {
   lastUpdatedAt: string;
   ttlMs: number | null;
   pollIntervalMs?: number;
+  /** An `input_required` task's outstanding questions (MRTR `InputRequests`: key → `{method, params}`). */
+  inputRequests?: InputRequests;
   result?: CallToolResult;
   error?: { code: number; message: string; data?: unknown };
 }
+
+/** What an upstream asked the client and has not been answered yet, by the key the client answers with. */
+export type InputRequests = Record<string, { method: string; params: Record<string, unknown> }>;
 
 /** What a task is made of, whether the job is in this process's memory or only its record is at hand. */
 export interface JobSnapshot {
@@ -38,11 +44,22 @@ export interface JobSnapshot {
   progress?: { progress: number; total?: number; message?: string };
   /** Why a cancelled or interrupted job ended. */
   message?: string;
+  /** A running job's questions to the client, not answered yet (an MCP task that waits for input). */
+  inputRequests?: InputRequests;
 }
 
 export interface TaskTiming {
   ttlMs: number | null;
   pollIntervalMs: number;
+}
+
+/** A task is answered for as long as its record is kept; the poll interval is a positive integer (SEP-2663). */
+export function taskTiming(config: AppConfig): TaskTiming {
+  const days = config.mcp.executions.retentionDays;
+  return {
+    ttlMs: days > 0 ? days * 86_400_000 : null,
+    pollIntervalMs: Math.max(1, Math.round(config.mcp.endpoint.taskPollInterval)),
+  };
 }
 
 /** A job of this process: its state and its latest events. */
@@ -78,10 +95,11 @@ export function snapshotOfRecord(row: ExecutionEntity): JobSnapshot {
 
 /**
  * Job state → task status. `running` is `working` (its latest progress as `statusMessage`: the extension has no
- * progress notifications for tasks); `completed` inlines the recorded tool result (an `isError` result included);
- * `failed` inlines the JSON-RPC error the same failure gives a synchronous `tools/call` (toMcpError); `cancelled` is
- * `cancelled`; `interrupted` (the gateway stopped under the job) is `failed` with an internal error, since nobody asked
- * for it to end. No job asks the client anything, so `input_required` is never reported.
+ * progress notifications for tasks), or `input_required` with its `inputRequests` while the upstream waits for the
+ * client's answers; `completed` inlines the recorded tool result (an `isError` result included); `failed` inlines the
+ * JSON-RPC error the same failure gives a synchronous `tools/call` (toMcpError); `cancelled` is `cancelled`;
+ * `interrupted` (the gateway stopped under the job) is `failed` with an internal error, since nobody asked for it to
+ * end.
  */
 export function toTask(job: JobSnapshot, timing: TaskTiming): DetailedTask {
   const base = {
@@ -92,6 +110,15 @@ export function toTask(job: JobSnapshot, timing: TaskTiming): DetailedTask {
   };
   switch (job.status) {
     case 'running': {
+      if (job.inputRequests && Object.keys(job.inputRequests).length > 0) {
+        return {
+          ...base,
+          status: 'input_required',
+          pollIntervalMs: timing.pollIntervalMs,
+          statusMessage: 'Waiting for the client to answer the input requests (tasks/update)',
+          inputRequests: job.inputRequests,
+        };
+      }
       const statusMessage = progressMessage(job.progress);
       return {
         ...base,
