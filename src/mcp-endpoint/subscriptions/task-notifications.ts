@@ -76,13 +76,17 @@ export function withTaskNotifications(
   const encoder = new TextEncoder();
   let stop: (() => void) | undefined;
   let first = true;
+  /** Told before the acknowledgement went out: written right after it (the acknowledgement is the first message). */
+  let early: Uint8Array[] | undefined = [];
   const body = new ReadableStream<Uint8Array>({
     start(controller) {
       stop = subscribe((task) => {
         const params = { ...task, _meta: { [SUBSCRIPTION_ID_META_KEY]: subscriptionId } };
         const frame = { jsonrpc: '2.0', method: 'notifications/tasks', params };
+        const bytes = encoder.encode(`event: message\ndata: ${JSON.stringify(frame)}\n\n`);
+        if (early) return void early.push(bytes);
         try {
-          controller.enqueue(encoder.encode(`event: message\ndata: ${JSON.stringify(frame)}\n\n`));
+          controller.enqueue(bytes);
         } catch {
           // Closed meanwhile: nothing more to tell.
         }
@@ -98,6 +102,8 @@ export function withTaskNotifications(
       if (first) {
         first = false;
         controller.enqueue(encoder.encode(acknowledged(new TextDecoder().decode(value), taskIds, injected)));
+        for (const bytes of early ?? []) controller.enqueue(bytes);
+        early = undefined;
         return;
       }
       controller.enqueue(value);

@@ -25,6 +25,15 @@ function row(fields: Partial<ExecutionEntity>): ExecutionEntity {
 }
 
 describe('task mapping (job states <-> task states)', () => {
+  it('a running job whose upstream waits for answers is input_required with its inputRequests', () => {
+    const inputRequests = { 'elicitation-1': { method: 'elicitation/create', params: { message: 'Sure?' } } };
+    const task = toTask({ ...snapshotOfJob(job()), inputRequests }, timing);
+    expect(task).toEqual(expect.objectContaining({ status: 'input_required', inputRequests, pollIntervalMs: 1_000 }));
+    expect(task).not.toHaveProperty('result');
+    // No questions left: working again.
+    expect(toTask({ ...snapshotOfJob(job()), inputRequests: {} }, timing).status).toBe('working');
+  });
+
   it('a running job is a working task: its id, times, TTL, poll interval, and its latest progress as statusMessage', () => {
     const j = job();
     expect(toTask(snapshotOfJob(j), timing)).toEqual({
