@@ -2,6 +2,7 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import { AuthModule } from './auth/auth.module';
 import { CacheModule } from './cache/cache.module';
 import { ConfigModule } from './config/config.module';
+import { ConnectionsModule } from './connections/connections.module';
 import type { LoadedConfig } from './config/config.loader';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
@@ -36,6 +37,7 @@ export class AppModule {
         AuthModule,
         HealthModule,
         ServersModule,
+        ConnectionsModule,
         VirtualServersModule,
         ToolsModule,
         OpenApiModule,

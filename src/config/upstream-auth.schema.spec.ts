@@ -49,11 +49,28 @@ describe('mcp.servers.<id>.auth', () => {
 
   it('refuses an unknown mode, naming the ones there are', () => {
     expect(refusal('type: http\nurl: https://mcp.example/mcp\nauth:\n  mode: kerberos')).toMatch(
-      /mcp\.servers\.up\.auth\.mode.*unknown upstream credential mode; expected one of static, oauth-client-credentials, token-exchange, claims-to-headers/s,
+      /mcp\.servers\.up\.auth\.mode.*unknown upstream credential mode; expected one of static, oauth-client-credentials, token-exchange, claims-to-headers, oauth-user/s,
     );
-    expect(refusal('type: http\nurl: https://mcp.example/mcp\nauth:\n  mode: oauth-user')).toMatch(
-      /oauth-user.*not available yet/s,
+  });
+
+  it('loads oauth-user with a pre-registered or no client, and refuses a secret without its client or a foreign callback', () => {
+    const { config } = load(
+      'type: http\nurl: https://mcp.example/mcp\nauth:\n  mode: oauth-user\n  client-id: gw\n  client-secret: s3cret-value\n  scope: read write',
     );
+    expect(config.mcp.servers.up!.auth).toMatchObject({ mode: 'oauth-user', clientId: 'gw', scope: 'read write' });
+    expect(JSON.stringify(maskSecrets(config))).not.toContain('s3cret-value');
+    expect(
+      load('type: http\nurl: https://mcp.example/mcp\nauth:\n  mode: oauth-user').config.mcp.servers.up!.auth,
+    ).toMatchObject({ mode: 'oauth-user' });
+    expect(
+      refusal('type: http\nurl: https://mcp.example/mcp\nauth:\n  mode: oauth-user\n  client-secret: s3cret-value'),
+    ).toMatch(/oauth-user with a client-secret needs the client-id/);
+    expect(
+      refusal(
+        'type: http\nurl: https://mcp.example/mcp\nauth:\n  mode: oauth-user\n  redirect-uri: https://gw.example/elsewhere',
+      ),
+    ).toMatch(/redirect-uri must be the gateway's '\/api\/connections\/callback'/);
+    expect(refusal('type: stdio\ncommand: node\nauth:\n  mode: oauth-user')).toMatch(/is for http\/sse servers/);
   });
 
   it('refuses a client mode without its client secret, and token exchange without an audience', () => {

@@ -8,21 +8,28 @@ import { duration, int, meta, scalarString } from './config-types';
  * - `oauth-client-credentials`: the gateway's own client at the upstream's authorization server; one token per server,
  *   cached and refreshed before it expires;
  * - `token-exchange`: RFC 8693, the caller's inbound bearer token exchanged for one with the upstream's audience;
- * - `claims-to-headers`: named claims of the caller's token sent as headers (upstreams behind a trusted mesh).
+ * - `claims-to-headers`: named claims of the caller's token sent as headers (upstreams behind a trusted mesh);
+ * - `oauth-user`: each principal authorises the gateway once at the upstream's authorization server (code + PKCE,
+ *   found by RFC 9728 / RFC 8414 discovery); its tokens are kept sealed per (principal, server) and refreshed
+ *   (src/connections, ADR 0011).
  *
- * The last two depend on the caller: their connections are per (server, principal). `oauth-user` (each user
- * authorises the gateway interactively) is not offered yet; the schema refuses it by name.
+ * The last three depend on the caller: their connections are per (server, principal).
  */
 export const UPSTREAM_AUTH_MODES = [
   'static',
   'oauth-client-credentials',
   'token-exchange',
   'claims-to-headers',
+  'oauth-user',
 ] as const;
 export type UpstreamAuthMode = (typeof UPSTREAM_AUTH_MODES)[number];
 
 /** Modes whose credential depends on the caller: their upstream connections are per (server, principal). */
-export const CALLER_AUTH_MODES: ReadonlySet<UpstreamAuthMode> = new Set(['token-exchange', 'claims-to-headers']);
+export const CALLER_AUTH_MODES: ReadonlySet<UpstreamAuthMode> = new Set([
+  'token-exchange',
+  'claims-to-headers',
+  'oauth-user',
+]);
 
 /** RFC 7230 token: what a header name may be. */
 export const HEADER_NAME_PATTERN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$/;
@@ -33,11 +40,7 @@ export const upstreamAuthSchema = z
   .object({
     mode: meta(
       z.enum(UPSTREAM_AUTH_MODES, {
-        error: (issue) =>
-          issue.input === 'oauth-user'
-            ? '`oauth-user` (each user authorises the gateway) is not available yet; use one of ' +
-              UPSTREAM_AUTH_MODES.join(', ')
-            : `unknown upstream credential mode; expected one of ${UPSTREAM_AUTH_MODES.join(', ')}`,
+        error: () => `unknown upstream credential mode; expected one of ${UPSTREAM_AUTH_MODES.join(', ')}`,
       }),
       { description: 'How the gateway authenticates upstream: ' + UPSTREAM_AUTH_MODES.join(', ') + '.' },
     ),
@@ -45,11 +48,27 @@ export const upstreamAuthSchema = z
       description: 'oauth-client-credentials / token-exchange: the token endpoint of the authorization server.',
     }),
     clientId: meta(z.string().min(1).max(512).optional(), {
-      description: "oauth-client-credentials / token-exchange: the gateway's client id there.",
+      description:
+        "The gateway's client id at the authorization server. oauth-user: a pre-registered client (unset: dynamic " +
+        'registration, RFC 7591, where the authorization server offers it).',
     }),
     clientSecret: meta(scalarString().optional(), {
-      description: "oauth-client-credentials / token-exchange: the gateway's client secret (masked everywhere).",
+      description:
+        "The gateway's client secret (masked everywhere). oauth-user: unset for a public client (PKCE only).",
       sensitive: true,
+    }),
+    authorizationServer: meta(
+      z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }).optional(),
+      {
+        description:
+          "oauth-user: the authorization server's issuer; unset: found from the upstream (RFC 9728 protected " +
+          'resource metadata, from its 401 or its well-known URL).',
+      },
+    ),
+    redirectUri: meta(z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }).optional(), {
+      description:
+        "oauth-user: the gateway's callback as the authorization server knows it (`<public URL>/api/connections/" +
+        "callback`); unset: built from the API listener's address.",
     }),
     audience: meta(z.string().min(1).max(2048).optional(), {
       description: 'token-exchange: the `audience` asked for (the upstream as its authorization server names it).',
@@ -63,10 +82,12 @@ export const upstreamAuthSchema = z
         'claims-to-headers: header name -> claim name (or dotted path). A caller without one of the claims is refused.',
     }),
     maxConnections: meta(int(1, 100_000).default(100), {
-      description: 'token-exchange / claims-to-headers: upstream connections (one per principal) kept at most.',
+      description:
+        'token-exchange / claims-to-headers / oauth-user: upstream connections (one per principal) kept at most.',
     }),
     idleTimeout: meta(duration().default(300_000), {
-      description: "token-exchange / claims-to-headers: a principal's connection unused this long is closed.",
+      description:
+        "token-exchange / claims-to-headers / oauth-user: a principal's connection unused this long is closed.",
     }),
   })
   .superRefine((auth, ctx) => {
@@ -78,6 +99,20 @@ export const upstreamAuthSchema = z
         ctx.addIssue({ code: 'custom', path: ['clientId'], message: `${auth.mode} needs a client-id` });
       if (!auth.clientSecret)
         ctx.addIssue({ code: 'custom', path: ['clientSecret'], message: `${auth.mode} needs a client-secret` });
+    }
+    if (auth.mode === 'oauth-user') {
+      if (auth.clientSecret && !auth.clientId)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['clientId'],
+          message: 'oauth-user with a client-secret needs the client-id it belongs to',
+        });
+      if (auth.redirectUri && !/\/api\/connections\/callback$/.test(new URL(auth.redirectUri).pathname))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['redirectUri'],
+          message: "oauth-user: the redirect-uri must be the gateway's '/api/connections/callback'",
+        });
     }
     if (auth.mode === 'token-exchange' && !auth.audience && !auth.resource)
       ctx.addIssue({

@@ -26,3 +26,21 @@ describe('toMcpError', () => {
     expect(unknown.message).not.toContain('secret');
   });
 });
+
+describe('toMcpError for an oauth-user server the user has not authorised', () => {
+  it('is the 2025-11-25 URL elicitation error (-32042) naming the link, its id and the message', () => {
+    const url = 'https://gw.example/api/connections/start?link=abc';
+    const error = toMcpError(
+      new EngineError(EngineErrorCode.USER_AUTHORIZATION_REQUIRED, `authorise at ${url}`, {
+        serverId: 'github',
+        authorizationUrl: url,
+        elicitationId: 'nonce-1',
+      }),
+    );
+    expect(error.code).toBe(-32042);
+    expect(error.message).toContain(url);
+    expect(error.data).toEqual({
+      elicitations: [{ mode: 'url', elicitationId: 'nonce-1', url, message: `authorise at ${url}` }],
+    });
+  });
+});

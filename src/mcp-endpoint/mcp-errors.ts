@@ -1,4 +1,4 @@
-import { ErrorCode as RpcCode, McpError } from '@modelcontextprotocol/sdk/types.js';
+import { ErrorCode as RpcCode, McpError, UrlElicitationRequiredError } from '@modelcontextprotocol/sdk/types.js';
 import { translateEngineError } from 'src/mcp/engine-error';
 import { toAppException } from 'src/common/errors/to-app-exception';
 import { ErrorCode } from 'src/common/errors/error-code';
@@ -47,5 +47,23 @@ export function toMcpError(error: unknown, what: 'tool' | 'resource' | 'prompt' 
     case ErrorCode.SERVER_ERROR:
     case ErrorCode.SERVER_UNAVAILABLE:
       return new McpError(RpcCode.InternalError, exception.message, data);
+    case ErrorCode.UPSTREAM_AUTHORIZATION_REQUIRED:
+      // An `oauth-user` server the user has not authorised (ADR 0011): the 2025-11-25 URL-mode elicitation error
+      // (-32042), which a client answers by opening the URL and calling again. Its message names the URL too, for a
+      // client of an earlier revision that only shows messages.
+      if (typeof details.authorization_url === 'string')
+        return new UrlElicitationRequiredError(
+          [
+            {
+              mode: 'url',
+              elicitationId:
+                typeof details.elicitation_id === 'string' ? details.elicitation_id : details.authorization_url,
+              url: details.authorization_url,
+              message: exception.message,
+            },
+          ],
+          exception.message,
+        );
+      return new McpError(RpcCode.InvalidRequest, exception.message, data);
   }
 }

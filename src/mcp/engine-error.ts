@@ -31,6 +31,11 @@ export enum EngineErrorCode {
    * exchange, a claim missing, or the authorization server refused the exchange (ADR 0007).
    */
   UPSTREAM_AUTHORIZATION_REQUIRED = 'UPSTREAM_AUTHORIZATION_REQUIRED',
+  /**
+   * The upstream acts for each user (`oauth-user`) and the caller has no usable authorisation of it (never given,
+   * revoked, or its refresh refused): `details.authorizationUrl` is where the user gives it (ADR 0011).
+   */
+  USER_AUTHORIZATION_REQUIRED = 'USER_AUTHORIZATION_REQUIRED',
 }
 
 /**
@@ -53,6 +58,7 @@ export const ENGINE_ERROR_API_CODE = {
   [EngineErrorCode.NOT_FOUND]: 'RESOURCE_NOT_FOUND',
   [EngineErrorCode.AMBIGUOUS]: 'CONFLICT',
   [EngineErrorCode.UPSTREAM_AUTHORIZATION_REQUIRED]: 'AUTHORIZATION_DENIED',
+  [EngineErrorCode.USER_AUTHORIZATION_REQUIRED]: 'UPSTREAM_AUTHORIZATION_REQUIRED',
 } as const satisfies Record<EngineErrorCode, string>;
 
 export interface ParameterError {

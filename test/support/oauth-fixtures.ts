@@ -71,6 +71,10 @@ export function startWhoamiUpstream(options: {
   issuer: string;
   audience: string;
   meshSecret: string;
+  /** A fixed port (its URL must be known before it starts: the provider names it as a resource). */
+  port?: number;
+  /** Answer 401 with RFC 9728 `resource_metadata` and serve that metadata (`oauth-user` discovery). */
+  resourceMetadata?: boolean;
 }): Promise<FixtureProcess<string>> {
   return startFixture('whoami-upstream.mjs', options, (line) => line.trim());
 }
@@ -93,4 +97,27 @@ export async function clientToken(
   const json = (await res.json()) as { access_token?: string; error?: string };
   if (!json.access_token) throw new Error(`no token for ${clientId}: ${json.error}`);
   return json.access_token;
+}
+
+/** Grants by type and subject, registrations and revocations counted by test/fixtures/oauth/user-provider.mjs. */
+export interface UserProviderStats {
+  authorization_code: Record<string, number>;
+  refresh_token: Record<string, number>;
+  registrations: number;
+  revocations: number;
+}
+
+/**
+ * The interactive OpenID Provider of test/fixtures/oauth/user-provider.mjs (login and consent pages, code + PKCE,
+ * rotated refresh tokens, revocation, dynamic registration); `ready` is its issuer.
+ */
+export function startUserProvider(options: {
+  port: number;
+  upstreamResource: string;
+  redirectUri: string;
+  clientSecret: string;
+  /** Seconds: lifetime of the access tokens for the upstream. */
+  accessTtl: number;
+}): Promise<FixtureProcess<string>> {
+  return startFixture('user-provider.mjs', options, (line) => line.trim());
 }

@@ -1,9 +1,10 @@
-import { Injectable, Logger, Optional } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import type { Counter } from 'prom-client';
 import { inboundTokenOf } from 'src/auth/inbound-token';
 import type { Principal } from 'src/auth/principal';
 import type { CallerCredential, CredentialEvent, UpstreamCaller } from 'src/mcp/credentials/upstream-credentials';
+import { USER_TOKEN_SOURCE, type UserTokenSource } from 'src/mcp/credentials/user-token-source';
 import { McpEngine } from 'src/mcp/mcp-engine';
 import { MCP_UPSTREAM_CREDENTIALS } from 'src/metrics/metric-names';
 import { toolAttributes, Tracing } from 'src/tracing/tracing.service';
@@ -13,8 +14,10 @@ import type { ResolvedTool } from './tool-resolver';
  * Stage 3, upstream credential: for a server that acts on behalf of each caller (`token-exchange`,
  * `claims-to-headers`; ADR 0007), the caller's credential for it, resolved before anything is on record: a caller
  * who cannot get one (an API key to a token-exchange server, a missing claim, an exchange the authorization server
- * refuses) is answered 403 with nothing stored, an unreachable token endpoint 503. Other servers: nothing to do
- * (their server-wide credential rides on the pooled connections).
+ * refuses) is answered 403 with nothing stored, an unreachable token endpoint 503. `oauth-user` servers (ADR 0011):
+ * the user's own token from the `UserTokenSource` (src/connections), or 401 UPSTREAM_AUTHORIZATION_REQUIRED with the
+ * URL where the user authorises the gateway. Other servers: nothing to do (their server-wide credential rides on the
+ * pooled connections).
  *
  * It also keeps the audit trail of every credential the engine uses or obtains: a metric
  * (`mcp_upstream_credentials_total{server,mode,action}`) and a log line, never the token.
@@ -27,6 +30,7 @@ export class UpstreamCredential {
     private readonly engine: McpEngine,
     @InjectMetric(MCP_UPSTREAM_CREDENTIALS) private readonly events: Counter<'server' | 'mode' | 'action'>,
     @Optional() private readonly tracing: Tracing = Tracing.disabled(),
+    @Optional() @Inject(USER_TOKEN_SOURCE) private readonly userTokens?: UserTokenSource,
   ) {
     engine.on('credential', (event) => this.audit(event));
   }
@@ -36,10 +40,11 @@ export class UpstreamCredential {
     // Most servers' credential is their own: no caller to build, no span.
     if (!this.engine.actsForCallers(target.serverId)) return Promise.resolve(undefined);
     const caller = callerOf(principal);
-    if (!this.tracing.enabled) return this.engine.credentialFor(target.serverId, caller);
-    return this.tracing.inStage('upstream credential', toolAttributes(target.serverId, target.tool.name), () =>
-      this.engine.credentialFor(target.serverId, caller),
-    );
+    const users = this.userTokens?.actsFor(target.serverId) ? this.userTokens : undefined;
+    const resolve = () =>
+      users ? users.credentialFor(target.serverId, caller) : this.engine.credentialFor(target.serverId, caller);
+    if (!this.tracing.enabled) return resolve();
+    return this.tracing.inStage('upstream credential', toolAttributes(target.serverId, target.tool.name), resolve);
   }
 
   private audit(event: CredentialEvent): void {

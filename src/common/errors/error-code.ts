@@ -15,6 +15,8 @@ export enum ErrorCode {
   TOOL_EXECUTION_FAILED = 'TOOL_EXECUTION_FAILED',
   SERVER_UNAVAILABLE = 'SERVER_UNAVAILABLE',
   TIMEOUT_EXCEEDED = 'TIMEOUT_EXCEEDED',
+  /** The upstream acts for each user (`oauth-user`) and this caller has not authorised it yet: open the URL given. */
+  UPSTREAM_AUTHORIZATION_REQUIRED = 'UPSTREAM_AUTHORIZATION_REQUIRED',
 }
 
 /** Adding a code without a status does not compile. */
@@ -32,6 +34,7 @@ export const ERROR_STATUS = {
   [ErrorCode.TOOL_EXECUTION_FAILED]: HttpStatus.BAD_GATEWAY,
   [ErrorCode.SERVER_UNAVAILABLE]: HttpStatus.SERVICE_UNAVAILABLE,
   [ErrorCode.TIMEOUT_EXCEEDED]: HttpStatus.GATEWAY_TIMEOUT,
+  [ErrorCode.UPSTREAM_AUTHORIZATION_REQUIRED]: HttpStatus.UNAUTHORIZED,
 } as const satisfies Record<ErrorCode, HttpStatus>;
 
 /** The code a bare HTTP status stands for, when a library throws one without our code. */

@@ -29,8 +29,11 @@ export interface CallerCredential {
 export interface CredentialEvent {
   serverId: string;
   mode: UpstreamAuthMode;
-  /** `used`: a credential went on a request (or a call); the others say how a token was come by. */
-  action: 'used' | TokenSource | 'failed' | 'rejected-by-upstream';
+  /**
+   * `used`: a credential went on a request (or a call); the others say how a token was come by, or (`oauth-user`)
+   * that the user's authorisation was `revoked`.
+   */
+  action: 'used' | TokenSource | 'failed' | 'rejected-by-upstream' | 'revoked';
   /** The principal the token is for (caller modes). */
   principal?: string;
   /** Epoch ms the token in use expires. */
@@ -84,6 +87,8 @@ export class UpstreamCredentials {
     const mode = authModeOf(entry);
     if (!auth || mode === 'static' || mode === 'oauth-client-credentials')
       throw new Error(`server '${serverId}' does not act on behalf of its callers (${mode})`);
+    // Users' own authorisations are kept by src/connections (UserTokenSource), not here.
+    if (auth.mode === 'oauth-user') throw new Error(`server '${serverId}' is oauth-user: ask the UserTokenSource`);
     if (auth.mode === 'claims-to-headers') {
       const headers = claimHeaders(serverId, auth, caller);
       this.audit({ serverId, mode, action: 'used', principal: caller.id });

@@ -14,6 +14,8 @@ export interface StoredUpstreamAuth {
   audience?: string;
   resource?: string;
   scope?: string;
+  authorization_server?: string;
+  redirect_uri?: string;
   claims?: Record<string, string>;
   max_connections?: number;
   idle_timeout?: number;
@@ -27,6 +29,8 @@ const FIELDS: Readonly<Record<string, keyof UpstreamAuth>> = {
   audience: 'audience',
   resource: 'resource',
   scope: 'scope',
+  authorization_server: 'authorizationServer',
+  redirect_uri: 'redirectUri',
   claims: 'claims',
   max_connections: 'maxConnections',
   idle_timeout: 'idleTimeout',
@@ -72,6 +76,8 @@ export function storedAuth(auth: UpstreamAuth): StoredUpstreamAuth {
     audience: auth.audience,
     resource: auth.resource,
     scope: auth.scope,
+    authorization_server: auth.authorizationServer,
+    redirect_uri: auth.redirectUri,
     claims: Object.keys(auth.claims).length > 0 ? auth.claims : undefined,
     max_connections: auth.maxConnections,
     idle_timeout: auth.idleTimeout,

@@ -1,0 +1,144 @@
+import { Controller, Delete, Get, Param, Query, Req, Res } from '@nestjs/common';
+import { ApiExcludeEndpoint, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { randomBytes } from 'node:crypto';
+import { Authenticated, Public } from 'src/auth/authenticated.decorator';
+import { CurrentPrincipal } from 'src/auth/current-principal.decorator';
+import type { Principal } from 'src/auth/principal';
+import { ApiErrorResponses } from 'src/common/errors/api-error-responses.decorator';
+import { toAppException } from 'src/common/errors/to-app-exception';
+import { translateEngineError } from 'src/mcp/engine-error';
+import { confirmPage, connectedPage, errorPage } from './connection-pages';
+import { CALLBACK_PATH, ConnectionsService, START_PATH } from './connections.service';
+import { ConnectionListDto, ConnectionServerParamDto, RevokedConnectionDto } from './dto/connection.dto';
+
+/** The browser-binding cookie (ADR 0011): set when a link is opened, required on the redirect back (SameSite=Lax). */
+const BROWSER_COOKIE = 'gmcp_connect';
+/** The confirmation cookie: SameSite=Strict, so a link followed from another site shows the confirmation first. */
+const CONFIRM_COOKIE = 'gmcp_connect_confirm';
+
+/**
+ * The caller's authorisations of `oauth-user` upstreams (`GET`, `DELETE /api/connections`), and the two public pages
+ * a user's browser goes through to give one: the link a refused call hands out (`/api/connections/start`, which
+ * confirms and then sends the browser to the authorization server) and the redirect back
+ * (`/api/connections/callback`). The pages answer HTML to a browser and the error envelope to anything else.
+ */
+@ApiTags('Connections')
+@Controller('api/connections')
+export class ConnectionsController {
+  constructor(private readonly connections: ConnectionsService) {}
+
+  @Get()
+  @Authenticated({ scopes: ['mcp:read'] })
+  @ApiOperation({
+    summary: "List the caller's connections to upstreams that act as each user",
+    description: 'Servers with `auth.mode: oauth-user` the caller authorised: scopes, expiry, when; never a token.',
+  })
+  @ApiOkResponse({ type: ConnectionListDto })
+  listConnections(@CurrentPrincipal() principal: Principal): Promise<ConnectionListDto> {
+    return this.connections.list(principal.id);
+  }
+
+  @Delete(':server_id')
+  @Authenticated({ scopes: ['mcp:write'] })
+  @ApiOperation({
+    summary: "Revoke the caller's connection to a server",
+    description:
+      'Forgets the tokens and revokes them at the authorization server where it offers RFC 7009 revocation; ' +
+      'the next call to the server asks the user to authorise again.',
+  })
+  @ApiOkResponse({ type: RevokedConnectionDto })
+  @ApiErrorResponses(400, 404)
+  revokeConnection(
+    @CurrentPrincipal() principal: Principal,
+    @Param() { server_id: serverId }: ConnectionServerParamDto,
+  ): Promise<RevokedConnectionDto> {
+    return this.connections.revoke(principal.id, serverId);
+  }
+
+  @Get('start')
+  @Public()
+  @ApiExcludeEndpoint()
+  async start(
+    @Query() query: Record<string, string | undefined>,
+    @Req() request: FastifyRequest,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    await this.page(request, reply, async () => {
+      const cookies = cookiesOf(request);
+      const confirmed = query.confirm && cookies[CONFIRM_COOKIE] && query.confirm === cookies[CONFIRM_COOKIE];
+      if (!confirmed) {
+        const link = this.connections.describeLink(query.link);
+        const nonce = randomBytes(18).toString('base64url');
+        const next = `${START_PATH}?link=${encodeURIComponent(query.link ?? '')}&confirm=${nonce}`;
+        reply.header('set-cookie', cookie(request, CONFIRM_COOKIE, nonce, 'Strict', START_PATH));
+        send(reply, 200, confirmPage(link.serverName, link.principalId, next));
+        return;
+      }
+      const browser = randomBytes(32).toString('base64url');
+      const location = await this.connections.start(query.link, browser);
+      reply.header('set-cookie', [
+        cookie(request, BROWSER_COOKIE, browser, 'Lax', CALLBACK_PATH),
+        cookie(request, CONFIRM_COOKIE, '', 'Strict', START_PATH, 0),
+      ]);
+      reply.header('cache-control', 'no-store').redirect(location, 303);
+    });
+  }
+
+  @Get('callback')
+  @Public()
+  @ApiExcludeEndpoint()
+  async callback(
+    @Query() query: Record<string, string | undefined>,
+    @Req() request: FastifyRequest,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    await this.page(request, reply, async () => {
+      // The browser cookie is single-use too: cleared whatever the outcome.
+      reply.header('set-cookie', cookie(request, BROWSER_COOKIE, '', 'Lax', CALLBACK_PATH, 0));
+      const serverId = await this.connections.complete(query, cookiesOf(request)[BROWSER_COOKIE]);
+      send(reply, 200, connectedPage(serverId));
+    });
+  }
+
+  /** Runs a page; its error is an HTML page for a browser, the envelope (through the filter) for anything else. */
+  private async page(request: FastifyRequest, reply: FastifyReply, render: () => Promise<void>): Promise<void> {
+    try {
+      await render();
+    } catch (error) {
+      if (!/text\/html/.test(request.headers.accept ?? '')) throw error;
+      const { exception } = toAppException(error, [translateEngineError]);
+      send(reply, exception.status >= 500 ? exception.status : 400, errorPage(exception.message));
+    }
+  }
+}
+
+function send(reply: FastifyReply, status: number, html: string): void {
+  reply
+    .code(status)
+    .header('content-type', 'text/html; charset=utf-8')
+    .header('cache-control', 'no-store')
+    .header('referrer-policy', 'no-referrer')
+    .send(html);
+}
+
+function cookie(
+  request: FastifyRequest,
+  name: string,
+  value: string,
+  sameSite: 'Lax' | 'Strict',
+  path: string,
+  maxAge = 600,
+): string {
+  const secure = request.protocol === 'https' ? '; Secure' : '';
+  return `${name}=${value}; Path=${path}; Max-Age=${maxAge}; HttpOnly; SameSite=${sameSite}${secure}`;
+}
+
+function cookiesOf(request: FastifyRequest): Record<string, string> {
+  const cookies: Record<string, string> = {};
+  for (const part of (request.headers.cookie ?? '').split(';')) {
+    const at = part.indexOf('=');
+    if (at > 0) cookies[part.slice(0, at).trim()] = part.slice(at + 1).trim();
+  }
+  return cookies;
+}

@@ -1,0 +1,400 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import * as oidc from 'openid-client';
+import { AppException } from 'src/common/errors/app.exception';
+import { APP_CONFIG } from 'src/config/config.module';
+import type { AppConfig, ServerEntry } from 'src/config/config.schema';
+import {
+  type AuthorizationServerInfo,
+  type OAuthClientRegistration,
+  OAuthUserClient,
+  type UserTokens,
+} from 'src/mcp/credentials/oauth-user-client';
+import { refreshMargin } from 'src/mcp/credentials/token-cache';
+import type { CallerCredential, CredentialEvent, UpstreamCaller } from 'src/mcp/credentials/upstream-credentials';
+import type { UserTokenSource } from 'src/mcp/credentials/user-token-source';
+import { EngineError, EngineErrorCode, isEngineError } from 'src/mcp/engine-error';
+import { McpEngine } from 'src/mcp/mcp-engine';
+import { SecretsCipher } from 'src/servers/registry/secrets-cipher';
+import { ServersService } from 'src/servers/servers.service';
+import { ConnectionLinks, LINK_TTL_MS } from './connection-links';
+import { ConnectionsRepository } from './connections.repository';
+import type { ConnectionDto, ConnectionListDto, RevokedConnectionDto } from './dto/connection.dto';
+import type { UpstreamConnectionEntity } from './entities/upstream-connection.entity';
+
+export const CALLBACK_PATH = '/api/connections/callback';
+export const START_PATH = '/api/connections/start';
+
+const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
+const sameHash = (a: string, b: string) =>
+  a.length === b.length && timingSafeEqual(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+
+/** Sealed tokens of one connection. */
+interface StoredTokens {
+  access_token: string;
+  refresh_token?: string;
+}
+
+/**
+ * Users' authorisations of `oauth-user` upstreams (ADR 0011): the links a refused call hands out, the authorization
+ * code flow they start (PKCE, state single-use and bound to the browser that opened the link), the tokens kept sealed
+ * per (principal, server), refreshed shortly before they expire (one replica at a time: the row is locked), listed and
+ * revoked. It is the `UserTokenSource` the call pipeline asks for those servers. No token leaves it except as the
+ * `Authorization` header of that principal's own upstream connection; every use, fetch, refresh and revocation is a
+ * `credential` event of the engine (metric and log line, never the token).
+ */
+@Injectable()
+export class ConnectionsService implements UserTokenSource {
+  private readonly logger = new Logger('Connections');
+  private readonly cipher: SecretsCipher;
+  private readonly links: ConnectionLinks;
+  private readonly oauth = new OAuthUserClient();
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly repository: ConnectionsRepository,
+    private readonly servers: ServersService,
+    private readonly engine: McpEngine,
+    private readonly adapterHost: HttpAdapterHost,
+  ) {
+    this.cipher = SecretsCipher.load(config.mcp.security.encryptionKey, config.mcp.dataDir).cipher;
+    this.links = new ConnectionLinks(this.cipher);
+  }
+
+  actsFor(serverId: string): boolean {
+    return this.entryOrUndefined(serverId)?.auth?.mode === 'oauth-user';
+  }
+
+  async credentialFor(serverId: string, caller: UpstreamCaller): Promise<CallerCredential> {
+    const row = await this.repository.findConnection(caller.id, serverId);
+    if (!row) throw this.required(serverId, caller.id, 'not-connected');
+    let tokens = this.open(row);
+    let expiresAt = row.expiresAt.getTime();
+    if (Date.now() >= expiresAt - margin(row)) ({ tokens, expiresAt } = await this.refresh(serverId, caller.id));
+    this.audit({ serverId, action: 'used', principal: caller.id, expiresAt });
+    return { partition: caller.id, headers: { authorization: `Bearer ${tokens.access_token}` } };
+  }
+
+  /** The link a principal opens to authorise the gateway at `serverId` (absolute URL). */
+  linkFor(serverId: string, principalId: string): { url: string; nonce: string } {
+    const entry = this.oauthUserEntry(serverId);
+    const { token, link } = this.links.make(principalId, serverId);
+    return { url: `${new URL(this.redirectUri(entry)).origin}${START_PATH}?link=${token}`, nonce: link.nonce };
+  }
+
+  /** What the confirmation page names: the server and the principal the link is for (400 for a bad link). */
+  describeLink(token: string | undefined): { serverId: string; serverName: string; principalId: string } {
+    const link = this.links.open(token);
+    const entry = this.oauthUserEntry(link.serverId);
+    return { serverId: link.serverId, serverName: entry.name ?? link.serverId, principalId: link.principalId };
+  }
+
+  /**
+   * Starts the authorization a link stands for, once: discovery, the gateway's client (pre-registered or registered
+   * now), a new state and PKCE verifier kept with the hash of `browserSecret` (the cookie of the browser that opened
+   * the link). Answers the authorization server's URL to send the browser to.
+   */
+  async start(token: string | undefined, browserSecret: string): Promise<string> {
+    const link = this.links.open(token);
+    const entry = this.oauthUserEntry(link.serverId);
+    const server = await this.oauth.discover(link.serverId, entry);
+    const redirectUri = this.redirectUri(entry);
+    const client = await this.clientFor(link.serverId, entry, server, redirectUri);
+    const state = randomBytes(32).toString('base64url');
+    const verifier = oidc.randomPKCECodeVerifier();
+    const stateHash = sha256(state);
+    const started = await this.repository.insertAuthorization({
+      stateHash,
+      linkNonce: link.nonce,
+      principalId: link.principalId,
+      serverId: link.serverId,
+      browserHash: sha256(browserSecret),
+      verifier: this.cipher.sealText(verifier, stateHash),
+      redirectUri,
+      issuer: server.issuer,
+      clientId: client.clientId,
+      expiresAt: new Date(Date.now() + LINK_TTL_MS),
+    });
+    if (!started)
+      throw AppException.conflict('This connection link was already used: call the tool again for a new one', {
+        reason: 'link-used',
+      });
+    return this.oauth.authorizationUrl(server, client, { redirectUri, state, verifier, scope: entry.auth?.scope });
+  }
+
+  /**
+   * The authorization server's redirect back: the state must be one the gateway started, not used before, not
+   * expired, in the browser that started it; then the code is redeemed and the tokens stored. Anything else stores
+   * nothing. Answers the server the user connected.
+   */
+  async complete(query: Record<string, string | undefined>, browserSecret: string | undefined): Promise<string> {
+    const state = query.state;
+    if (!state) throw AppException.invalid('The redirect carries no state: it is not an answer to the gateway');
+    const consumed = await this.repository.consumeAuthorization(sha256(state));
+    if (!consumed.ok)
+      throw AppException.invalid(
+        consumed.why === 'used'
+          ? 'This authorization was already completed (a redirect used twice): nothing was stored'
+          : consumed.why === 'expired'
+            ? 'This authorization expired before it was completed: call the tool again for a new link'
+            : 'This redirect does not match an authorization the gateway started (wrong state): nothing was stored',
+        { reason: `state-${consumed.why}` },
+      );
+    const row = consumed.row;
+    if (!browserSecret || !sameHash(sha256(browserSecret), row.browserHash))
+      throw AppException.invalid('This authorization was started in another browser: open the link again in this one', {
+        reason: 'state-other-browser',
+      });
+    if (query.error)
+      throw AppException.invalid(
+        `The authorization server answered '${query.error.slice(0, 64)}'${query.error_description ? `: ${query.error_description.slice(0, 200)}` : ''}; nothing was stored`,
+        { reason: 'authorization-refused', oauth_error: query.error.slice(0, 64) },
+      );
+    const entry = this.oauthUserEntry(row.serverId);
+    const server = await this.oauth.discover(row.serverId, entry);
+    if (server.issuer !== row.issuer)
+      throw AppException.invalid("The server's authorization server changed during the authorization: start again");
+    const client = await this.clientFor(row.serverId, entry, server, row.redirectUri);
+    const callback = new URL(row.redirectUri);
+    for (const [key, value] of Object.entries(query)) if (value !== undefined) callback.searchParams.set(key, value);
+    let tokens: UserTokens;
+    try {
+      tokens = await this.oauth.redeem(row.serverId, server, client, callback, {
+        state,
+        verifier: this.cipher.openText(row.verifier, row.stateHash),
+        redirectUri: row.redirectUri,
+      });
+    } catch (error) {
+      this.audit({ serverId: row.serverId, action: 'failed', principal: row.principalId, reason: reasonOf(error) });
+      throw error;
+    }
+    await this.repository.saveConnection({
+      principalId: row.principalId,
+      serverId: row.serverId,
+      issuer: server.issuer,
+      clientId: client.clientId,
+      scope: tokens.scope ?? entry.auth?.scope ?? null,
+      tokens: this.seal(row.serverId, row.principalId, tokens),
+      expiresAt: new Date(tokens.expiresAt),
+      refreshedAt: null,
+    });
+    this.audit({ serverId: row.serverId, action: 'obtained', principal: row.principalId, expiresAt: tokens.expiresAt });
+    return row.serverId;
+  }
+
+  async list(principalId: string): Promise<ConnectionListDto> {
+    const rows = await this.repository.listByPrincipal(principalId);
+    return { connections: rows.map((row) => toDto(row)) };
+  }
+
+  /** Forgets the caller's authorisation of a server and revokes its tokens at the authorization server (RFC 7009). */
+  async revoke(principalId: string, serverId: string): Promise<RevokedConnectionDto> {
+    const row = await this.repository.deleteConnection(principalId, serverId);
+    if (!row) throw AppException.notFound(`Connection to server '${serverId}'`, { server_id: serverId });
+    this.audit({ serverId, action: 'revoked', principal: principalId });
+    let revokedUpstream = false;
+    const entry = this.entryOrUndefined(serverId);
+    if (entry?.auth?.mode === 'oauth-user') {
+      try {
+        const tokens = this.open(row);
+        const server = await this.oauth.discover(serverId, entry);
+        const client = await this.clientFor(serverId, entry, server, this.redirectUri(entry));
+        const token = tokens.refresh_token ?? tokens.access_token;
+        revokedUpstream = await this.oauth.revoke(
+          serverId,
+          server,
+          client,
+          token,
+          tokens.refresh_token ? 'refresh_token' : 'access_token',
+        );
+      } catch (error) {
+        // Forgotten here either way; the authorization server's copy expires on its own.
+        this.logger.warn(`[${serverId}] could not revoke at the authorization server: ${(error as Error).message}`);
+      }
+    }
+    return { ...toDto(row), revoked_at_authorization_server: revokedUpstream };
+  }
+
+  /** Refreshes the principal's tokens under the row's lock; asks for a new authorisation when that is refused. */
+  private async refresh(serverId: string, principalId: string): Promise<{ tokens: StoredTokens; expiresAt: number }> {
+    const entry = this.oauthUserEntry(serverId);
+    return this.repository.withLockedConnection<{ tokens: StoredTokens; expiresAt: number }>(
+      principalId,
+      serverId,
+      async (row) => {
+        if (!row) return { error: this.required(serverId, principalId, 'not-connected') };
+        const held = this.open(row);
+        const heldUntil = row.expiresAt.getTime();
+        // Another replica may have refreshed while this one waited for the lock.
+        if (Date.now() < heldUntil - margin(row)) return { result: { tokens: held, expiresAt: heldUntil } };
+        if (!held.refresh_token) {
+          this.audit({ serverId, action: 'failed', principal: principalId, reason: 'no-refresh-token' });
+          return { error: this.required(serverId, principalId, 'expired'), delete: true };
+        }
+        try {
+          const server = await this.oauth.discover(serverId, entry);
+          const client = await this.clientFor(serverId, entry, server, this.redirectUri(entry));
+          const fresh = await this.oauth.refresh(serverId, server, client, held.refresh_token);
+          this.audit({ serverId, action: 'refreshed', principal: principalId, expiresAt: fresh.expiresAt });
+          return {
+            result: { tokens: stored(fresh), expiresAt: fresh.expiresAt },
+            update: {
+              tokens: this.seal(serverId, principalId, fresh),
+              expiresAt: new Date(fresh.expiresAt),
+              refreshedAt: new Date(),
+              ...(fresh.scope ? { scope: fresh.scope } : {}),
+            },
+          };
+        } catch (error) {
+          const reason = reasonOf(error);
+          this.audit({ serverId, action: 'failed', principal: principalId, reason });
+          if (isEngineError(error) && error.details?.reason === 'authorization-server-refused')
+            // The refresh token is dead (revoked, expired, rotated away): the user authorises again.
+            return { error: this.required(serverId, principalId, 'refresh-refused'), delete: true };
+          if (Date.now() < heldUntil) {
+            this.audit({
+              serverId,
+              action: 'stale-after-failed-refresh',
+              principal: principalId,
+              expiresAt: heldUntil,
+            });
+            return { result: { tokens: held, expiresAt: heldUntil } };
+          }
+          return { error };
+        }
+      },
+    );
+  }
+
+  /** The gateway's client for `server`: the configured one, else one registered dynamically (stored, shared). */
+  private async clientFor(
+    serverId: string,
+    entry: ServerEntry,
+    server: AuthorizationServerInfo,
+    redirectUri: string,
+  ): Promise<OAuthClientRegistration> {
+    const auth = entry.auth!;
+    if (auth.clientId) {
+      const methods = server.metadata.token_endpoint_auth_methods_supported;
+      if (!auth.clientSecret && methods && !methods.includes('none'))
+        throw EngineError.unavailable(
+          serverId,
+          `its authorization server at ${new URL(server.issuer).host} takes no public clients: auth.client-secret is needed for client '${auth.clientId}'`,
+          { reason: 'client-secret-required' },
+        );
+      return { clientId: auth.clientId, ...(auth.clientSecret ? { clientSecret: auth.clientSecret } : {}) };
+    }
+    const id = sha256(JSON.stringify([serverId, server.issuer, redirectUri]));
+    const known = await this.repository.findClient(id);
+    if (known) return this.openClient(known.clientId, known.clientSecret, id);
+    if (!this.oauth.canRegister(server))
+      throw EngineError.unavailable(
+        serverId,
+        `its authorization server at ${new URL(server.issuer).host} offers no dynamic client registration: configure auth.client-id`,
+        { reason: 'client-registration-unavailable' },
+      );
+    const registered = await this.oauth.register(serverId, server, redirectUri, auth.scope);
+    this.logger.log(`[${serverId}] registered the gateway as client '${registered.clientId}' at ${server.issuer}`);
+    const row = await this.repository.saveClient({
+      id,
+      serverId,
+      issuer: server.issuer,
+      redirectUri,
+      clientId: registered.clientId,
+      clientSecret: registered.clientSecret ? this.cipher.sealText(registered.clientSecret, id) : null,
+    });
+    return this.openClient(row.clientId, row.clientSecret, id);
+  }
+
+  private openClient(clientId: string, secret: Buffer | null, id: string): OAuthClientRegistration {
+    return { clientId, ...(secret ? { clientSecret: this.cipher.openText(secret, id) } : {}) };
+  }
+
+  /** USER_AUTHORIZATION_REQUIRED with a fresh link for the principal (401 on REST, a URL elicitation on MCP). */
+  private required(serverId: string, principalId: string, why: string): EngineError {
+    const { url, nonce } = this.linkFor(serverId, principalId);
+    const name = this.entryOrUndefined(serverId)?.name ?? serverId;
+    return new EngineError(
+      EngineErrorCode.USER_AUTHORIZATION_REQUIRED,
+      `Server '${serverId}' acts as each user: authorise the gateway at ${name}'s authorization server by opening ${url}, then call again`,
+      { serverId, authorizationUrl: url, elicitationId: nonce, connection: why },
+    );
+  }
+
+  /** The gateway's callback for a server: configured, or the API listener's own address. */
+  private redirectUri(entry: ServerEntry): string {
+    if (entry.auth?.redirectUri) return entry.auth.redirectUri;
+    const server = this.adapterHost.httpAdapter?.getHttpServer() as Server | undefined;
+    const address: AddressInfo | string | null | undefined = server?.address();
+    if (!address || typeof address === 'string')
+      throw EngineError.unavailable('gateway', 'the API listener has no address yet: configure auth.redirect-uri');
+    const host = ['0.0.0.0', '::'].includes(address.address)
+      ? 'localhost'
+      : address.family === 'IPv6'
+        ? `[${address.address}]`
+        : address.address;
+    const scheme = this.config.server.ssl.enabled ? 'https' : 'http';
+    return `${scheme}://${host}:${address.port}${CALLBACK_PATH}`;
+  }
+
+  private oauthUserEntry(serverId: string): ServerEntry {
+    const entry = this.servers.find(serverId).entry;
+    if (entry.auth?.mode !== 'oauth-user')
+      throw AppException.invalid(
+        `Server '${serverId}' does not take users' authorisations (auth.mode is not oauth-user)`,
+      );
+    return entry;
+  }
+
+  private entryOrUndefined(serverId: string): ServerEntry | undefined {
+    try {
+      return this.servers.find(serverId).entry;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private seal(serverId: string, principalId: string, tokens: UserTokens): Buffer {
+    return this.cipher.sealText(JSON.stringify(stored(tokens)), `${serverId}\0${principalId}`);
+  }
+
+  private open(row: UpstreamConnectionEntity): StoredTokens {
+    return JSON.parse(this.cipher.openText(row.tokens, `${row.serverId}\0${row.principalId}`)) as StoredTokens;
+  }
+
+  private audit(event: Omit<CredentialEvent, 'mode'>): void {
+    this.engine.emit('credential', { ...event, mode: 'oauth-user' });
+  }
+}
+
+function stored(tokens: UserTokens): StoredTokens {
+  return { access_token: tokens.accessToken, ...(tokens.refreshToken ? { refresh_token: tokens.refreshToken } : {}) };
+}
+
+/** Refresh this long before the access token expires (as TokenCache does: a fifth of its life, at most a minute). */
+function margin(row: UpstreamConnectionEntity): number {
+  const obtainedAt = (row.refreshedAt ?? row.createdAt).getTime();
+  return refreshMargin({ accessToken: '', obtainedAt, expiresAt: row.expiresAt.getTime() });
+}
+
+function reasonOf(error: unknown): string {
+  if (isEngineError(error)) {
+    const detail = error.details?.oauthError ?? error.details?.reason;
+    return typeof detail === 'string' ? detail : error.code;
+  }
+  return 'error';
+}
+
+function toDto(row: UpstreamConnectionEntity): ConnectionDto {
+  return {
+    server_id: row.serverId,
+    issuer: row.issuer,
+    scopes: row.scope ? row.scope.split(' ').filter(Boolean) : [],
+    expires_at: row.expiresAt.toISOString(),
+    created_at: row.createdAt.toISOString(),
+    refreshed_at: row.refreshedAt?.toISOString() ?? null,
+  };
+}

@@ -1,0 +1,346 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { McpError } from '@modelcontextprotocol/sdk/types.js';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { BrowserContext, Page } from 'playwright-core';
+import { ADMIN_HEADERS } from '../support/auth';
+import { launchChromium, type LaunchedBrowser } from '../support/browser';
+import {
+  type FixtureProcess,
+  startUserProvider,
+  startWhoamiUpstream,
+  type UserProviderStats,
+} from '../support/oauth-fixtures';
+import { freePort } from '../support/ports';
+import { createTestDatabase, type TestDatabase } from '../support/test-database';
+import { startTestGateway, type TestGateway } from '../support/test-gateway';
+import { waitFor, waitForTools } from '../support/wait';
+
+// `oauth-user` (ADR 0011) against a real OpenID Provider with interactive login and consent pages (oidc-provider),
+// driven in Debian's Chromium, and an upstream that accepts only that provider's tokens for its own URL and answers
+// who each request came as. Two users, each with their own gateway API key, each authorising once.
+const ACCESS_TTL_S = 4;
+const MESH_SECRET = 'mesh-secret-oauth-user-0123';
+const CLIENT_SECRET = 'pre-registered-client-secret-0123456789';
+
+interface Whoami {
+  via: 'token' | 'mesh';
+  sub?: string;
+  client_id?: string;
+  aud?: string;
+  jti?: string;
+}
+
+describe('oauth-user: each user authorises the gateway once, and the upstream sees that user', () => {
+  let db: TestDatabase;
+  let upstream: FixtureProcess<string>;
+  let provider: FixtureProcess<string>;
+  let gateway: TestGateway;
+  let launched: LaunchedBrowser | undefined;
+  let api: string;
+  let issuer: string;
+  const keys: Record<string, string> = {};
+  const principals: Record<string, string> = {};
+  const contexts: Record<string, BrowserContext> = {};
+  const callbacks: string[] = [];
+  const logDir = mkdtempSync(path.join(tmpdir(), 'oauth-user-'));
+  const logFile = path.join(logDir, 'gateway.log');
+
+  const as = (who: string) => ({ 'X-API-Key': keys[who]! });
+  const call = async (method: string, route: string, headers: Record<string, string>, body?: unknown) => {
+    const res = await fetch(`${api}${route}`, {
+      method,
+      headers: { ...headers, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      body: body !== undefined ? JSON.stringify(body) : undefined,
+    });
+    const text = await res.text();
+    return { status: res.status, text, body: text ? (JSON.parse(text) as any) : undefined };
+  };
+  const whoamiCall = (serverId: string, who: string) =>
+    call('POST', '/api/tools/whoami/execute', as(who), { server_id: serverId, parameters: {} });
+  const whoami = async (serverId: string, who: string) => {
+    const res = await whoamiCall(serverId, who);
+    if (res.status !== 200) throw new Error(`whoami on ${serverId} as ${who}: ${res.status} ${res.text}`);
+    return JSON.parse(res.body.result.content[0].text as string) as Whoami;
+  };
+  const stats = async () => (await (await fetch(`${issuer}/_test/stats`)).json()) as UserProviderStats;
+  const metric = async (labels: string) => {
+    const text = await (await fetch(`${gateway.addresses.metrics}/actuator/prometheus`)).text();
+    const line = text.split('\n').find((l) => l.startsWith(`mcp_upstream_credentials_total{${labels}}`));
+    return line ? Number(line.split(' ').pop()) : 0;
+  };
+  const executions = async () =>
+    (await call('GET', '/api/executions?limit=1', ADMIN_HEADERS)).body.pagination.total as number;
+
+  /** The refused call's link, opened in `who`'s browser: confirm, the provider's login and consent, back. */
+  const authorise = async (serverId: string, who: string): Promise<Page> => {
+    const refused = await whoamiCall(serverId, who);
+    expect(refused.status).toBe(401);
+    const page = await contexts[who]!.newPage();
+    page.setDefaultTimeout(15_000);
+    page.on('request', (request) => {
+      if (request.url().includes('/api/connections/callback')) callbacks.push(request.url());
+    });
+    await page.goto(refused.body.error.details.authorization_url as string);
+    // The gateway's confirmation names the server and the gateway user the link is for
+    expect(await page.locator('main').innerText()).toContain(principals[who]!);
+    await page.getByRole('link', { name: /Continue to sign in/ }).click();
+    await page.waitForURL((url) => url.origin === issuer);
+    if (await page.locator('input[name="login"]').count()) {
+      await page.locator('input[name="login"]').fill(who);
+      await page.locator('input[name="password"]').fill('wonderland');
+      await page.getByRole('button', { name: 'Sign-in' }).click();
+    }
+    await page.getByRole('button', { name: 'Continue' }).click();
+    await page.waitForURL((url) => url.pathname === '/api/connections/callback');
+    expect(await page.getByRole('status').innerText()).toMatch(/You can close this tab/);
+    return page;
+  };
+
+  beforeAll(async () => {
+    const issuerPort = await freePort();
+    const upstreamPort = await freePort();
+    issuer = `http://127.0.0.1:${issuerPort}`;
+    const upstreamUrl = `http://127.0.0.1:${upstreamPort}/mcp`;
+    upstream = await startWhoamiUpstream({
+      issuer,
+      audience: upstreamUrl,
+      meshSecret: MESH_SECRET,
+      port: upstreamPort,
+      resourceMetadata: true,
+    });
+    db = await createTestDatabase('oauth_user');
+    // The pools list the catalog through the mesh header (the upstream lists for the mesh); calls go as each user.
+    const server = (auth: string) => `
+      type: http
+      url: ${upstreamUrl}
+      headers:
+        x-mesh-secret: ${MESH_SECRET}
+      auth:
+        mode: oauth-user
+        scope: whoami${auth}`;
+    gateway = await startTestGateway({
+      databaseUrl: db.url,
+      yaml: `mcp:
+  servers:
+    pre:${server(`\n        client-id: globalmcp-user\n        client-secret: ${CLIENT_SECRET}`)}
+    dyn:${server('')}
+logging:
+  level:
+    UpstreamCredentials: DEBUG
+  file:
+    name: ${logFile}
+`,
+    });
+    api = gateway.addresses.api;
+    provider = await startUserProvider({
+      port: issuerPort,
+      upstreamResource: upstreamUrl,
+      redirectUri: `${api}/api/connections/callback`,
+      clientSecret: CLIENT_SECRET,
+      accessTtl: ACCESS_TTL_S,
+    });
+    for (const id of ['pre', 'dyn']) await waitForTools(api, id, ADMIN_HEADERS);
+    for (const who of ['alice', 'bob', 'carol']) {
+      const created = await call('POST', '/api/api-keys', ADMIN_HEADERS, {
+        name: who,
+        scopes: ['mcp:read', 'mcp:write'],
+      });
+      keys[who] = created.body.key as string;
+      principals[who] = `key:${created.body.id as string}`;
+    }
+    launched = await launchChromium();
+    for (const who of ['alice', 'bob']) contexts[who] = await launched.browser.newContext();
+  }, 120_000);
+
+  afterAll(async () => {
+    await launched?.close();
+    await gateway?.stop();
+    await db?.drop();
+    await provider?.stop();
+    await upstream?.stop();
+    rmSync(logDir, { recursive: true, force: true });
+  });
+
+  it('answers a user without a connection 401 UPSTREAM_AUTHORIZATION_REQUIRED with the URL to open, nothing on record', async () => {
+    const before = await executions();
+    const res = await whoamiCall('pre', 'carol');
+    expect(res.status).toBe(401);
+    expect(res.body.error).toMatchObject({
+      code: 'UPSTREAM_AUTHORIZATION_REQUIRED',
+      details: { reason: 'USER_AUTHORIZATION_REQUIRED', server_id: 'pre', connection: 'not-connected' },
+    });
+    const url = new URL(res.body.error.details.authorization_url as string);
+    expect(`${url.origin}${url.pathname}`).toBe(`${api}/api/connections/start`);
+    // The link is sealed: the principal it is for is not readable in it
+    expect(url.search).not.toContain(principals.carol!);
+    expect(res.body.error.message).toContain(url.href);
+    expect(await executions()).toBe(before);
+  });
+
+  it("alice and bob each authorise once on the provider's pages; each call upstream carries that user's token", async () => {
+    await authorise('pre', 'alice');
+    await authorise('pre', 'bob');
+    const [alice, bob] = await Promise.all([whoami('pre', 'alice'), whoami('pre', 'bob')]);
+    expect(alice).toMatchObject({ via: 'token', sub: 'alice', client_id: 'globalmcp-user' });
+    expect(bob).toMatchObject({ via: 'token', sub: 'bob', client_id: 'globalmcp-user' });
+    const mixed = await Promise.all(Array.from({ length: 8 }, (_, i) => whoami('pre', i % 2 ? 'bob' : 'alice')));
+    mixed.forEach((answer, i) => expect(answer.sub).toBe(i % 2 ? 'bob' : 'alice'));
+    expect((await stats()).authorization_code).toEqual({ alice: 1, bob: 1 });
+    expect(await metric('server="pre",mode="oauth-user",action="obtained"')).toBe(2);
+  }, 90_000);
+
+  it('registers the gateway dynamically (RFC 7591) where no client is configured', async () => {
+    const registrations = (await stats()).registrations;
+    // alice's provider session is still open: the provider asks for consent only
+    await authorise('dyn', 'alice');
+    expect((await stats()).registrations).toBe(registrations + 1);
+    const answer = await whoami('dyn', 'alice');
+    expect(answer.sub).toBe('alice');
+    expect(answer.client_id).not.toBe('globalmcp-user');
+  }, 60_000);
+
+  it('refreshes a short-lived access token without the user noticing', async () => {
+    const first = await whoami('pre', 'alice');
+    const refreshed = (await stats()).refresh_token.alice ?? 0;
+    // Calls keep succeeding as the 4 s tokens run out; the provider sees refresh grants for alice.
+    await waitFor(
+      async () => {
+        expect((await whoami('pre', 'alice')).sub).toBe('alice');
+        return ((await stats()).refresh_token.alice ?? 0) > refreshed;
+      },
+      20_000,
+      "a refresh grant for alice's token",
+      300,
+    );
+    const after = await whoami('pre', 'alice');
+    expect(after.sub).toBe('alice');
+    expect(after.jti).not.toBe(first.jti);
+    expect(await metric('server="pre",mode="oauth-user",action="refreshed"')).toBeGreaterThanOrEqual(1);
+    const list = await call('GET', '/api/connections', as('alice'));
+    expect(list.body.connections.find((c: { server_id: string }) => c.server_id === 'pre').refreshed_at).not.toBeNull();
+  }, 30_000);
+
+  it('refuses a redirect with a wrong state, a replayed redirect and a used link, storing nothing', async () => {
+    const before = (await call('GET', '/api/connections', as('bob'))).body.connections;
+    const page = await contexts.bob!.newPage();
+    // A state the gateway never made
+    const forged = await page.goto(`${api}/api/connections/callback?code=forged&state=forged-state&iss=${issuer}`);
+    expect(forged!.status()).toBe(400);
+    expect(await page.getByRole('alert').innerText()).toMatch(/wrong state/);
+    // bob's own redirect, replayed (its code and state were used once)
+    const replay = callbacks.find((u) => new URL(u).searchParams.has('code'))!;
+    const replayed = await page.goto(replay);
+    expect(replayed!.status()).toBe(400);
+    expect(await page.getByRole('alert').innerText()).toMatch(/already completed/);
+    // Not a browser: the envelope
+    const envelope = await call('GET', `/api/connections/callback?code=x&state=y`, {});
+    expect(envelope.status).toBe(400);
+    expect(envelope.body.error).toMatchObject({ code: 'INVALID_PARAMETERS', details: { reason: 'state-unknown' } });
+    // A link opened to its end once cannot start a second authorization
+    const refused = await whoamiCall('dyn', 'bob');
+    const link = refused.body.error.details.authorization_url as string;
+    await page.goto(link);
+    await page.getByRole('link', { name: /Continue to sign in/ }).click();
+    await page.waitForURL((url) => url.origin === issuer);
+    await page.goto(link);
+    await page.getByRole('link', { name: /Continue to sign in/ }).click();
+    expect(await page.getByRole('alert').innerText()).toMatch(/already used/);
+    // A link altered by a character is not one the gateway made
+    const altered = await page.goto(link.replace(/link=(.)/, (_m, c: string) => `link=${c === 'A' ? 'B' : 'A'}`));
+    expect(altered!.status()).toBe(400);
+    expect((await call('GET', '/api/connections', as('bob'))).body.connections).toEqual(before);
+    await page.close();
+  }, 60_000);
+
+  it('asks an MCP client (2025-11-25) to open the URL: URLElicitationRequiredError -32042', async () => {
+    const client = new Client({ name: 'e2e', version: '1.0.0' }, { capabilities: { elicitation: { url: {} } } });
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(`${api}/mcp/pre`), { requestInit: { headers: as('carol') } }),
+    );
+    try {
+      const error = await client.callTool({ name: 'whoami', arguments: {} }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(McpError);
+      expect((error as McpError).code).toBe(-32042);
+      const [elicitation] = ((error as McpError).data as { elicitations: Record<string, string>[] }).elicitations;
+      expect(elicitation).toMatchObject({ mode: 'url', elicitationId: expect.any(String) });
+      expect(elicitation!.url!.startsWith(`${api}/api/connections/start?link=`)).toBe(true);
+      // alice, connected, calls through the same front door as herself
+      const alice = new Client({ name: 'e2e', version: '1.0.0' });
+      await alice.connect(
+        new StreamableHTTPClientTransport(new URL(`${api}/mcp/pre`), { requestInit: { headers: as('alice') } }),
+      );
+      const result = (await alice.callTool({ name: 'whoami', arguments: {} })) as { content: { text: string }[] };
+      expect((JSON.parse(result.content[0]!.text) as Whoami).sub).toBe('alice');
+      await alice.close();
+    } finally {
+      await client.close();
+    }
+  });
+
+  it("lists the caller's connections (never a token), and DELETE revokes at the provider so the next call asks again", async () => {
+    const list = await call('GET', '/api/connections', as('alice'));
+    expect(list.status).toBe(200);
+    expect(list.body.connections.map((c: { server_id: string }) => c.server_id)).toEqual(['dyn', 'pre']);
+    expect(list.body.connections[1]).toMatchObject({ issuer, scopes: ['whoami'], server_id: 'pre' });
+    expect(Object.keys(list.body.connections[1]).sort()).toEqual(
+      ['created_at', 'expires_at', 'issuer', 'refreshed_at', 'scopes', 'server_id'].sort(),
+    );
+    expect((await call('GET', '/api/connections', as('carol'))).body.connections).toEqual([]);
+    const revocations = (await stats()).revocations;
+    const revoked = await call('DELETE', '/api/connections/pre', as('alice'));
+    expect(revoked.status).toBe(200);
+    expect(revoked.body).toMatchObject({ server_id: 'pre', revoked_at_authorization_server: true });
+    expect((await stats()).revocations).toBe(revocations + 1);
+    const again = await whoamiCall('pre', 'alice');
+    expect(again.status).toBe(401);
+    expect(again.body.error.code).toBe('UPSTREAM_AUTHORIZATION_REQUIRED');
+    expect((await call('DELETE', '/api/connections/pre', as('alice'))).status).toBe(404);
+    // bob's connection is his own: untouched
+    expect((await whoami('pre', 'bob')).sub).toBe('bob');
+    expect(await metric('server="pre",mode="oauth-user",action="revoked"')).toBe(1);
+  });
+
+  it('refuses oauth-user settings that cannot work through the servers API, and stores nothing', async () => {
+    const res = await call('POST', '/api/servers', ADMIN_HEADERS, {
+      id: 'half',
+      type: 'http',
+      configuration: { url: upstream.ready, auth: { mode: 'oauth-user', client_secret: 'orphan-secret' } },
+    });
+    expect(res.status).toBe(400);
+    expect(res.body.error.message).toBe(
+      'configuration.auth.client_id: oauth-user with a client-secret needs the client-id it belongs to',
+    );
+    expect((await call('GET', '/api/servers/half', ADMIN_HEADERS)).status).toBe(404);
+  });
+
+  it('never writes a token into a log line, an execution record or a response (run last)', async () => {
+    const seen = (
+      (await (await fetch(upstream.ready.replace(/\/mcp$/, '/_test/stats'))).json()) as { tokens: string[] }
+    ).tokens;
+    expect(seen.length).toBeGreaterThanOrEqual(3);
+    await waitFor(
+      () => existsSync(logFile) && /oauth-user credential refreshed/.test(readFileSync(logFile, 'utf8')),
+      5_000,
+      'the audit lines in the log file',
+    );
+    const log = readFileSync(logFile, 'utf8');
+    expect(log).toMatch(/\[pre\] oauth-user credential obtained for key:/);
+    const records = (await call('GET', '/api/executions?limit=200', ADMIN_HEADERS)).text;
+    const lists = [
+      (await call('GET', '/api/connections', as('alice'))).text,
+      (await call('GET', '/api/connections', as('bob'))).text,
+      (await call('GET', '/api/servers?limit=100', ADMIN_HEADERS)).text,
+    ];
+    for (const token of [...seen, CLIENT_SECRET]) {
+      expect(log).not.toContain(token);
+      expect(records).not.toContain(token);
+      for (const text of lists) expect(text).not.toContain(token);
+    }
+  });
+});
