@@ -126,6 +126,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/connections": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List the caller's connections to upstreams that act as each user
+         * @description Servers with `auth.mode: oauth-user` the caller authorised: scopes, expiry, when; never a token.
+         */
+        get: operations["listConnections"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/connections/{server_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke the caller's connection to a server
+         * @description Forgets the tokens and revokes them at the authorization server where it offers RFC 7009 revocation; the next call to the server asks the user to authorise again.
+         */
+        delete: operations["revokeConnection"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/executions": {
         parameters: {
             query?: never;
@@ -1114,6 +1154,41 @@ export interface components {
             /** @example 11 */
             tools: number;
         };
+        ConnectionDto: {
+            /**
+             * Format: date-time
+             * @description When the user authorised the gateway.
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description When the current access token expires (the gateway refreshes it shortly before).
+             */
+            expires_at: string;
+            /**
+             * @description The authorization server that issued its tokens.
+             * @example https://auth.example.com
+             */
+            issuer: string;
+            /**
+             * Format: date-time
+             * @description Last refresh, if any.
+             */
+            refreshed_at: string | null;
+            /**
+             * @description Scopes granted (as the server said).
+             * @example [
+             *       "repo",
+             *       "read:user"
+             *     ]
+             */
+            scopes: string[];
+            /** @example github */
+            server_id: string;
+        };
+        ConnectionListDto: {
+            connections: components["schemas"]["ConnectionDto"][];
+        };
         ContentMetadataDto: {
             /**
              * @description MIME type of the part in `content`
@@ -1271,7 +1346,7 @@ export interface components {
              * @description Stable, machine-readable error code
              * @enum {string}
              */
-            code: "INVALID_PARAMETERS" | "AUTHENTICATION_FAILED" | "AUTHORIZATION_DENIED" | "RESOURCE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMIT_EXCEEDED" | "SERVER_ERROR" | "TOOL_EXECUTION_FAILED" | "SERVER_UNAVAILABLE" | "TIMEOUT_EXCEEDED";
+            code: "INVALID_PARAMETERS" | "AUTHENTICATION_FAILED" | "AUTHORIZATION_DENIED" | "RESOURCE_NOT_FOUND" | "METHOD_NOT_ALLOWED" | "CONFLICT" | "PAYLOAD_TOO_LARGE" | "UNSUPPORTED_MEDIA_TYPE" | "RATE_LIMIT_EXCEEDED" | "SERVER_ERROR" | "TOOL_EXECUTION_FAILED" | "SERVER_UNAVAILABLE" | "TIMEOUT_EXCEEDED" | "UPSTREAM_AUTHORIZATION_REQUIRED";
             /**
              * @description What exactly was wrong (fields, upstream error, ...)
              * @example null
@@ -1928,6 +2003,40 @@ export interface components {
             resource_templates: components["schemas"]["ResourceTemplateDto"][];
             /** @example 2 */
             total_count: number;
+        };
+        RevokedConnectionDto: {
+            /**
+             * Format: date-time
+             * @description When the user authorised the gateway.
+             */
+            created_at: string;
+            /**
+             * Format: date-time
+             * @description When the current access token expires (the gateway refreshes it shortly before).
+             */
+            expires_at: string;
+            /**
+             * @description The authorization server that issued its tokens.
+             * @example https://auth.example.com
+             */
+            issuer: string;
+            /**
+             * Format: date-time
+             * @description Last refresh, if any.
+             */
+            refreshed_at: string | null;
+            /** @description Whether the authorization server confirmed the revocation (RFC 7009); false when it offers none. */
+            revoked_at_authorization_server: boolean;
+            /**
+             * @description Scopes granted (as the server said).
+             * @example [
+             *       "repo",
+             *       "read:user"
+             *     ]
+             */
+            scopes: string[];
+            /** @example github */
+            server_id: string;
         };
         ServerActionDto: {
             /** @example everything */
@@ -3000,6 +3109,273 @@ export interface operations {
                 };
             };
             /** @description SERVER_ERROR: An unexpected error: the gateway logged it with its stack under the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "SERVER_ERROR",
+                     *         "details": null,
+                     *         "message": "Internal server error",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    listConnections: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConnectionListDto"];
+                };
+            };
+            /** @description AUTHENTICATION_FAILED: No credential, or one that is unknown, expired or revoked (see WWW-Authenticate) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "AUTHENTICATION_FAILED",
+                     *         "details": null,
+                     *         "message": "Missing or invalid credential",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description AUTHORIZATION_DENIED: The credential lacks a scope the operation needs, or the server is not on the caller's allow-list */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "AUTHORIZATION_DENIED",
+                     *         "details": {
+                     *           "required_scopes": [
+                     *             "mcp:write"
+                     *           ]
+                     *         },
+                     *         "message": "Missing scope: mcp:write",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description RATE_LIMIT_EXCEEDED: Over the rate limit: Retry-After says when one request fits again */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "RATE_LIMIT_EXCEEDED",
+                     *         "details": {
+                     *           "limit": 20,
+                     *           "requests_per_minute": 100,
+                     *           "retry_after_seconds": 2,
+                     *           "tier": "free"
+                     *         },
+                     *         "message": "Rate limit exceeded: 100 requests per minute, bursts of 20 (free tier); retry in 2 s",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description SERVER_ERROR: An unexpected error: the gateway logged it with its stack under the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "SERVER_ERROR",
+                     *         "details": null,
+                     *         "message": "Internal server error",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    revokeConnection: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                server_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RevokedConnectionDto"];
+                };
+            };
+            /** @description INVALID_PARAMETERS: The request or the tool arguments are invalid (details name the fields) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "INVALID_PARAMETERS",
+                     *         "details": [
+                     *           {
+                     *             "field": "/message",
+                     *             "problem": "must be string"
+                     *           }
+                     *         ],
+                     *         "message": "Invalid tool arguments",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description AUTHENTICATION_FAILED: No credential, or one that is unknown, expired or revoked (see WWW-Authenticate) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "AUTHENTICATION_FAILED",
+                     *         "details": null,
+                     *         "message": "Missing or invalid credential",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description AUTHORIZATION_DENIED: The credential lacks a scope the operation needs, or the server is not on the caller's allow-list */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "AUTHORIZATION_DENIED",
+                     *         "details": {
+                     *           "required_scopes": [
+                     *             "mcp:write"
+                     *           ]
+                     *         },
+                     *         "message": "Missing scope: mcp:write",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description RESOURCE_NOT_FOUND: The server, tool, resource, prompt or execution does not exist (or is hidden from the caller) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "RESOURCE_NOT_FOUND",
+                     *         "details": null,
+                     *         "message": "Server github not found",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description RATE_LIMIT_EXCEEDED: Over the rate limit: Retry-After says when one request fits again */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "RATE_LIMIT_EXCEEDED",
+                     *         "details": {
+                     *           "limit": 20,
+                     *           "requests_per_minute": 100,
+                     *           "retry_after_seconds": 2,
+                     *           "tier": "free"
+                     *         },
+                     *         "message": "Rate limit exceeded: 100 requests per minute, bursts of 20 (free tier); retry in 2 s",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /**
+             * @description SERVER_ERROR: An unexpected error: the gateway logged it with its stack under the request id
+             *
+             *     SERVER_ERROR: An unexpected error: the gateway logged it with its stack under the request id
+             */
             500: {
                 headers: {
                     [name: string]: unknown;
