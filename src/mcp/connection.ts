@@ -5,7 +5,6 @@ import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type {
   ClientCapabilities,
   Notification,
-  Progress,
   ServerCapabilities,
   Implementation,
 } from '@modelcontextprotocol/sdk/types.js';
@@ -17,12 +16,19 @@ import {
   McpError,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { ServerEntry } from 'src/config/config.schema';
+import { type CallOptions, type CallOrigin, routeOf } from './call-origin';
 import type { ChildReaper, ReapOptions } from './child-reaper';
-import { EngineError, EngineErrorCode } from './engine-error';
+import { checkSize, errorMessage, FATAL_NETWORK_ERROR, MAX_TIMER, toEngineError } from './connection-errors';
+import { EngineError } from './engine-error';
 import type { EngineLogger } from './engine-logger';
-import { MemberLoad, type PlacementKey } from './pool';
+import { ModernSession } from './modern-session';
+import { MemberLoad } from './pool';
 import { createSseTransport, createStreamableHttpTransport, type RequestHeaders } from './transports/http.transport';
+import { captureProtocolVersion, keepNotificationsBeforeResponses } from './transports/sdk1-hooks';
 import { coalesceWrites, StdioTransportHandle } from './transports/stdio.transport';
+
+export type { CallOptions, CallOrigin } from './call-origin';
+export { errorMessage } from './connection-errors';
 
 /** The schema an upstream's result is parsed with: anything with `parse` works for the SDK's `request`. */
 export type UpstreamResultSchema = Parameters<Client['request']>[1];
@@ -49,45 +55,9 @@ export interface ConnectionOptions {
   requestHeaders?: RequestHeaders;
   /** http/sse: the upstream answered 401 to a request that carried `requestHeaders` (drop the credential). */
   onUnauthorized?: () => void;
+  /** http: ask `server/discover` first and speak 2026-07-28 to an upstream that offers it (default true; ADR 0011). */
+  modernUpstreams?: boolean;
 }
-
-/**
- * Who caused a call (an MCP client session of the front door). A request or logging notification the upstream sends
- * while calls are in flight on a session carries no link to any of them on the wire (stdio has no request context).
- * The pool keeps it unambiguous instead (`ConnectionPool.place`): calls of an origin that `answers` share a member
- * only with calls of the same `group`, so a server-to-client request goes to that group (see `route`). A member
- * without an answering call answers `roots/list` with an empty list and refuses the other requests.
- */
-export interface CallOrigin extends PlacementKey {
-  /** The client session: calls of one session may share a member and answer for each other. */
-  readonly group: string;
-  /**
-   * The session can answer server-to-client requests (its client declared `sampling`, `elicitation` or `roots`). An
-   * origin that cannot is placed like a REST call.
-   */
-  readonly answers: boolean;
-  /** Answers a server-to-client request (`sampling/createMessage`, `elicitation/create`, `roots/list`). */
-  request(method: string, params: Record<string, unknown> | undefined, signal: AbortSignal): Promise<unknown>;
-}
-
-export interface CallOptions {
-  timeoutMs: number;
-  /**
-   * Cancels the call. The SDK keeps its listener on the signal for as long as the signal lives: give each call its own
-   * (as the REST layer does), not one long-lived signal for many calls.
-   */
-  signal?: AbortSignal;
-  onProgress?: (progress: Progress) => void;
-  /** Server-to-client requests that arrive while this call runs go to its group (see `CallOrigin`). */
-  origin?: CallOrigin;
-}
-
-/** setTimeout overflows above 2^31-1 ms. */
-const MAX_TIMER = 2_147_000_000;
-
-/** Transport errors after which an HTTP/SSE session is dead (stdio deaths show as process exit instead). */
-const FATAL_NETWORK_ERROR =
-  /fetch failed|ECONNREFUSED|ECONNRESET|EPIPE|socket hang up|other side closed|terminated|SSE error|Maximum reconnection attempts/i;
 
 let connectionSeq = 0;
 
@@ -101,6 +71,8 @@ let connectionSeq = 0;
 export class McpConnection extends EventEmitter {
   readonly seq = ++connectionSeq;
   private readonly client: Client;
+  /** The 2026-07-28 session of an upstream that offered it; SDK 1's `client` stays unused then. */
+  private modern: ModernSession | undefined;
   private transport: Transport | undefined;
   private negotiatedVersion: string | undefined;
   private stdio: StdioTransportHandle | undefined;
@@ -159,40 +131,50 @@ export class McpConnection extends EventEmitter {
   }
 
   get serverCapabilities(): ServerCapabilities | undefined {
-    return this.client.getServerCapabilities();
+    return this.modern?.serverCapabilities ?? this.client.getServerCapabilities();
   }
 
   get serverVersion(): Implementation | undefined {
-    return this.client.getServerVersion();
+    return this.modern ? this.modern.serverVersion : this.client.getServerVersion();
   }
 
   get instructions(): string | undefined {
-    return this.client.getInstructions();
+    return this.modern ? this.modern.instructions : this.client.getInstructions();
   }
 
+  /** The revision negotiated: 2026-07-28 (`server/discover`) or a 2025 one (`initialize`). */
   get protocolVersion(): string | undefined {
-    return this.negotiatedVersion;
+    return this.modern ? this.modern.protocolVersion : this.negotiatedVersion;
   }
 
   /**
-   * Spawns/connects and runs `initialize` (version and capabilities negotiated by the SDK). Rejects at once if the
-   * child exits meanwhile, and after `connectTimeoutMs` at most; on failure everything is torn down (child reaped).
+   * Spawns/connects and negotiates: an `http` upstream is asked `server/discover` first (2026-07-28, stateless: see
+   * `ModernSession`); any other, or one that does not offer it, runs `initialize` (version and capabilities negotiated
+   * by SDK 1). Rejects at once if the child exits meanwhile, and after `connectTimeoutMs` at most (the probe takes at
+   * most half of it); on failure everything is torn down (child reaped).
    */
   async open(): Promise<void> {
     if (this.state !== 'new') throw new Error('connection already opened');
     this.state = 'opening';
+    const started = performance.now();
     try {
-      this.transport = this.createTransport();
-      this.captureProtocolVersion(this.transport);
-      await this.client.connect(this.transport, { timeout: this.options.connectTimeoutMs });
-      this.keepNotificationsBeforeResponses(this.transport);
+      this.modern = await this.openModern();
+      if (this.modern) {
+        if (this.state !== 'opening') await this.modern.close();
+      } else {
+        const left = this.options.connectTimeoutMs - (performance.now() - started);
+        this.transport = this.createTransport();
+        captureProtocolVersion(this.transport, (version) => (this.negotiatedVersion = version));
+        await this.client.connect(this.transport, { timeout: Math.max(left, 1) });
+        keepNotificationsBeforeResponses(this.transport);
+      }
     } catch (e) {
       const reason = this.closeReason ?? `connect failed: ${errorMessage(e)}${this.stderrHint()}`;
       await this.close(reason);
       throw EngineError.unavailable(this.serverId, reason, { cause: errorMessage(e) });
     }
     if (this.state !== 'opening') {
-      // Closed between the initialize response and here.
+      // Closed between the initialize (or discover) response and here.
       throw EngineError.unavailable(this.serverId, this.closeReason ?? 'connection closed during initialize');
     }
     this.state = 'open';
@@ -218,15 +200,26 @@ export class McpConnection extends EventEmitter {
     const origin = call.origin;
     if (origin) this.origins.set(origin, (this.origins.get(origin) ?? 0) + 1);
     try {
-      const result: unknown = await this.client.request({ method, params }, schema, {
-        signal: call.signal,
-        timeout: timeoutMs,
-        onprogress: call.onProgress,
-      });
-      this.checkSize(result);
+      const result: unknown = this.modern
+        ? await this.modern.request(method, params, schema as never, { ...call, timeoutMs })
+        : await this.client.request({ method, params }, schema, {
+            signal: call.signal,
+            timeout: timeoutMs,
+            onprogress: call.onProgress,
+          });
+      checkSize(this.serverId, result, this.options.maxResultSize);
       return result as T;
     } catch (e) {
-      throw this.toEngineError(e, call, method, started);
+      throw toEngineError(e, {
+        serverId: this.serverId,
+        method,
+        timeoutMs: call.timeoutMs,
+        signal: call.signal,
+        started,
+        now: performance.now(),
+        open: this.state === 'open',
+        closeReason: this.closeReason,
+      });
     } finally {
       this._inFlight--;
       this.lastUsedAt = performance.now();
@@ -238,52 +231,9 @@ export class McpConnection extends EventEmitter {
     }
   }
 
-  /**
-   * The SDK runs notification handlers a microtask late but settles responses at once: progress sent just before a
-   * result (in the same read) reached the caller after the result, i.e. never (its handler is gone by then). A
-   * response that arrives in the same turn as a notification is settled one macrotask later, after the handlers.
-   */
-  private keepNotificationsBeforeResponses(transport: Transport): void {
-    const dispatch = transport.onmessage;
-    if (!dispatch) return;
-    let notifiedThisTurn = false;
-    transport.onmessage = (message, extra) => {
-      const isNotification = 'method' in message && !('id' in message);
-      const isResponse = !('method' in message);
-      if (isNotification && !notifiedThisTurn) {
-        notifiedThisTurn = true;
-        setImmediate(() => (notifiedThisTurn = false));
-      }
-      if (isResponse && notifiedThisTurn) setImmediate(() => dispatch(message, extra));
-      else dispatch(message, extra);
-    };
-  }
-
-  /**
-   * Where a server-to-client request or a logging notification goes: the answering group with calls in flight here
-   * (placement allows one at most), to its oldest call still in flight: any call of the group reaches the same client
-   * session, whose answer comes back by session, not by call, and the first entry of the map costs nothing to find.
-   * Without an answering call: the one group whose calls are all that is in flight (its log messages reach it; its
-   * refusal names the missing capability). Otherwise `'none'` (nobody to ask) or `'several'` (should not happen:
-   * placement keeps answering groups apart; refuse rather than guess).
-   */
+  /** Where a server-to-client request or a logging notification goes (see `routeOf`). */
   private route(): CallOrigin | 'none' | 'several' {
-    let answering: CallOrigin | undefined;
-    let group: string | undefined;
-    let oneGroup = true;
-    let calls = 0;
-    for (const [origin, n] of this.origins) {
-      calls += n;
-      if (group === undefined) group = origin.group;
-      else if (origin.group !== group) oneGroup = false;
-      if (!origin.answers) continue;
-      if (answering === undefined) answering = origin;
-      else if (answering.group !== origin.group) return 'several';
-    }
-    if (answering) return answering;
-    // calls < inFlight: an origin-less call (REST, catalog refresh) is in flight too; it may be the cause.
-    if (group !== undefined && oneGroup && calls === this._inFlight) return this.origins.keys().next().value!;
-    return 'none';
+    return routeOf(this.origins, this._inFlight);
   }
 
   private async upstreamRequest(
@@ -305,7 +255,8 @@ export class McpConnection extends EventEmitter {
   /** Sends a notification upstream (e.g. `notifications/roots/list_changed`). */
   async notify(notification: Notification): Promise<void> {
     if (this.state !== 'open') throw EngineError.unavailable(this.serverId, this.closeReason ?? 'connection not open');
-    await this.client.notification(notification);
+    if (this.modern) await this.modern.notify(notification);
+    else await this.client.notification(notification);
   }
 
   /**
@@ -318,7 +269,7 @@ export class McpConnection extends EventEmitter {
     this.state = 'closing';
     const pid = this.childPid;
     await Promise.allSettled([
-      this.client.close(),
+      this.modern ? this.modern.close() : this.client.close(),
       pid !== null ? this.options.reaper.reap(pid, this.options.reap) : Promise.resolve(),
     ]);
     this.markClosed(this.closeReason);
@@ -330,16 +281,29 @@ export class McpConnection extends EventEmitter {
     return this.gone;
   }
 
-  /**
-   * The SDK hands the negotiated protocol version to the transport (`setProtocolVersion`), which only the HTTP
-   * transports keep; recording it here gives every transport type the same answer.
-   */
-  private captureProtocolVersion(transport: Transport): void {
-    const original = transport.setProtocolVersion?.bind(transport);
-    transport.setProtocolVersion = (version: string) => {
-      this.negotiatedVersion = version;
-      original?.(version);
-    };
+  /** The 2026-07-28 session, when the upstream is `http` and offers it (see `ModernSession`). */
+  private async openModern(): Promise<ModernSession | undefined> {
+    if (this.entry.type !== 'http' || this.options.transportFactory || this.options.modernUpstreams === false) return;
+    return ModernSession.open({
+      serverId: this.serverId,
+      entry: this.entry,
+      clientInfo: this.options.clientInfo,
+      capabilities: this.options.clientCapabilities ?? {},
+      timeoutMs: Math.max(Math.floor(this.options.connectTimeoutMs / 2), 1),
+      requestHeaders: this.options.requestHeaders,
+      onUnauthorized: this.options.onUnauthorized,
+      onNotification: (notification) => {
+        const to = this.route();
+        this.emit('notification', notification, typeof to === 'string' ? undefined : to);
+      },
+      onError: (error) => this.onTransportError(error),
+      onListenEnded: (how) => {
+        if (this.state !== 'open') return;
+        this.closeReason ??= `the upstream ended its subscriptions/listen stream (${how === 'graceful' ? 'shutting down' : 'connection lost'})`;
+        this.options.logger.warn(`[${this.serverId}] ${this.closeReason}`, 'McpConnection');
+        void this.close(this.closeReason);
+      },
+    });
   }
 
   private createTransport(): Transport {
@@ -431,88 +395,4 @@ export class McpConnection extends EventEmitter {
     const tail = this.stdio?.lastStderr();
     return tail ? ` (stderr: ${tail})` : '';
   }
-
-  private checkSize(result: unknown): void {
-    const limit = this.options.maxResultSize;
-    // Cheap pre-check on string length (UTF-16 units <= UTF-8 bytes * 1) before counting bytes.
-    const json = JSON.stringify(result);
-    if (json.length > limit || Buffer.byteLength(json) > limit) {
-      throw new EngineError(
-        EngineErrorCode.RESULT_TOO_LARGE,
-        `Result from '${this.serverId}' exceeds the limit of ${limit} bytes`,
-        { serverId: this.serverId, limit, size: Buffer.byteLength(json) },
-      );
-    }
-  }
-
-  private toEngineError(e: unknown, call: CallOptions, method: string, started: number): EngineError {
-    if (e instanceof EngineError) return e;
-    if (call.signal?.aborted) {
-      return new EngineError(
-        EngineErrorCode.CANCELLED,
-        `'${method}' on '${this.serverId}' was cancelled by the caller`,
-        {
-          serverId: this.serverId,
-        },
-      );
-    }
-    if (isSdkTimeout(e) && performance.now() - started >= Math.min(call.timeoutMs, MAX_TIMER) - 1) {
-      return new EngineError(
-        EngineErrorCode.TIMEOUT,
-        `'${method}' on '${this.serverId}' timed out after ${call.timeoutMs} ms`,
-        {
-          serverId: this.serverId,
-          timeoutMs: call.timeoutMs,
-        },
-      );
-    }
-    if (e instanceof McpError) {
-      if (e.code === (ErrorCode.ConnectionClosed as number) || this.state !== 'open') {
-        return new EngineError(
-          EngineErrorCode.CONNECTION_LOST,
-          `Connection to '${this.serverId}' was lost during '${method}': ${this.closeReason ?? e.message}`,
-          { serverId: this.serverId, reason: this.closeReason ?? e.message },
-          { cause: e },
-        );
-      }
-      return EngineError.upstream(this.serverId, {
-        rpcCode: e.code,
-        rpcMessage: e.message.replace(/^MCP error -?\d+: /, ''),
-        data: e.data,
-      });
-    }
-    if (this.state !== 'open') {
-      return new EngineError(
-        EngineErrorCode.CONNECTION_LOST,
-        `Connection to '${this.serverId}' was lost during '${method}'`,
-        {
-          serverId: this.serverId,
-          reason: this.closeReason ?? errorMessage(e),
-        },
-      );
-    }
-    if (e instanceof Error && /Not connected/.test(e.message)) {
-      return EngineError.unavailable(this.serverId, 'not connected');
-    }
-    return new EngineError(
-      EngineErrorCode.PROTOCOL_ERROR,
-      `Invalid response from '${this.serverId}' to '${method}': ${errorMessage(e).slice(0, 500)}`,
-      { serverId: this.serverId },
-      { cause: e },
-    );
-  }
-}
-
-/** The SDK's own timeout (`McpError` RequestTimeout, "Request timed out", `data.timeout`), as opposed to an upstream error. */
-function isSdkTimeout(e: unknown): boolean {
-  return (
-    e instanceof McpError &&
-    e.code === (ErrorCode.RequestTimeout as number) &&
-    /Request timed out/.test(e.message) &&
-    typeof (e.data as { timeout?: unknown } | undefined)?.timeout === 'number'
-  );
-}
-
-export function errorMessage(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }

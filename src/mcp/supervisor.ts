@@ -286,11 +286,12 @@ export class ServerSupervisor extends EventEmitter<SupervisorEvents> {
     };
   }
 
+  /** A 2026-07-28 upstream need not name itself (`serverInfo` is optional in `server/discover`): its revision counts. */
   private rememberHandshake(connection: McpConnection): void {
     const info = connection.serverVersion;
-    if (info)
+    if (info || connection.protocolVersion)
       this.lastHandshake = {
-        serverInfo: { name: info.name, version: info.version },
+        serverInfo: info ? { name: info.name, version: info.version } : undefined,
         protocolVersion: connection.protocolVersion,
       };
   }
