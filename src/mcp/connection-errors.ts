@@ -55,10 +55,14 @@ export function toEngineError(e: unknown, call: FailedCall): EngineError {
     });
   }
   if (isSdkTimeout(e) && call.now - call.started >= Math.min(call.timeoutMs, MAX_TIMER) - 1) {
-    return new EngineError(EngineErrorCode.TIMEOUT, `'${method}' on '${serverId}' timed out after ${call.timeoutMs} ms`, {
-      serverId,
-      timeoutMs: call.timeoutMs,
-    });
+    return new EngineError(
+      EngineErrorCode.TIMEOUT,
+      `'${method}' on '${serverId}' timed out after ${call.timeoutMs} ms`,
+      {
+        serverId,
+        timeoutMs: call.timeoutMs,
+      },
+    );
   }
   const lost = (reason: string, cause?: unknown) =>
     new EngineError(
