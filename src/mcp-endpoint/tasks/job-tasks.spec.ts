@@ -56,13 +56,14 @@ function setup(principal: Principal) {
   const config = {
     mcp: { executions: { retentionDays: 30 }, endpoint: { taskSyncWindow: 200, taskPollInterval: 1_000 } },
   } as AppConfig;
+  const update = jest.fn(() => Promise.resolve());
   const tasks = new JobTasks(
     config,
     {} as CallPipeline,
     jobsService,
     executions,
     {} as McpEngine,
-    noInput(),
+    noInput(update),
     {} as never,
   );
   const handlers = new Map<string, Handler>();
@@ -72,10 +73,23 @@ function setup(principal: Principal) {
   tasks.register(server, principal);
   const call = (method: string, params: Record<string, unknown>, context = ctx(true, {})) =>
     handlers.get(method)!(params, context);
-  return { jobs, rows, cancel, call };
+  return { jobs, rows, cancel, call, update };
 }
 
 describe('JobTasks', () => {
+  it("tasks/update hands a running task's responses to TaskInputs; an ended task's are ignored", async () => {
+    const { jobs, rows, call, update } = setup(alice);
+    jobs.set(ID, new Job(ID, 'alice', 'tasks', 'confirm', new Date()));
+    const responses = { 'elicitation-1': { action: 'accept' } };
+    expect(await call('tasks/update', { taskId: ID }, ctx(true, responses))).toEqual({});
+    expect(update).toHaveBeenCalledWith(ID, responses);
+    jobs.clear();
+    rows.set(ID, { id: ID, principal: 'alice', status: 'completed', startedAt: new Date(), result: null } as never);
+    update.mockClear();
+    expect(await call('tasks/update', { taskId: ID }, ctx(true, responses))).toEqual({});
+    expect(update).not.toHaveBeenCalled();
+  });
+
   it("answers the caller's own job, from memory or from its record", async () => {
     const { jobs, rows, call } = setup(alice);
     const job = new Job(ID, 'alice', 'everything', 'long', new Date('2026-12-07T10:00:00Z'));

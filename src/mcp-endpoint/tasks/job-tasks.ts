@@ -153,9 +153,10 @@ export class JobTasks {
           'Invalid params for tasks/update: inputResponses is required',
         );
       }
-      // The task must exist and be the caller's; then its questions are answered wherever it runs (TaskInputs).
-      await this.snapshot(params.taskId, principal);
-      await this.inputs.update(params.taskId, ctx.mcpReq.inputResponses);
+      // The task must exist and be the caller's; then its questions are answered wherever it runs (TaskInputs). A task
+      // that ended has none outstanding: the responses are ignored (the extension's rule for keys not outstanding).
+      const task = await this.snapshot(params.taskId, principal);
+      if (task.status === 'running') await this.inputs.update(params.taskId, ctx.mcpReq.inputResponses);
       return {};
     });
     server.setRequestHandler('tasks/cancel', { params: TaskParams }, async (params, ctx) => {
