@@ -5,6 +5,7 @@
 // change measured on a shared machine: interleaving puts both builds under the same neighbours.
 //
 //   node bench/ab-front-door.mjs --before DIR --after DIR [--protocol 2025-11-25|2026-07-28] [--rounds 3] [--seconds 5]
+//     [--before-node-args '...'] [--after-node-args '...']   (Node/V8 flags of each gateway: A/B of one build's flags)
 //
 // DIR is a build's dist/ (under the project, so that node_modules resolves). Prints a markdown table.
 import { rmSync } from 'node:fs';
@@ -20,16 +21,21 @@ const rounds = Number(argValue('--rounds', '3'));
 const seconds = Number(argValue('--seconds', '5'));
 const temp = initRun();
 
-const builds = { before: { dist: before }, after: { dist: after } };
+const flags = (name) => argValue(name, '').split(/\s+/).filter(Boolean);
+const builds = {
+  before: { dist: before, nodeArgs: flags('--before-node-args') },
+  after: { dist: after, nodeArgs: flags('--after-node-args') },
+};
 const rows = [];
 try {
   for (const [name, b] of Object.entries(builds)) {
-    log(`starting ${name} (${b.dist})`);
+    log(`starting ${name} (${b.dist}${b.nodeArgs.length ? `, node ${b.nodeArgs.join(' ')}` : ''})`);
     b.gw = await startGateway({
       name: `ab-${name}`,
       dataDir: path.join(temp, `data-${name}`),
       servers: [{ id: 'everything', poolSize: 1 }],
       dist: b.dist,
+      nodeArgs: b.nodeArgs,
     });
   }
   const load = (b, steps) =>

@@ -3,6 +3,7 @@ import { parseCliArgs, USAGE } from './bootstrap/cli-args';
 import type { RunningGateway } from './bootstrap/application';
 import { ConfigError, loadConfig } from './config/config.loader';
 import { runValidateConfig } from './config/validate-config';
+import { applyHeapGrowth } from './bootstrap/heap-growth';
 
 async function main(): Promise<void> {
   let args;
@@ -30,6 +31,7 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   for (const warning of loaded.warnings) process.stderr.write(`WARN ${warning}\n`);
+  applyHeapGrowth(loaded.config.mcp.runtime.heapGrowthPercent);
 
   // Loaded only to start: --validate-config and --help stay fast and never load Nest, TypeORM or the engine.
   const starting: Promise<RunningGateway> = import('./bootstrap/application').then(({ startGateway }) =>

@@ -75,9 +75,19 @@ export function gatewayYaml({ apiPort, mgmtPort, dataDir, servers, tracing }) {
 
 /**
  * Starts the built gateway as a child process (its own process group) and waits for readiness, then for every
- * server to be active with tools. Returns timings from spawn. `dist`: another build than the run's (A/B runs).
+ * server to be active with tools. Returns timings from spawn. `dist`: another build than the run's (A/B runs);
+ * `nodeArgs`: V8/Node flags for the gateway's process (A/B of a NODE_OPTIONS setting).
  */
-export async function startGateway({ name, dataDir, servers, cpuProfDir, heapCapMb, tracing, dist }) {
+export async function startGateway({
+  name,
+  dataDir,
+  servers,
+  cpuProfDir,
+  heapCapMb,
+  tracing,
+  dist,
+  nodeArgs: extraNodeArgs = [],
+}) {
   const apiPort = await freePort();
   const mgmtPort = await freePort();
   const configFile = path.join(TEMP, `${name}.yml`);
@@ -96,6 +106,7 @@ export async function startGateway({ name, dataDir, servers, cpuProfDir, heapCap
   const nodeArgs = [
     ...(cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : []),
     ...(heapCapMb ? [`--max-old-space-size=${heapCapMb}`] : []),
+    ...extraNodeArgs,
   ];
   const spawnedAt = performance.now();
   const spawnedUs = process.hrtime.bigint() / 1000n;
