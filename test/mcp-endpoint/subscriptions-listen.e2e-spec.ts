@@ -5,6 +5,7 @@ import { REPO } from '../support/paths';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
 import { waitFor } from '../support/wait';
+import { readEvents } from './modern-wire';
 import { textOf, waitForTools } from './upstreams';
 
 const FIXTURE = path.join(REPO, 'test/fixtures/servers/listen-upstream.js');
@@ -123,28 +124,7 @@ describe('subscriptions/listen (MCP 2026-07-28)', () => {
       return stream;
     }
     open.push(stream);
-    stream.ended = (async () => {
-      const decoder = new TextDecoder();
-      let buffer = '';
-      try {
-        for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-          buffer += decoder.decode(chunk, { stream: true });
-          let end: number;
-          while ((end = buffer.indexOf('\n\n')) >= 0) {
-            const frame = buffer.slice(0, end);
-            buffer = buffer.slice(end + 2);
-            const data = frame
-              .split('\n')
-              .filter((l) => l.startsWith('data: '))
-              .map((l) => l.slice(6))
-              .join('\n');
-            if (data) messages.push(JSON.parse(data) as Message);
-          }
-        }
-      } catch {
-        // Hung up by the test.
-      }
-    })();
+    stream.ended = readEvents(res, messages);
     await waitFor(() => messages.length > 0, 10_000, `acknowledgement of ${id}`, 20);
     expect(messages[0]).toMatchObject({
       method: 'notifications/subscriptions/acknowledged',

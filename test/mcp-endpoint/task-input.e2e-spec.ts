@@ -5,16 +5,12 @@ import { REPO } from '../support/paths';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
 import { waitFor } from '../support/wait';
+import { envelope, modernHeaders, modernRpc, readEvents, type Rpc } from './modern-wire';
 import { textOf, waitForTools } from './upstreams';
 
-const REVISION = '2026-07-28';
 const TASKS = 'io.modelcontextprotocol/tasks';
 const SUBSCRIPTION_ID = 'io.modelcontextprotocol/subscriptionId';
 const FIXTURE = path.join(REPO, 'test/fixtures/servers/tasks-upstream.js');
-const envelope = (capabilities: Record<string, unknown>) => ({
-  'io.modelcontextprotocol/protocolVersion': REVISION,
-  'io.modelcontextprotocol/clientCapabilities': capabilities,
-});
 /** A client that follows tasks and can be asked (elicitation). */
 const ASKABLE = envelope({ elicitation: {}, extensions: { [TASKS]: {} } });
 /**
@@ -22,12 +18,6 @@ const ASKABLE = envelope({ elicitation: {}, extensions: { [TASKS]: {} } });
  * own call timeout is longer (60 s), so that it is the unanswered question that ends the call.
  */
 const INPUT_TIMEOUT_MS = 8_000;
-
-interface Rpc {
-  status: number;
-  result?: Record<string, any>;
-  error?: { code: number; message: string; data?: any };
-}
 
 interface Message {
   method?: string;
@@ -84,44 +74,20 @@ describe('MCP tasks waiting for input (2026-07-28)', () => {
     await db?.drop();
   });
 
-  function headers(method: string, as: Record<string, string>, name?: string): Record<string, string> {
-    return {
-      ...as,
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-      'mcp-protocol-version': REVISION,
-      'mcp-method': method,
-      ...(name ? { 'mcp-name': name } : {}),
-    };
-  }
-
   /** One raw 2026-07-28 POST to /mcp/tasks of a replica. */
-  async function rpc(
+  const rpc = (
     method: string,
     params: Record<string, unknown>,
     options: { as?: Record<string, string>; at?: TestGateway; meta?: Record<string, unknown> } = {},
-  ): Promise<Rpc> {
-    const name = [params.name, params.taskId].find((v) => typeof v === 'string') as string | undefined;
-    const res = await fetch(`${(options.at ?? a).addresses.api}/mcp/tasks`, {
-      method: 'POST',
-      headers: headers(method, options.as ?? alice, name),
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: nextId++,
-        method,
-        params: { ...params, _meta: options.meta ?? ASKABLE },
-      }),
-    });
-    const text = await res.text();
-    const messages = (res.headers.get('content-type') ?? '').startsWith('text/event-stream')
-      ? text
-          .split('\n')
-          .filter((l) => l.startsWith('data: '))
-          .map((l) => JSON.parse(l.slice(6)) as Record<string, any>)
-      : [JSON.parse(text) as Record<string, any>];
-    const answer = messages.find((m) => 'result' in m || 'error' in m) ?? {};
-    return { status: res.status, result: answer.result, error: answer.error };
-  }
+  ): Promise<Rpc> =>
+    modernRpc(
+      `${(options.at ?? a).addresses.api}/mcp/tasks`,
+      options.as ?? alice,
+      nextId++,
+      method,
+      params,
+      options.meta ?? ASKABLE,
+    );
 
   const record = async (id: string) =>
     (await (await fetch(`${a.addresses.api}/api/executions/${id}`, { headers: alice })).json()) as {
@@ -277,7 +243,7 @@ describe('MCP tasks waiting for input (2026-07-28)', () => {
     const id = `listen-${nextId++}`;
     const res = await fetch(`${at.addresses.api}/mcp/tasks`, {
       method: 'POST',
-      headers: headers('subscriptions/listen', as),
+      headers: modernHeaders('subscriptions/listen', as),
       body: JSON.stringify({
         jsonrpc: '2.0',
         id,
@@ -287,28 +253,7 @@ describe('MCP tasks waiting for input (2026-07-28)', () => {
       signal: abort.signal,
     });
     const messages: Message[] = [];
-    void (async () => {
-      const decoder = new TextDecoder();
-      let buffer = '';
-      try {
-        for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-          buffer += decoder.decode(chunk, { stream: true });
-          let end: number;
-          while ((end = buffer.indexOf('\n\n')) >= 0) {
-            const data = buffer
-              .slice(0, end)
-              .split('\n')
-              .filter((l) => l.startsWith('data: '))
-              .map((l) => l.slice(6))
-              .join('\n');
-            buffer = buffer.slice(end + 2);
-            if (data) messages.push(JSON.parse(data) as Message);
-          }
-        }
-      } catch {
-        // Hung up by the test.
-      }
-    })();
+    void readEvents(res, messages);
     await waitFor(() => messages.length > 0, 10_000, `acknowledgement of ${id}`, 20);
     return { id, messages, tasks: () => messages.filter((m) => m.method === 'notifications/tasks') };
   }
@@ -349,7 +294,7 @@ describe('MCP tasks waiting for input (2026-07-28)', () => {
     // Without the extension declared, a listen asking for task notifications is refused (-32021).
     const refused = await fetch(`${a.addresses.api}/mcp/tasks`, {
       method: 'POST',
-      headers: headers('subscriptions/listen', alice),
+      headers: modernHeaders('subscriptions/listen', alice),
       body: JSON.stringify({
         jsonrpc: '2.0',
         id: 'no-ext',

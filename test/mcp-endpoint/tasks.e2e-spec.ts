@@ -7,26 +7,15 @@ import { createTestDatabase, type TestDatabase } from '../support/test-database'
 import { REPO } from '../support/paths';
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
 import { waitFor } from '../support/wait';
+import { envelope, modernRpc, REVISION, type Rpc } from './modern-wire';
 import { EVERYTHING_AND_TOOLBOX_YAML, textOf, waitForTools } from './upstreams';
 
-const REVISION = '2026-07-28';
 const TASKS = 'io.modelcontextprotocol/tasks';
-const envelope = (capabilities: Record<string, unknown>) => ({
-  'io.modelcontextprotocol/protocolVersion': REVISION,
-  'io.modelcontextprotocol/clientCapabilities': capabilities,
-});
 const WITH_TASKS = envelope({ extensions: { [TASKS]: {} } });
 const LONG = 'trigger-long-running-operation';
 const TASKS_UPSTREAM = path.join(REPO, 'test/fixtures/servers/tasks-upstream.js');
 /** server-everything and the toolbox, plus an upstream whose tools carry `execution.taskSupport` hints. */
 const YAML = `${EVERYTHING_AND_TOOLBOX_YAML}    tasks:\n      type: stdio\n      command: node\n      args: ["${TASKS_UPSTREAM}"]\n`;
-
-interface Rpc {
-  status: number;
-  result?: Record<string, any>;
-  error?: { code: number; message: string; data?: any };
-  notifications: { method: string; params?: Record<string, unknown> }[];
-}
 
 interface ExecutionRecord {
   execution_id: string;
@@ -80,45 +69,20 @@ describe('MCP Tasks = the gateway jobs (2026-07-28)', () => {
     await db?.drop();
   });
 
-  /** One raw 2026-07-28 POST to /mcp/everything, the standard headers taken from the body. */
-  async function rpc(
+  /** One raw 2026-07-28 POST to /mcp/everything (or `server`), the standard headers taken from the body. */
+  const rpc = (
     method: string,
     params: Record<string, unknown>,
     options: { as?: Record<string, string>; meta?: Record<string, unknown>; at?: string; server?: string } = {},
-  ): Promise<Rpc> {
-    const name = [params.name, params.taskId].find((v) => typeof v === 'string') as string | undefined;
-    const res = await fetch(`${options.at ?? base}/mcp/${options.server ?? 'everything'}`, {
-      method: 'POST',
-      headers: {
-        ...(options.as ?? alice),
-        'content-type': 'application/json',
-        accept: 'application/json, text/event-stream',
-        'mcp-protocol-version': REVISION,
-        'mcp-method': method,
-        ...(name ? { 'mcp-name': name } : {}),
-      },
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: nextId++,
-        method,
-        params: { ...params, _meta: options.meta ?? WITH_TASKS },
-      }),
-    });
-    const text = await res.text();
-    const messages = (res.headers.get('content-type') ?? '').startsWith('text/event-stream')
-      ? text
-          .split('\n')
-          .filter((l) => l.startsWith('data: '))
-          .map((l) => JSON.parse(l.slice(6)) as Record<string, any>)
-      : [JSON.parse(text) as Record<string, any>];
-    const answer = messages.find((m) => 'result' in m || 'error' in m) ?? {};
-    return {
-      status: res.status,
-      result: answer.result,
-      error: answer.error,
-      notifications: messages.filter((m) => 'method' in m) as Rpc['notifications'],
-    };
-  }
+  ): Promise<Rpc> =>
+    modernRpc(
+      `${options.at ?? base}/mcp/${options.server ?? 'everything'}`,
+      options.as ?? alice,
+      nextId++,
+      method,
+      params,
+      options.meta ?? WITH_TASKS,
+    );
 
   const record = async (id: string, as = alice): Promise<ExecutionRecord> =>
     (await (await fetch(`${base}/api/executions/${id}`, { headers: as })).json()) as ExecutionRecord;
