@@ -37,6 +37,11 @@ export class ConnectionsRepository {
     await this.connections.upsert({ ...row, createdAt: new Date() }, ['principalId', 'serverId']);
   }
 
+  /** Marks the access token expired (the upstream refused it): the next use refreshes it first. */
+  async expireConnection(principalId: string, serverId: string): Promise<void> {
+    await this.connections.update({ principalId, serverId }, { expiresAt: new Date() });
+  }
+
   /** Deletes the user's authorisation; the deleted row, or null when there was none. */
   async deleteConnection(principalId: string, serverId: string): Promise<UpstreamConnectionEntity | null> {
     return this.dataSource.transaction(async (manager) => {

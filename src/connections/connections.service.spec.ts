@@ -55,7 +55,10 @@ describe('ConnectionsService', () => {
       server: { ssl: { enabled: false } },
     } as unknown as AppConfig;
     const servers = { find: () => ({ entry: ENTRY }) } as unknown as ServersService;
-    const engine = { emit: (_: string, event: CredentialEvent) => events.push(event) } as unknown as McpEngine;
+    const engine = {
+      emit: (_: string, event: CredentialEvent) => events.push(event),
+      on: jest.fn(),
+    } as unknown as McpEngine;
     service = new ConnectionsService(config, repository, servers, engine, {} as HttpAdapterHost);
     jest.spyOn(OAuthUserClient.prototype, 'discover').mockResolvedValue(SERVER as never);
   });

@@ -62,6 +62,13 @@ export class ConnectionsService implements UserTokenSource {
   ) {
     this.cipher = SecretsCipher.load(config.mcp.security.encryptionKey, config.mcp.dataDir).cipher;
     this.links = new ConnectionLinks(this.cipher);
+    // The upstream answered 401 to a user's token before its expiry (revoked there, clock skew): refresh at next use.
+    engine.on('credential', (event) => {
+      if (event.mode === 'oauth-user' && event.action === 'rejected-by-upstream' && event.principal)
+        void this.repository.expireConnection(event.principal, event.serverId).catch((error: unknown) => {
+          this.logger.warn(`[${event.serverId}] could not mark a refused token for refresh: ${String(error)}`);
+        });
+    });
   }
 
   actsFor(serverId: string): boolean {

@@ -20,6 +20,7 @@ import { JobTasks } from './tasks/job-tasks';
 import { TASKS_EXTENSION } from './tasks/task-mapping';
 import { TaskServer } from './tasks/task-server';
 import type { HandlerExtra } from './tool-call.bridge';
+import { modernUrlElicitation } from './url-elicitation';
 
 /** One validator for every per-request SDK 2 `Server` (each would otherwise build its own Ajv; see mcp-server.factory). */
 const SHARED_VALIDATOR = new AjvJsonSchemaValidator();
@@ -104,7 +105,14 @@ export class StatelessServerFactory {
     server.setRequestHandler('tools/call', (r, ctx) =>
       this.tasks.servesAsTask(scope, r.params, ctx)
         ? (this.tasks.call(scope, r.params, ctx) as never)
-        : withInput(ctx, r.params.name, (s, e) => h.callTool(s, r.params, e)),
+        : withInput(ctx, r.params.name, (s, e) =>
+            h.callTool(s, r.params, e).catch((error: unknown) => {
+              // An oauth-user refusal: input_required with a URL elicitation (url-elicitation.ts, ADR 0011).
+              const modern = modernUrlElicitation(error, ctx);
+              if ('answer' in modern) return modern.answer as never;
+              throw modern.error;
+            }),
+          ),
     );
     this.tasks.register(server, exchange.principal);
     if (capabilities.resources) {

@@ -1,3 +1,4 @@
+import { Client as ModernClient, StreamableHTTPClientTransport as ModernTransport } from '@modelcontextprotocol/client';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
@@ -78,12 +79,15 @@ describe('oauth-user: each user authorises the gateway once, and the upstream se
   const authorise = async (serverId: string, who: string): Promise<Page> => {
     const refused = await whoamiCall(serverId, who);
     expect(refused.status).toBe(401);
+    return openLink(refused.body.error.details.authorization_url as string, who);
+  };
+  const openLink = async (link: string, who: string): Promise<Page> => {
     const page = await contexts[who]!.newPage();
     page.setDefaultTimeout(15_000);
     page.on('request', (request) => {
       if (request.url().includes('/api/connections/callback')) callbacks.push(request.url());
     });
-    await page.goto(refused.body.error.details.authorization_url as string);
+    await page.goto(link);
     // The gateway's confirmation names the server and the gateway user the link is for
     expect(await page.locator('main').innerText()).toContain(principals[who]!);
     await page.getByRole('link', { name: /Continue to sign in/ }).click();
@@ -275,12 +279,70 @@ logging:
       await alice.connect(
         new StreamableHTTPClientTransport(new URL(`${api}/mcp/pre`), { requestInit: { headers: as('alice') } }),
       );
-      const result = (await alice.callTool({ name: 'whoami', arguments: {} })) as { content: { text: string }[] };
-      expect((JSON.parse(result.content[0]!.text) as Whoami).sub).toBe('alice');
-      await alice.close();
+      try {
+        const result = (await alice.callTool({ name: 'whoami', arguments: {} })) as { content: { text: string }[] };
+        expect((JSON.parse(result.content[0]!.text) as Whoami).sub).toBe('alice');
+      } finally {
+        await alice.close();
+      }
     } finally {
       await client.close();
     }
+  });
+
+  it('asks a 2026-07-28 client input_required with a URL elicitation; its retry after the browser flow succeeds', async () => {
+    const asked: Record<string, unknown>[] = [];
+    const client = new ModernClient(
+      { name: 'e2e-oauth-user', version: '1.0.0' },
+      { versionNegotiation: { mode: { pin: '2026-07-28' } }, capabilities: { elicitation: { url: {} } } },
+    );
+    // What an IDE does: open the URL in the user's browser, and say so once the user is done there
+    client.setRequestHandler('elicitation/create', async (request) => {
+      asked.push(request.params as Record<string, unknown>);
+      await (await openLink((request.params as { url: string }).url, 'bob')).close();
+      return { action: 'accept' } as never;
+    });
+    await client.connect(new ModernTransport(new URL(`${api}/mcp/dyn`), { requestInit: { headers: as('bob') } }));
+    try {
+      const result = (await client.callTool({ name: 'whoami', arguments: {} })) as { content: { text: string }[] };
+      expect((JSON.parse(result.content[0]!.text) as Whoami).sub).toBe('bob');
+    } finally {
+      await client.close();
+    }
+    expect(asked).toHaveLength(1);
+    expect(asked[0]).toMatchObject({ mode: 'url', message: expect.stringContaining("Server 'dyn' acts as each user") });
+    expect(String(asked[0]!.url).startsWith(`${api}/api/connections/start?link=`)).toBe(true);
+  }, 60_000);
+
+  it('answers a 2026-07-28 client that declared no URL elicitation an error naming the URL (no -32042 on this revision)', async () => {
+    const res = await fetch(`${api}/mcp/pre`, {
+      method: 'POST',
+      headers: {
+        ...as('carol'),
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        'mcp-protocol-version': '2026-07-28',
+        'mcp-method': 'tools/call',
+        'mcp-name': 'whoami',
+      },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'tools/call',
+        params: {
+          name: 'whoami',
+          arguments: {},
+          _meta: {
+            'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+            'io.modelcontextprotocol/clientCapabilities': {},
+          },
+        },
+      }),
+    });
+    const body = (await res.json()) as { error: { code: number; message: string; data: any } };
+    expect(body.error.code).toBe(-32600);
+    expect(body.error.data).toMatchObject({ code: 'UPSTREAM_AUTHORIZATION_REQUIRED' });
+    expect(body.error.message).toContain(body.error.data.details.authorization_url);
   });
 
   it("lists the caller's connections (never a token), and DELETE revokes at the provider so the next call asks again", async () => {

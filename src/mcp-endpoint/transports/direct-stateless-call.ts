@@ -7,6 +7,7 @@ import { McpServerFactory } from '../mcp-server.factory';
 import { McpSessions } from '../mcp-sessions.service';
 import { JobTasks } from '../tasks/job-tasks';
 import { ToolCallBridge } from '../tool-call.bridge';
+import { modernUrlElicitation } from '../url-elicitation';
 import { answerDirectly, rpcError, sent } from './direct-answer';
 import { isPlainJson, isRecord, single } from './http-messages';
 import { STATELESS_REVISION } from './protocol-family';
@@ -105,9 +106,13 @@ function encodeResult(result: Record<string, unknown>, serverInfo: { name: strin
   return { ...typed, _meta: { ...meta, [SERVER_INFO_META_KEY]: serverInfo } };
 }
 
-/** A handler's error as SDK 2 answers it (resource-not-found has no code of its own on this revision). */
+/**
+ * A handler's error as SDK 2 answers it (resource-not-found has no code of its own on this revision; an oauth-user
+ * refusal is no -32042 either: this path's clients declare no URL elicitation, see url-elicitation.ts).
+ */
 function encodeError(error: unknown): Record<string, unknown> {
-  const encoded = rpcError(error);
+  const modern = modernUrlElicitation(error, undefined);
+  const encoded = rpcError('error' in modern ? modern.error : error);
   return encoded.code === RESOURCE_NOT_FOUND_RPC ? { ...encoded, code: RpcCode.InvalidParams } : encoded;
 }
 

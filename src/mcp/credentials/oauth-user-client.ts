@@ -301,7 +301,8 @@ function tokensOf(response: oidc.TokenEndpointResponse, obtainedAt: number): Use
   return {
     accessToken: response.access_token,
     ...(response.refresh_token ? { refreshToken: response.refresh_token } : {}),
-    expiresAt: obtainedAt + lifetime * 1000,
+    // `expires_in` counts whole seconds from an `iat` the server rounded down: up to a second less than it says.
+    expiresAt: obtainedAt + Math.max(lifetime - 1, lifetime / 2) * 1000,
     ...(response.scope ? { scope: response.scope } : {}),
   };
 }

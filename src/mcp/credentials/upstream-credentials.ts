@@ -130,6 +130,9 @@ export class UpstreamCredentials {
    */
   rejected(serverId: string, entry: ServerEntry, callerId?: string): void {
     const auth = entry.auth;
+    // oauth-user: the user's tokens are kept by src/connections, which takes this event as "refresh before next use".
+    if (auth?.mode === 'oauth-user' && callerId !== undefined)
+      return this.audit({ serverId, mode: auth.mode, action: 'rejected-by-upstream', principal: callerId });
     if (!auth || (auth.mode !== 'oauth-client-credentials' && auth.mode !== 'token-exchange')) return;
     const key = `${serverId}\0${fingerprint(auth)}${callerId !== undefined ? `\0${callerId}` : ''}`;
     this.tokens.delete(key);
