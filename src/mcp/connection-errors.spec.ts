@@ -47,6 +47,13 @@ describe('toEngineError: the same engine error for the same condition on either 
     expect(gone.message).toContain('process exited');
   });
 
+  it('answers a 2025 method the 2026-07-28 revision dropped as method-not-found from the upstream', () => {
+    const dropped = new SdkError(SdkErrorCode.MethodNotSupportedByProtocolVersion, "Method 'resources/subscribe' ...");
+    const e = toEngineError(dropped, call({ method: 'resources/subscribe' }));
+    expect(e.code).toBe(EngineErrorCode.UPSTREAM_ERROR);
+    expect(e.details).toMatchObject({ rpcCode: -32601 });
+  });
+
   it('calls anything else an invalid response (PROTOCOL_ERROR)', () => {
     expect(toEngineError(new Error('bad shape'), call()).code).toBe(EngineErrorCode.PROTOCOL_ERROR);
   });

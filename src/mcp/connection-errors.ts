@@ -80,6 +80,10 @@ export function toEngineError(e: unknown, call: FailedCall): EngineError {
     });
   }
   if (e instanceof SdkError && e.code === SdkErrorCode.ConnectionClosed) return lost(call.closeReason ?? e.message, e);
+  // A 2025 method the 2026-07-28 revision dropped (`resources/subscribe`, `logging/setLevel`): the upstream has no
+  // such method on this revision, said as a 2025 upstream without it would say it.
+  if (e instanceof SdkError && e.code === SdkErrorCode.MethodNotSupportedByProtocolVersion)
+    return EngineError.upstream(serverId, { rpcCode: ErrorCode.MethodNotFound, rpcMessage: e.message });
   if (!call.open) {
     return new EngineError(EngineErrorCode.CONNECTION_LOST, `Connection to '${serverId}' was lost during '${method}'`, {
       serverId,
