@@ -55,7 +55,7 @@ export interface ConnectionOptions {
   requestHeaders?: RequestHeaders;
   /** http/sse: the upstream answered 401 to a request that carried `requestHeaders` (drop the credential). */
   onUnauthorized?: () => void;
-  /** http: ask `server/discover` first and speak 2026-07-28 to an upstream that offers it (default true; ADR 0011). */
+  /** http: ask `server/discover` first and speak 2026-07-28 to an upstream that offers it (default true; ADR 0012). */
   modernUpstreams?: boolean;
 }
 

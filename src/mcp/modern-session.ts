@@ -21,7 +21,7 @@ import {
   type InputRequiredResult,
 } from './upstream-input';
 
-/** The stateless revision the engine speaks to upstreams that offer it (issue #13 item 8, ADR 0011). */
+/** The stateless revision the engine speaks to upstreams that offer it (issue #13 item 8, ADR 0012). */
 export const MODERN_REVISION = '2026-07-28';
 
 export interface ModernSessionOptions {

@@ -43,7 +43,7 @@ async function stopChild(child: ChildProcess | undefined): Promise<void> {
 }
 
 /**
- * The upstream side of MCP 2026-07-28 (issue #13 items 8 and 4b, ADR 0011): the gateway in front of a 2026-07-28-only
+ * The upstream side of MCP 2026-07-28 (issue #13 items 8 and 4b, ADR 0012): the gateway in front of a 2026-07-28-only
  * upstream over Streamable HTTP (SDK 2 `createMcpHandler`, refusing every 2025 request) and of a 2025 one
  * (server-everything over Streamable HTTP). Real processes, real clients of both SDK generations.
  */
