@@ -108,6 +108,21 @@ describe('CallPipeline', () => {
       expect.any(Error),
       'gateway-shutdown',
       expect.any(Number),
+      0,
+    );
+  });
+
+  it('records how many times the call waited for its client input, when its origin counts them', async () => {
+    const { calls, stages } = pipeline({});
+    const prepared = await calls.prepare(request);
+    const origin = { group: 'g', answers: true, request: jest.fn(), inputRounds: () => 2 };
+    await prepared.run!({ origin });
+    expect(stages.record.completed).toHaveBeenCalledWith(
+      expect.objectContaining({ id: prepared.executionId }),
+      expect.anything(),
+      expect.any(Date),
+      expect.any(Number),
+      2,
     );
   });
 

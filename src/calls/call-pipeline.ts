@@ -1,7 +1,7 @@
 import { Injectable, Optional } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { Tracing } from 'src/tracing/tracing.service';
-import type { CallHooks, CallOutcome, CallRequest, PreparedCall } from './call.types';
+import type { CallHooks, CallOutcome, CallRequest, InputCounting, PreparedCall } from './call.types';
 import { ArgumentValidator } from './stages/argument-validator';
 import { CallPolicy } from './stages/call-policy';
 import { CallRecord, type CallOnRecord } from './stages/call-record';
@@ -123,7 +123,7 @@ export class CallPipeline {
       const result = await this.upstream.run(target, call.request.arguments, call.request.timeoutMs, hooks, credential);
       const durationMs = elapsed(started);
       const completedAt = new Date();
-      await this.record.completed(call, result, completedAt, durationMs);
+      await this.record.completed(call, result, completedAt, durationMs, inputRoundsOf(hooks));
       return {
         executionId: call.id,
         serverId: target.serverId,
@@ -134,10 +134,16 @@ export class CallPipeline {
         durationMs,
       };
     } catch (error) {
-      await this.record.failed(call, error, hooks.endReason?.(), elapsed(started));
+      await this.record.failed(call, error, hooks.endReason?.(), elapsed(started), inputRoundsOf(hooks));
       throw error;
     }
   }
+}
+
+/** How many times the call waited for its client's input, when its origin counts that (InputCounting). */
+function inputRoundsOf(hooks: CallHooks): number {
+  const origin = hooks.origin as Partial<InputCounting> | undefined;
+  return typeof origin?.inputRounds === 'function' ? origin.inputRounds() : 0;
 }
 
 function elapsed(started: number): number {

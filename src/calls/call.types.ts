@@ -34,6 +34,14 @@ export interface CallRequest {
   virtualServerId?: string;
 }
 
+/**
+ * A `CallOrigin` that can say how many times the call waited for its MCP client's input (the input-required rounds of
+ * a 2026-07-28 call, the times a task was `input_required`): recorded as `input_rounds` when more than none.
+ */
+export interface InputCounting {
+  inputRounds(): number;
+}
+
 /** What a running call reports to its entry point, and how the entry point can end it. */
 export interface CallHooks {
   /** Aborting it cancels the upstream call (`notifications/cancelled`). */

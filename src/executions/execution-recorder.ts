@@ -34,6 +34,8 @@ export interface FinishedExecution extends StartedExecution {
   error?: ExecutionError;
   completedAt: Date;
   durationMs: number;
+  /** How many times the call waited for its MCP client's input; absent when it never did. */
+  inputRounds?: number;
 }
 
 /** Rows one statement writes at most. */
@@ -274,5 +276,6 @@ function toRow(e: FinishedExecution): ExecutionEntity {
     error: e.error ? jsonbSafe(e.error) : null,
     completedAt: e.completedAt,
     durationMs: e.durationMs,
+    inputRounds: e.inputRounds ?? null,
   });
 }

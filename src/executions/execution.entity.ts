@@ -82,6 +82,10 @@ export class ExecutionEntity {
   @Column({ name: 'protocol_version', type: 'varchar', length: 16, nullable: true })
   protocolVersion!: string | null;
 
+  /** How many times the call waited for its MCP client's input (migration ExecutionInputRounds); null: never. */
+  @Column({ name: 'input_rounds', type: 'integer', nullable: true })
+  inputRounds!: number | null;
+
   /** The virtual server the call came through (migration VirtualServers); null for a call of the server itself. */
   @Column({ name: 'virtual_server_id', type: 'varchar', length: 64, nullable: true })
   virtualServerId!: string | null;

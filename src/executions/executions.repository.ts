@@ -23,6 +23,7 @@ const UPDATED_ON_FINISH = [
   'error',
   'completed_at',
   'duration_ms',
+  'input_rounds',
 ];
 
 const RECORD_COLUMNS: [column: string, type: string][] = [
@@ -47,6 +48,7 @@ const RECORD_COLUMNS: [column: string, type: string][] = [
   ['owner', 'varchar'],
   ['protocol_version', 'varchar'],
   ['virtual_server_id', 'varchar'],
+  ['input_rounds', 'integer'],
 ];
 
 const UPSERT_FINISHED = `
@@ -79,6 +81,7 @@ function toRecord(row: ExecutionEntity): Record<string, unknown> {
     owner: row.owner ?? null,
     protocol_version: row.protocolVersion ?? null,
     virtual_server_id: row.virtualServerId ?? null,
+    input_rounds: row.inputRounds ?? null,
   };
 }
 

@@ -62,6 +62,7 @@ export function toDto(row: ExecutionEntity): ExecutionRecordDto {
     principal: row.principal,
     channel: row.channel,
     protocol_version: row.protocolVersion ?? null,
+    input_rounds: row.inputRounds ?? null,
     server_id: row.serverId,
     virtual_server_id: row.virtualServerId ?? null,
     tool_name: row.toolName,

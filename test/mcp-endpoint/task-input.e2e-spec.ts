@@ -95,6 +95,7 @@ describe('MCP tasks waiting for input (2026-07-28)', () => {
       channel: string;
       result: { content: { text?: string }[] } | null;
       error: { reason?: string } | null;
+      input_rounds: number | null;
     };
 
   /** Polls tasks/get on a replica until `check` holds for the task; returns it. */
@@ -169,7 +170,8 @@ describe('MCP tasks waiting for input (2026-07-28)', () => {
     // The upstream's result proves it got the answer (it deletes on `accept` only).
     expect(textOf(done.result)).toBe('Deleted report.txt');
     const rec = await record(taskId);
-    expect(rec).toEqual(expect.objectContaining({ status: 'completed', channel: 'mcp' }));
+    // On record: the call waited for its client's input once.
+    expect(rec).toEqual(expect.objectContaining({ status: 'completed', channel: 'mcp', input_rounds: 1 }));
     expect(rec.result?.content[0]?.text).toBe('Deleted report.txt');
   });
 
@@ -189,6 +191,8 @@ describe('MCP tasks waiting for input (2026-07-28)', () => {
     );
     const done = await until(taskId, ended, 'the end');
     expect(textOf(done.result)).toBe('ann bo');
+    // Two questions outstanding together, answered in two updates: one wait on record.
+    expect((await record(taskId)).input_rounds).toBe(1);
   });
 
   it('a required tool asks with input-required rounds first, then answers the task (retry on the other replica)', async () => {
@@ -212,6 +216,7 @@ describe('MCP tasks waiting for input (2026-07-28)', () => {
     expect(retry.result).not.toHaveProperty('inputRequests');
     const done = await until(retry.result!.taskId as string, ended, 'the end', b);
     expect(textOf(done.result)).toBe('Hello, Alice');
+    expect((await record(retry.result!.taskId as string)).input_rounds).toBe(1);
   });
 
   it('a client that declared no elicitation is not asked: the upstream is refused and the task goes on', async () => {
@@ -224,6 +229,7 @@ describe('MCP tasks waiting for input (2026-07-28)', () => {
     // The fixture's elicitation failed upstream: a JSON-RPC error of the tool, so the task failed; it never asked.
     expect(done.status).toBe('failed');
     expect(done.error?.message).toMatch(/no client to ask/);
+    expect((await record(created.result!.taskId as string)).input_rounds).toBeNull();
   });
 
   it('a question nobody answers gives the task up: cancelled upstream, recorded cancelled (client gone)', async () => {
@@ -234,6 +240,7 @@ describe('MCP tasks waiting for input (2026-07-28)', () => {
     const rec = await record(taskId);
     expect(rec.status).toBe('cancelled');
     expect(rec.error).toEqual(expect.objectContaining({ reason: 'client_gone' }));
+    expect(rec.input_rounds).toBe(1);
   }, 40_000);
 
   /** A raw `subscriptions/listen` stream on a replica: its messages as they come. */

@@ -59,6 +59,13 @@ describe('CallRecord', () => {
     });
   });
 
+  it('records how many times a call waited for its client input, and nothing when it never did', async () => {
+    await record.completed(call, { content: [] }, new Date(), 1, 2);
+    await record.failed(call, new AppException(ErrorCode.SERVER_UNAVAILABLE, 'down'), 'client-gone', 3, 1);
+    await record.completed(call, { content: [] }, new Date(), 1);
+    expect(finished.map((e) => e.inputRounds)).toEqual([2, 1, undefined]);
+  });
+
   it('writes the running row of a call with the same links', async () => {
     await record.begin(call);
     expect(recorder.begin).toHaveBeenCalledWith(

@@ -54,27 +54,48 @@ export class CallRecord {
     return this.recorder.begin({ ...this.base(call), startedAt: call.startedAt });
   }
 
-  completed(call: CallOnRecord, result: CallToolResult, completedAt: Date, durationMs: number): Promise<void> {
-    if (this.tracing.enabled) return this.traced(call, () => this.write(call, result, completedAt, durationMs));
-    return this.write(call, result, completedAt, durationMs);
+  completed(
+    call: CallOnRecord,
+    result: CallToolResult,
+    completedAt: Date,
+    durationMs: number,
+    inputRounds = 0,
+  ): Promise<void> {
+    const write = () => this.write(call, result, completedAt, durationMs, inputRounds);
+    if (this.tracing.enabled) return this.traced(call, write);
+    return write();
   }
 
-  failed(call: CallOnRecord, error: unknown, endReason: CallEndReason | undefined, durationMs: number): Promise<void> {
-    if (this.tracing.enabled) return this.traced(call, () => this.writeFailed(call, error, endReason, durationMs));
-    return this.writeFailed(call, error, endReason, durationMs);
+  failed(
+    call: CallOnRecord,
+    error: unknown,
+    endReason: CallEndReason | undefined,
+    durationMs: number,
+    inputRounds = 0,
+  ): Promise<void> {
+    const write = () => this.writeFailed(call, error, endReason, durationMs, inputRounds);
+    if (this.tracing.enabled) return this.traced(call, write);
+    return write();
   }
 
   private traced(call: CallOnRecord, write: () => Promise<void>): Promise<void> {
     return this.tracing.inStage('record', toolAttributes(call.serverId, call.request.toolName), write);
   }
 
-  private write(call: CallOnRecord, result: CallToolResult, completedAt: Date, durationMs: number): Promise<void> {
+  private write(
+    call: CallOnRecord,
+    result: CallToolResult,
+    completedAt: Date,
+    durationMs: number,
+    inputRounds: number,
+  ): Promise<void> {
     return this.recorder.finish({
       ...this.base(call),
       status: 'completed',
       result: toStoredResult(result),
       completedAt,
       durationMs,
+      ...(inputRounds > 0 ? { inputRounds } : {}),
     });
   }
 
@@ -83,9 +104,17 @@ export class CallRecord {
     error: unknown,
     endReason: CallEndReason | undefined,
     durationMs: number,
+    inputRounds: number,
   ): Promise<void> {
     const { status, error: recorded } = outcomeOf(error, endReason);
-    return this.recorder.finish({ ...this.base(call), status, error: recorded, completedAt: new Date(), durationMs });
+    return this.recorder.finish({
+      ...this.base(call),
+      status,
+      error: recorded,
+      completedAt: new Date(),
+      durationMs,
+      ...(inputRounds > 0 ? { inputRounds } : {}),
+    });
   }
 
   private base(call: CallOnRecord): Omit<FinishedExecution, 'status' | 'completedAt' | 'durationMs' | 'startedAt'> & {

@@ -1422,6 +1422,11 @@ export interface components {
             /** Format: uuid */
             execution_id: string;
             idempotency_key: string | null;
+            /**
+             * @description How many times the call waited for its MCP client's input (input-required rounds of a 2026-07-28 call, or times an MCP task was input_required); null when it never did
+             * @example null
+             */
+            input_rounds: number | null;
             /** @description Parameters, secret-looking keys masked; a text preview when over 64 KB (`parameters_truncated`) */
             parameters: Record<string, never> | null;
             parameters_truncated: boolean;

@@ -64,6 +64,15 @@ export class ExecutionRecordDto {
     description: 'The MCP protocol revision of a call through the MCP endpoint; null for REST',
   })
   protocol_version!: string | null;
+  @ApiProperty({
+    type: Number,
+    nullable: true,
+    example: null,
+    description:
+      "How many times the call waited for its MCP client's input (input-required rounds of a 2026-07-28 call, or " +
+      'times an MCP task was input_required); null when it never did',
+  })
+  input_rounds!: number | null;
   @ApiProperty({ example: 'everything' }) server_id!: string;
   @ApiProperty({
     type: String,

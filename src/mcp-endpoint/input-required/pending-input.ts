@@ -7,6 +7,7 @@ import {
   type ServerNotification,
 } from '@modelcontextprotocol/sdk/types.js';
 import { randomUUID } from 'node:crypto';
+import type { InputCounting } from 'src/calls/call.types';
 import type { CallOrigin } from 'src/mcp/mcp-engine';
 import { CLIENT_CAPABILITY_FOR } from '../client-origin';
 
@@ -50,13 +51,15 @@ const RESULT_SCHEMA = {
  * client's retry resolves it with the matching `inputResponses`. Requests for a capability the client did not declare
  * in its envelope are refused to the upstream at once (`roots/list` gets no roots), as on the 2025 path.
  */
-export class PendingInput implements CallOrigin {
+export class PendingInput implements CallOrigin, InputCounting {
   readonly id = randomUUID();
   readonly group = `input-${this.id}`;
   /** Placement: this call shares its pooled connection with no other caller (an upstream request is its own). */
   readonly answers = true;
   /** The last round put to the client (its `requestState` names it). */
   round = 0;
+  /** Times a task's call went `input_required` after its handle was out (TaskInputs counts them). */
+  taskRounds = 0;
   /** A retry is being served (its answers went upstream, its next step is awaited): another one is refused. */
   busy = false;
   /** Where the call's progress goes: the client request being served now (none between rounds). */
@@ -77,6 +80,11 @@ export class PendingInput implements CallOrigin {
   /** Fires when the call is given up (the client went away or let a round expire): the upstream call is cancelled. */
   get signal(): AbortSignal {
     return this.controller.signal;
+  }
+
+  /** InputCounting: the rounds put to the client, and the times a task waited for its answers (the record's). */
+  inputRounds(): number {
+    return this.round + this.taskRounds;
   }
 
   get finished(): boolean {

@@ -28,6 +28,8 @@ interface LocalTask {
   call: TaskCall;
   /** Gives the task up when its questions stay unanswered (restarted by every change). */
   timer?: NodeJS.Timeout;
+  /** The task shows questions now (`input_required`). */
+  waiting?: boolean;
 }
 
 /** One listen stream's interest in some tasks of its principal. */
@@ -182,7 +184,12 @@ export class TaskInputs implements OnModuleInit, OnApplicationShutdown {
     entry.timer = undefined;
     if (entry.job.finished) return; // the job's end is announced by the finish watcher
     entry.job.updatedAt = new Date();
-    if (Object.keys(entry.call.outstanding()).length > 0) {
+    const waiting = Object.keys(entry.call.outstanding()).length > 0;
+    // Each time the task starts waiting counts once on the record (input_rounds); rounds before the handle are the
+    // call's own (PendingInput.round).
+    if (waiting && !entry.waiting && entry.call.handedOut) entry.call.taskRounds += 1;
+    entry.waiting = waiting;
+    if (waiting) {
       entry.timer = setTimeout(() => {
         this.logger.debug(`task ${entry.job.id}: input not given within ${this.timeoutMs} ms, cancelled upstream`);
         entry.call.cancel('the MCP client did not answer the task input requests in time');
