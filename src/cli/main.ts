@@ -1,5 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { DEFAULT_URL } from './client';
+import { connectionsCommand } from './commands/connections.command';
 import { executionsCommand } from './commands/executions.command';
 import { loginCommand, startCommand, validateConfigCommand } from './commands/gateway.command';
 import { jobsCommand } from './commands/jobs.command';
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
     jobsCommand(),
     executionsCommand(),
     keysCommand(),
+    connectionsCommand(),
     mcpConfigCommand(),
   ]) {
     program.addCommand(command);

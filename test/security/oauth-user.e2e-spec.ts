@@ -6,6 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
+import { globalmcp } from '../cli/cli';
 import { ADMIN_HEADERS } from '../support/auth';
 import { launchChromium, type LaunchedBrowser } from '../support/browser';
 import {
@@ -367,6 +368,23 @@ logging:
     expect((await whoami('pre', 'bob')).sub).toBe('bob');
     expect(await metric('server="pre",mode="oauth-user",action="revoked"')).toBe(1);
   });
+
+  it('globalmcp connections list|revoke, and a CLI call that needs an authorisation exits 2 with the link', async () => {
+    const cli = (who: string, args: string[]) =>
+      globalmcp(args, { HOME: logDir, GLOBALMCP_URL: api, GLOBALMCP_API_KEY: keys[who]! });
+    const listed = await cli('alice', ['connections', 'list', '-o', 'json']);
+    expect(listed.code).toBe(0);
+    expect((JSON.parse(listed.stdout) as { connections: { server_id: string }[] }).connections).toEqual([
+      expect.objectContaining({ server_id: 'dyn', scopes: ['whoami'] }),
+    ]);
+    const revoked = await cli('alice', ['connections', 'revoke', 'dyn']);
+    expect(revoked.code).toBe(0);
+    expect(revoked.stdout).toContain('revoked dyn: revoked at the authorization server too');
+    expect((await cli('alice', ['connections', 'revoke', 'dyn'])).code).toBe(3);
+    const refused = await cli('carol', ['tools', 'call', 'pre', 'whoami']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(`${api}/api/connections/start?link=`);
+  }, 30_000);
 
   it('refuses oauth-user settings that cannot work through the servers API, and stores nothing', async () => {
     const res = await call('POST', '/api/servers', ADMIN_HEADERS, {
