@@ -48,8 +48,10 @@ export type CreateTaskResult = Omit<DetailedTask, 'result' | 'error'> & { result
  * JobsService, started from the call pipeline's prepared call (`channel: mcp`), and its id is the execution id. So
  * `GET /api/executions/{id}` and its `/events` follow a task, and `tasks/get`/`tasks/cancel` follow and cancel a job
  * started with `POST …?mode=async`; a task of another replica is answered from its record, and its cancel is relayed
- * by JobsService (PostgreSQL NOTIFY). Only the principal that started a job sees it as a task (no admin override:
- * the extension has no listing, and a task id is the caller's own bearer of state). Nothing here writes a record.
+ * by JobsService (PostgreSQL NOTIFY). A task whose upstream asks its client something is `input_required` and
+ * `tasks/update` answers it (TaskInputs, on any replica). Only the principal that started a job sees it as a task (no
+ * admin override: the extension has no listing, and a task id is the caller's own bearer of state). Nothing here
+ * writes a record.
  */
 @Injectable()
 export class JobTasks {
