@@ -80,7 +80,7 @@ export function toEngineError(e: unknown, call: FailedCall): EngineError {
     });
   }
   if (e instanceof SdkError && e.code === SdkErrorCode.ConnectionClosed) return lost(call.closeReason ?? e.message, e);
-  // A 2025 method the 2026-07-28 revision dropped (`resources/subscribe`, `logging/setLevel`): the upstream has no
+  // A 2025 method the 2026-07-28 revision dropped (`logging/setLevel`): the upstream has no
   // such method on this revision, said as a 2025 upstream without it would say it.
   if (e instanceof SdkError && e.code === SdkErrorCode.MethodNotSupportedByProtocolVersion)
     return EngineError.upstream(serverId, { rpcCode: ErrorCode.MethodNotFound, rpcMessage: e.message });

@@ -127,6 +127,27 @@ describe('ModernSession (an upstream that speaks 2026-07-28)', () => {
     expect(fake.notification).not.toHaveBeenCalled();
   });
 
+  it('subscribes to a resource with a listen stream of its own, once per URI, and closes it on unsubscribe', async () => {
+    fake.capabilities = { resources: { subscribe: true } };
+    const close = jest.fn(() => Promise.resolve());
+    fake.listen.mockResolvedValue({ closed: new Promise(() => undefined), close });
+    const session = (await ModernSession.open(options()))!;
+    await session.request('resources/subscribe', { uri: 'a://1' }, schema, { timeoutMs: 1_000 });
+    await session.request('resources/subscribe', { uri: 'a://1' }, schema, { timeoutMs: 1_000 });
+    expect(fake.listen).toHaveBeenCalledTimes(1);
+    expect(fake.listen).toHaveBeenCalledWith({ resourceSubscriptions: ['a://1'] }, expect.anything());
+    await session.request('resources/unsubscribe', { uri: 'a://1' }, schema, { timeoutMs: 1_000 });
+    expect(close).toHaveBeenCalledTimes(1);
+    expect(fake.request).not.toHaveBeenCalled();
+  });
+
+  it('refuses a resource subscription the upstream does not offer (method not found)', async () => {
+    const session = (await ModernSession.open(options()))!;
+    await expect(
+      session.request('resources/subscribe', { uri: 'a://1' }, schema, { timeoutMs: 1_000 }),
+    ).rejects.toMatchObject({ code: -32601 });
+  });
+
   it('listens for the list changes the upstream announces and reports the stream ending unasked', async () => {
     fake.capabilities = { tools: { listChanged: true }, prompts: {} };
     let end!: (how: string) => void;

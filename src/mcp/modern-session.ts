@@ -2,6 +2,7 @@ import {
   CLIENT_CAPABILITIES_META_KEY,
   Client,
   LOG_LEVEL_META_KEY,
+  ProtocolError,
   SERVER_INFO_META_KEY,
   StreamableHTTPClientTransport,
   type McpSubscription,
@@ -10,6 +11,7 @@ import {
   withInputRequired,
 } from '@modelcontextprotocol/client';
 import type { ClientCapabilities, Implementation, Notification, Progress } from '@modelcontextprotocol/sdk/types.js';
+import { ErrorCode } from '@modelcontextprotocol/sdk/types.js';
 import type { ServerEntry } from 'src/config/config.schema';
 import type { CallOrigin } from './call-origin';
 import { linkedAbortFetch, type RequestHeaders, withRequestHeaders } from './transports/http.transport';
@@ -73,6 +75,8 @@ export interface ModernCall {
  */
 export class ModernSession {
   private subscription: McpSubscription | undefined;
+  /** `resources/subscribe` on this revision: one `subscriptions/listen` stream per URI (`resourceSubscriptions`). */
+  private readonly resourceStreams = new Map<string, McpSubscription>();
   private closing = false;
 
   private constructor(
@@ -142,6 +146,10 @@ export class ModernSession {
       await this.client.discover({ signal: call.signal, timeout: call.timeoutMs });
       return {};
     }
+    if (method === 'resources/subscribe' || method === 'resources/unsubscribe') {
+      await this.resourceSubscription(method, typeof params?.uri === 'string' ? params.uri : '', call.timeoutMs);
+      return {};
+    }
     const deadline = performance.now() + call.timeoutMs;
     const mayAsk = INPUT_REQUIRED_METHODS.has(method);
     const meta = {
@@ -173,8 +181,36 @@ export class ModernSession {
 
   async close(): Promise<void> {
     this.closing = true;
-    await this.subscription?.close().catch(() => undefined);
+    const streams = [...(this.subscription ? [this.subscription] : []), ...this.resourceStreams.values()];
+    await Promise.allSettled(streams.map((s) => s.close()));
     await this.client.close();
+  }
+
+  /**
+   * The 2025 `resources/subscribe` (a session's, or the 2026 front door's listen streams asking the upstream) has no
+   * method of its own on this revision: the URI gets a `subscriptions/listen` stream with `resourceSubscriptions`,
+   * whose `notifications/resources/updated` reach the engine as a 2025 upstream's do. Unsubscribing closes it. An
+   * upstream that does not announce `resources.subscribe` refuses, as a 2025 one without the method would.
+   */
+  private async resourceSubscription(method: string, uri: string, timeoutMs: number): Promise<void> {
+    if (method === 'resources/unsubscribe') {
+      const stream = this.resourceStreams.get(uri);
+      this.resourceStreams.delete(uri);
+      await stream?.close();
+      return;
+    }
+    if (this.resourceStreams.has(uri)) return;
+    if (!this.client.getServerCapabilities()?.resources?.subscribe) {
+      throw new ProtocolError(
+        ErrorCode.MethodNotFound,
+        `'${this.options.serverId}' does not offer resource subscriptions`,
+      );
+    }
+    const stream = await this.client.listen({ resourceSubscriptions: [uri] }, { timeout: timeoutMs });
+    this.resourceStreams.set(uri, stream);
+    void stream.closed.then(() => {
+      if (this.resourceStreams.get(uri) === stream) this.resourceStreams.delete(uri);
+    });
   }
 
   private async retryParams(

@@ -6,6 +6,7 @@ import {
   ElicitRequestSchema,
   ListRootsRequestSchema,
   LoggingMessageNotificationSchema,
+  ResourceUpdatedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
@@ -263,6 +264,29 @@ describe('a 2026-07-28 upstream behind the gateway', () => {
       'the added tool in the catalog',
     );
     expect((await stats()).methods['subscriptions/listen']).toBeGreaterThanOrEqual(1);
+  });
+
+  it("subscribes a 2025 session to a 2026 upstream's resource (a listen stream per URI) and tells it of updates", async () => {
+    const client = await legacyClient();
+    const updated: string[] = [];
+    client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => {
+      updated.push(n.params.uri);
+    });
+    try {
+      await client.subscribeResource({ uri: 'modern://hello' });
+      const listens = (await stats()).methods['subscriptions/listen'] ?? 0;
+      expect(listens).toBeGreaterThanOrEqual(2);
+      await waitFor(
+        async () => {
+          await post('/api/servers/modern/tools/touch', { uri: 'modern://hello' });
+          return updated.includes('modern://hello');
+        },
+        10_000,
+        'the resource update at the session',
+      );
+    } finally {
+      await client.close();
+    }
   });
 
   it('recovers when the upstream goes away and comes back (the supervisor reconnects)', async () => {
