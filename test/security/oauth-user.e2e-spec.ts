@@ -33,6 +33,8 @@ interface Whoami {
   client_id?: string;
   aud?: string;
   jti?: string;
+  /** Seconds since the epoch the token was issued. */
+  iat?: number;
 }
 
 describe('oauth-user: each user authorises the gateway once, and the upstream sees that user', () => {
@@ -226,6 +228,27 @@ logging:
     expect(await metric('server="pre",mode="oauth-user",action="refreshed"')).toBeGreaterThanOrEqual(1);
     const list = await call('GET', '/api/connections', as('alice'));
     expect(list.body.connections.find((c: { server_id: string }) => c.server_id === 'pre').refreshed_at).not.toBeNull();
+  }, 30_000);
+
+  it('refreshes at once a user token the upstream refuses before it expires', async () => {
+    // A token with at least a second of use left (the gateway refreshes 4 s tokens from about 2.4 s on)
+    let before = await whoami('pre', 'bob');
+    await waitFor(
+      async () => {
+        before = await whoami('pre', 'bob');
+        return Date.now() < before.iat! * 1000 + 1_400;
+      },
+      10_000,
+      'a fresh token for bob',
+      100,
+    );
+    await fetch(upstream.ready.replace(/\/mcp$/, `/_test/revoke?jti=${before.jti}`), { method: 'POST' });
+    const refused = await whoamiCall('pre', 'bob');
+    expect(refused.status).toBeGreaterThanOrEqual(500);
+    const after = await whoami('pre', 'bob');
+    expect(after.sub).toBe('bob');
+    expect(after.jti).not.toBe(before.jti);
+    expect(await metric('server="pre",mode="oauth-user",action="rejected-by-upstream"')).toBeGreaterThanOrEqual(1);
   }, 30_000);
 
   it('refuses a redirect with a wrong state, a replayed redirect and a used link, storing nothing', async () => {
