@@ -44,6 +44,15 @@ export class ClientOrigin implements CallOrigin {
       Object.values(CLIENT_CAPABILITY_FOR).some((c) => caps[c] !== undefined);
   }
 
+  /** What the client declared of the three, sent as the call's capabilities to a 2026-07-28 upstream (ADR 0012). */
+  get clientCapabilities(): Readonly<Record<string, unknown>> | undefined {
+    const caps = this.scope.session?.clientCapabilities;
+    if (!caps) return undefined;
+    const declared: Record<string, unknown> = {};
+    for (const c of Object.values(CLIENT_CAPABILITY_FOR)) if (caps[c] !== undefined) declared[c] = caps[c];
+    return declared;
+  }
+
   request(method: string, params: Record<string, unknown> | undefined, signal: AbortSignal): Promise<unknown> {
     return this.relay.askClient(this.scope, this.requestId, method, params, signal);
   }

@@ -200,7 +200,8 @@ describe('a 2026-07-28 upstream behind the gateway', () => {
         (e: Error) => ({ ok: false, text: e.message }),
       );
       expect(result.ok).toBe(false);
-      expect(result.text).toMatch(/elicitation/i);
+      // The upstream refused before asking: the call carried this session's capabilities (roots only), not all three.
+      expect(result.text).toMatch(/Cannot request input 'name' \(elicitation\/create\)/);
       // Its roots are still asked for: it declared them.
       expect(textOf(await client.callTool({ name: 'roots', arguments: {} }))).toBe('roots: file:///e2e/root');
     } finally {
