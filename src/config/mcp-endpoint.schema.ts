@@ -65,7 +65,9 @@ export const mcpEndpointSchema = z
     taskSyncWindow: meta(duration().default(1_000), {
       description:
         'MCP 2026-07-28 Tasks: a `tools/call` of a client declaring the extension, to a tool without a task hint, ' +
-        'answers its result when it ends within this long, else a task (ms). 0: a task at once.',
+        'answers its result when it ends within this long, else a task (ms); to a `required` tool, from a client ' +
+        'that can be asked, what the upstream asks within it is answered as input-required rounds before the task ' +
+        'is handed out. 0: a task at once.',
     }),
     taskPollInterval: meta(duration().default(1_000), {
       description: 'MCP 2026-07-28 Tasks: the `pollIntervalMs` a working task suggests to its client (ms, at least 1).',

@@ -39,7 +39,9 @@ describe('the conformance suite Tasks scenarios through /mcp/tasks', () => {
     gateway = await startTestGateway({
       databaseUrl: db.url,
       yaml:
-        `mcp:\n  client:\n    default-timeout: 10s\n  servers:\n    tasks:\n      type: stdio\n      command: node\n` +
+        // A long synchronous window: a required tool's question must come within it even on a loaded machine.
+        `mcp:\n  client:\n    default-timeout: 10s\n  endpoint:\n    task-sync-window: 5s\n` +
+        `  servers:\n    tasks:\n      type: stdio\n      command: node\n` +
         `      args: ["${FIXTURE}"]\n      pool-size: 4\n`,
     });
     await waitForTools(gateway.addresses.api, ['tasks']);
