@@ -9,7 +9,7 @@ import type { McpEngine } from 'src/mcp/mcp-engine';
 import { SecretsCipher } from 'src/servers/registry/secrets-cipher';
 import type { ServersService } from 'src/servers/servers.service';
 import type { ConnectionsRepository, LockedOutcome } from './connections.repository';
-import { ConnectionsService } from './connections.service';
+import { ConnectionsService, tokensAad } from './connections.service';
 import type { UpstreamConnectionEntity } from './entities/upstream-connection.entity';
 
 const KEY = randomBytes(32).toString('base64');
@@ -34,7 +34,10 @@ describe('ConnectionsService', () => {
     issuer: SERVER.issuer,
     clientId: 'gw',
     scope: 'read',
-    tokens: cipher.sealText(JSON.stringify({ access_token: 'at-1', refresh_token: refresh }), 'up\0key:alice'),
+    tokens: cipher.sealText(
+      JSON.stringify({ access_token: 'at-1', refresh_token: refresh }),
+      tokensAad('up', 'key:alice', ENTRY),
+    ),
     expiresAt: new Date(Date.now() + expiresInMs),
     createdAt: new Date(Date.now() - 60_000),
     refreshedAt: null,
@@ -106,7 +109,7 @@ describe('ConnectionsService', () => {
     expect(writes.update?.refreshedAt).toBeInstanceOf(Date);
     const sealed = writes.update!.tokens!;
     expect(sealed.includes(Buffer.from('rt-2'))).toBe(false);
-    expect(JSON.parse(cipher.openText(sealed, 'up\0key:alice'))).toEqual({
+    expect(JSON.parse(cipher.openText(sealed, tokensAad('up', 'key:alice', ENTRY)))).toEqual({
       access_token: 'at-2',
       refresh_token: 'rt-2',
     });
@@ -157,6 +160,22 @@ describe('ConnectionsService', () => {
     const other = (await service.complete({ state: 's', code: 'c' }, 'b').catch((e: unknown) => e)) as AppException;
     expect(other.details).toEqual({ reason: 'state-other-browser' });
     expect(repository.saveConnection).not.toHaveBeenCalled();
+  });
+
+  it('never sends tokens sealed under other settings of the server (replaced elsewhere): forgets them, asks again', async () => {
+    const elsewhere = { ...ENTRY, url: 'https://other.example/mcp' } as ServerEntry;
+    const foreign = row(600_000);
+    foreign.tokens = cipher.sealText(
+      JSON.stringify({ access_token: 'at-1', refresh_token: 'rt-1' }),
+      tokensAad('up', 'key:alice', elsewhere),
+    );
+    repository.findConnection.mockResolvedValue(foreign);
+    repository.deleteConnection.mockResolvedValue(foreign);
+    const error = (await service.credentialFor('up', { id: 'key:alice' }).catch((e: unknown) => e)) as EngineError;
+    expect(error.code).toBe(EngineErrorCode.USER_AUTHORIZATION_REQUIRED);
+    expect(error.details).toMatchObject({ connection: 'settings-changed' });
+    expect(repository.deleteConnection).toHaveBeenCalledWith('key:alice', 'up');
+    expect(events).toEqual([]);
   });
 
   it('answers 404 when revoking a connection the caller does not have', async () => {

@@ -78,7 +78,14 @@ export class ConnectionsService implements UserTokenSource {
   async credentialFor(serverId: string, caller: UpstreamCaller): Promise<CallerCredential> {
     const row = await this.repository.findConnection(caller.id, serverId);
     if (!row) throw this.required(serverId, caller.id, 'not-connected');
-    let tokens = this.open(row);
+    const opened = this.open(row, this.oauthUserEntry(serverId));
+    if (!opened) {
+      // Sealed under other settings of the server (another URL, authorization server, resource or client): never
+      // sent to what the server is now; the user authorises again.
+      await this.repository.deleteConnection(caller.id, serverId);
+      throw this.required(serverId, caller.id, 'settings-changed');
+    }
+    let tokens = opened;
     let expiresAt = row.expiresAt.getTime();
     if (Date.now() >= expiresAt - margin(row)) ({ tokens, expiresAt } = await this.refresh(serverId, caller.id));
     this.audit({ serverId, action: 'used', principal: caller.id, expiresAt });
@@ -184,7 +191,7 @@ export class ConnectionsService implements UserTokenSource {
       issuer: server.issuer,
       clientId: client.clientId,
       scope: tokens.scope ?? entry.auth?.scope ?? null,
-      tokens: this.seal(row.serverId, row.principalId, tokens),
+      tokens: this.seal(row.serverId, row.principalId, entry, tokens),
       expiresAt: new Date(tokens.expiresAt),
       refreshedAt: null,
     });
@@ -206,7 +213,8 @@ export class ConnectionsService implements UserTokenSource {
     const entry = this.entryOrUndefined(serverId);
     if (entry?.auth?.mode === 'oauth-user') {
       try {
-        const tokens = this.open(row);
+        const tokens = this.open(row, entry);
+        if (!tokens) throw new Error('its tokens were sealed under other settings of the server');
         const server = await this.oauth.discover(serverId, entry);
         const client = await this.clientFor(serverId, entry, server, this.redirectUri(entry));
         const token = tokens.refresh_token ?? tokens.access_token;
@@ -233,7 +241,8 @@ export class ConnectionsService implements UserTokenSource {
       serverId,
       async (row) => {
         if (!row) return { error: this.required(serverId, principalId, 'not-connected') };
-        const held = this.open(row);
+        const held = this.open(row, entry);
+        if (!held) return { error: this.required(serverId, principalId, 'settings-changed'), delete: true };
         const heldUntil = row.expiresAt.getTime();
         // Another replica may have refreshed while this one waited for the lock.
         if (Date.now() < heldUntil - margin(row)) return { result: { tokens: held, expiresAt: heldUntil } };
@@ -249,7 +258,7 @@ export class ConnectionsService implements UserTokenSource {
           return {
             result: { tokens: stored(fresh), expiresAt: fresh.expiresAt },
             update: {
-              tokens: this.seal(serverId, principalId, fresh),
+              tokens: this.seal(serverId, principalId, entry, fresh),
               expiresAt: new Date(fresh.expiresAt),
               refreshedAt: new Date(),
               ...(fresh.scope ? { scope: fresh.scope } : {}),
@@ -364,17 +373,35 @@ export class ConnectionsService implements UserTokenSource {
     }
   }
 
-  private seal(serverId: string, principalId: string, tokens: UserTokens): Buffer {
-    return this.cipher.sealText(JSON.stringify(stored(tokens)), `${serverId}\0${principalId}`);
+  private seal(serverId: string, principalId: string, entry: ServerEntry, tokens: UserTokens): Buffer {
+    return this.cipher.sealText(JSON.stringify(stored(tokens)), tokensAad(serverId, principalId, entry));
   }
 
-  private open(row: UpstreamConnectionEntity): StoredTokens {
-    return JSON.parse(this.cipher.openText(row.tokens, `${row.serverId}\0${row.principalId}`)) as StoredTokens;
+  /** The tokens of a row; undefined when they were sealed for other settings of the server (they do not open). */
+  private open(row: UpstreamConnectionEntity, entry: ServerEntry): StoredTokens | undefined {
+    try {
+      return JSON.parse(
+        this.cipher.openText(row.tokens, tokensAad(row.serverId, row.principalId, entry)),
+      ) as StoredTokens;
+    } catch {
+      return undefined;
+    }
   }
 
   private audit(event: Omit<CredentialEvent, 'mode'>): void {
     this.engine.emit('credential', { ...event, mode: 'oauth-user' });
   }
+}
+
+/**
+ * The additional data tokens are sealed with: the server, the principal, and a fingerprint of the server's settings
+ * that decide where a token may go (URL, authorization server, resource, client). A row copied onto another principal,
+ * or kept while the server was replaced by one elsewhere under the same id, does not open.
+ */
+export function tokensAad(serverId: string, principalId: string, entry: ServerEntry): string {
+  const auth = entry.auth;
+  const where = JSON.stringify([entry.url, auth?.authorizationServer, auth?.resource, auth?.clientId]);
+  return `${serverId}\0${principalId}\0${sha256(where).slice(0, 32)}`;
 }
 
 function stored(tokens: UserTokens): StoredTokens {
