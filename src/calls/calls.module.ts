@@ -33,6 +33,6 @@ import { UpstreamCredential } from './stages/upstream-credential';
     CallPipeline,
     BatchRunner,
   ],
-  exports: [CallPipeline, BatchRunner, ToolResolver],
+  exports: [CallPipeline, BatchRunner, ToolResolver, UpstreamCredential],
 })
 export class CallsModule {}

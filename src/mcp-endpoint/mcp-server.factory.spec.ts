@@ -1,6 +1,7 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import type { AppConfig } from 'src/config/config.schema';
+import type { UpstreamCredential } from 'src/calls/stages/upstream-credential';
 import type { McpEngine } from 'src/mcp/mcp-engine';
 import type { CatalogView } from './catalog-view';
 import type { ClientScope } from './client-scope';
@@ -59,6 +60,7 @@ function setup(capabilities: Record<string, unknown>) {
     relay as unknown as McpSessionRelay,
     sessions as unknown as McpSessions,
     toolCalls as unknown as ToolCallBridge,
+    { forServer: () => Promise.resolve(undefined) } as unknown as UpstreamCredential,
   );
   return { factory, scope, engine, relay, sessions, toolCalls, session };
 }

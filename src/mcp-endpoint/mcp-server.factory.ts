@@ -34,6 +34,7 @@ import {
 import { readBuildInfo } from 'src/common/build-info';
 import { APP_CONFIG } from 'src/config/config.module';
 import type { AppConfig } from 'src/config/config.schema';
+import { UpstreamCredential } from 'src/calls/stages/upstream-credential';
 import { McpEngine } from 'src/mcp/mcp-engine';
 import type { CatalogView } from './catalog-view';
 import type { ClientScope } from './client-scope';
@@ -65,6 +66,7 @@ export class McpServerFactory {
     private readonly relay: McpSessionRelay,
     private readonly sessions: McpSessions,
     private readonly toolCalls: ToolCallBridge,
+    private readonly credentials: UpstreamCredential,
   ) {
     this.separator = config.mcp.endpoint.separator;
   }
@@ -133,22 +135,26 @@ export class McpServerFactory {
     extra: HandlerExtra,
   ): Promise<ReadResourceResult> {
     const target = scope.view.resolveUri(params.uri);
-    return this.upstream(scope, extra.requestId, extra.signal, 'resource', () =>
+    return this.upstream(scope, extra.requestId, extra.signal, 'resource', async () =>
       this.engine.readResource(target.serverId, target.name, {
         signal: AbortSignal.any([extra.signal, scope.signal]),
         origin: extra.origin ?? this.relay.origin(scope, extra.requestId),
+        credential: await this.credentials.forServer(target.serverId, scope.principal, target.name),
       }),
     );
   }
 
   async subscribe(scope: ClientScope, params: SubscribeRequest['params'], extra: HandlerExtra): Promise<EmptyResult> {
     const target = scope.view.resolveUri(params.uri);
-    await this.upstream(scope, extra.requestId, extra.signal, 'resource', () =>
+    await this.upstream(scope, extra.requestId, extra.signal, 'resource', async () =>
       this.engine.request(
         target.serverId,
         'resources/subscribe',
         { uri: target.name },
-        { origin: this.relay.origin(scope, extra.requestId) },
+        {
+          origin: this.relay.origin(scope, extra.requestId),
+          credential: await this.credentials.forServer(target.serverId, scope.principal, target.name),
+        },
       ),
     );
     await this.sessions.edit(scope, (s) => {
@@ -171,10 +177,11 @@ export class McpServerFactory {
 
   getPrompt(scope: ClientScope, params: GetPromptRequest['params'], extra: HandlerExtra): Promise<GetPromptResult> {
     const target = scope.view.resolveName(params.name, 'prompt');
-    return this.upstream(scope, extra.requestId, extra.signal, 'prompt', () =>
+    return this.upstream(scope, extra.requestId, extra.signal, 'prompt', async () =>
       this.engine.getPrompt(target.serverId, target.name, params.arguments ?? {}, {
         signal: AbortSignal.any([extra.signal, scope.signal]),
         origin: extra.origin ?? this.relay.origin(scope, extra.requestId),
+        credential: await this.credentials.forServer(target.serverId, scope.principal, target.name),
       }),
     );
   }
@@ -184,13 +191,17 @@ export class McpServerFactory {
     const target =
       ref.type === 'ref/prompt' ? scope.view.resolveName(ref.name, 'prompt') : scope.view.resolveUri(ref.uri);
     const upstreamRef = ref.type === 'ref/prompt' ? { ...ref, name: target.name } : ref;
-    return this.upstream(scope, extra.requestId, extra.signal, 'request', () =>
+    return this.upstream(scope, extra.requestId, extra.signal, 'request', async () =>
       this.engine.request(
         target.serverId,
         'completion/complete',
         { ...params, ref: upstreamRef },
         // With the session's origin it may run beside the session's own calls (see `CallOrigin`).
-        { signal: AbortSignal.any([extra.signal, scope.signal]), origin: this.relay.origin(scope, extra.requestId) },
+        {
+          signal: AbortSignal.any([extra.signal, scope.signal]),
+          origin: this.relay.origin(scope, extra.requestId),
+          credential: await this.credentials.forServer(target.serverId, scope.principal, target.name),
+        },
       ),
     ) as Promise<CompleteResult>;
   }

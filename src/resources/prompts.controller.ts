@@ -8,7 +8,8 @@ import { GetPromptDto, PromptListDto, PromptNameParamDto, PromptResultDto } from
 import { ServerFilterQueryDto } from './dto/resource.dto';
 import { PromptsService } from './prompts.service';
 import { Authenticated } from 'src/auth/authenticated.decorator';
-import { AllowedServers } from 'src/auth/current-principal.decorator';
+import { AllowedServers, CurrentPrincipal } from 'src/auth/current-principal.decorator';
+import type { Principal } from 'src/auth/principal';
 
 @ApiTags('Prompts')
 @Controller('api')
@@ -42,10 +43,12 @@ export class PromptsController {
     @Param() { name }: PromptNameParamDto,
     @Body() body: GetPromptDto,
     @Res({ passthrough: true }) reply: FastifyReply,
+    @CurrentPrincipal() principal: Principal | undefined,
     @AllowedServers() allowed?: ReadonlySet<string>,
   ): Promise<PromptResultDto> {
     return this.prompts.get({
       allowedServers: allowed,
+      principal,
       name,
       serverId: body.server_id,
       arguments: body.arguments,

@@ -1,4 +1,6 @@
 import type { Prompt } from '@modelcontextprotocol/sdk/types.js';
+import type { Principal } from 'src/auth/principal';
+import type { UpstreamCredential } from 'src/calls/stages/upstream-credential';
 import { AppException } from 'src/common/errors/app.exception';
 import { ErrorCode } from 'src/common/errors/error-code';
 import type { McpEngine } from 'src/mcp/mcp-engine';
@@ -29,10 +31,31 @@ function setup() {
       return id ? [id] : Object.keys(prompts).sort();
     }),
   };
-  return { engine, service: new PromptsService(engine as unknown as McpEngine, servers as unknown as ServersService) };
+  const credentials = { forServer: jest.fn().mockResolvedValue(undefined) };
+  const service = new PromptsService(
+    engine as unknown as McpEngine,
+    servers as unknown as ServersService,
+    credentials as unknown as UpstreamCredential,
+  );
+  return { engine, credentials, service };
 }
 
 describe('PromptsService', () => {
+  it("renders with the caller's credential for a server that acts on behalf of each caller", async () => {
+    const { engine, credentials, service } = setup();
+    const credential = { partition: 'alice', headers: { authorization: 'Bearer x' } };
+    credentials.forServer.mockResolvedValueOnce(credential);
+    const principal = { id: 'alice' } as Principal;
+    await service.get({ name: 'args', serverId: 'a', arguments: { city: 'Paris' }, principal });
+    expect(credentials.forServer).toHaveBeenCalledWith('a', principal, 'args');
+    expect(engine.getPrompt).toHaveBeenCalledWith(
+      'a',
+      'args',
+      { city: 'Paris' },
+      expect.objectContaining({ credential }),
+    );
+  });
+
   it('lists prompts with their arguments, optionally of one server', () => {
     const { service } = setup();
     expect(service.list().total_count).toBe(3);

@@ -1,5 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { Prompt } from '@modelcontextprotocol/sdk/types.js';
+import type { Principal } from 'src/auth/principal';
+import { UpstreamCredential } from 'src/calls/stages/upstream-credential';
 import { AppException } from 'src/common/errors/app.exception';
 import { McpEngine } from 'src/mcp/mcp-engine';
 import { orEmpty, ServersService } from 'src/servers/servers.service';
@@ -13,6 +15,8 @@ export interface GetPromptRequest {
   signal?: AbortSignal;
   /** The caller's server allow-list (undefined: every server), for finding the prompt's server. */
   allowedServers?: ReadonlySet<string>;
+  /** Who asks: a server that acts on behalf of each caller renders with this caller's credential (ADR 0007, 0011). */
+  principal?: Principal;
 }
 
 /** Prompts across servers, and rendering one with its arguments. */
@@ -21,6 +25,7 @@ export class PromptsService {
   constructor(
     private readonly engine: McpEngine,
     private readonly servers: ServersService,
+    private readonly credentials: UpstreamCredential,
   ) {}
 
   list(serverId?: string, allowed?: ReadonlySet<string>): PromptListDto {
@@ -46,7 +51,8 @@ export class PromptsService {
         fields: missing.map((field) => ({ field: `arguments.${field}`, problems: ['is required'] })),
       });
     }
-    const result = await this.engine.getPrompt(serverId, request.name, args, { signal: request.signal });
+    const credential = await this.credentials.forServer(serverId, request.principal, request.name);
+    const result = await this.engine.getPrompt(serverId, request.name, args, { signal: request.signal, credential });
     return {
       server_id: serverId,
       description: result.description ?? prompt?.description ?? null,

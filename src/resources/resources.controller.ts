@@ -16,7 +16,8 @@ import {
 } from './dto/resource.dto';
 import { ResourcesService } from './resources.service';
 import { Authenticated } from 'src/auth/authenticated.decorator';
-import { AllowedServers } from 'src/auth/current-principal.decorator';
+import { AllowedServers, CurrentPrincipal } from 'src/auth/current-principal.decorator';
+import type { Principal } from 'src/auth/principal';
 
 @ApiTags('Resources')
 @Controller('api')
@@ -68,10 +69,12 @@ export class ResourcesController {
   getResourceContent(
     @Query() query: ResourceContentQueryDto,
     @Res({ passthrough: true }) reply: FastifyReply,
+    @CurrentPrincipal() principal: Principal | undefined,
     @AllowedServers() allowed?: ReadonlySet<string>,
   ): Promise<ResourceContentDto> {
     return this.resources.content({
       allowedServers: allowed,
+      principal,
       uri: query.uri,
       serverId: query.server_id,
       format: query.format,
@@ -107,7 +110,8 @@ export class ResourcesController {
     @Param() { id }: ServerIdParamDto,
     @Query() { uri }: ReadResourceQueryDto,
     @Res({ passthrough: true }) reply: FastifyReply,
+    @CurrentPrincipal() principal: Principal | undefined,
   ): Promise<ReadResourceResultDto> {
-    return this.resources.read(id, uri, { signal: abortOnClientDisconnect(reply) });
+    return this.resources.read(id, uri, { signal: abortOnClientDisconnect(reply), principal });
   }
 }

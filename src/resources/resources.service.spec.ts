@@ -1,4 +1,6 @@
 import type { Resource, ResourceTemplate } from '@modelcontextprotocol/sdk/types.js';
+import type { Principal } from 'src/auth/principal';
+import type { UpstreamCredential } from 'src/calls/stages/upstream-credential';
 import { AppException } from 'src/common/errors/app.exception';
 import { ErrorCode } from 'src/common/errors/error-code';
 import { EngineError } from 'src/mcp/engine-error';
@@ -35,11 +37,31 @@ function setup() {
       return id ? [id] : Object.keys(catalog).sort();
     }),
   };
-  const service = new ResourcesService(engine as unknown as McpEngine, servers as unknown as ServersService);
-  return { engine, servers, service };
+  const credentials = { forServer: jest.fn().mockResolvedValue(undefined) };
+  const service = new ResourcesService(
+    engine as unknown as McpEngine,
+    servers as unknown as ServersService,
+    credentials as unknown as UpstreamCredential,
+  );
+  return { engine, servers, credentials, service };
 }
 
 describe('ResourcesService', () => {
+  it("reads with the caller's credential for a server that acts on behalf of each caller", async () => {
+    const { engine, credentials, service } = setup();
+    const credential = { partition: 'alice', headers: { authorization: 'Bearer x' } };
+    credentials.forServer.mockResolvedValueOnce(credential);
+    engine.readResource.mockResolvedValueOnce({ contents: [] });
+    const principal = { id: 'alice' } as Principal;
+    await service.read('a', 'demo://doc/readme.md', { principal });
+    expect(credentials.forServer).toHaveBeenCalledWith('a', principal, 'demo://doc/readme.md');
+    expect(engine.readResource).toHaveBeenCalledWith(
+      'a',
+      'demo://doc/readme.md',
+      expect.objectContaining({ credential }),
+    );
+  });
+
   it('lists every server’s resources in snake_case, sorted by server then uri', () => {
     const { service } = setup();
     const list = service.list({});

@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import type { ReadResourceResult, Resource, ResourceTemplate } from '@modelcontextprotocol/sdk/types.js';
 import { ErrorCode as RpcErrorCode } from '@modelcontextprotocol/sdk/types.js';
+import type { Principal } from 'src/auth/principal';
+import { UpstreamCredential } from 'src/calls/stages/upstream-credential';
 import { AppException } from 'src/common/errors/app.exception';
 import { EngineErrorCode, isEngineError } from 'src/mcp/engine-error';
 import { McpEngine } from 'src/mcp/mcp-engine';
@@ -28,6 +30,8 @@ export interface ReadContentRequest {
   signal?: AbortSignal;
   /** The caller's server allow-list (undefined: every server), for finding the server of a URI. */
   allowedServers?: ReadonlySet<string>;
+  /** Who reads: a server that acts on behalf of each caller reads with this caller's credential (ADR 0007, 0011). */
+  principal?: Principal;
 }
 
 type ContentPart = ReadResourceResult['contents'][number];
@@ -38,6 +42,7 @@ export class ResourcesService {
   constructor(
     private readonly engine: McpEngine,
     private readonly servers: ServersService,
+    private readonly credentials: UpstreamCredential,
   ) {}
 
   list(query: ListResourcesQueryDto, allowed?: ReadonlySet<string>): ResourceListDto {
@@ -63,11 +68,16 @@ export class ResourcesService {
   async read(
     serverId: string,
     uri: string,
-    options: { timeoutMs?: number; signal?: AbortSignal } = {},
+    options: { timeoutMs?: number; signal?: AbortSignal; principal?: Principal } = {},
   ): Promise<ReadResourceResult> {
     this.servers.find(serverId);
+    const credential = await this.credentials.forServer(serverId, options.principal, uri);
     try {
-      return await this.engine.readResource(serverId, uri, options);
+      return await this.engine.readResource(serverId, uri, {
+        timeoutMs: options.timeoutMs,
+        signal: options.signal,
+        credential,
+      });
     } catch (error) {
       throw notFoundIfUnknownUri(error, serverId, uri);
     }
@@ -76,7 +86,11 @@ export class ResourcesService {
   /** Reads a resource and shapes its first part as `format` asks; every part is kept in `contents`. */
   async content(request: ReadContentRequest): Promise<ResourceContentDto> {
     const serverId = request.serverId ?? this.resolveServer(request.uri, request.allowedServers);
-    const result = await this.read(serverId, request.uri, { timeoutMs: request.timeoutMs, signal: request.signal });
+    const result = await this.read(serverId, request.uri, {
+      timeoutMs: request.timeoutMs,
+      signal: request.signal,
+      principal: request.principal,
+    });
     const contents = result.contents ?? [];
     const part = contents.find((c) => c.uri === request.uri) ?? contents[0];
     const declaredMime = orEmpty(() => this.engine.listResources(serverId)).find(

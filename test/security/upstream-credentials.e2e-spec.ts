@@ -238,6 +238,36 @@ spring:
       expect(JSON.parse(step.result.content[0].text as string)).toMatchObject({ sub: 'bob-app' });
   });
 
+  it('token-exchange for resources and prompts: REST and /mcp reads and prompts reach the upstream as the caller', async () => {
+    const asJson = (text: unknown) => JSON.parse(text as string) as Whoami;
+    const read = await call('GET', '/api/resources/content?server_id=te&uri=whoami://me', bearer('alice-app'));
+    expect(read.status).toBe(200);
+    expect(asJson(read.body.content)).toMatchObject({ via: 'token', sub: 'alice-app', aud: UPSTREAM_AUDIENCE });
+    const prompt = await call('POST', '/api/prompts/whoami/get', bearer('bob-app'), { server_id: 'te' });
+    expect(prompt.status).toBe(200);
+    expect(asJson(prompt.body.messages[0].content.text)).toMatchObject({ via: 'token', sub: 'bob-app' });
+    // Without a bearer token there is nothing to exchange: refused as a tool call is, not a read as the gateway.
+    const anonymous = await call('GET', '/api/resources/content?server_id=te&uri=whoami://me', ADMIN_HEADERS);
+    expect(anonymous.status).toBe(403);
+    expect(anonymous.body.error).toMatchObject({
+      code: 'AUTHORIZATION_DENIED',
+      details: { reason: 'UPSTREAM_AUTHORIZATION_REQUIRED', server_id: 'te', mode: 'token-exchange' },
+    });
+
+    const client = new Client({ name: 'e2e', version: '1.0.0' });
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(`${api}/mcp/te`), { requestInit: { headers: bearer('bob-app') } }),
+    );
+    try {
+      const resource = await client.readResource({ uri: 'whoami://me' });
+      expect(asJson((resource.contents[0] as { text: string }).text)).toMatchObject({ sub: 'bob-app' });
+      const got = await client.getPrompt({ name: 'whoami' });
+      expect(asJson((got.messages[0]!.content as { text: string }).text)).toMatchObject({ sub: 'bob-app' });
+    } finally {
+      await client.close();
+    }
+  });
+
   it("token-exchange: a token the upstream refuses before it expires is dropped, and the caller's next call exchanges again", async () => {
     const before = await whoami('te', bearer('carol-app'));
     await fetch(upstream.ready.replace(/\/mcp$/, `/_test/revoke?jti=${before.jti}`), { method: 'POST' });

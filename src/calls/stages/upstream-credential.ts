@@ -37,14 +37,25 @@ export class UpstreamCredential {
 
   /** The caller's credential for the tool's server, or undefined when the server's credential is its own. */
   resolve(target: ResolvedTool, principal: Principal | undefined): Promise<CallerCredential | undefined> {
+    return this.forServer(target.serverId, principal, target.tool.name);
+  }
+
+  /**
+   * The caller's credential for any request to `serverId` (a tool call, a resource read, a prompt, a completion), or
+   * undefined when the server's credential is its own. Fails as `resolve` does (UPSTREAM_AUTHORIZATION_REQUIRED, 503).
+   */
+  forServer(
+    serverId: string,
+    principal: Principal | undefined,
+    target?: string,
+  ): Promise<CallerCredential | undefined> {
     // Most servers' credential is their own: no caller to build, no span.
-    if (!this.engine.actsForCallers(target.serverId)) return Promise.resolve(undefined);
+    if (!this.engine.actsForCallers(serverId)) return Promise.resolve(undefined);
     const caller = callerOf(principal);
-    const users = this.userTokens?.actsFor(target.serverId) ? this.userTokens : undefined;
-    const resolve = () =>
-      users ? users.credentialFor(target.serverId, caller) : this.engine.credentialFor(target.serverId, caller);
+    const users = this.userTokens?.actsFor(serverId) ? this.userTokens : undefined;
+    const resolve = () => (users ? users.credentialFor(serverId, caller) : this.engine.credentialFor(serverId, caller));
     if (!this.tracing.enabled) return resolve();
-    return this.tracing.inStage('upstream credential', toolAttributes(target.serverId, target.tool.name), resolve);
+    return this.tracing.inStage('upstream credential', toolAttributes(serverId, target ?? ''), resolve);
   }
 
   private audit(event: CredentialEvent): void {
