@@ -19,6 +19,11 @@ const ask = (call: PendingInput, method: string, params: Record<string, unknown>
 describe('PendingInput', () => {
   const never = new AbortController().signal;
 
+  it("names the client's declared sampling, elicitation and roots as the call's capabilities, nothing else", () => {
+    const call = new PendingInput({ elicitation: { form: {} }, roots: {}, extensions: { x: {} } });
+    expect(call.clientCapabilities).toEqual({ elicitation: { form: {} }, roots: {} });
+  });
+
   it('puts questions asked together in one round and resumes the call with the answers', async () => {
     const call = started({ elicitation: {}, sampling: {} }, async (c) => {
       const [name, text] = await Promise.all([

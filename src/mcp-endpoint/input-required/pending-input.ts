@@ -77,6 +77,17 @@ export class PendingInput implements CallOrigin, InputCounting {
 
   constructor(private readonly declared: Record<string, unknown>) {}
 
+  /**
+   * What the client declared of sampling, elicitation and roots: a 2026-07-28 upstream gets them as the call's
+   * capabilities and asks only what this client can answer (as ClientOrigin does for a 2025 session).
+   */
+  get clientCapabilities(): Readonly<Record<string, unknown>> {
+    const declared: Record<string, unknown> = {};
+    for (const c of Object.values(CLIENT_CAPABILITY_FOR))
+      if (this.declared[c] !== undefined) declared[c] = this.declared[c];
+    return declared;
+  }
+
   /** Fires when the call is given up (the client went away or let a round expire): the upstream call is cancelled. */
   get signal(): AbortSignal {
     return this.controller.signal;
