@@ -238,6 +238,11 @@ export class TaskInputs implements OnModuleInit, OnApplicationShutdown {
 
   /** A task's new status, from whichever replica runs it: kept for `tasks/get`, told to the streams that listen. */
   private async heard(owner: string, task: DetailedTask): Promise<void> {
+    // Announced questions of a replica that died are never followed by another status: forgotten once expired.
+    if (this.remote.size > 100) {
+      const now = Date.now();
+      for (const [id, known] of this.remote) if (known.until < now) this.remote.delete(id);
+    }
     if (!this.local.has(task.taskId)) {
       if (task.status === 'input_required' && task.inputRequests) {
         this.remote.set(task.taskId, { owner, requests: task.inputRequests, until: Date.now() + this.timeoutMs });
