@@ -125,7 +125,7 @@ export class JobTasks {
     } catch (error) {
       throw toMcpError(error, 'tool');
     }
-    if (call) this.inputs.attach(job, call);
+    if (call) this.inputs.attach(job, call, params._meta?.progressToken);
     if (call && rounds) return (await this.rounds.serveStarted(ctx, params.name, scope.signal, call)) as never;
     if (support !== 'optional' && support !== 'required' && this.syncWindow > 0) {
       const ended = await this.window(job, params, ctx, scope.signal);

@@ -72,6 +72,20 @@ describe('TaskInputs', () => {
     expect(announced(published)).toEqual(['input_required', 'working']);
   });
 
+  it("sends the job's progress to the request being served, if any (rounds before the handle)", () => {
+    const { inputs } = setup();
+    const job = new Job(ID, 'alice', 'tasks', 'confirm', new Date());
+    const call = new TaskCall({ elicitation: {} }, 1_000, () => ({}));
+    inputs.attach(job, call, 'p-1');
+    job.push('progress', { progress: 1, total: 2 }); // no request served now: nowhere to go
+    const sent: unknown[] = [];
+    call.sink = (n) => Promise.resolve(void sent.push(n));
+    job.push('progress', { progress: 2, total: 2 });
+    expect(sent).toEqual([
+      { method: 'notifications/progress', params: { progress: 2, total: 2, progressToken: 'p-1' } },
+    ]);
+  });
+
   it('a malformed response is -32602 and answers nothing', async () => {
     const { inputs } = setup();
     asking(inputs);

@@ -90,11 +90,21 @@ export class TaskInputs implements OnModuleInit, OnApplicationShutdown {
     for (const entry of this.local.values()) clearTimeout(entry.timer);
   }
 
-  /** Holds the questions of a job just started with `call` as its origin. */
-  attach(job: Job, call: TaskCall): void {
+  /**
+   * Holds the questions of a job just started with `call` as its origin. `progressToken`: the request's; while a
+   * request of the call is served (its input-required rounds before the handle), the job's progress goes to it.
+   */
+  attach(job: Job, call: TaskCall, progressToken?: string | number): void {
     const entry: LocalTask = { job, call };
     this.local.set(job.id, entry);
     call.onChange = () => this.changed(entry);
+    if (progressToken !== undefined) {
+      job.listeners.add((event) => {
+        if (event.type !== 'progress' || !call.sink) return;
+        const { execution_id: _id, ...progress } = event.data;
+        void call.sink({ method: 'notifications/progress', params: { ...progress, progressToken } } as never);
+      });
+    }
     // Given up (the client hung up before the handle, a round or the task's questions expired): the job ends.
     call.signal.addEventListener('abort', () => this.jobs.abandon(job.id), { once: true });
     // The call's end settles what still waits on it (a round in progress); its result is the task's, on record.
