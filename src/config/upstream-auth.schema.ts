@@ -49,8 +49,8 @@ export const upstreamAuthSchema = z
     }),
     clientId: meta(z.string().min(1).max(512).optional(), {
       description:
-        "The gateway's client id at the authorization server. oauth-user: a pre-registered client (unset: dynamic " +
-        'registration, RFC 7591, where the authorization server offers it).',
+        "The gateway's client id at the authorization server. oauth-user: a pre-registered client (unset: a Client " +
+        'ID Metadata Document where the authorization server takes one, else dynamic registration, RFC 7591).',
     }),
     clientSecret: meta(scalarString().optional(), {
       description:

@@ -56,6 +56,14 @@ export class ConnectionsController {
     return this.connections.revoke(principal.id, serverId);
   }
 
+  @Get('client-metadata/:server_id')
+  @Public()
+  @ApiExcludeEndpoint()
+  clientMetadata(@Param() { server_id: serverId }: ConnectionServerParamDto): Record<string, unknown> {
+    // What an authorization server that takes Client ID Metadata Documents fetches: the gateway's client id is its URL.
+    return this.connections.clientMetadata(serverId);
+  }
+
   @Get('start')
   @Public()
   @ApiExcludeEndpoint()

@@ -27,6 +27,7 @@ import type { UpstreamConnectionEntity } from './entities/upstream-connection.en
 
 export const CALLBACK_PATH = '/api/connections/callback';
 export const START_PATH = '/api/connections/start';
+export const CLIENT_METADATA_PATH = '/api/connections/client-metadata';
 
 const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
 const sameHash = (a: string, b: string) =>
@@ -303,6 +304,14 @@ export class ConnectionsService implements UserTokenSource {
         );
       return { clientId: auth.clientId, ...(auth.clientSecret ? { clientSecret: auth.clientSecret } : {}) };
     }
+    // A Client ID Metadata Document where the server takes one: the gateway's client id is the URL of its document
+    // (https; plain http only toward a plain-http authorization server, a loopback test, as for its other requests).
+    const documentUrl = this.metadataDocumentUrl(serverId, redirectUri);
+    if (
+      server.metadata.client_id_metadata_document_supported === true &&
+      (documentUrl.startsWith('https:') || server.issuer.startsWith('http:'))
+    )
+      return { clientId: documentUrl };
     const id = sha256(JSON.stringify([serverId, server.issuer, redirectUri]));
     const known = await this.repository.findClient(id);
     if (known) return this.openClient(known.clientId, known.clientSecret, id);
@@ -323,6 +332,30 @@ export class ConnectionsService implements UserTokenSource {
       clientSecret: registered.clientSecret ? this.cipher.sealText(registered.clientSecret, id) : null,
     });
     return this.openClient(row.clientId, row.clientSecret, id);
+  }
+
+  /**
+   * The gateway's Client ID Metadata Document for a server (draft-ietf-oauth-client-id-metadata-document): its own URL
+   * as `client_id`, the server's callback, a public client (PKCE). 404 for a server that is not `oauth-user`.
+   */
+  clientMetadata(serverId: string): Record<string, unknown> {
+    const entry = this.entryOrUndefined(serverId);
+    if (entry?.auth?.mode !== 'oauth-user' || entry.auth.clientId)
+      throw AppException.notFound(`Client metadata of server '${serverId}'`, { server_id: serverId });
+    const redirectUri = this.redirectUri(entry);
+    return {
+      client_id: this.metadataDocumentUrl(serverId, redirectUri),
+      client_name: 'globalmcp',
+      redirect_uris: [redirectUri],
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'none',
+      ...(entry.auth.scope ? { scope: entry.auth.scope } : {}),
+    };
+  }
+
+  private metadataDocumentUrl(serverId: string, redirectUri: string): string {
+    return `${new URL(redirectUri).origin}${CLIENT_METADATA_PATH}/${encodeURIComponent(serverId)}`;
   }
 
   private openClient(clientId: string, secret: Buffer | null, id: string): OAuthClientRegistration {

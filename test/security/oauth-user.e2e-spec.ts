@@ -41,6 +41,10 @@ describe('oauth-user: each user authorises the gateway once, and the upstream se
   let db: TestDatabase;
   let upstream: FixtureProcess<string>;
   let provider: FixtureProcess<string>;
+  /** A second provider and upstream: the provider takes Client ID Metadata Documents (and offers no registration). */
+  let cimdProvider: FixtureProcess<string>;
+  let cimdUpstream: FixtureProcess<string>;
+  let cimdIssuer: string;
   let gateway: TestGateway;
   let launched: LaunchedBrowser | undefined;
   let api: string;
@@ -94,7 +98,7 @@ describe('oauth-user: each user authorises the gateway once, and the upstream se
     // The gateway's confirmation names the server and the gateway user the link is for
     expect(await page.locator('main').innerText()).toContain(principals[who]!);
     await page.getByRole('link', { name: /Continue to sign in/ }).click();
-    await page.waitForURL((url) => url.origin === issuer);
+    await page.waitForURL((url) => url.origin === issuer || url.origin === cimdIssuer);
     if (await page.locator('input[name="login"]').count()) {
       await page.locator('input[name="login"]').fill(who);
       await page.locator('input[name="password"]').fill('wonderland');
@@ -118,11 +122,22 @@ describe('oauth-user: each user authorises the gateway once, and the upstream se
       port: upstreamPort,
       resourceMetadata: true,
     });
+    const cimdIssuerPort = await freePort();
+    const cimdUpstreamPort = await freePort();
+    cimdIssuer = `http://127.0.0.1:${cimdIssuerPort}`;
+    const cimdUrl = `http://127.0.0.1:${cimdUpstreamPort}/mcp`;
+    cimdUpstream = await startWhoamiUpstream({
+      issuer: cimdIssuer,
+      audience: cimdUrl,
+      meshSecret: MESH_SECRET,
+      port: cimdUpstreamPort,
+      resourceMetadata: true,
+    });
     db = await createTestDatabase('oauth_user');
     // The pools list the catalog through the mesh header (the upstream lists for the mesh); calls go as each user.
-    const server = (auth: string) => `
+    const server = (auth: string, url = upstreamUrl) => `
       type: http
-      url: ${upstreamUrl}
+      url: ${url}
       headers:
         x-mesh-secret: ${MESH_SECRET}
       auth:
@@ -134,6 +149,7 @@ describe('oauth-user: each user authorises the gateway once, and the upstream se
   servers:
     pre:${server(`\n        client-id: globalmcp-user\n        client-secret: ${CLIENT_SECRET}`)}
     dyn:${server('')}
+    cimd:${server('', cimdUrl)}
 logging:
   level:
     UpstreamCredentials: DEBUG
@@ -149,7 +165,15 @@ logging:
       clientSecret: CLIENT_SECRET,
       accessTtl: ACCESS_TTL_S,
     });
-    for (const id of ['pre', 'dyn']) await waitForTools(api, id, ADMIN_HEADERS);
+    cimdProvider = await startUserProvider({
+      port: cimdIssuerPort,
+      upstreamResource: cimdUrl,
+      redirectUri: `${api}/api/connections/callback`,
+      clientSecret: CLIENT_SECRET,
+      accessTtl: 60,
+      cimd: true,
+    });
+    for (const id of ['pre', 'dyn', 'cimd']) await waitForTools(api, id, ADMIN_HEADERS);
     for (const who of ['alice', 'bob', 'carol']) {
       const created = await call('POST', '/api/api-keys', ADMIN_HEADERS, {
         name: who,
@@ -168,6 +192,8 @@ logging:
     await db?.drop();
     await provider?.stop();
     await upstream?.stop();
+    await cimdProvider?.stop();
+    await cimdUpstream?.stop();
     rmSync(logDir, { recursive: true, force: true });
   });
 
@@ -207,6 +233,24 @@ logging:
     const answer = await whoami('dyn', 'alice');
     expect(answer.sub).toBe('alice');
     expect(answer.client_id).not.toBe('globalmcp-user');
+  }, 60_000);
+
+  it('identifies the gateway by a Client ID Metadata Document where the authorization server takes one', async () => {
+    const documentUrl = `${api}/api/connections/client-metadata/cimd`;
+    const document = (await (await fetch(documentUrl)).json()) as Record<string, unknown>;
+    expect(document).toMatchObject({
+      client_id: documentUrl,
+      redirect_uris: [`${api}/api/connections/callback`],
+      token_endpoint_auth_method: 'none',
+    });
+    await authorise('cimd', 'alice');
+    const answer = await whoami('cimd', 'alice');
+    expect(answer).toMatchObject({ via: 'token', sub: 'alice', client_id: documentUrl });
+    const stats = (await (await fetch(`${cimdIssuer}/_test/stats`)).json()) as UserProviderStats;
+    expect(stats.metadataDocuments).toContain(documentUrl);
+    expect(stats.registrations).toBe(0);
+    // A server with a configured client publishes no document
+    expect((await fetch(`${api}/api/connections/client-metadata/pre`)).status).toBe(404);
   }, 60_000);
 
   it('refreshes a short-lived access token without the user noticing', async () => {
@@ -372,9 +416,9 @@ logging:
   it("lists the caller's connections (never a token), and DELETE revokes at the provider so the next call asks again", async () => {
     const list = await call('GET', '/api/connections', as('alice'));
     expect(list.status).toBe(200);
-    expect(list.body.connections.map((c: { server_id: string }) => c.server_id)).toEqual(['dyn', 'pre']);
-    expect(list.body.connections[1]).toMatchObject({ issuer, scopes: ['whoami'], server_id: 'pre' });
-    expect(Object.keys(list.body.connections[1]).sort()).toEqual(
+    expect(list.body.connections.map((c: { server_id: string }) => c.server_id)).toEqual(['cimd', 'dyn', 'pre']);
+    expect(list.body.connections[2]).toMatchObject({ issuer, scopes: ['whoami'], server_id: 'pre' });
+    expect(Object.keys(list.body.connections[2]).sort()).toEqual(
       ['created_at', 'expires_at', 'issuer', 'refreshed_at', 'scopes', 'server_id'].sort(),
     );
     expect((await call('GET', '/api/connections', as('carol'))).body.connections).toEqual([]);
@@ -398,6 +442,7 @@ logging:
     const listed = await cli('alice', ['connections', 'list', '-o', 'json']);
     expect(listed.code).toBe(0);
     expect((JSON.parse(listed.stdout) as { connections: { server_id: string }[] }).connections).toEqual([
+      expect.objectContaining({ server_id: 'cimd', issuer: cimdIssuer }),
       expect.objectContaining({ server_id: 'dyn', scopes: ['whoami'] }),
     ]);
     const revoked = await cli('alice', ['connections', 'revoke', 'dyn']);

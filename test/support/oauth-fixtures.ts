@@ -105,6 +105,8 @@ export interface UserProviderStats {
   refresh_token: Record<string, number>;
   registrations: number;
   revocations: number;
+  /** Client ID Metadata Documents fetched (their URLs). */
+  metadataDocuments: string[];
 }
 
 /**
@@ -118,6 +120,8 @@ export function startUserProvider(options: {
   clientSecret: string;
   /** Seconds: lifetime of the access tokens for the upstream. */
   accessTtl: number;
+  /** Take Client ID Metadata Documents (and no dynamic registration). */
+  cimd?: boolean;
 }): Promise<FixtureProcess<string>> {
   return startFixture('user-provider.mjs', options, (line) => line.trim());
 }
