@@ -125,6 +125,11 @@ export class McpConnection extends EventEmitter {
     return this.state === 'open';
   }
 
+  /** A 2026-07-28 member: what the upstream asks or logs is tied to its call, so any call may share it (pool). */
+  get routesByCall(): boolean {
+    return this.modern !== undefined;
+  }
+
   /** PID of the child process (stdio only, while it lives). */
   get pid(): number | null {
     return this.childPid;
@@ -292,8 +297,9 @@ export class McpConnection extends EventEmitter {
       timeoutMs: Math.max(Math.floor(this.options.connectTimeoutMs / 2), 1),
       requestHeaders: this.options.requestHeaders,
       onUnauthorized: this.options.onUnauthorized,
-      onNotification: (notification) => {
-        const to = this.route();
+      onNotification: (notification, call) => {
+        // A message on a call's response stream is that call's; one outside any call is routed as on 2025.
+        const to = call ? call.origin : this.route();
         this.emit('notification', notification, typeof to === 'string' ? undefined : to);
       },
       onError: (error) => this.onTransportError(error),

@@ -95,6 +95,30 @@ describe('ModernSession (an upstream that speaks 2026-07-28)', () => {
     expect(fake.request.mock.calls[0]![2]).toMatchObject({ allowInputRequired: true });
   });
 
+  it("tells which call a message on a response stream belongs to (the call's origin), and none outside a call", async () => {
+    const opts = options();
+    const session = (await ModernSession.open(opts))!;
+    const handler = () =>
+      (session as unknown as { client: { fallbackNotificationHandler: (n: unknown) => Promise<void> } }).client
+        .fallbackNotificationHandler;
+    fake.request.mockImplementation(async () => {
+      // As the SDK does when it reads the call's response stream: within the call's exchange.
+      await handler()({ method: 'notifications/message', params: { data: 'step' } });
+      return { content: [] };
+    });
+    const origin = answering(() => ({}));
+    await session.request('tools/call', { name: 't' }, schema, { timeoutMs: 1_000, origin });
+    await handler()({ method: 'notifications/tools/list_changed' });
+    expect(opts.onNotification).toHaveBeenNthCalledWith(
+      1,
+      expect.objectContaining({ method: 'notifications/message' }),
+      {
+        origin,
+      },
+    );
+    expect(opts.onNotification).toHaveBeenNthCalledWith(2, expect.anything(), undefined);
+  });
+
   it('declares no client capabilities for a call nobody answers, and the origin’s own when it knows them', async () => {
     const session = (await ModernSession.open(options()))!;
     fake.request.mockResolvedValue({ content: [] });

@@ -10,6 +10,7 @@ import {
   type SubscriptionFilter,
   withInputRequired,
 } from '@modelcontextprotocol/client';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { ClientCapabilities, Implementation, Notification, Progress } from '@modelcontextprotocol/sdk/types.js';
 import { ErrorCode } from '@modelcontextprotocol/sdk/types.js';
 import type { ServerEntry } from 'src/config/config.schema';
@@ -22,6 +23,9 @@ import {
   MAX_INPUT_ROUNDS,
   type InputRequiredResult,
 } from './upstream-input';
+
+/** The call whose exchange is running (see `ModernSessionOptions.onNotification`). */
+const inCall = new AsyncLocalStorage<{ origin?: CallOrigin }>();
 
 /** The stateless revision the engine speaks to upstreams that offer it (issue #13 item 8, ADR 0012). */
 export const MODERN_REVISION = '2026-07-28';
@@ -36,8 +40,11 @@ export interface ModernSessionOptions {
   timeoutMs: number;
   requestHeaders?: RequestHeaders;
   onUnauthorized?: () => void;
-  /** A notification outside any request's reply: a list change heard on the `subscriptions/listen` stream. */
-  onNotification: (notification: Notification) => void;
+  /**
+   * A notification: `call` is the call whose response stream carried it (a log message, with that call's origin), or
+   * undefined for one outside any call (a change heard on a `subscriptions/listen` stream).
+   */
+  onNotification: (notification: Notification, call: { origin?: CallOrigin } | undefined) => void;
   /** A transport failure (the fetch of some request failed). */
   onError: (error: Error) => void;
   /** The listen stream ended without the gateway closing it: the upstream went away or shut down. */
@@ -93,7 +100,7 @@ export class ModernSession {
     });
     const session = new ModernSession(client, options);
     client.fallbackNotificationHandler = (notification) => {
-      options.onNotification(notification);
+      options.onNotification(notification, inCall.getStore());
       return Promise.resolve();
     };
     const { entry, serverId } = options;
@@ -159,12 +166,16 @@ export class ModernSession {
     };
     let next: Record<string, unknown> = { ...params, _meta: meta };
     for (let round = 0; ; round++) {
-      const result: unknown = await this.client.request({ method, params: next }, withInputRequired(schema), {
-        signal: call.signal,
-        timeout: Math.max(1, deadline - performance.now()),
-        onprogress: call.onProgress,
-        allowInputRequired: mayAsk,
-      });
+      // Everything the SDK does for this exchange runs in the call's context: a message on its response stream is
+      // read there, so it is known to be this call's (the wire names no call on a notification).
+      const result: unknown = await inCall.run({ origin: call.origin }, () =>
+        this.client.request({ method, params: next }, withInputRequired(schema), {
+          signal: call.signal,
+          timeout: Math.max(1, deadline - performance.now()),
+          onprogress: call.onProgress,
+          allowInputRequired: mayAsk,
+        }),
+      );
       if (!isInputRequired(result)) return withoutServerInfo(result);
       if (round >= MAX_INPUT_ROUNDS) {
         throw new Error(`'${method}' still asked for input after ${MAX_INPUT_ROUNDS} rounds; the gateway gave up`);

@@ -111,6 +111,24 @@ describe('ConnectionPool placement', () => {
     expect(members.map((m) => m.load.total)).toEqual([0, 0]);
   });
 
+  it('shares a member that routes by call (2026-07-28) between answering sessions and plain calls', () => {
+    const { pool, members, waits } = poolOf(1);
+    Object.assign(members[0]!, { routesByCall: true });
+    const a = pool.place(session('a'), 1_000);
+    const b = pool.place(session('b'), 1_000);
+    const rest = pool.place(undefined, 1_000);
+    // Nobody waits: each call's questions come back in its own result, so no session needs the member to itself.
+    expect([a, b, rest]).toEqual([members[0], members[0], members[0]]);
+    expect(waits()).toBe(0);
+    expect(members[0]!.load).toMatchObject({ plain: 3, answering: 0, group: undefined });
+    pool.release(a as Member, session('a'));
+    pool.release(b as Member, session('b'));
+    pool.release(rest as Member, undefined);
+    expect(members[0]!.load.total).toBe(0);
+    // Free again for the next call.
+    expect(pool.place(session('c'), 1_000)).toBe(members[0]);
+  });
+
   it('runs a second answering session on a pool of 1 only once the first is done', async () => {
     const { pool, members, waits } = poolOf(1);
     const first = pool.place(session('a'), 1_000) as Member;

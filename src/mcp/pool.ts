@@ -30,6 +30,17 @@ export interface PoolMember {
   readonly isOpen: boolean;
   readonly inFlight: number;
   readonly load: MemberLoad;
+  /**
+   * What the upstream asks and logs during a call is tied to that call (a 2026-07-28 member: questions come back in
+   * the call's own `input_required` result, messages on its own response stream), so the member needs no answering
+   * group and is shared by every call. Constant for the member's life.
+   */
+  readonly routesByCall?: boolean;
+}
+
+/** Whether a call of `origin` counts as answering on `member` (see `PoolMember.routesByCall`). */
+function answersOn(member: PoolMember, origin: PlacementKey | undefined): origin is PlacementKey {
+  return origin?.answers === true && member.routesByCall !== true;
 }
 
 /**
@@ -121,7 +132,7 @@ export class ConnectionPool<M extends PoolMember = McpConnection> {
   /** Gives back what `place` handed out; the oldest waiter that now fits gets a member. */
   release(member: M, origin: PlacementKey | undefined): void {
     const load = member.load;
-    if (origin?.answers === true) {
+    if (answersOn(member, origin)) {
       load.answering--;
       if (load.answering === 0) load.group = undefined;
       this.answeringCalls--;
@@ -161,7 +172,10 @@ export class ConnectionPool<M extends PoolMember = McpConnection> {
       if (!m?.isOpen) continue;
       const load = m.load;
       const fits =
-        group !== undefined ? load.plain === 0 && (load.answering === 0 || load.group === group) : load.answering === 0;
+        m.routesByCall === true ||
+        (group !== undefined
+          ? load.plain === 0 && (load.answering === 0 || load.group === group)
+          : load.answering === 0);
       if (fits && (best === undefined || load.total < best.load.total)) {
         best = m;
         if (load.total === 0) break;
@@ -172,7 +186,7 @@ export class ConnectionPool<M extends PoolMember = McpConnection> {
 
   private take(member: M, origin: PlacementKey | undefined): void {
     const load = member.load;
-    if (origin?.answers === true) {
+    if (answersOn(member, origin)) {
       load.answering++;
       load.group = origin.group;
       this.answeringCalls++;

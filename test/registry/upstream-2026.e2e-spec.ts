@@ -230,6 +230,48 @@ describe('a 2026-07-28 upstream behind the gateway', () => {
     }
   });
 
+  it('shares the one pooled member between sessions: a question pending for one holds nobody else up', async () => {
+    let answerA!: () => void;
+    const held = new Promise<void>((resolve) => (answerA = resolve));
+    const a = new Client({ name: 'e2e-a', version: '1.0.0' }, { capabilities: { elicitation: {} } });
+    a.setRequestHandler(ElicitRequestSchema, async () => {
+      await held;
+      return { action: 'accept', content: { name: 'Ann' } };
+    });
+    await a.connect(
+      new StreamableHTTPClientTransport(new URL(`${api}/mcp/modern`), { requestInit: { headers: ADMIN_HEADERS } }),
+    );
+    const b = await legacyClient();
+    const logsOf = (client: Client) => {
+      const logs: string[] = [];
+      client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => {
+        logs.push(String(n.params.data));
+      });
+      return logs;
+    };
+    try {
+      const asked = a.callTool({ name: 'ask_name', arguments: {} });
+      // B's call runs on the same member (pool size 1) while A's question waits for A's client.
+      expect(textOf(await b.callTool({ name: 'ask_name', arguments: {} }))).toBe('hello Ada');
+      answerA();
+      expect(textOf(await asked)).toBe('hello Ann');
+      // Log messages of concurrent calls on that member reach each one's own session.
+      const [logsA, logsB] = [logsOf(a), logsOf(b)];
+      await Promise.all([a.setLoggingLevel('debug'), b.setLoggingLevel('debug')]);
+      await Promise.all([
+        a.callTool({ name: 'slow', arguments: { steps: 2 } }),
+        b.callTool({ name: 'slow', arguments: { steps: 4 } }),
+      ]);
+      await waitFor(() => logsA.length >= 2 && logsB.length >= 4, 5_000, 'the log messages of both calls');
+      expect(logsA).toEqual(['step 1 of 2', 'step 2 of 2']);
+      expect(logsB).toEqual(['step 1 of 4', 'step 2 of 4', 'step 3 of 4', 'step 4 of 4']);
+    } finally {
+      answerA();
+      await a.close();
+      await b.close();
+    }
+  });
+
   it('serves a 2026-07-28 client in front of the 2026-07-28 upstream: input_required both ways', async () => {
     const client = new ModernClient(
       { name: 'e2e-2026', version: '1.0.0' },
