@@ -47,39 +47,21 @@ const port = await new Promise((resolve) =>
 const url = new URL(`http://127.0.0.1:${port}/mcp`);
 const stdioParams = { command: process.execPath, args: [everything, 'stdio'], stderr: 'ignore' };
 
+const PIN = { versionNegotiation: { mode: { pin: '2026-07-28' } } };
+/** A client of `Client` over `transport()` calling `echo` with `args`. */
+const variant = (Client, options, transport, args) => ({
+  connect: async () => {
+    const c = new Client({ name: 'b', version: '1' }, options);
+    await c.connect(transport());
+    return c;
+  },
+  call: (c) => c.callTool({ name: 'echo', arguments: args }),
+});
 const variants = {
-  'stdio sdk1': {
-    connect: async () => {
-      const c = new v1.Client({ name: 'b', version: '1' });
-      await c.connect(new v1.Stdio(stdioParams));
-      return c;
-    },
-    call: (c) => c.callTool({ name: 'echo', arguments: { message: 'hi' } }),
-  },
-  'stdio sdk2': {
-    connect: async () => {
-      const c = new v2.Client({ name: 'b', version: '1' });
-      await c.connect(new v2Stdio(stdioParams));
-      return c;
-    },
-    call: (c) => c.callTool({ name: 'echo', arguments: { message: 'hi' } }),
-  },
-  'http sdk1 (2025)': {
-    connect: async () => {
-      const c = new v1.Client({ name: 'b', version: '1' });
-      await c.connect(new v1.Http(url));
-      return c;
-    },
-    call: (c) => c.callTool({ name: 'echo', arguments: { text: 'hi' } }),
-  },
-  'http sdk2 (2026-07-28)': {
-    connect: async () => {
-      const c = new v2.Client({ name: 'b', version: '1' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } });
-      await c.connect(new v2.StreamableHTTPClientTransport(url));
-      return c;
-    },
-    call: (c) => c.callTool({ name: 'echo', arguments: { text: 'hi' } }),
-  },
+  'stdio sdk1': variant(v1.Client, {}, () => new v1.Stdio(stdioParams), { message: 'hi' }),
+  'stdio sdk2': variant(v2.Client, {}, () => new v2Stdio(stdioParams), { message: 'hi' }),
+  'http sdk1 (2025)': variant(v1.Client, {}, () => new v1.Http(url), { text: 'hi' }),
+  'http sdk2 (2026-07-28)': variant(v2.Client, PIN, () => new v2.StreamableHTTPClientTransport(url), { text: 'hi' }),
 };
 
 async function measure(variant) {
@@ -159,7 +141,7 @@ for (let i = 0; i < 20; i++) {
   for (const kind of i % 2 ? Object.keys(connects).reverse() : Object.keys(connects)) {
     const s = performance.now();
     if (kind !== 'initialize') {
-      const probe = new v2.Client({ name: 'b', version: '1' }, { versionNegotiation: { mode: { pin: '2026-07-28' } } });
+      const probe = new v2.Client({ name: 'b', version: '1' }, PIN);
       await probe.connect(new v2.StreamableHTTPClientTransport(legacyUrl)).catch(() => probe.close());
     }
     const c = new v1.Client({ name: 'b', version: '1' });
