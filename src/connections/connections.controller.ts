@@ -9,7 +9,8 @@ import { ApiErrorResponses } from 'src/common/errors/api-error-responses.decorat
 import { toAppException } from 'src/common/errors/to-app-exception';
 import { translateEngineError } from 'src/mcp/engine-error';
 import { confirmPage, connectedPage, errorPage } from './connection-pages';
-import { CALLBACK_PATH, ConnectionsService, START_PATH } from './connections.service';
+import { ConnectionsService, START_PATH } from './connections.service';
+import { CALLBACK_PATH, OAuthClients } from './oauth-clients';
 import { ConnectionListDto, ConnectionServerParamDto, RevokedConnectionDto } from './dto/connection.dto';
 
 /** The browser-binding cookie (ADR 0011): set when a link is opened, required on the redirect back (SameSite=Lax). */
@@ -26,7 +27,10 @@ const CONFIRM_COOKIE = 'gmcp_connect_confirm';
 @ApiTags('Connections')
 @Controller('api/connections')
 export class ConnectionsController {
-  constructor(private readonly connections: ConnectionsService) {}
+  constructor(
+    private readonly connections: ConnectionsService,
+    private readonly clients: OAuthClients,
+  ) {}
 
   @Get()
   @Authenticated({ scopes: ['mcp:read'] })
@@ -61,7 +65,7 @@ export class ConnectionsController {
   @ApiExcludeEndpoint()
   clientMetadata(@Param() { server_id: serverId }: ConnectionServerParamDto): Record<string, unknown> {
     // What an authorization server that takes Client ID Metadata Documents fetches: the gateway's client id is its URL.
-    return this.connections.clientMetadata(serverId);
+    return this.clients.clientMetadata(serverId);
   }
 
   @Get('start')

@@ -1,6 +1,7 @@
 import { Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { USER_TOKEN_SOURCE } from 'src/mcp/credentials/user-token-source';
+import { OAuthUserClient } from 'src/mcp/credentials/oauth-user-client';
 import { ServersModule } from 'src/servers/servers.module';
 import { ConnectionsController } from './connections.controller';
 import { ConnectionsRepository } from './connections.repository';
@@ -8,6 +9,7 @@ import { ConnectionsService } from './connections.service';
 import { UpstreamAuthorizationEntity } from './entities/upstream-authorization.entity';
 import { UpstreamConnectionEntity } from './entities/upstream-connection.entity';
 import { UpstreamOAuthClientEntity } from './entities/upstream-oauth-client.entity';
+import { OAuthClients } from './oauth-clients';
 
 /**
  * Users' authorisations of `oauth-user` upstreams (ADR 0011): `/api/connections` and the pages of the authorization
@@ -24,6 +26,9 @@ import { UpstreamOAuthClientEntity } from './entities/upstream-oauth-client.enti
   providers: [
     ConnectionsRepository,
     ConnectionsService,
+    OAuthClients,
+    // One per application: it caches what discovery found per server (src/mcp/credentials, no Nest of its own).
+    { provide: OAuthUserClient, useFactory: () => new OAuthUserClient() },
     { provide: USER_TOKEN_SOURCE, useExisting: ConnectionsService },
   ],
   exports: [USER_TOKEN_SOURCE],

@@ -10,6 +10,7 @@ import { SecretsCipher } from 'src/servers/registry/secrets-cipher';
 import type { ServersService } from 'src/servers/servers.service';
 import type { ConnectionsRepository, LockedOutcome } from './connections.repository';
 import { ConnectionsService, tokensAad } from './connections.service';
+import { OAuthClients } from './oauth-clients';
 import type { UpstreamConnectionEntity } from './entities/upstream-connection.entity';
 
 const KEY = randomBytes(32).toString('base64');
@@ -62,7 +63,9 @@ describe('ConnectionsService', () => {
       emit: (_: string, event: CredentialEvent) => events.push(event),
       on: jest.fn(),
     } as unknown as McpEngine;
-    service = new ConnectionsService(config, repository, servers, engine, {} as HttpAdapterHost);
+    const oauth = new OAuthUserClient();
+    const clients = new OAuthClients(config, repository, servers, oauth, {} as HttpAdapterHost);
+    service = new ConnectionsService(config, repository, servers, engine, clients, oauth);
     jest.spyOn(OAuthUserClient.prototype, 'discover').mockResolvedValue(SERVER as never);
   });
   afterEach(() => jest.restoreAllMocks());

@@ -1,18 +1,10 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { HttpAdapterHost } from '@nestjs/core';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import * as oidc from 'openid-client';
 import { AppException } from 'src/common/errors/app.exception';
 import { APP_CONFIG } from 'src/config/config.module';
 import type { AppConfig, ServerEntry } from 'src/config/config.schema';
-import {
-  type AuthorizationServerInfo,
-  type OAuthClientRegistration,
-  OAuthUserClient,
-  type UserTokens,
-} from 'src/mcp/credentials/oauth-user-client';
+import { OAuthUserClient, type UserTokens } from 'src/mcp/credentials/oauth-user-client';
 import { refreshMargin } from 'src/mcp/credentials/token-cache';
 import type { CallerCredential, CredentialEvent, UpstreamCaller } from 'src/mcp/credentials/upstream-credentials';
 import type { UserTokenSource } from 'src/mcp/credentials/user-token-source';
@@ -21,13 +13,13 @@ import { McpEngine } from 'src/mcp/mcp-engine';
 import { SecretsCipher } from 'src/servers/registry/secrets-cipher';
 import { ServersService } from 'src/servers/servers.service';
 import { ConnectionLinks, LINK_TTL_MS } from './connection-links';
+import { OAuthClients } from './oauth-clients';
 import { ConnectionsRepository } from './connections.repository';
 import type { ConnectionDto, ConnectionListDto, RevokedConnectionDto } from './dto/connection.dto';
 import type { UpstreamConnectionEntity } from './entities/upstream-connection.entity';
 
-export const CALLBACK_PATH = '/api/connections/callback';
+export { CALLBACK_PATH } from './oauth-clients';
 export const START_PATH = '/api/connections/start';
-export const CLIENT_METADATA_PATH = '/api/connections/client-metadata';
 
 const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
 const sameHash = (a: string, b: string) =>
@@ -52,14 +44,14 @@ export class ConnectionsService implements UserTokenSource {
   private readonly logger = new Logger('Connections');
   private readonly cipher: SecretsCipher;
   private readonly links: ConnectionLinks;
-  private readonly oauth = new OAuthUserClient();
 
   constructor(
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(APP_CONFIG) config: AppConfig,
     private readonly repository: ConnectionsRepository,
     private readonly servers: ServersService,
     private readonly engine: McpEngine,
-    private readonly adapterHost: HttpAdapterHost,
+    private readonly clients: OAuthClients,
+    private readonly oauth: OAuthUserClient,
   ) {
     this.cipher = SecretsCipher.load(config.mcp.security.encryptionKey, config.mcp.dataDir).cipher;
     this.links = new ConnectionLinks(this.cipher);
@@ -97,7 +89,7 @@ export class ConnectionsService implements UserTokenSource {
   linkFor(serverId: string, principalId: string): { url: string; nonce: string } {
     const entry = this.oauthUserEntry(serverId);
     const { token, link } = this.links.make(principalId, serverId);
-    return { url: `${new URL(this.redirectUri(entry)).origin}${START_PATH}?link=${token}`, nonce: link.nonce };
+    return { url: `${new URL(this.clients.redirectUri(entry)).origin}${START_PATH}?link=${token}`, nonce: link.nonce };
   }
 
   /** What the confirmation page names: the server and the principal the link is for (400 for a bad link). */
@@ -116,8 +108,8 @@ export class ConnectionsService implements UserTokenSource {
     const link = this.links.open(token);
     const entry = this.oauthUserEntry(link.serverId);
     const server = await this.oauth.discover(link.serverId, entry);
-    const redirectUri = this.redirectUri(entry);
-    const client = await this.clientFor(link.serverId, entry, server, redirectUri);
+    const redirectUri = this.clients.redirectUri(entry);
+    const client = await this.clients.clientFor(link.serverId, entry, server, redirectUri);
     const state = randomBytes(32).toString('base64url');
     const verifier = oidc.randomPKCECodeVerifier();
     const stateHash = sha256(state);
@@ -172,7 +164,7 @@ export class ConnectionsService implements UserTokenSource {
     const server = await this.oauth.discover(row.serverId, entry);
     if (server.issuer !== row.issuer)
       throw AppException.invalid("The server's authorization server changed during the authorization: start again");
-    const client = await this.clientFor(row.serverId, entry, server, row.redirectUri);
+    const client = await this.clients.clientFor(row.serverId, entry, server, row.redirectUri);
     const callback = new URL(row.redirectUri);
     for (const [key, value] of Object.entries(query)) if (value !== undefined) callback.searchParams.set(key, value);
     let tokens: UserTokens;
@@ -217,7 +209,7 @@ export class ConnectionsService implements UserTokenSource {
         const tokens = this.open(row, entry);
         if (!tokens) throw new Error('its tokens were sealed under other settings of the server');
         const server = await this.oauth.discover(serverId, entry);
-        const client = await this.clientFor(serverId, entry, server, this.redirectUri(entry));
+        const client = await this.clients.clientFor(serverId, entry, server, this.clients.redirectUri(entry));
         const token = tokens.refresh_token ?? tokens.access_token;
         revokedUpstream = await this.oauth.revoke(
           serverId,
@@ -253,7 +245,7 @@ export class ConnectionsService implements UserTokenSource {
         }
         try {
           const server = await this.oauth.discover(serverId, entry);
-          const client = await this.clientFor(serverId, entry, server, this.redirectUri(entry));
+          const client = await this.clients.clientFor(serverId, entry, server, this.clients.redirectUri(entry));
           const fresh = await this.oauth.refresh(serverId, server, client, held.refresh_token);
           this.audit({ serverId, action: 'refreshed', principal: principalId, expiresAt: fresh.expiresAt });
           return {
@@ -286,82 +278,6 @@ export class ConnectionsService implements UserTokenSource {
     );
   }
 
-  /** The gateway's client for `server`: the configured one, else one registered dynamically (stored, shared). */
-  private async clientFor(
-    serverId: string,
-    entry: ServerEntry,
-    server: AuthorizationServerInfo,
-    redirectUri: string,
-  ): Promise<OAuthClientRegistration> {
-    const auth = entry.auth!;
-    if (auth.clientId) {
-      const methods = server.metadata.token_endpoint_auth_methods_supported;
-      if (!auth.clientSecret && methods && !methods.includes('none'))
-        throw EngineError.unavailable(
-          serverId,
-          `its authorization server at ${new URL(server.issuer).host} takes no public clients: auth.client-secret is needed for client '${auth.clientId}'`,
-          { reason: 'client-secret-required' },
-        );
-      return { clientId: auth.clientId, ...(auth.clientSecret ? { clientSecret: auth.clientSecret } : {}) };
-    }
-    // A Client ID Metadata Document where the server takes one: the gateway's client id is the URL of its document
-    // (https; plain http only toward a plain-http authorization server, a loopback test, as for its other requests).
-    const documentUrl = this.metadataDocumentUrl(serverId, redirectUri);
-    if (
-      server.metadata.client_id_metadata_document_supported === true &&
-      (documentUrl.startsWith('https:') || server.issuer.startsWith('http:'))
-    )
-      return { clientId: documentUrl };
-    const id = sha256(JSON.stringify([serverId, server.issuer, redirectUri]));
-    const known = await this.repository.findClient(id);
-    if (known) return this.openClient(known.clientId, known.clientSecret, id);
-    if (!this.oauth.canRegister(server))
-      throw EngineError.unavailable(
-        serverId,
-        `its authorization server at ${new URL(server.issuer).host} offers no dynamic client registration: configure auth.client-id`,
-        { reason: 'client-registration-unavailable' },
-      );
-    const registered = await this.oauth.register(serverId, server, redirectUri, auth.scope);
-    this.logger.log(`[${serverId}] registered the gateway as client '${registered.clientId}' at ${server.issuer}`);
-    const row = await this.repository.saveClient({
-      id,
-      serverId,
-      issuer: server.issuer,
-      redirectUri,
-      clientId: registered.clientId,
-      clientSecret: registered.clientSecret ? this.cipher.sealText(registered.clientSecret, id) : null,
-    });
-    return this.openClient(row.clientId, row.clientSecret, id);
-  }
-
-  /**
-   * The gateway's Client ID Metadata Document for a server (draft-ietf-oauth-client-id-metadata-document): its own URL
-   * as `client_id`, the server's callback, a public client (PKCE). 404 for a server that is not `oauth-user`.
-   */
-  clientMetadata(serverId: string): Record<string, unknown> {
-    const entry = this.entryOrUndefined(serverId);
-    if (entry?.auth?.mode !== 'oauth-user' || entry.auth.clientId)
-      throw AppException.notFound(`Client metadata of server '${serverId}'`, { server_id: serverId });
-    const redirectUri = this.redirectUri(entry);
-    return {
-      client_id: this.metadataDocumentUrl(serverId, redirectUri),
-      client_name: 'globalmcp',
-      redirect_uris: [redirectUri],
-      grant_types: ['authorization_code', 'refresh_token'],
-      response_types: ['code'],
-      token_endpoint_auth_method: 'none',
-      ...(entry.auth.scope ? { scope: entry.auth.scope } : {}),
-    };
-  }
-
-  private metadataDocumentUrl(serverId: string, redirectUri: string): string {
-    return `${new URL(redirectUri).origin}${CLIENT_METADATA_PATH}/${encodeURIComponent(serverId)}`;
-  }
-
-  private openClient(clientId: string, secret: Buffer | null, id: string): OAuthClientRegistration {
-    return { clientId, ...(secret ? { clientSecret: this.cipher.openText(secret, id) } : {}) };
-  }
-
   /** USER_AUTHORIZATION_REQUIRED with a fresh link for the principal (401 on REST, a URL elicitation on MCP). */
   private required(serverId: string, principalId: string, why: string): EngineError {
     const { url, nonce } = this.linkFor(serverId, principalId);
@@ -371,22 +287,6 @@ export class ConnectionsService implements UserTokenSource {
       `Server '${serverId}' acts as each user: authorise the gateway at ${name}'s authorization server by opening ${url}, then call again`,
       { serverId, authorizationUrl: url, elicitationId: nonce, connection: why },
     );
-  }
-
-  /** The gateway's callback for a server: configured, or the API listener's own address. */
-  private redirectUri(entry: ServerEntry): string {
-    if (entry.auth?.redirectUri) return entry.auth.redirectUri;
-    const server = this.adapterHost.httpAdapter?.getHttpServer() as Server | undefined;
-    const address: AddressInfo | string | null | undefined = server?.address();
-    if (!address || typeof address === 'string')
-      throw EngineError.unavailable('gateway', 'the API listener has no address yet: configure auth.redirect-uri');
-    const host = ['0.0.0.0', '::'].includes(address.address)
-      ? 'localhost'
-      : address.family === 'IPv6'
-        ? `[${address.address}]`
-        : address.address;
-    const scheme = this.config.server.ssl.enabled ? 'https' : 'http';
-    return `${scheme}://${host}:${address.port}${CALLBACK_PATH}`;
   }
 
   private oauthUserEntry(serverId: string): ServerEntry {
