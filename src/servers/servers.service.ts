@@ -223,6 +223,7 @@ export class ServersService {
         last_check: health?.at.toISOString() ?? null,
         response_time_ms: health?.responseTimeMs ?? null,
       },
+      protocol_version: state?.protocolVersion ?? null,
       source: server.source,
       created_at: server.createdAt.toISOString(),
       updated_at: server.updatedAt.toISOString(),

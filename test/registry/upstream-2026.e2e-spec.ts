@@ -138,6 +138,12 @@ describe('a 2026-07-28 upstream behind the gateway', () => {
     expect(modernServer.body.capabilities.server_info).toEqual({ name: 'modern-upstream', version: '2.0.0' });
     const legacyServer = await get('/api/servers/legacy-http');
     expect(legacyServer.body.capabilities.protocol_version).toMatch(/^2025-/);
+    const list = await get('/api/servers');
+    const revisions = Object.fromEntries(
+      (list.body.servers as { id: string; protocol_version: string | null }[]).map((x) => [x.id, x.protocol_version]),
+    );
+    expect(revisions.modern).toBe(REVISION);
+    expect(revisions['legacy-http']).toMatch(/^2025-/);
     const info = await get('/api/servers/modern/info');
     expect(info.body.protocol_version).toBe(REVISION);
     const health = await get('/api/servers/modern/health');

@@ -2054,7 +2054,10 @@ export interface components {
         ServerCapabilitiesDto: {
             /** @example 3 */
             prompts: number;
-            /** @example 2025-06-18 */
+            /**
+             * @description The MCP revision spoken to it (see the server's `protocol_version`)
+             * @example 2025-06-18
+             */
             protocol_version: string | null;
             /** @example 12 */
             resource_templates: number;
@@ -2184,6 +2187,11 @@ export interface components {
             metrics: components["schemas"]["ServerMetricsDto"];
             /** @example Everything (demo) */
             name: string;
+            /**
+             * @description The MCP revision the gateway speaks to this upstream: 2026-07-28 (negotiated by server/discover, stateless) for an http upstream that offers it, else the 2025 revision its initialize negotiated; null before the first connect
+             * @example 2026-07-28
+             */
+            protocol_version: string | null;
             /** @enum {string} */
             source: "config" | "api";
             /** @enum {string} */
@@ -2260,6 +2268,11 @@ export interface components {
             id: string;
             /** @example Everything (demo) */
             name: string;
+            /**
+             * @description The MCP revision the gateway speaks to this upstream: 2026-07-28 (negotiated by server/discover, stateless) for an http upstream that offers it, else the 2025 revision its initialize negotiated; null before the first connect
+             * @example 2026-07-28
+             */
+            protocol_version: string | null;
             /** @enum {string} */
             source: "config" | "api";
             /** @enum {string} */

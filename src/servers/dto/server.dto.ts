@@ -39,6 +39,15 @@ export class ServerSummaryDto {
   endpoint!: string;
   @ApiProperty({ type: CapabilityCountsDto }) capabilities!: CapabilityCountsDto;
   @ApiProperty({ type: ServerHealthSummaryDto }) health!: ServerHealthSummaryDto;
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    example: '2026-07-28',
+    description:
+      'The MCP revision the gateway speaks to this upstream: 2026-07-28 (negotiated by server/discover, stateless) for ' +
+      'an http upstream that offers it, else the 2025 revision its initialize negotiated; null before the first connect',
+  })
+  protocol_version!: string | null;
   @ApiProperty({ enum: ['config', 'api'] }) source!: string;
   @ApiProperty({ format: 'date-time' }) created_at!: string;
   @ApiProperty({ format: 'date-time' }) updated_at!: string;
@@ -83,7 +92,13 @@ export class ServerConfigurationDto {
 
 export class ServerCapabilitiesDto extends CapabilityCountsDto {
   @ApiProperty({ example: 12 }) resource_templates!: number;
-  @ApiProperty({ nullable: true, type: String, example: '2025-06-18' }) protocol_version!: string | null;
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    example: '2025-06-18',
+    description: "The MCP revision spoken to it (see the server's `protocol_version`)",
+  })
+  protocol_version!: string | null;
   @ApiProperty({ nullable: true, type: Object, example: { name: 'mcp-servers/everything', version: '2.0.0' } })
   server_info!: { name: string; version: string } | null;
 }
