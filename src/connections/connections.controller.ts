@@ -1,4 +1,4 @@
-import { Controller, Delete, Get, Param, Query, Req, Res } from '@nestjs/common';
+import { Controller, Delete, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiExcludeEndpoint, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { randomBytes } from 'node:crypto';
@@ -11,7 +11,12 @@ import { translateEngineError } from 'src/mcp/engine-error';
 import { confirmPage, connectedPage, errorPage } from './connection-pages';
 import { ConnectionsService, START_PATH } from './connections.service';
 import { CALLBACK_PATH, OAuthClients } from './oauth-clients';
-import { ConnectionListDto, ConnectionServerParamDto, RevokedConnectionDto } from './dto/connection.dto';
+import {
+  ConnectionLinkDto,
+  ConnectionListDto,
+  ConnectionServerParamDto,
+  RevokedConnectionDto,
+} from './dto/connection.dto';
 
 /** The browser-binding cookie (ADR 0011): set when a link is opened, required on the redirect back (SameSite=Lax). */
 const BROWSER_COOKIE = 'gmcp_connect';
@@ -43,8 +48,27 @@ export class ConnectionsController {
     return this.connections.list(principal.id);
   }
 
+  @Post(':server_id')
+  @HttpCode(200)
+  @Authenticated({ scopes: ['mcp:write'], serverParam: 'server_id' })
+  @ApiOperation({
+    summary: 'Get a link to authorise the gateway at a server that acts as each user',
+    description:
+      'For a server with `auth.mode: oauth-user`: a single-use link, valid 10 minutes, for the caller only; open it ' +
+      'in a browser. A call to the server without an authorisation answers the same link (401 ' +
+      '`UPSTREAM_AUTHORIZATION_REQUIRED`).',
+  })
+  @ApiOkResponse({ type: ConnectionLinkDto })
+  @ApiErrorResponses(400, 404)
+  connect(
+    @CurrentPrincipal() principal: Principal,
+    @Param() { server_id: serverId }: ConnectionServerParamDto,
+  ): ConnectionLinkDto {
+    return this.connections.connect(principal.id, serverId);
+  }
+
   @Delete(':server_id')
-  @Authenticated({ scopes: ['mcp:write'] })
+  @Authenticated({ scopes: ['mcp:write'], serverParam: 'server_id' })
   @ApiOperation({
     summary: "Revoke the caller's connection to a server",
     description:

@@ -15,7 +15,7 @@ import { ServersService } from 'src/servers/servers.service';
 import { ConnectionLinks, LINK_TTL_MS } from './connection-links';
 import { OAuthClients } from './oauth-clients';
 import { ConnectionsRepository } from './connections.repository';
-import type { ConnectionDto, ConnectionListDto, RevokedConnectionDto } from './dto/connection.dto';
+import type { ConnectionDto, ConnectionLinkDto, ConnectionListDto, RevokedConnectionDto } from './dto/connection.dto';
 import type { UpstreamConnectionEntity } from './entities/upstream-connection.entity';
 
 export { CALLBACK_PATH } from './oauth-clients';
@@ -86,10 +86,17 @@ export class ConnectionsService implements UserTokenSource {
   }
 
   /** The link a principal opens to authorise the gateway at `serverId` (absolute URL). */
-  linkFor(serverId: string, principalId: string): { url: string; nonce: string } {
+  linkFor(serverId: string, principalId: string): { url: string; nonce: string; expiresAt: number } {
     const entry = this.oauthUserEntry(serverId);
     const { token, link } = this.links.make(principalId, serverId);
-    return { url: `${new URL(this.clients.redirectUri(entry)).origin}${START_PATH}?link=${token}`, nonce: link.nonce };
+    const url = `${new URL(this.clients.redirectUri(entry)).origin}${START_PATH}?link=${token}`;
+    return { url, nonce: link.nonce, expiresAt: link.expiresAt };
+  }
+
+  /** A link for the caller to authorise the gateway at a server before calling it (400 unless it is oauth-user). */
+  connect(principalId: string, serverId: string): ConnectionLinkDto {
+    const { url, expiresAt } = this.linkFor(serverId, principalId);
+    return { server_id: serverId, authorization_url: url, expires_at: new Date(expiresAt).toISOString() };
   }
 
   /** What the confirmation page names: the server and the principal the link is for (400 for a bad link). */

@@ -449,10 +449,26 @@ logging:
     expect(revoked.code).toBe(0);
     expect(revoked.stdout).toContain('revoked dyn: revoked at the authorization server too');
     expect((await cli('alice', ['connections', 'revoke', 'dyn'])).code).toBe(3);
+    const connect = await cli('carol', ['connections', 'connect', 'pre', '-o', 'json']);
+    expect(connect.code).toBe(0);
+    expect((JSON.parse(connect.stdout) as { authorization_url: string }).authorization_url).toContain(
+      `${api}/api/connections/start?link=`,
+    );
     const refused = await cli('carol', ['tools', 'call', 'pre', 'whoami']);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain(`${api}/api/connections/start?link=`);
   }, 30_000);
+
+  it('hands out a link before any call (POST /api/connections/{server_id}), for the caller only', async () => {
+    const link = await call('POST', '/api/connections/dyn', as('carol'));
+    expect(link.status).toBe(200);
+    expect(link.body.authorization_url).toMatch(new RegExp(`^${api}/api/connections/start\\?link=`));
+    expect(Date.parse(link.body.expires_at as string)).toBeGreaterThan(Date.now());
+    contexts.carol = await launched!.browser.newContext();
+    await (await openLink(link.body.authorization_url as string, 'carol')).close();
+    expect((await whoami('dyn', 'carol')).sub).toBe('carol');
+    expect((await call('POST', '/api/connections/nope', as('carol'))).status).toBe(404);
+  }, 60_000);
 
   it('refuses oauth-user settings that cannot work through the servers API, and stores nothing', async () => {
     const res = await call('POST', '/api/servers', ADMIN_HEADERS, {

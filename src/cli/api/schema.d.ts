@@ -155,7 +155,11 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        post?: never;
+        /**
+         * Get a link to authorise the gateway at a server that acts as each user
+         * @description For a server with `auth.mode: oauth-user`: a single-use link, valid 10 minutes, for the caller only; open it in a browser. A call to the server without an authorisation answers the same link (401 `UPSTREAM_AUTHORIZATION_REQUIRED`).
+         */
+        post: operations["connect"];
         /**
          * Revoke the caller's connection to a server
          * @description Forgets the tokens and revokes them at the authorization server where it offers RFC 7009 revocation; the next call to the server asks the user to authorise again.
@@ -1183,6 +1187,20 @@ export interface components {
              *     ]
              */
             scopes: string[];
+            /** @example github */
+            server_id: string;
+        };
+        ConnectionLinkDto: {
+            /**
+             * @description Open it in a browser: single-use, for the caller only.
+             * @example https://gateway.example.com/api/connections/start?link=AQ...
+             */
+            authorization_url: string;
+            /**
+             * Format: date-time
+             * @description The link is refused after this.
+             */
+            expires_at: string;
             /** @example github */
             server_id: string;
         };
@@ -3235,6 +3253,165 @@ export interface operations {
                 };
             };
             /** @description SERVER_ERROR: An unexpected error: the gateway logged it with its stack under the request id */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "SERVER_ERROR",
+                     *         "details": null,
+                     *         "message": "Internal server error",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    connect: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                server_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConnectionLinkDto"];
+                };
+            };
+            /** @description INVALID_PARAMETERS: The request or the tool arguments are invalid (details name the fields) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "INVALID_PARAMETERS",
+                     *         "details": [
+                     *           {
+                     *             "field": "/message",
+                     *             "problem": "must be string"
+                     *           }
+                     *         ],
+                     *         "message": "Invalid tool arguments",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description AUTHENTICATION_FAILED: No credential, or one that is unknown, expired or revoked (see WWW-Authenticate) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "AUTHENTICATION_FAILED",
+                     *         "details": null,
+                     *         "message": "Missing or invalid credential",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description AUTHORIZATION_DENIED: The credential lacks a scope the operation needs, or the server is not on the caller's allow-list */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "AUTHORIZATION_DENIED",
+                     *         "details": {
+                     *           "required_scopes": [
+                     *             "mcp:write"
+                     *           ]
+                     *         },
+                     *         "message": "Missing scope: mcp:write",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description RESOURCE_NOT_FOUND: The server, tool, resource, prompt or execution does not exist (or is hidden from the caller) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "RESOURCE_NOT_FOUND",
+                     *         "details": null,
+                     *         "message": "Server github not found",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description RATE_LIMIT_EXCEEDED: Over the rate limit: Retry-After says when one request fits again */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "error": {
+                     *         "code": "RATE_LIMIT_EXCEEDED",
+                     *         "details": {
+                     *           "limit": 20,
+                     *           "requests_per_minute": 100,
+                     *           "retry_after_seconds": 2,
+                     *           "tier": "free"
+                     *         },
+                     *         "message": "Rate limit exceeded: 100 requests per minute, bursts of 20 (free tier); retry in 2 s",
+                     *         "request_id": "3f9c1e8a-6f1d-4c1e-9d59-0b6a4c2f7e11",
+                     *         "timestamp": "2026-11-27T08:15:00.000Z"
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /**
+             * @description SERVER_ERROR: An unexpected error: the gateway logged it with its stack under the request id
+             *
+             *     SERVER_ERROR: An unexpected error: the gateway logged it with its stack under the request id
+             */
             500: {
                 headers: {
                     [name: string]: unknown;

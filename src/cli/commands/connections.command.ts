@@ -25,6 +25,18 @@ export function connectionsCommand(): Command {
     });
 
   connections
+    .command('connect <server_id>')
+    .description('print a link to open in a browser to authorise the gateway at a server (needs mcp:write)')
+    .action(async (serverId: string, _options: unknown, command: Command) => {
+      const { out, connection } = contextOf(command);
+      const data = unwrap(
+        await connection().api.POST('/api/connections/{server_id}', { params: { path: { server_id: serverId } } }),
+      );
+      out.fields(data, { server: data.server_id, link: data.authorization_url, expires: data.expires_at });
+      if (out.format === 'table') process.stderr.write('Open the link in a browser; it works once, for you only.\n');
+    });
+
+  connections
     .command('revoke <server_id>')
     .description('forget your tokens for a server and revoke them at its authorization server (needs mcp:write)')
     .action(async (serverId: string, _options: unknown, command: Command) => {

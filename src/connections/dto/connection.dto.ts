@@ -38,6 +38,21 @@ export class RevokedConnectionDto extends ConnectionDto {
   revoked_at_authorization_server!: boolean;
 }
 
+/** A link the caller opens in a browser to authorise the gateway at a server (`POST /api/connections/{server_id}`). */
+export class ConnectionLinkDto {
+  @ApiProperty({ example: 'github' })
+  server_id!: string;
+
+  @ApiProperty({
+    example: 'https://gateway.example.com/api/connections/start?link=AQ...',
+    description: 'Open it in a browser: single-use, for the caller only.',
+  })
+  authorization_url!: string;
+
+  @ApiProperty({ format: 'date-time', description: 'The link is refused after this.' })
+  expires_at!: string;
+}
+
 export class ConnectionServerParamDto {
   @ApiProperty({ example: 'github', pattern: SERVER_ID_PATTERN.source })
   @Matches(SERVER_ID_PATTERN, {
