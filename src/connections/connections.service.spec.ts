@@ -181,6 +181,12 @@ describe('ConnectionsService', () => {
     expect(events).toEqual([]);
   });
 
+  it('refuses an anonymous caller (callers of an unauthenticated route share it) without looking for tokens', async () => {
+    const error = (await service.credentialFor('up', { id: 'anonymous' }).catch((e: unknown) => e)) as EngineError;
+    expect(error.code).toBe(EngineErrorCode.UPSTREAM_AUTHORIZATION_REQUIRED);
+    expect(repository.findConnection).not.toHaveBeenCalled();
+  });
+
   it('answers 404 when revoking a connection the caller does not have', async () => {
     repository.deleteConnection.mockResolvedValue(null);
     const error = (await service.revoke('key:alice', 'up').catch((e: unknown) => e)) as AppException;

@@ -20,6 +20,8 @@ import type { UpstreamConnectionEntity } from './entities/upstream-connection.en
 
 export { CALLBACK_PATH } from './oauth-clients';
 export const START_PATH = '/api/connections/start';
+/** The principal id of a caller without a credential (src/calls/stages/upstream-credential.ts). */
+const ANONYMOUS = 'anonymous';
 
 const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
 const sameHash = (a: string, b: string) =>
@@ -69,6 +71,13 @@ export class ConnectionsService implements UserTokenSource {
   }
 
   async credentialFor(serverId: string, caller: UpstreamCaller): Promise<CallerCredential> {
+    // Callers of an unauthenticated route share one principal: one's authorisation would serve them all.
+    if (caller.id === ANONYMOUS)
+      throw new EngineError(
+        EngineErrorCode.UPSTREAM_AUTHORIZATION_REQUIRED,
+        `Server '${serverId}' acts as each user: call it with a credential of your own (anonymous callers cannot be told apart)`,
+        { serverId, mode: 'oauth-user' },
+      );
     const row = await this.repository.findConnection(caller.id, serverId);
     if (!row) throw this.required(serverId, caller.id, 'not-connected');
     const opened = this.open(row, this.oauthUserEntry(serverId));
