@@ -79,6 +79,10 @@ export class ConnectionsRepository {
     return this.dataSource.getRepository(UpstreamOAuthClientEntity).findOneBy({ id });
   }
 
+  findClientByClientId(serverId: string, issuer: string, clientId: string): Promise<UpstreamOAuthClientEntity | null> {
+    return this.dataSource.getRepository(UpstreamOAuthClientEntity).findOneBy({ serverId, issuer, clientId });
+  }
+
   /** Stores a registered client unless another replica stored one first; the one stored. */
   async saveClient(row: Omit<UpstreamOAuthClientEntity, 'createdAt'>): Promise<UpstreamOAuthClientEntity> {
     const repository = this.dataSource.getRepository(UpstreamOAuthClientEntity);

@@ -180,7 +180,7 @@ export class ConnectionsService implements UserTokenSource {
     const server = await this.oauth.discover(row.serverId, entry);
     if (server.issuer !== row.issuer)
       throw AppException.invalid("The server's authorization server changed during the authorization: start again");
-    const client = await this.clients.clientFor(row.serverId, entry, server, row.redirectUri);
+    const client = await this.clients.clientById(row.serverId, entry, server.issuer, row.clientId);
     const callback = new URL(row.redirectUri);
     for (const [key, value] of Object.entries(query)) if (value !== undefined) callback.searchParams.set(key, value);
     let tokens: UserTokens;
@@ -225,7 +225,7 @@ export class ConnectionsService implements UserTokenSource {
         const tokens = this.open(row, entry);
         if (!tokens) throw new Error('its tokens were sealed under other settings of the server');
         const server = await this.oauth.discover(serverId, entry);
-        const client = await this.clients.clientFor(serverId, entry, server, this.clients.redirectUri(entry));
+        const client = await this.clients.clientById(serverId, entry, row.issuer, row.clientId);
         const token = tokens.refresh_token ?? tokens.access_token;
         revokedUpstream = await this.oauth.revoke(
           serverId,
@@ -261,7 +261,7 @@ export class ConnectionsService implements UserTokenSource {
         }
         try {
           const server = await this.oauth.discover(serverId, entry);
-          const client = await this.clients.clientFor(serverId, entry, server, this.clients.redirectUri(entry));
+          const client = await this.clients.clientById(serverId, entry, row.issuer, row.clientId);
           const fresh = await this.oauth.refresh(serverId, server, client, held.refresh_token);
           this.audit({ serverId, action: 'refreshed', principal: principalId, expiresAt: fresh.expiresAt });
           return {

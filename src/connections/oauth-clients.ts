@@ -90,6 +90,25 @@ export class OAuthClients {
   }
 
   /**
+   * The client a connection's tokens were issued to (`clientId` as stored with them), for their refresh and
+   * revocation: the configured one, a registered one (its secret from `upstream_oauth_clients`), or a public one (a
+   * metadata document URL, a public registration). Not re-derived from this replica's callback URL, which another
+   * replica may not share.
+   */
+  async clientById(
+    serverId: string,
+    entry: ServerEntry,
+    issuer: string,
+    clientId: string,
+  ): Promise<OAuthClientRegistration> {
+    const auth = entry.auth!;
+    if (auth.clientId === clientId)
+      return { clientId, ...(auth.clientSecret ? { clientSecret: auth.clientSecret } : {}) };
+    const registered = await this.repository.findClientByClientId(serverId, issuer, clientId);
+    return registered ? this.openClient(registered.clientId, registered.clientSecret, registered.id) : { clientId };
+  }
+
+  /**
    * The gateway's Client ID Metadata Document for a server (draft-ietf-oauth-client-id-metadata-document): its own URL
    * as `client_id`, the server's callback, a public client (PKCE). 404 for a server that is not `oauth-user`.
    */

@@ -2,6 +2,7 @@ import { Client as ModernClient, StreamableHTTPClientTransport as ModernTranspor
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -26,6 +27,8 @@ import { waitFor, waitForTools } from '../support/wait';
 const ACCESS_TTL_S = 4;
 const MESH_SECRET = 'mesh-secret-oauth-user-0123';
 const CLIENT_SECRET = 'pre-registered-client-secret-0123456789';
+/** Replicas share the key of secrets at rest (the tokens are sealed with it). */
+const ENV = { GLOBALMCP_ENCRYPTION_KEY: randomBytes(32).toString('base64') };
 
 interface Whoami {
   via: 'token' | 'mesh';
@@ -45,6 +48,10 @@ describe('oauth-user: each user authorises the gateway once, and the upstream se
   let cimdProvider: FixtureProcess<string>;
   let cimdUpstream: FixtureProcess<string>;
   let cimdIssuer: string;
+  /** `mcp.servers` of the gateway, for a second replica. */
+  let serversYaml: string;
+  /** A second replica on the same database; stopped in afterAll (stopped mid-file, the first answered 503 after). */
+  let other: TestGateway | undefined;
   let gateway: TestGateway;
   let launched: LaunchedBrowser | undefined;
   let api: string;
@@ -143,14 +150,16 @@ describe('oauth-user: each user authorises the gateway once, and the upstream se
       auth:
         mode: oauth-user
         scope: whoami${auth}`;
-    gateway = await startTestGateway({
-      databaseUrl: db.url,
-      yaml: `mcp:
+    serversYaml = `mcp:
   servers:
     pre:${server(`\n        client-id: globalmcp-user\n        client-secret: ${CLIENT_SECRET}`)}
     dyn:${server('')}
     cimd:${server('', cimdUrl)}
-logging:
+`;
+    gateway = await startTestGateway({
+      databaseUrl: db.url,
+      env: ENV,
+      yaml: `${serversYaml}logging:
   level:
     UpstreamCredentials: DEBUG
   file:
@@ -188,6 +197,7 @@ logging:
 
   afterAll(async () => {
     await launched?.close();
+    await other?.stop();
     await gateway?.stop();
     await db?.drop();
     await provider?.stop();
@@ -380,6 +390,35 @@ logging:
     expect(asked).toHaveLength(1);
     expect(asked[0]).toMatchObject({ mode: 'url', message: expect.stringContaining("Server 'dyn' acts as each user") });
     expect(String(asked[0]!.url).startsWith(`${api}/api/connections/start?link=`)).toBe(true);
+  }, 60_000);
+
+  it("serves a user's connection on another replica, which refreshes it with the client it was issued to", async () => {
+    other = await startTestGateway({ databaseUrl: db.url, env: ENV, yaml: serversYaml });
+    const replica = other.addresses.api;
+    await waitForTools(replica, 'dyn', ADMIN_HEADERS);
+    const onOther = async () => {
+      const res = await fetch(`${replica}/api/tools/whoami/execute`, {
+        method: 'POST',
+        headers: { ...as('bob'), 'content-type': 'application/json' },
+        body: JSON.stringify({ server_id: 'dyn', parameters: {} }),
+      });
+      const body = (await res.json()) as { result: { content: { text: string }[] } };
+      expect(res.status).toBe(200);
+      return JSON.parse(body.result.content[0]!.text) as Whoami;
+    };
+    const first = await onOther();
+    expect(first.sub).toBe('bob');
+    const before = await stats();
+    // Its own listener address differs from the first replica's: it registers no client of its own to refresh with
+    await waitFor(
+      async () =>
+        (await onOther()).sub === 'bob' && ((await stats()).refresh_token.bob ?? 0) > (before.refresh_token.bob ?? 0),
+      20_000,
+      "a refresh of bob's token by the other replica",
+      300,
+    );
+    expect((await onOther()).client_id).toBe(first.client_id);
+    expect((await stats()).registrations).toBe(before.registrations);
   }, 60_000);
 
   it('answers a 2026-07-28 client that declared no URL elicitation an error naming the URL (no -32042 on this revision)', async () => {
