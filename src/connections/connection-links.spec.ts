@@ -26,6 +26,8 @@ describe('ConnectionLinks', () => {
     expect(link).toMatchObject({ principalId: 'key:alice', serverId: 'github', expiresAt: now + LINK_TTL_MS });
     expect(links.make('key:alice', 'github').link.nonce).not.toBe(link.nonce);
     expect(Buffer.from(token, 'base64url').toString('latin1')).not.toContain('alice');
+    const named = links.make('key:alice', 'github', 'alice-laptop');
+    expect(links.open(named.token)).toMatchObject({ principalId: 'key:alice', principalName: 'alice-laptop' });
   });
 
   it('refuses an altered token, one sealed by another key, none at all, and an expired one (400)', () => {

@@ -9,6 +9,8 @@ const AAD = 'globalmcp:connection-link';
 /** What a connection link says: who it is for, which server, until when, and its single-use nonce. */
 export interface ConnectionLink {
   readonly principalId: string;
+  /** The principal's name as the gateway knows it (shown on the confirmation page), if any. */
+  readonly principalName?: string;
   readonly serverId: string;
   /** Epoch ms. */
   readonly expiresAt: number;
@@ -29,15 +31,16 @@ export class ConnectionLinks {
   ) {}
 
   /** A new link for the principal and server. */
-  make(principalId: string, serverId: string): { token: string; link: ConnectionLink } {
+  make(principalId: string, serverId: string, principalName?: string): { token: string; link: ConnectionLink } {
     const link: ConnectionLink = {
       principalId,
+      ...(principalName ? { principalName } : {}),
       serverId,
       expiresAt: this.now() + LINK_TTL_MS,
       nonce: randomBytes(18).toString('base64url'),
     };
     const sealed = this.cipher.sealText(
-      JSON.stringify([link.principalId, link.serverId, link.expiresAt, link.nonce]),
+      JSON.stringify([link.principalId, link.serverId, link.expiresAt, link.nonce, link.principalName ?? null]),
       AAD,
     );
     return { token: sealed.toString('base64url'), link };
@@ -54,11 +57,17 @@ export class ConnectionLinks {
         reason: 'invalid-link',
       });
     }
-    const [principalId, serverId, expiresAt, nonce] = parts as [string, string, number, string];
+    const [principalId, serverId, expiresAt, nonce, principalName] = parts as [
+      string,
+      string,
+      number,
+      string,
+      string | null,
+    ];
     if (typeof expiresAt !== 'number' || this.now() >= expiresAt)
       throw AppException.invalid('This connection link has expired: call the tool again for a new one', {
         reason: 'expired-link',
       });
-    return { principalId, serverId, expiresAt, nonce };
+    return { principalId, ...(principalName ? { principalName } : {}), serverId, expiresAt, nonce };
   }
 }

@@ -64,7 +64,7 @@ export class ConnectionsController {
     @CurrentPrincipal() principal: Principal,
     @Param() { server_id: serverId }: ConnectionServerParamDto,
   ): ConnectionLinkDto {
-    return this.connections.connect(principal.id, serverId);
+    return this.connections.connect({ id: principal.id, name: principal.subject }, serverId);
   }
 
   @Delete(':server_id')
@@ -108,7 +108,8 @@ export class ConnectionsController {
         const nonce = randomBytes(18).toString('base64url');
         const next = `${START_PATH}?link=${encodeURIComponent(query.link ?? '')}&confirm=${nonce}`;
         reply.header('set-cookie', cookie(request, CONFIRM_COOKIE, nonce, 'Strict', START_PATH));
-        send(reply, 200, confirmPage(link.serverName, link.principalId, next));
+        const who = link.principalName ? `${link.principalName} (${link.principalId})` : link.principalId;
+        send(reply, 200, confirmPage(link.serverName, who, next));
         return;
       }
       const browser = randomBytes(32).toString('base64url');

@@ -79,40 +79,50 @@ export class ConnectionsService implements UserTokenSource {
         { serverId, mode: 'oauth-user' },
       );
     const row = await this.repository.findConnection(caller.id, serverId);
-    if (!row) throw this.required(serverId, caller.id, 'not-connected');
+    if (!row) throw this.required(serverId, caller, 'not-connected');
     const opened = this.open(row, this.oauthUserEntry(serverId));
     if (!opened) {
       // Sealed under other settings of the server (another URL, authorization server, resource or client): never
       // sent to what the server is now; the user authorises again.
       await this.repository.deleteConnection(caller.id, serverId);
-      throw this.required(serverId, caller.id, 'settings-changed');
+      throw this.required(serverId, caller, 'settings-changed');
     }
     let tokens = opened;
     let expiresAt = row.expiresAt.getTime();
-    if (Date.now() >= expiresAt - margin(row)) ({ tokens, expiresAt } = await this.refresh(serverId, caller.id));
+    if (Date.now() >= expiresAt - margin(row)) ({ tokens, expiresAt } = await this.refresh(serverId, caller));
     this.audit({ serverId, action: 'used', principal: caller.id, expiresAt });
     return { partition: caller.id, headers: { authorization: `Bearer ${tokens.access_token}` } };
   }
 
   /** The link a principal opens to authorise the gateway at `serverId` (absolute URL). */
-  linkFor(serverId: string, principalId: string): { url: string; nonce: string; expiresAt: number } {
+  linkFor(serverId: string, principal: UpstreamCaller): { url: string; nonce: string; expiresAt: number } {
     const entry = this.oauthUserEntry(serverId);
-    const { token, link } = this.links.make(principalId, serverId);
+    const { token, link } = this.links.make(principal.id, serverId, principal.name);
     const url = `${new URL(this.clients.redirectUri(entry)).origin}${START_PATH}?link=${token}`;
     return { url, nonce: link.nonce, expiresAt: link.expiresAt };
   }
 
   /** A link for the caller to authorise the gateway at a server before calling it (400 unless it is oauth-user). */
-  connect(principalId: string, serverId: string): ConnectionLinkDto {
-    const { url, expiresAt } = this.linkFor(serverId, principalId);
+  connect(principal: UpstreamCaller, serverId: string): ConnectionLinkDto {
+    const { url, expiresAt } = this.linkFor(serverId, principal);
     return { server_id: serverId, authorization_url: url, expires_at: new Date(expiresAt).toISOString() };
   }
 
   /** What the confirmation page names: the server and the principal the link is for (400 for a bad link). */
-  describeLink(token: string | undefined): { serverId: string; serverName: string; principalId: string } {
+  describeLink(token: string | undefined): {
+    serverId: string;
+    serverName: string;
+    principalId: string;
+    principalName?: string;
+  } {
     const link = this.links.open(token);
     const entry = this.oauthUserEntry(link.serverId);
-    return { serverId: link.serverId, serverName: entry.name ?? link.serverId, principalId: link.principalId };
+    return {
+      serverId: link.serverId,
+      serverName: entry.name ?? link.serverId,
+      principalId: link.principalId,
+      ...(link.principalName ? { principalName: link.principalName } : {}),
+    };
   }
 
   /**
@@ -243,21 +253,25 @@ export class ConnectionsService implements UserTokenSource {
   }
 
   /** Refreshes the principal's tokens under the row's lock; asks for a new authorisation when that is refused. */
-  private async refresh(serverId: string, principalId: string): Promise<{ tokens: StoredTokens; expiresAt: number }> {
+  private async refresh(
+    serverId: string,
+    caller: UpstreamCaller,
+  ): Promise<{ tokens: StoredTokens; expiresAt: number }> {
+    const principalId = caller.id;
     const entry = this.oauthUserEntry(serverId);
     return this.repository.withLockedConnection<{ tokens: StoredTokens; expiresAt: number }>(
       principalId,
       serverId,
       async (row) => {
-        if (!row) return { error: this.required(serverId, principalId, 'not-connected') };
+        if (!row) return { error: this.required(serverId, caller, 'not-connected') };
         const held = this.open(row, entry);
-        if (!held) return { error: this.required(serverId, principalId, 'settings-changed'), delete: true };
+        if (!held) return { error: this.required(serverId, caller, 'settings-changed'), delete: true };
         const heldUntil = row.expiresAt.getTime();
         // Another replica may have refreshed while this one waited for the lock.
         if (Date.now() < heldUntil - margin(row)) return { result: { tokens: held, expiresAt: heldUntil } };
         if (!held.refresh_token) {
           this.audit({ serverId, action: 'failed', principal: principalId, reason: 'no-refresh-token' });
-          return { error: this.required(serverId, principalId, 'expired'), delete: true };
+          return { error: this.required(serverId, caller, 'expired'), delete: true };
         }
         try {
           const server = await this.oauth.discover(serverId, entry);
@@ -278,7 +292,7 @@ export class ConnectionsService implements UserTokenSource {
           this.audit({ serverId, action: 'failed', principal: principalId, reason });
           if (isEngineError(error) && error.details?.reason === 'authorization-server-refused')
             // The refresh token is dead (revoked, expired, rotated away): the user authorises again.
-            return { error: this.required(serverId, principalId, 'refresh-refused'), delete: true };
+            return { error: this.required(serverId, caller, 'refresh-refused'), delete: true };
           if (Date.now() < heldUntil) {
             this.audit({
               serverId,
@@ -295,8 +309,8 @@ export class ConnectionsService implements UserTokenSource {
   }
 
   /** USER_AUTHORIZATION_REQUIRED with a fresh link for the principal (401 on REST, a URL elicitation on MCP). */
-  private required(serverId: string, principalId: string, why: string): EngineError {
-    const { url, nonce } = this.linkFor(serverId, principalId);
+  private required(serverId: string, caller: UpstreamCaller, why: string): EngineError {
+    const { url, nonce } = this.linkFor(serverId, caller);
     const name = this.entryOrUndefined(serverId)?.name ?? serverId;
     return new EngineError(
       EngineErrorCode.USER_AUTHORIZATION_REQUIRED,

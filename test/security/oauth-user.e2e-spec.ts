@@ -103,7 +103,7 @@ describe('oauth-user: each user authorises the gateway once, and the upstream se
     });
     await page.goto(link);
     // The gateway's confirmation names the server and the gateway user the link is for
-    expect(await page.locator('main').innerText()).toContain(principals[who]!);
+    expect(await page.locator('main').innerText()).toContain(`gateway user ${who} (${principals[who]!})`);
     await page.getByRole('link', { name: /Continue to sign in/ }).click();
     await page.waitForURL((url) => url.origin === issuer || url.origin === cimdIssuer);
     if (await page.locator('input[name="login"]').count()) {

@@ -75,6 +75,7 @@ export function callerOf(principal: Principal | undefined): UpstreamCaller {
   const exp = principal.claims?.exp;
   return {
     id: principal.id,
+    name: principal.subject,
     bearerToken: inboundTokenOf(principal),
     tokenExpiresAt: typeof exp === 'number' ? exp * 1000 : undefined,
     claims: principal.claims,

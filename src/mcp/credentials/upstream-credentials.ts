@@ -10,6 +10,8 @@ import type { RequestHeaders } from '../transports/http.transport';
 export interface UpstreamCaller {
   /** The principal's stable id: connections and exchanged tokens are keyed by it. */
   readonly id: string;
+  /** Its human-readable name (an API key's name, a token's subject), for pages that show whom a link is for. */
+  readonly name?: string;
   /** The caller's inbound bearer token (none for an API key): what token exchange exchanges. */
   readonly bearerToken?: string;
   /** Epoch ms at which the inbound token expires: an exchanged token never outlives it. */
