@@ -6,6 +6,7 @@ import type { SecureContextOptions } from 'node:tls';
 import { renderEnvelope } from 'src/common/errors/all-exceptions.filter';
 import { toAppException } from 'src/common/errors/to-app-exception';
 import { EMPTY_JSON_BODY_IS_EMPTY_OBJECT } from 'src/common/http/empty-json-body';
+import { FORM_BODY } from 'src/common/http/form-body';
 import { REQUEST_ID_HEADER, requestIdFor } from 'src/common/http/request-id';
 import type { AppConfig } from 'src/config/config.schema';
 
@@ -63,7 +64,8 @@ export function createFastifyAdapter(options: AdapterOptions): FastifyAdapter {
     },
     ...(options.https ? { https: options.https } : {}),
   } as ConstructorParameters<typeof FastifyAdapter>[0]) as FastifyAdapter;
-  // The API speaks JSON only: any other body gets 415 naming application/json (Nest's urlencoded parser is off:
+  // The API speaks JSON only (and a form on a FORM_BODY route, a page of the connection flow): any other body gets
+  // 415 naming application/json (Nest's urlencoded parser is off:
   // see startGateway), instead of reaching validation as a bare string or a form's fields. An empty body is no body
   // on a route that takes none (cancel, restart, deletes), whatever its content type: clients send one with a type.
   const instance = adapter.getInstance();
@@ -74,6 +76,11 @@ export function createFastifyAdapter(options: AdapterOptions): FastifyAdapter {
       return;
     }
     const type = request.headers['content-type'];
+    const config = request.routeOptions.config as unknown as Record<string, unknown> | undefined;
+    if (config?.[FORM_BODY] === true && /^application\/x-www-form-urlencoded\s*(;|$)/i.test(type ?? '')) {
+      done(null, Object.fromEntries(new URLSearchParams(body.toString('utf8'))));
+      return;
+    }
     const error = new Error(
       `Unsupported Media Type${type ? ` '${type}'` : ' (none given)'}: request bodies must be application/json`,
     ) as FastifyError;

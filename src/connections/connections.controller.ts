@@ -1,4 +1,5 @@
-import { Controller, Delete, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { RouteConfig } from '@nestjs/platform-fastify';
 import { ApiExcludeEndpoint, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { randomBytes } from 'node:crypto';
@@ -6,7 +7,10 @@ import { Authenticated, Public } from 'src/auth/authenticated.decorator';
 import { CurrentPrincipal } from 'src/auth/current-principal.decorator';
 import type { Principal } from 'src/auth/principal';
 import { ApiErrorResponses } from 'src/common/errors/api-error-responses.decorator';
+import { AppException } from 'src/common/errors/app.exception';
 import { toAppException } from 'src/common/errors/to-app-exception';
+import { FORM_BODY } from 'src/common/http/form-body';
+import { RateLimitService } from 'src/rate-limit/rate-limit.service';
 import { translateEngineError } from 'src/mcp/engine-error';
 import { confirmPage, connectedPage, errorPage } from './connection-pages';
 import { ConnectionsService, START_PATH } from './connections.service';
@@ -20,7 +24,10 @@ import {
 
 /** The browser-binding cookie (ADR 0011): set when a link is opened, required on the redirect back (SameSite=Lax). */
 const BROWSER_COOKIE = 'gmcp_connect';
-/** The confirmation cookie: SameSite=Strict, so a link followed from another site shows the confirmation first. */
+/**
+ * The confirmation cookie: SameSite=Strict, its value also in the confirmation form, so the form's POST comes from the
+ * page the gateway showed in this browser (a form posted from another site carries no such cookie).
+ */
 const CONFIRM_COOKIE = 'gmcp_connect_confirm';
 
 /**
@@ -35,6 +42,7 @@ export class ConnectionsController {
   constructor(
     private readonly connections: ConnectionsService,
     private readonly clients: OAuthClients,
+    private readonly rateLimit: RateLimitService,
   ) {}
 
   @Get()
@@ -101,19 +109,51 @@ export class ConnectionsController {
     @Res() reply: FastifyReply,
   ): Promise<void> {
     await this.page(request, reply, async () => {
-      const cookies = cookiesOf(request);
-      const confirmed = query.confirm && cookies[CONFIRM_COOKIE] && query.confirm === cookies[CONFIRM_COOKIE];
-      if (!confirmed) {
-        const link = this.connections.describeLink(query.link);
-        const nonce = randomBytes(18).toString('base64url');
-        const next = `${START_PATH}?link=${encodeURIComponent(query.link ?? '')}&confirm=${nonce}`;
-        reply.header('set-cookie', cookie(request, CONFIRM_COOKIE, nonce, 'Strict', START_PATH));
-        const who = link.principalName ? `${link.principalName} (${link.principalId})` : link.principalId;
-        send(reply, 200, confirmPage(link.serverName, who, next));
-        return;
+      // Names who and what the link is for, and asks for the proof that the person is that principal (ADR 0011).
+      const link = await this.connections.describeLink(query.link);
+      const nonce = randomBytes(18).toString('base64url');
+      reply.header('set-cookie', cookie(request, CONFIRM_COOKIE, nonce, 'Strict', START_PATH));
+      // The form's answer redirects to the authorization server: browsers hold a redirect after a form submission
+      // to the page's `form-action` too, which is 'self' by default.
+      reply.header(
+        'content-security-policy',
+        withFormAction(reply.getHeader('content-security-policy'), link.authorizationOrigin),
+      );
+      const who = link.principalName ? `${link.principalName} (${link.principalId})` : link.principalId;
+      send(reply, 200, confirmPage(link.serverName, who, { action: START_PATH, link: query.link!, confirm: nonce }));
+    });
+  }
+
+  @Post('start')
+  @Public()
+  @RouteConfig({ [FORM_BODY]: true })
+  @ApiExcludeEndpoint()
+  async confirm(
+    @Body() body: Record<string, unknown> | undefined,
+    @Req() request: FastifyRequest,
+    @Res() reply: FastifyReply,
+  ): Promise<void> {
+    await this.page(request, reply, async () => {
+      const field = (name: string) => (typeof body?.[name] === 'string' ? body[name] : undefined);
+      const confirm = field('confirm');
+      if (!confirm || confirm !== cookiesOf(request)[CONFIRM_COOKIE])
+        throw AppException.invalid(
+          'This confirmation was not sent from the page the gateway showed: open the link again',
+          {
+            reason: 'confirmation-missing',
+          },
+        );
+      try {
+        await this.connections.proveHolder(field('link'), field('credential'));
+      } catch (error) {
+        // Refused proofs count against the client address, as refused credentials do at the auth guard: guessing a
+        // key or token here is no cheaper than on the API.
+        if (error instanceof AppException && error.status === 403)
+          await this.rateLimit.consumeAnonymous(request.ip, reply);
+        throw error;
       }
       const browser = randomBytes(32).toString('base64url');
-      const location = await this.connections.start(query.link, browser);
+      const location = await this.connections.start(field('link'), browser);
       reply.header('set-cookie', [
         cookie(request, BROWSER_COOKIE, browser, 'Lax', CALLBACK_PATH),
         cookie(request, CONFIRM_COOKIE, '', 'Strict', START_PATH, 0),
@@ -145,7 +185,7 @@ export class ConnectionsController {
     } catch (error) {
       if (!/text\/html/.test(request.headers.accept ?? '')) throw error;
       const { exception } = toAppException(error, [translateEngineError]);
-      send(reply, exception.status >= 500 ? exception.status : 400, errorPage(exception.message));
+      send(reply, exception.status, errorPage(exception.message));
     }
   }
 }
@@ -157,6 +197,15 @@ function send(reply: FastifyReply, status: number, html: string): void {
     .header('cache-control', 'no-store')
     .header('referrer-policy', 'no-referrer')
     .send(html);
+}
+
+/** The page's Content-Security-Policy with `form-action` also allowing `origin`. */
+function withFormAction(csp: unknown, origin: string): string {
+  const directives = (typeof csp === 'string' ? csp : "default-src 'self'")
+    .split(';')
+    .map((d) => d.trim())
+    .filter((d) => d && !d.startsWith('form-action '));
+  return [...directives, `form-action 'self' ${origin}`].join(';');
 }
 
 function cookie(

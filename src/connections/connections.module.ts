@@ -1,7 +1,9 @@
 import { Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { AuthModule } from 'src/auth/auth.module';
 import { USER_TOKEN_SOURCE } from 'src/mcp/credentials/user-token-source';
 import { OAuthUserClient } from 'src/mcp/credentials/oauth-user-client';
+import { RateLimitModule } from 'src/rate-limit/rate-limit.module';
 import { ServersModule } from 'src/servers/servers.module';
 import { ConnectionsController } from './connections.controller';
 import { ConnectionsRepository } from './connections.repository';
@@ -21,6 +23,9 @@ import { OAuthClients } from './oauth-clients';
   imports: [
     TypeOrmModule.forFeature([UpstreamConnectionEntity, UpstreamOAuthClientEntity, UpstreamAuthorizationEntity]),
     ServersModule,
+    // The confirmation page verifies the link's principal with the gateway's own credential verification.
+    AuthModule,
+    RateLimitModule,
   ],
   controllers: [ConnectionsController],
   providers: [

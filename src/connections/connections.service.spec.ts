@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { HttpAdapterHost } from '@nestjs/core';
+import type { CredentialVerifier } from 'src/auth/credential-verifier';
+import { authenticationFailed } from 'src/auth/auth-errors';
 import { type AppException } from 'src/common/errors/app.exception';
 import type { AppConfig, ServerEntry } from 'src/config/config.schema';
 import { OAuthUserClient } from 'src/mcp/credentials/oauth-user-client';
@@ -27,6 +29,7 @@ describe('ConnectionsService', () => {
   let events: CredentialEvent[];
   let repository: jest.Mocked<ConnectionsRepository>;
   let service: ConnectionsService;
+  let verifyHeaders: jest.Mock;
   let writes: { update?: Partial<UpstreamConnectionEntity>; deleted?: boolean };
 
   const row = (expiresInMs: number, refresh = 'rt-1'): UpstreamConnectionEntity => ({
@@ -65,7 +68,9 @@ describe('ConnectionsService', () => {
     } as unknown as McpEngine;
     const oauth = new OAuthUserClient();
     const clients = new OAuthClients(config, repository, servers, oauth, {} as HttpAdapterHost);
-    service = new ConnectionsService(config, repository, servers, engine, clients, oauth);
+    verifyHeaders = jest.fn();
+    const verifier = { verifyHeaders } as unknown as CredentialVerifier;
+    service = new ConnectionsService(config, repository, servers, engine, clients, oauth, verifier);
     jest.spyOn(OAuthUserClient.prototype, 'discover').mockResolvedValue(SERVER as never);
   });
   afterEach(() => jest.restoreAllMocks());
@@ -163,6 +168,27 @@ describe('ConnectionsService', () => {
     const other = (await service.complete({ state: 's', code: 'c' }, 'b').catch((e: unknown) => e)) as AppException;
     expect(other.details).toEqual({ reason: 'state-other-browser' });
     expect(repository.saveConnection).not.toHaveBeenCalled();
+  });
+
+  it("admits the confirmation of a link only with its own principal's credential (API key or bearer token)", async () => {
+    const token = new URL(service.linkFor('up', { id: 'key:alice' }).url).searchParams.get('link')!;
+    const reason = (promise: Promise<void>) =>
+      promise.then(
+        () => 'admitted',
+        (e: AppException) => `${e.status} ${(e.details as { reason?: string } | null)?.reason ?? e.message}`,
+      );
+    verifyHeaders.mockResolvedValueOnce({ id: 'key:alice' });
+    expect(await reason(service.proveHolder(token, ' gmcp_alice '))).toBe('admitted');
+    expect(verifyHeaders).toHaveBeenLastCalledWith({ 'x-api-key': 'gmcp_alice' });
+    verifyHeaders.mockResolvedValueOnce({ id: 'key:alice' });
+    expect(await reason(service.proveHolder(token, 'aaa.bbb.ccc'))).toBe('admitted');
+    expect(verifyHeaders).toHaveBeenLastCalledWith({ authorization: 'Bearer aaa.bbb.ccc' });
+    verifyHeaders.mockResolvedValueOnce({ id: 'key:bob' });
+    expect(await reason(service.proveHolder(token, 'gmcp_bob'))).toBe('403 other-principal');
+    verifyHeaders.mockRejectedValueOnce(authenticationFailed('Invalid API key', 'unknown key'));
+    expect(await reason(service.proveHolder(token, 'gmcp_wrong'))).toBe('403 credential-refused');
+    expect(await reason(service.proveHolder(token, ''))).toBe('403 credential-refused');
+    expect(await reason(service.proveHolder('not-a-link', 'gmcp_alice'))).toBe('400 invalid-link');
   });
 
   it('never sends tokens sealed under other settings of the server (replaced elsewhere): forgets them, asks again', async () => {

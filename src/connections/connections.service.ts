@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import * as oidc from 'openid-client';
+import { CredentialVerifier } from 'src/auth/credential-verifier';
 import { AppException } from 'src/common/errors/app.exception';
 import { APP_CONFIG } from 'src/config/config.module';
 import type { AppConfig, ServerEntry } from 'src/config/config.schema';
@@ -13,6 +14,7 @@ import { McpEngine } from 'src/mcp/mcp-engine';
 import { SecretsCipher } from 'src/servers/registry/secrets-cipher';
 import { ServersService } from 'src/servers/servers.service';
 import { ConnectionLinks, LINK_TTL_MS } from './connection-links';
+import { proveLinkHolder } from './link-holder';
 import { OAuthClients } from './oauth-clients';
 import { ConnectionsRepository } from './connections.repository';
 import type { ConnectionDto, ConnectionLinkDto, ConnectionListDto, RevokedConnectionDto } from './dto/connection.dto';
@@ -54,6 +56,7 @@ export class ConnectionsService implements UserTokenSource {
     private readonly engine: McpEngine,
     private readonly clients: OAuthClients,
     private readonly oauth: OAuthUserClient,
+    private readonly credentials: CredentialVerifier,
   ) {
     this.cipher = SecretsCipher.load(config.mcp.security.encryptionKey, config.mcp.dataDir).cipher;
     this.links = new ConnectionLinks(this.cipher);
@@ -108,21 +111,32 @@ export class ConnectionsService implements UserTokenSource {
     return { server_id: serverId, authorization_url: url, expires_at: new Date(expiresAt).toISOString() };
   }
 
-  /** What the confirmation page names: the server and the principal the link is for (400 for a bad link). */
-  describeLink(token: string | undefined): {
+  /**
+   * What the confirmation page names: the server and the principal the link is for (400 for a bad link), and the
+   * origin of the authorization endpoint its form's answer redirects to (the page's CSP `form-action` must allow it).
+   */
+  async describeLink(token: string | undefined): Promise<{
     serverId: string;
     serverName: string;
     principalId: string;
     principalName?: string;
-  } {
+    authorizationOrigin: string;
+  }> {
     const link = this.links.open(token);
     const entry = this.oauthUserEntry(link.serverId);
+    const server = await this.oauth.discover(link.serverId, entry);
     return {
       serverId: link.serverId,
       serverName: entry.name ?? link.serverId,
+      authorizationOrigin: new URL(String(server.metadata.authorization_endpoint)).origin,
       principalId: link.principalId,
       ...(link.principalName ? { principalName: link.principalName } : {}),
     };
+  }
+
+  /** 403 unless `credential` verifies as the principal the link was made for (ADR 0011; src/connections/link-holder.ts). */
+  async proveHolder(token: string | undefined, credential: string | undefined): Promise<void> {
+    await proveLinkHolder(this.credentials, this.links.open(token).principalId, credential);
   }
 
   /**

@@ -89,6 +89,11 @@ describe('oauth-user: each user authorises the gateway once, and the upstream se
   const executions = async () =>
     (await call('GET', '/api/executions?limit=1', ADMIN_HEADERS)).body.pagination.total as number;
 
+  /** Proves on the confirmation page to be `who` with `who`'s API key (or the key given), and continues. */
+  const confirmAs = async (page: Page, who: string, key = keys[who]!) => {
+    await page.getByLabel('Your gateway API key or bearer token').fill(key);
+    await page.getByRole('button', { name: /Continue to sign in/ }).click();
+  };
   /** The refused call's link, opened in `who`'s browser: confirm, the provider's login and consent, back. */
   const authorise = async (serverId: string, who: string): Promise<Page> => {
     const refused = await whoamiCall(serverId, who);
@@ -104,7 +109,7 @@ describe('oauth-user: each user authorises the gateway once, and the upstream se
     await page.goto(link);
     // The gateway's confirmation names the server and the gateway user the link is for
     expect(await page.locator('main').innerText()).toContain(`gateway user ${who} (${principals[who]!})`);
-    await page.getByRole('link', { name: /Continue to sign in/ }).click();
+    await confirmAs(page, who);
     await page.waitForURL((url) => url.origin === issuer || url.origin === cimdIssuer);
     if (await page.locator('input[name="login"]').count()) {
       await page.locator('input[name="login"]').fill(who);
@@ -223,8 +228,39 @@ describe('oauth-user: each user authorises the gateway once, and the upstream se
     expect(await executions()).toBe(before);
   });
 
+  it("refuses bob on alice's link (bob's key, a wrong key): nothing stored, and the link stays alice's to use", async () => {
+    const link = (await call('POST', '/api/connections/pre', as('alice'))).body.authorization_url as string;
+    const page = await contexts.bob!.newPage();
+    page.setDefaultTimeout(15_000);
+    await page.goto(link);
+    expect(await page.locator('main').innerText()).toContain(`gateway user alice (${principals.alice!})`);
+    // bob proves he is bob: not who the link is for
+    await confirmAs(page, 'bob');
+    await page.waitForURL((url) => url.pathname === '/api/connections/start');
+    expect(await page.getByRole('alert').innerText()).toMatch(/made for another gateway user/);
+    // A key the gateway never issued
+    await page.goto(link);
+    await confirmAs(page, 'bob', `${keys.bob!.slice(0, -4)}XXXX`);
+    expect(await page.getByRole('alert').innerText()).toMatch(/does not accept this API key or token/);
+    await page.close();
+    // Not a browser, without the confirmation cookie: refused before any credential is looked at
+    const forged = await fetch(`${api}/api/connections/start`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ link: new URL(link).searchParams.get('link')!, confirm: 'x', credential: keys.bob! }),
+    });
+    expect(forged.status).toBe(400);
+    expect(((await forged.json()) as any).error.details).toEqual({ reason: 'confirmation-missing' });
+    for (const who of ['alice', 'bob'])
+      expect((await call('GET', '/api/connections', as(who))).body.connections).toEqual([]);
+    expect((await stats()).authorization_code).toEqual({});
+    // The refusals consumed nothing: alice opens the same link and connects as herself
+    await (await openLink(link, 'alice')).close();
+    expect((await whoami('pre', 'alice')).sub).toBe('alice');
+  }, 60_000);
+
   it("alice and bob each authorise once on the provider's pages; each call upstream carries that user's token", async () => {
-    await authorise('pre', 'alice');
+    // alice authorised 'pre' with her link above
     await authorise('pre', 'bob');
     const [alice, bob] = await Promise.all([whoami('pre', 'alice'), whoami('pre', 'bob')]);
     expect(alice).toMatchObject({ via: 'token', sub: 'alice', client_id: 'globalmcp-user' });
@@ -325,10 +361,10 @@ describe('oauth-user: each user authorises the gateway once, and the upstream se
     const refused = await whoamiCall('dyn', 'bob');
     const link = refused.body.error.details.authorization_url as string;
     await page.goto(link);
-    await page.getByRole('link', { name: /Continue to sign in/ }).click();
+    await confirmAs(page, 'bob');
     await page.waitForURL((url) => url.origin === issuer);
     await page.goto(link);
-    await page.getByRole('link', { name: /Continue to sign in/ }).click();
+    await confirmAs(page, 'bob');
     expect(await page.getByRole('alert').innerText()).toMatch(/already used/);
     // A link altered by a character is not one the gateway made
     const altered = await page.goto(link.replace(/link=(.)/, (_m, c: string) => `link=${c === 'A' ? 'B' : 'A'}`));
@@ -540,7 +576,8 @@ describe('oauth-user: each user authorises the gateway once, and the upstream se
       (await call('GET', '/api/connections', as('bob'))).text,
       (await call('GET', '/api/servers?limit=100', ADMIN_HEADERS)).text,
     ];
-    for (const token of [...seen, CLIENT_SECRET]) {
+    // Nor an API key entered on a confirmation page
+    for (const token of [...seen, CLIENT_SECRET, ...Object.values(keys)]) {
       expect(log).not.toContain(token);
       expect(records).not.toContain(token);
       for (const text of lists) expect(text).not.toContain(token);
