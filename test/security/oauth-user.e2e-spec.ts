@@ -20,6 +20,7 @@ import { freePort } from '../support/ports';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
 import { waitFor, waitForTools } from '../support/wait';
+import { signHs256 } from './test-issuer';
 
 // `oauth-user` (ADR 0011) against a real OpenID Provider with interactive login and consent pages (oidc-provider),
 // driven in Debian's Chromium, and an upstream that accepts only that provider's tokens for its own URL and answers
@@ -27,6 +28,8 @@ import { waitFor, waitForTools } from '../support/wait';
 const ACCESS_TTL_S = 4;
 const MESH_SECRET = 'mesh-secret-oauth-user-0123';
 const CLIENT_SECRET = 'pre-registered-client-secret-0123456789';
+/** HS256 bearer tokens for a JWT principal (dave), who proves a link with his token. */
+const JWT_SECRET = 'oauth-user-e2e-hs256-secret-longer-than-32-bytes';
 /** Replicas share the key of secrets at rest (the tokens are sealed with it). */
 const ENV = { GLOBALMCP_ENCRYPTION_KEY: randomBytes(32).toString('base64') };
 
@@ -164,7 +167,10 @@ describe('oauth-user: each user authorises the gateway once, and the upstream se
     gateway = await startTestGateway({
       databaseUrl: db.url,
       env: ENV,
-      yaml: `${serversYaml}logging:
+      yaml: `${serversYaml}  security:
+    jwt:
+      secret: ${JWT_SECRET}
+logging:
   level:
     UpstreamCredentials: DEBUG
   file:
@@ -257,6 +263,27 @@ describe('oauth-user: each user authorises the gateway once, and the upstream se
     // The refusals consumed nothing: alice opens the same link and connects as herself
     await (await openLink(link, 'alice')).close();
     expect((await whoami('pre', 'alice')).sub).toBe('alice');
+  }, 60_000);
+
+  it('admits a JWT principal who proves the link with his bearer token (and refuses another principal on it)', async () => {
+    const token = await signHs256(JWT_SECRET, { scope: 'mcp:read mcp:write' }, { subject: 'dave' });
+    const res = await call('POST', '/api/connections/pre', { authorization: `Bearer ${token}` });
+    expect(res.status).toBe(200);
+    const context = await launched!.browser.newContext();
+    try {
+      const page = await context.newPage();
+      page.setDefaultTimeout(15_000);
+      await page.goto(res.body.authorization_url as string);
+      expect(await page.locator('main').innerText()).toMatch(/for the gateway user dave \(/);
+      await confirmAs(page, 'alice');
+      expect(await page.getByRole('alert').innerText()).toMatch(/made for another gateway user/);
+      await page.goto(res.body.authorization_url as string);
+      await confirmAs(page, 'dave', token);
+      // Proven: the browser is sent on to the authorization server
+      await page.waitForURL((url) => url.origin === issuer);
+    } finally {
+      await context.close();
+    }
   }, 60_000);
 
   it("alice and bob each authorise once on the provider's pages; each call upstream carries that user's token", async () => {
