@@ -2,7 +2,6 @@ import { Client as ModernClient, StreamableHTTPClientTransport as ModernTranspor
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
-import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -10,39 +9,16 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { globalmcp } from '../cli/cli';
 import { ADMIN_HEADERS } from '../support/auth';
 import { launchChromium, type LaunchedBrowser } from '../support/browser';
-import {
-  type FixtureProcess,
-  startUserProvider,
-  startWhoamiUpstream,
-  type UserProviderStats,
-} from '../support/oauth-fixtures';
-import { freePort } from '../support/ports';
-import { createTestDatabase, type TestDatabase } from '../support/test-database';
+import type { FixtureProcess, UserProviderStats } from '../support/oauth-fixtures';
+import type { TestDatabase } from '../support/test-database';
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
 import { waitFor, waitForTools } from '../support/wait';
+import { CLIENT_SECRET, ENV, JWT_SECRET, startOAuthUserWorld, type Whoami } from './oauth-user.support';
 import { signHs256 } from './test-issuer';
 
 // `oauth-user` (ADR 0011) against a real OpenID Provider with interactive login and consent pages (oidc-provider),
 // driven in Debian's Chromium, and an upstream that accepts only that provider's tokens for its own URL and answers
 // who each request came as. Two users, each with their own gateway API key, each authorising once.
-const ACCESS_TTL_S = 4;
-const MESH_SECRET = 'mesh-secret-oauth-user-0123';
-const CLIENT_SECRET = 'pre-registered-client-secret-0123456789';
-/** HS256 bearer tokens for a JWT principal (dave), who proves a link with his token. */
-const JWT_SECRET = 'oauth-user-e2e-hs256-secret-longer-than-32-bytes';
-/** Replicas share the key of secrets at rest (the tokens are sealed with it). */
-const ENV = { GLOBALMCP_ENCRYPTION_KEY: randomBytes(32).toString('base64') };
-
-interface Whoami {
-  via: 'token' | 'mesh';
-  sub?: string;
-  client_id?: string;
-  aud?: string;
-  jti?: string;
-  /** Seconds since the epoch the token was issued. */
-  iat?: number;
-}
-
 describe('oauth-user: each user authorises the gateway once, and the upstream sees that user', () => {
   let db: TestDatabase;
   let upstream: FixtureProcess<string>;
@@ -126,73 +102,8 @@ describe('oauth-user: each user authorises the gateway once, and the upstream se
   };
 
   beforeAll(async () => {
-    const issuerPort = await freePort();
-    const upstreamPort = await freePort();
-    issuer = `http://127.0.0.1:${issuerPort}`;
-    const upstreamUrl = `http://127.0.0.1:${upstreamPort}/mcp`;
-    upstream = await startWhoamiUpstream({
-      issuer,
-      audience: upstreamUrl,
-      meshSecret: MESH_SECRET,
-      port: upstreamPort,
-      resourceMetadata: true,
-    });
-    const cimdIssuerPort = await freePort();
-    const cimdUpstreamPort = await freePort();
-    cimdIssuer = `http://127.0.0.1:${cimdIssuerPort}`;
-    const cimdUrl = `http://127.0.0.1:${cimdUpstreamPort}/mcp`;
-    cimdUpstream = await startWhoamiUpstream({
-      issuer: cimdIssuer,
-      audience: cimdUrl,
-      meshSecret: MESH_SECRET,
-      port: cimdUpstreamPort,
-      resourceMetadata: true,
-    });
-    db = await createTestDatabase('oauth_user');
-    // The pools list the catalog through the mesh header (the upstream lists for the mesh); calls go as each user.
-    const server = (auth: string, url = upstreamUrl) => `
-      type: http
-      url: ${url}
-      headers:
-        x-mesh-secret: ${MESH_SECRET}
-      auth:
-        mode: oauth-user
-        scope: whoami${auth}`;
-    serversYaml = `mcp:
-  servers:
-    pre:${server(`\n        client-id: globalmcp-user\n        client-secret: ${CLIENT_SECRET}`)}
-    dyn:${server('')}
-    cimd:${server('', cimdUrl)}
-`;
-    gateway = await startTestGateway({
-      databaseUrl: db.url,
-      env: ENV,
-      yaml: `${serversYaml}  security:
-    jwt:
-      secret: ${JWT_SECRET}
-logging:
-  level:
-    UpstreamCredentials: DEBUG
-  file:
-    name: ${logFile}
-`,
-    });
-    api = gateway.addresses.api;
-    provider = await startUserProvider({
-      port: issuerPort,
-      upstreamResource: upstreamUrl,
-      redirectUri: `${api}/api/connections/callback`,
-      clientSecret: CLIENT_SECRET,
-      accessTtl: ACCESS_TTL_S,
-    });
-    cimdProvider = await startUserProvider({
-      port: cimdIssuerPort,
-      upstreamResource: cimdUrl,
-      redirectUri: `${api}/api/connections/callback`,
-      clientSecret: CLIENT_SECRET,
-      accessTtl: 60,
-      cimd: true,
-    });
+    ({ db, upstream, provider, cimdProvider, cimdUpstream, issuer, cimdIssuer, serversYaml, gateway, api } =
+      await startOAuthUserWorld(logFile));
     for (const id of ['pre', 'dyn', 'cimd']) await waitForTools(api, id, ADMIN_HEADERS);
     for (const who of ['alice', 'bob', 'carol']) {
       const created = await call('POST', '/api/api-keys', ADMIN_HEADERS, {
