@@ -1,14 +1,12 @@
-import { execFile } from 'node:child_process';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { TEST_ADMIN_KEY } from '../support/auth';
 import { REPO } from '../support/paths';
 import { createTestDatabase, type TestDatabase } from '../support/test-database';
 import { startTestGateway, type TestGateway } from '../support/test-gateway';
+import { runConformance, type Tally } from './conformance-run';
 import { waitForTools } from './upstreams';
 
 const FIXTURE = path.join(REPO, 'test/fixtures/servers/conformance-2025.js');
-const RUNNER = path.join(REPO, 'test/mcp-endpoint/stateless-2026.conformance.mjs');
 
 /** Scored scenarios of both revisions that the gateway passes in front of the 2025-era fixture. */
 const PASSING_BOTH = [
@@ -81,12 +79,6 @@ const PASSING_2025 = [
   'tools-call-with-logging',
 ].sort();
 
-interface Tally {
-  passed: string[];
-  failed: Map<string, string>;
-  output: string;
-}
-
 /**
  * The official conformance suite (`@modelcontextprotocol/conformance`, server scenarios) through `/mcp/conformance`
  * in front of a 2025-era stdio upstream that offers what the suite calls (test/fixtures/servers/conformance-2025.js).
@@ -115,22 +107,8 @@ describe('the MCP conformance suite through /mcp/{server_id} in front of a 2025-
   });
 
   /** Runs one requirement set; scored scenarios only (the runner marks the others "(not scored)"). */
-  async function run(requirements: string): Promise<Tally> {
-    const { stdout } = await promisify(execFile)(
-      process.execPath,
-      [RUNNER, '--gateway', gateway.addresses.api, '--server', 'conformance', '--requirements', requirements],
-      { env: { ...process.env, GLOBALMCP_ADMIN_API_KEY: TEST_ADMIN_KEY }, timeout: 150_000, maxBuffer: 1 << 24 },
-    );
-    const passed: string[] = [];
-    const failed = new Map<string, string>();
-    for (const line of stdout.split('\n')) {
-      const match = /^(PASS|FAIL) (\S+)(?: \(not scored\))?(?:: (.*))?$/.exec(line);
-      if (!match || line.includes('(not scored)')) continue;
-      if (match[1] === 'PASS') passed.push(match[2]!);
-      else failed.set(match[2]!, match[3] ?? '');
-    }
-    return { passed: passed.sort(), failed, output: stdout };
-  }
+  const run = (requirements: string): Promise<Tally> =>
+    runConformance({ base: gateway.addresses.api, server: 'conformance', requirements, key: TEST_ADMIN_KEY });
 
   it('passes the 2026-07-28 set but for the two scenarios a 2025 upstream behind a gateway cannot meet', async () => {
     const tally = await run('2026-07-28');
