@@ -17,8 +17,6 @@ const KNOWN_GAPS: Record<string, string> = {
   // Observed: through the gateway the round-1 inputRequests lack the upstream's key `user_name` (the same tool's
   // round trip completes: ignore-extra-params, validate-input and result-type pass through the gateway).
   'input-required-result-basic-elicitation': "the upstream's inputRequests key (`user_name`) is renamed",
-  // The upstream's -32021 (MissingRequiredClientCapability) reaches the client, but on HTTP 200, not 400.
-  'server-stateless': "an upstream's -32021 error is relayed with HTTP 200 instead of 400",
 };
 
 /** Starts the 2026-07-28 fixture on a free loopback port and resolves with it and its base URL once it listens. */

@@ -43,7 +43,7 @@ export async function answerDirectly(
     raw.removeListener('close', onClose);
   }
   await reply
-    .status(200)
+    .status((response.error as { code?: number } | undefined)?.code === -32021 ? 400 : 200) // 2026-07-28: -32021 is a 400
     .header(REQUEST_ID_HEADER, String(request.id))
     .headers(headers)
     .header('content-type', 'application/json')
