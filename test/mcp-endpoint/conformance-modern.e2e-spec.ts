@@ -14,9 +14,11 @@ const FIXTURE = path.join(REPO, 'test/fixtures/servers/conformance-2026.js');
  * front of the modern upstream, at least what the upstream passes directly"). Empty means no known gap.
  */
 const KNOWN_GAPS: Record<string, string> = {
-  // Observed: through the gateway the round-1 inputRequests lack the upstream's key `user_name` (the same tool's
-  // round trip completes: ignore-extra-params, validate-input and result-type pass through the gateway).
-  'input-required-result-basic-elicitation': "the upstream's inputRequests key (`user_name`) is renamed",
+  // The gateway puts each of the upstream's inputRequests to the client as a request of its own (askOrigin in
+  // src/mcp/upstream-input.ts calls origin.request(method, params)), so the client's input_required names it itself
+  // (`elicitation-1`), not `user_name`; keeping the key needs it carried through CallOrigin. The round trip itself
+  // completes (ignore-extra-params, validate-input and result-type pass through the gateway).
+  'input-required-result-basic-elicitation': "the upstream's inputRequests key (`user_name`) is not kept",
 };
 
 /** Starts the 2026-07-28 fixture on a free loopback port and resolves with it and its base URL once it listens. */
