@@ -22,8 +22,17 @@ export interface CallOrigin extends PlacementKey {
    * that `answers` is announced with the gateway's forwarded capabilities and refuses what its client cannot answer.
    */
   readonly clientCapabilities?: Readonly<Record<string, unknown>>;
-  /** Answers a server-to-client request (`sampling/createMessage`, `elicitation/create`, `roots/list`). */
-  request(method: string, params: Record<string, unknown> | undefined, signal: AbortSignal): Promise<unknown>;
+  /**
+   * Answers a server-to-client request (`sampling/createMessage`, `elicitation/create`, `roots/list`). `key`: the
+   * upstream's own name for it (a 2026-07-28 upstream's `inputRequests` key), which an origin that relays questions as
+   * `input_required` keeps when it can, so the client sees the upstream's name.
+   */
+  request(
+    method: string,
+    params: Record<string, unknown> | undefined,
+    signal: AbortSignal,
+    key?: string,
+  ): Promise<unknown>;
 }
 
 export interface CallOptions {

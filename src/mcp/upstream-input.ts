@@ -50,7 +50,7 @@ export async function askOrigin(
       `The upstream asked for '${methods}' before it can answer: there is no client to ask on this call`,
     );
   }
-  const answers = await Promise.all(entries.map(([, r]) => origin.request(r.method, r.params, signal)));
+  const answers = await Promise.all(entries.map(([key, r]) => origin.request(r.method, r.params, signal, key)));
   const responses: Record<string, unknown> = {};
   entries.forEach(([key], i) => (responses[key] = answers[i]));
   return responses;

@@ -13,13 +13,7 @@ const FIXTURE = path.join(REPO, 'test/fixtures/servers/conformance-2026.js');
  * Scenarios the modern upstream passes directly but not through the gateway, each with the reason (issue #13: "in
  * front of the modern upstream, at least what the upstream passes directly"). Empty means no known gap.
  */
-const KNOWN_GAPS: Record<string, string> = {
-  // The gateway puts each of the upstream's inputRequests to the client as a request of its own (askOrigin in
-  // src/mcp/upstream-input.ts calls origin.request(method, params)), so the client's input_required names it itself
-  // (`elicitation-1`), not `user_name`; keeping the key needs it carried through CallOrigin. The round trip itself
-  // completes (ignore-extra-params, validate-input and result-type pass through the gateway).
-  'input-required-result-basic-elicitation': "the upstream's inputRequests key (`user_name`) is not kept",
-};
+const KNOWN_GAPS: Record<string, string> = {};
 
 /** Starts the 2026-07-28 fixture on a free loopback port and resolves with it and its base URL once it listens. */
 async function startFixture(): Promise<{ child: ChildProcess; base: string }> {

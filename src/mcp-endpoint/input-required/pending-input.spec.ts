@@ -48,6 +48,29 @@ describe('PendingInput', () => {
     expect(call.finished).toBe(true);
   });
 
+  it("keeps an upstream's own key for its question, but never gives one key twice in a call", async () => {
+    const call = started({ elicitation: {} }, async (c) => {
+      const first = await c.request('elicitation/create', ELICIT, never, 'user_name');
+      // The upstream's next round reuses its key, and names another question as the gateway would.
+      const [second, third] = await Promise.all([
+        c.request('elicitation/create', ELICIT, never, 'user_name'),
+        c.request('elicitation/create', ELICIT, never, 'elicitation-1'),
+      ]);
+      return { content: [{ type: 'text', text: JSON.stringify([first, second, third]) }] };
+    });
+    const one = await call.next(never);
+    expect(one).toMatchObject({ kind: 'input', requests: { user_name: { method: 'elicitation/create' } } });
+    call.answer({ user_name: ACCEPT });
+    const two = await call.next(never);
+    expect(two.kind).toBe('input');
+    const keys = Object.keys((two as { requests: Record<string, unknown> }).requests).sort();
+    expect(keys).toHaveLength(2);
+    expect(keys).not.toContain('user_name');
+    expect(keys).toContain('elicitation-1');
+    call.answer(Object.fromEntries(keys.map((k) => [k, ACCEPT])));
+    expect((await call.next(never)).kind).toBe('done');
+  });
+
   it('asks again for what a retry left out, in a new round', async () => {
     const call = started({ elicitation: {}, sampling: {} }, (c) =>
       Promise.all([ask(c, 'elicitation/create', ELICIT), ask(c, 'sampling/createMessage', SAMPLE)]),

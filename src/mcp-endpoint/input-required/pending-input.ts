@@ -72,6 +72,8 @@ export class PendingInput implements CallOrigin, InputCounting {
   private settled: Step | undefined;
   private wake: (() => void) | undefined;
   private asked = 0;
+  /** Every key a question of this call had: never given twice. */
+  private readonly usedKeys = new Set<string>();
   /** Told when the questions outstanding change (asked, answered, withdrawn) or the call ends: a task's status. */
   onChange: (() => void) | undefined;
 
@@ -113,8 +115,16 @@ export class PendingInput implements CallOrigin, InputCounting {
     this.controller.abort(new Error(reason));
   }
 
-  /** `CallOrigin.request`: an upstream's request to the client during this call. */
-  request(method: string, params: Record<string, unknown> | undefined, signal: AbortSignal): Promise<unknown> {
+  /**
+   * `CallOrigin.request`: an upstream's request to the client during this call. The upstream's own key is kept when
+   * this call never used it (a key is never reused within a call: a late answer cannot meet a newer question).
+   */
+  request(
+    method: string,
+    params: Record<string, unknown> | undefined,
+    signal: AbortSignal,
+    upstreamKey?: string,
+  ): Promise<unknown> {
     const capability = CLIENT_CAPABILITY_FOR[method];
     if (capability === undefined || this.declared[capability] === undefined) {
       if (method === 'roots/list') return Promise.resolve({ roots: [] });
@@ -126,7 +136,10 @@ export class PendingInput implements CallOrigin, InputCounting {
       );
     }
     return new Promise((resolve, reject) => {
-      const ask: Ask = { key: `${capability}-${++this.asked}`, method, params: params ?? {}, resolve, reject };
+      let key = upstreamKey;
+      while (key === undefined || this.usedKeys.has(key)) key = `${capability}-${++this.asked}`;
+      this.usedKeys.add(key);
+      const ask: Ask = { key, method, params: params ?? {}, resolve, reject };
       signal.addEventListener(
         'abort',
         () => {
