@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import * as oidc from 'openid-client';
 import { CredentialVerifier } from 'src/auth/credential-verifier';
 import { AppException } from 'src/common/errors/app.exception';
@@ -16,24 +16,19 @@ import { ServersService } from 'src/servers/servers.service';
 import { ConnectionLinks, LINK_TTL_MS } from './connection-links';
 import { proveLinkHolder } from './link-holder';
 import { OAuthClients } from './oauth-clients';
+import { SealedTokens, sha256, type StoredTokens, storedTokens } from './sealed-tokens';
 import { ConnectionsRepository } from './connections.repository';
 import type { ConnectionDto, ConnectionLinkDto, ConnectionListDto, RevokedConnectionDto } from './dto/connection.dto';
 import type { UpstreamConnectionEntity } from './entities/upstream-connection.entity';
 
 export { CALLBACK_PATH } from './oauth-clients';
+export { tokensAad } from './sealed-tokens';
 export const START_PATH = '/api/connections/start';
 /** The principal id of a caller without a credential (src/calls/stages/upstream-credential.ts). */
 const ANONYMOUS = 'anonymous';
 
-const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
 const sameHash = (a: string, b: string) =>
   a.length === b.length && timingSafeEqual(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
-
-/** Sealed tokens of one connection. */
-interface StoredTokens {
-  access_token: string;
-  refresh_token?: string;
-}
 
 /**
  * Users' authorisations of `oauth-user` upstreams (ADR 0011): the links a refused call hands out, the authorization
@@ -48,6 +43,7 @@ export class ConnectionsService implements UserTokenSource {
   private readonly logger = new Logger('Connections');
   private readonly cipher: SecretsCipher;
   private readonly links: ConnectionLinks;
+  private readonly sealed: SealedTokens;
 
   constructor(
     @Inject(APP_CONFIG) config: AppConfig,
@@ -60,6 +56,7 @@ export class ConnectionsService implements UserTokenSource {
   ) {
     this.cipher = SecretsCipher.load(config.mcp.security.encryptionKey, config.mcp.dataDir).cipher;
     this.links = new ConnectionLinks(this.cipher);
+    this.sealed = new SealedTokens(this.cipher);
     // The upstream answered 401 to a user's token before its expiry (revoked there, clock skew): refresh at next use.
     engine.on('credential', (event) => {
       if (event.mode === 'oauth-user' && event.action === 'rejected-by-upstream' && event.principal)
@@ -83,7 +80,7 @@ export class ConnectionsService implements UserTokenSource {
       );
     const row = await this.repository.findConnection(caller.id, serverId);
     if (!row) throw this.required(serverId, caller, 'not-connected');
-    const opened = this.open(row, this.oauthUserEntry(serverId));
+    const opened = this.sealed.open(row, this.oauthUserEntry(serverId));
     if (!opened) {
       // Sealed under other settings of the server (another URL, authorization server, resource or client): never
       // sent to what the server is now; the user authorises again.
@@ -224,7 +221,7 @@ export class ConnectionsService implements UserTokenSource {
       issuer: server.issuer,
       clientId: client.clientId,
       scope: tokens.scope ?? entry.auth?.scope ?? null,
-      tokens: this.seal(row.serverId, row.principalId, entry, tokens),
+      tokens: this.sealed.seal(row.serverId, row.principalId, entry, tokens),
       expiresAt: new Date(tokens.expiresAt),
       refreshedAt: null,
     });
@@ -246,7 +243,7 @@ export class ConnectionsService implements UserTokenSource {
     const entry = this.entryOrUndefined(serverId);
     if (entry?.auth?.mode === 'oauth-user') {
       try {
-        const tokens = this.open(row, entry);
+        const tokens = this.sealed.open(row, entry);
         if (!tokens) throw new Error('its tokens were sealed under other settings of the server');
         const server = await this.oauth.discover(serverId, entry);
         const client = await this.clients.clientById(serverId, entry, row.issuer, row.clientId);
@@ -278,7 +275,7 @@ export class ConnectionsService implements UserTokenSource {
       serverId,
       async (row) => {
         if (!row) return { error: this.required(serverId, caller, 'not-connected') };
-        const held = this.open(row, entry);
+        const held = this.sealed.open(row, entry);
         if (!held) return { error: this.required(serverId, caller, 'settings-changed'), delete: true };
         const heldUntil = row.expiresAt.getTime();
         // Another replica may have refreshed while this one waited for the lock.
@@ -293,9 +290,9 @@ export class ConnectionsService implements UserTokenSource {
           const fresh = await this.oauth.refresh(serverId, server, client, held.refresh_token);
           this.audit({ serverId, action: 'refreshed', principal: principalId, expiresAt: fresh.expiresAt });
           return {
-            result: { tokens: stored(fresh), expiresAt: fresh.expiresAt },
+            result: { tokens: storedTokens(fresh), expiresAt: fresh.expiresAt },
             update: {
-              tokens: this.seal(serverId, principalId, entry, fresh),
+              tokens: this.sealed.seal(serverId, principalId, entry, fresh),
               expiresAt: new Date(fresh.expiresAt),
               refreshedAt: new Date(),
               ...(fresh.scope ? { scope: fresh.scope } : {}),
@@ -350,39 +347,9 @@ export class ConnectionsService implements UserTokenSource {
     }
   }
 
-  private seal(serverId: string, principalId: string, entry: ServerEntry, tokens: UserTokens): Buffer {
-    return this.cipher.sealText(JSON.stringify(stored(tokens)), tokensAad(serverId, principalId, entry));
-  }
-
-  /** The tokens of a row; undefined when they were sealed for other settings of the server (they do not open). */
-  private open(row: UpstreamConnectionEntity, entry: ServerEntry): StoredTokens | undefined {
-    try {
-      return JSON.parse(
-        this.cipher.openText(row.tokens, tokensAad(row.serverId, row.principalId, entry)),
-      ) as StoredTokens;
-    } catch {
-      return undefined;
-    }
-  }
-
   private audit(event: Omit<CredentialEvent, 'mode'>): void {
     this.engine.emit('credential', { ...event, mode: 'oauth-user' });
   }
-}
-
-/**
- * The additional data tokens are sealed with: the server, the principal, and a fingerprint of the server's settings
- * that decide where a token may go (URL, authorization server, resource, client). A row copied onto another principal,
- * or kept while the server was replaced by one elsewhere under the same id, does not open.
- */
-export function tokensAad(serverId: string, principalId: string, entry: ServerEntry): string {
-  const auth = entry.auth;
-  const where = JSON.stringify([entry.url, auth?.authorizationServer, auth?.resource, auth?.clientId]);
-  return `${serverId}\0${principalId}\0${sha256(where).slice(0, 32)}`;
-}
-
-function stored(tokens: UserTokens): StoredTokens {
-  return { access_token: tokens.accessToken, ...(tokens.refreshToken ? { refresh_token: tokens.refreshToken } : {}) };
 }
 
 /** Refresh this long before the access token expires (as TokenCache does: a fifth of its life, at most a minute). */

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { createHash } from 'node:crypto';
+import { sha256 } from './sealed-tokens';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AppException } from 'src/common/errors/app.exception';
@@ -18,8 +18,6 @@ import { ConnectionsRepository } from './connections.repository';
 
 export const CALLBACK_PATH = '/api/connections/callback';
 export const CLIENT_METADATA_PATH = '/api/connections/client-metadata';
-
-const sha256 = (text: string) => createHash('sha256').update(text, 'utf8').digest('hex');
 
 /**
  * Who the gateway is at an `oauth-user` server's authorization server (ADR 0011), in the MCP authorization

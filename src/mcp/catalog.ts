@@ -7,6 +7,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import type { McpConnection } from './connection';
 import { errorMessage } from './connection';
+import { EngineError, EngineErrorCode } from './engine-error';
 import type { EngineLogger } from './engine-logger';
 
 export type CatalogKind = 'tools' | 'resources' | 'resourceTemplates' | 'prompts';
@@ -93,6 +94,48 @@ export class Catalog {
 
   tool(serverId: string, name: string): Tool | undefined {
     return this.servers.get(serverId)?.tools.find((t) => t.name === name);
+  }
+
+  /** The server's tool of that name; NOT_FOUND without one. */
+  requireTool(serverId: string, name: string): Tool {
+    const tool = this.tool(serverId, name);
+    if (!tool) throw toolNotFound(serverId, name);
+    return tool;
+  }
+
+  /** The one server offering a tool of that name among `servers`: NOT_FOUND when none does, AMBIGUOUS when several. */
+  soleTool(name: string, servers: { has(serverId: string): boolean }): { serverId: string; tool: Tool } {
+    const hits = this.findTool(name).filter((h) => servers.has(h.serverId));
+    if (hits.length === 0)
+      throw new EngineError(EngineErrorCode.NOT_FOUND, `Tool '${name}' not found on any server`, { tool: name });
+    if (hits.length > 1) {
+      throw new EngineError(EngineErrorCode.AMBIGUOUS, `Tool '${name}' exists on several servers; name one`, {
+        tool: name,
+        servers: hits.map((h) => h.serverId).sort(),
+      });
+    }
+    return hits[0]!;
+  }
+
+  /**
+   * What a call may be refused for before it is sent: the tool (or prompt) is missing from a catalog that is known.
+   * Undefined while the server's tools are not known yet (the upstream decides); NOT_FOUND when they are and lack it.
+   */
+  knownTool(serverId: string, name: string): Tool | undefined {
+    const cat = this.servers.get(serverId);
+    if (!cat?.loaded.includes('tools')) return undefined;
+    return this.requireTool(serverId, name);
+  }
+
+  /** NOT_FOUND for a prompt the server's known prompt list lacks; nothing while the list is not known yet. */
+  checkPrompt(serverId: string, name: string): void {
+    const cat = this.servers.get(serverId);
+    if (cat?.loaded.includes('prompts') && !cat.prompts.some((p) => p.name === name)) {
+      throw new EngineError(EngineErrorCode.NOT_FOUND, `Prompt '${name}' not found on server '${serverId}'`, {
+        serverId,
+        prompt: name,
+      });
+    }
   }
 
   /** Seeds a server's entry from the shared cache (before its first connect). */
@@ -199,4 +242,11 @@ export class Catalog {
     }
     return items;
   }
+}
+
+function toolNotFound(serverId: string, name: string): EngineError {
+  return new EngineError(EngineErrorCode.NOT_FOUND, `Tool '${name}' not found on server '${serverId}'`, {
+    serverId,
+    tool: name,
+  });
 }

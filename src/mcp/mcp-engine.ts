@@ -22,7 +22,6 @@ import { type CatalogKind, ALL_CATALOG_KINDS, Catalog } from './catalog';
 import { type CallTarget, type SendCall, CallRunner, requestOptions } from './call-runner';
 import { ChildReaper, type ReapOptions } from './child-reaper';
 import { type CallerCredential, type UpstreamCaller, UpstreamCredentials } from './credentials/upstream-credentials';
-import type { PrincipalConnections } from './principal-connections';
 import { OrphanWatchdog } from './orphan-watchdog';
 import { EngineError, EngineErrorCode } from './engine-error';
 import { type EngineLogger, silentLogger } from './engine-logger';
@@ -37,16 +36,14 @@ import {
 import { ConcurrencyLimiter } from './pool';
 import type { UpstreamResultSchema } from './connection';
 import type { CrashLoopPolicy } from './restart-policy';
-import type { ServerState, ServerSupervisor } from './supervisor';
+import type { ServerState } from './supervisor';
 import { ToolValidator } from './tool-validator';
 import { UpstreamFactory } from './upstream-factory';
 
 export type { CallOptions, McpClientConfig, McpEngineOptions, ToolCallOptions, ToolRef } from './mcp-engine.types';
 
+/** A registered server: its pool and, for a server acting on behalf of each caller, per-principal connections. */
 interface ServerRecord extends CallTarget {
-  supervisor: ServerSupervisor;
-  /** Per-principal connections, for a server whose credential depends on the caller (ADR 0007). */
-  principals: PrincipalConnections | undefined;
   /** Serializes upsert/remove/restart of this id. */
   chain: Promise<void>;
 }
@@ -210,26 +207,9 @@ export class McpEngine extends EventEmitter<McpEngineEvents> {
 
   /** Finds a tool; AMBIGUOUS when several servers offer it and no server id is given, NOT_FOUND when none does. */
   findTool(name: string, serverId?: string): ToolRef {
-    if (serverId !== undefined) {
-      this.record(serverId);
-      const tool = this.catalog.tool(serverId, name);
-      if (!tool)
-        throw new EngineError(EngineErrorCode.NOT_FOUND, `Tool '${name}' not found on server '${serverId}'`, {
-          serverId,
-          tool: name,
-        });
-      return { serverId, tool };
-    }
-    const hits = this.catalog.findTool(name).filter((h) => this.servers.has(h.serverId));
-    if (hits.length === 0)
-      throw new EngineError(EngineErrorCode.NOT_FOUND, `Tool '${name}' not found on any server`, { tool: name });
-    if (hits.length > 1) {
-      throw new EngineError(EngineErrorCode.AMBIGUOUS, `Tool '${name}' exists on several servers; name one`, {
-        tool: name,
-        servers: hits.map((h) => h.serverId).sort(),
-      });
-    }
-    return hits[0]!;
+    if (serverId === undefined) return this.catalog.soleTool(name, this.servers);
+    this.record(serverId);
+    return { serverId, tool: this.catalog.requireTool(serverId, name) };
   }
 
   listResources(serverId: string): Resource[] {
@@ -301,16 +281,8 @@ export class McpEngine extends EventEmitter<McpEngineEvents> {
    */
   checkToolCall(serverId: string, toolName: string, args: Record<string, unknown>, skipValidation = false): void {
     const record = this.record(serverId);
-    const cat = this.catalog.get(serverId);
-    if (!cat?.loaded.includes('tools')) return;
-    const tool = cat.tools.find((t) => t.name === toolName);
-    if (!tool) {
-      throw new EngineError(EngineErrorCode.NOT_FOUND, `Tool '${toolName}' not found on server '${serverId}'`, {
-        serverId,
-        tool: toolName,
-      });
-    }
-    if (!skipValidation) this.validator.validate(record.supervisor.id, tool, args);
+    const tool = this.catalog.knownTool(serverId, toolName);
+    if (tool && !skipValidation) this.validator.validate(record.supervisor.id, tool, args);
   }
 
   async readResource(serverId: string, uri: string, options: CallOptions = {}): Promise<ReadResourceResult> {
@@ -330,15 +302,7 @@ export class McpEngine extends EventEmitter<McpEngineEvents> {
       { name, arguments: args },
       GetPromptResultSchema,
       options,
-      () => {
-        const cat = this.catalog.get(serverId);
-        if (cat?.loaded.includes('prompts') && !cat.prompts.some((p) => p.name === name)) {
-          throw new EngineError(EngineErrorCode.NOT_FOUND, `Prompt '${name}' not found on server '${serverId}'`, {
-            serverId,
-            prompt: name,
-          });
-        }
-      },
+      () => this.catalog.checkPrompt(serverId, name),
     );
   }
 

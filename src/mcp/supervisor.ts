@@ -8,45 +8,14 @@ import type { EngineLogger } from './engine-logger';
 import { ConnectionPool, type PlacementKey } from './pool';
 import { type CrashLoopPolicy, CrashWindow, type RetryPolicy, reconnectDelay } from './restart-policy';
 
-export type ServerStatus = 'active' | 'inactive' | 'error';
-
 export type { CrashLoopPolicy, RetryPolicy } from './restart-policy';
-
-export interface ServerState {
-  id: string;
-  type: ServerEntry['type'];
-  enabled: boolean;
-  status: ServerStatus;
-  /** The server crash-looped and waits for `restartServer` / `upsertServer`. */
-  parked: boolean;
-  lastError: string | undefined;
-  lastErrorAt: Date | undefined;
-  /** Respawns/reconnects since the server was (re)started. */
-  restarts: number;
-  /** When the current stint of availability began (first member up), undefined while down. */
-  connectedAt: Date | undefined;
-  poolSize: number;
-  connected: number;
-  inFlight: number;
-  /** PIDs of the live children (stdio). */
-  pids: number[];
-  serverInfo: { name: string; version: string } | undefined;
-  protocolVersion: string | undefined;
-}
+import type { ServerState, ServerStatus, SupervisorEvents } from './supervisor.types';
+export type { ServerState, ServerStatus, SupervisorEvents } from './supervisor.types';
 
 interface Slot {
   connection: McpConnection | undefined;
   attempts: number;
   timer: NodeJS.Timeout | undefined;
-}
-
-export interface SupervisorEvents {
-  status: [status: ServerStatus, previous: ServerStatus, lastError: string | undefined];
-  restart: [info: { slot: number; attempt: number; delayMs: number; reason: string }];
-  'member-up': [connection: McpConnection];
-  'member-down': [connection: McpConnection, reason: string];
-  /** A call waits for a member it may share (see `ConnectionPool.place`). */
-  'placement-wait': [];
 }
 
 /**
